@@ -1,0 +1,72 @@
+# Rapport — everyday commands. `make run` and `make test` are all a newcomer needs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+FLASK := $(VENV)/bin/flask --app wsgi
+PORT ?= 5000
+HOST ?= 127.0.0.1
+
+.PHONY: run install install-test test test-sqlite test-postgres browser bench bench-quick clean
+
+$(VENV)/bin/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(VENV)/bin/activate
+	$(PIP) install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(PIP) install --quiet -e '.[test]'
+	@touch $@
+
+install: $(VENV)/.installed
+
+instance/secret_key:
+	@mkdir -p instance
+	@$(PYTHON) -c "import secrets; print(secrets.token_hex(32))" > $@
+	@chmod 600 $@
+
+run: install instance/secret_key  ## Install, migrate, load demo data on first start, serve on SQLite
+	@export SECRET_KEY=$$(cat instance/secret_key); \
+	$(FLASK) db upgrade && \
+	$(FLASK) demo load --if-empty && \
+	echo "" && \
+	echo "  Rapport is running at http://$(HOST):$(PORT)/" && \
+	echo "  Demo logins (password: $$($(PY) -c 'from crm.demo.data import DEMO_PASSWORD; print(DEMO_PASSWORD)')):" && \
+	echo "    admin@rapport.test    admin" && \
+	echo "    manager@rapport.test  manager" && \
+	echo "    rep@rapport.test      sales rep" && \
+	echo "    rep2@rapport.test     sales rep" && \
+	echo "" && \
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+install-test: $(VENV)/.installed-test
+
+browser:  ## Debian's Chromium for the browser tests (apt, when root and missing)
+	@if ! command -v chromium >/dev/null 2>&1 && [ -x /usr/bin/chromium ] ; then :; \
+	elif ! [ -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing Debian's chromium for the browser tests…"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "Could not install chromium; browser tests will be skipped (failed in CI)."; \
+	  else echo "No /usr/bin/chromium: browser tests will be skipped. Install it with: sudo apt-get install chromium"; fi; \
+	fi
+
+test: install-test browser  ## The whole suite: SQLite always, PostgreSQL too when TEST_DATABASE_URL is set
+	$(PY) -m pytest -q
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+	  echo "== again on PostgreSQL ($$TEST_DATABASE_URL) =="; \
+	  $(PY) -m pytest -q --db=postgres -m "not browser"; \
+	fi
+
+bench: install-test  ## Benchmarks at 100,000 contacts / 1,000,000 messages
+	$(PY) -m bench.run --contacts 100000
+
+bench-quick: install-test  ## The same at 10,000 contacts
+	$(PY) -m bench.run --contacts 10000
+
+clean:
+	rm -rf $(VENV) .pytest_cache

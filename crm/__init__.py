@@ -1,0 +1,74 @@
+"""Rapport: a relationship tracker for work that happens in social-media DMs."""
+import importlib
+import importlib.util
+from pathlib import Path
+
+from flask import Flask, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from crm.extensions import csrf, db, htmx, limiter, login_manager, migrate
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# Each feature is a sub-package with a `views.bp` Blueprint and, optionally, `cli.register`.
+FEATURES = ("accounts", "home", "contacts", "conversations", "dm_templates", "pipeline",
+            "campaigns", "tasks", "reports", "imports", "admin")
+
+PUBLIC_ENDPOINTS = {"accounts.login", "static", "health"}
+
+
+def create_app(config: str | object = "config.Config") -> Flask:
+    """Build the app; `config` is an object or an import path such as "config.TestConfig"."""
+    app = Flask(__name__, template_folder=str(BASE_DIR / "templates"),
+                static_folder=str(BASE_DIR / "static"), instance_path=str(BASE_DIR / "instance"))
+    app.config.from_object(config)
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError("SECRET_KEY is not set. Set it in the environment "
+                           "(for example: export SECRET_KEY=$(python -c 'import secrets; "
+                           "print(secrets.token_hex(32))')).")
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    from crm import models  # noqa: F401  (registers every table)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    limiter.init_app(app)
+
+    from crm.web import register_web
+    register_web(app)
+    for name in FEATURES:
+        views = importlib.import_module(f"crm.{name}.views")
+        app.register_blueprint(views.bp)
+        if importlib.util.find_spec(f"crm.{name}.cli"):
+            importlib.import_module(f"crm.{name}.cli").register(app)
+
+    @app.before_request
+    def require_login():
+        if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
+            return None
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        return None
+
+    @app.get("/healthz", endpoint="health")
+    def health():
+        return {"ok": True}
+
+    return app
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    """WAL and foreign keys for SQLite; other databases are left alone."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cur = dbapi_connection.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA busy_timeout=5000")
+        cur.close()

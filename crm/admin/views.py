@@ -1,0 +1,146 @@
+"""Admin pages: users and roles, the audit log, settings."""
+from datetime import datetime, timedelta
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from crm import policy
+from crm.accounts import services as accounts
+from crm.accounts.forms import EmptyForm, RoleForm, UserForm
+from crm.accounts.models import User
+from crm.admin.forms import SettingsForm
+from crm.audit.models import AuditEvent
+from crm.core.errors import ServiceError
+from crm.core.forms import apply_service_error
+from crm.extensions import db
+from crm.settings import services as settings
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+AUDIT_PAGE = 100
+
+
+@bp.before_request
+def admins_only():
+    policy.require_admin(current_user)
+
+
+@bp.route("/users", methods=["GET", "POST"])
+def users():
+    """Users: add, change role, deactivate."""
+    form = UserForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.create_user(current_user, email=form.email.data, name=form.name.data,
+                                        role=form.role.data, password=form.password.data)
+            db.session.commit()
+            flash(f"{user.name} can now sign in as {user.role_label.lower()}.", "success")
+            return redirect(url_for("admin.users"))
+        except ServiceError as e:
+            db.session.rollback()
+            apply_service_error(form, e)
+    rows = db.session.scalars(select(User).order_by(User.active.desc(), User.name)).all()
+    return render_template("admin/users.html", users=rows, form=form, role_form=RoleForm,
+                           empty=EmptyForm())
+
+
+def _user_or_404(user_id) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+@bp.post("/users/<int:user_id>/role")
+def change_role(user_id):
+    """Change a user's role."""
+    user = _user_or_404(user_id)
+    form = RoleForm()
+    try:
+        if not form.validate():
+            raise ServiceError("Choose a valid role.", field="role")
+        accounts.change_role(current_user, user, form.role.data)
+        db.session.commit()
+        flash(f"{user.name} is now {user.role_label.lower()}.", "success")
+    except ServiceError as e:
+        db.session.rollback()
+        flash(e.message, "error")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/active")
+def set_active(user_id):
+    """Deactivate (their sessions stop working) or reactivate a user."""
+    user = _user_or_404(user_id)
+    active = request.form.get("active") == "1"
+    try:
+        accounts.set_active(current_user, user, active)
+        db.session.commit()
+        flash(f"{user.name} {'reactivated' if active else 'deactivated'}.", "success")
+    except ServiceError as e:
+        db.session.rollback()
+        flash(e.message, "error")
+    return redirect(url_for("admin.users"))
+
+
+@bp.get("/audit")
+def audit():
+    """The audit log, newest first, filtered by actor, action, record and date."""
+    stmt = select(AuditEvent)
+    actor = request.args.get("actor", "")
+    action = request.args.get("action", "")
+    entity = request.args.get("entity", "")
+    entity_id = request.args.get("entity_id", "")
+    since = request.args.get("since", "")
+    if actor.isdigit():
+        stmt = stmt.where(AuditEvent.actor_id == int(actor))
+    if action:
+        stmt = stmt.where(AuditEvent.action == action)
+    if entity:
+        stmt = stmt.where(AuditEvent.entity_type == entity)
+    if entity_id.isdigit():
+        stmt = stmt.where(AuditEvent.entity_id == int(entity_id))
+    try:
+        if since:
+            stmt = stmt.where(AuditEvent.at >= datetime.fromisoformat(since))
+    except ValueError:
+        flash("The date must look like 2026-11-01.", "error")
+    before = request.args.get("before", "")
+    if before.isdigit():
+        stmt = stmt.where(AuditEvent.id < int(before))
+    rows = db.session.scalars(stmt.order_by(AuditEvent.id.desc()).limit(AUDIT_PAGE + 1)).all()
+    more = len(rows) > AUDIT_PAGE
+    rows = rows[:AUDIT_PAGE]
+    users = db.session.scalars(select(User).order_by(User.name)).all()
+    actions = ["create", "update", "archive", "restore", "consent", "delete", "move", "close",
+               "cancel", "import", "outreach_refused"]
+    entities = ["contact", "user", "message", "deal", "task", "campaign", "dm_template", "note",
+                "import_run"]
+    args = {k: v for k, v in request.args.items() if k != "before"}
+    return render_template("admin/audit.html", rows=rows, more=more, users=users,
+                           actions=actions, entities=entities, args=args)
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+def settings_page():
+    """Response target, duplicate-outreach window, opt-out phrases; pipelines and stages."""
+    form = SettingsForm()
+    if request.method == "GET":
+        form.response_target_hours.data = settings.get("response_target_hours")
+        form.duplicate_window_days.data = settings.get("duplicate_window_days")
+        form.stop_phrases.data = "\n".join(settings.get("stop_phrases"))
+    if form.validate_on_submit():
+        phrases = [p.strip() for p in form.stop_phrases.data.splitlines() if p.strip()]
+        if not phrases:
+            form.stop_phrases.errors.append("Keep at least one phrase.")
+        else:
+            settings.put("response_target_hours", form.response_target_hours.data)
+            settings.put("duplicate_window_days", form.duplicate_window_days.data)
+            settings.put("stop_phrases", phrases)
+            from crm.audit import services as audit
+            audit.record(current_user, "update", None, summary="Settings changed",
+                         entity_type="settings")
+            db.session.commit()
+            flash("Settings saved.", "success")
+            return redirect(url_for("admin.settings_page"))
+    return render_template("admin/settings.html", form=form)

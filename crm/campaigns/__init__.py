@@ -1,0 +1,1 @@
+"""Campaigns: a brand's collaboration push, its deals, budget and outcomes."""

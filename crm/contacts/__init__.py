@@ -1,0 +1,1 @@
+"""Contacts, influencers and leads; their handles, tags, notes and consent."""

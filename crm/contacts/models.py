@@ -1,0 +1,206 @@
+"""Contacts and what hangs directly off them."""
+from datetime import datetime
+
+from sqlalchemy import (BigInteger, Boolean, Column, DateTime, Float, ForeignKey, Index, Integer,
+                        String, Table, Text, UniqueConstraint, event)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crm.core.models import Timestamps
+from crm.core.timeutil import utcnow
+from crm.extensions import db
+
+KINDS = ("contact", "influencer", "lead")
+KIND_LABELS = {"contact": "Contact", "influencer": "Influencer", "lead": "Lead"}
+CONSENT_STATES = ("unknown", "opted_in", "opted_out")
+CONSENT_LABELS = {"unknown": "Unknown", "opted_in": "Opted in", "opted_out": "Opted out"}
+PLATFORMS = ("instagram", "x", "tiktok", "youtube", "linkedin", "facebook", "whatsapp",
+             "snapchat", "email", "other")
+PLATFORM_LABELS = {
+    "instagram": "Instagram", "x": "X", "tiktok": "TikTok", "youtube": "YouTube",
+    "linkedin": "LinkedIn", "facebook": "Facebook", "whatsapp": "WhatsApp",
+    "snapchat": "Snapchat", "email": "Email", "other": "Other",
+}
+
+contact_tags = Table(
+    "contact_tags",
+    db.metadata,
+    Column("contact_id", ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_contact_tags_tag", "tag_id", "contact_id"),
+)
+
+
+class Tag(db.Model):
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+
+
+class Contact(Timestamps, db.Model):
+    __tablename__ = "contacts"
+    __table_args__ = (
+        Index("ix_contacts_sort_name", "sort_name", "id"),
+        Index("ix_contacts_owner_sort_name", "owner_id", "sort_name", "id"),
+        Index("ix_contacts_created", "created_at", "id"),
+        Index("ix_contacts_updated", "updated_at", "id"),
+        Index("ix_contacts_kind_sort_name", "kind", "sort_name", "id"),
+        Index("ix_contacts_consent", "consent_status", "sort_name"),
+        Index("ix_contacts_dnc", "do_not_contact"),
+        Index("ix_contacts_email", "email"),
+        Index("ix_contacts_archived", "archived_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False, default="contact")
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    sort_name: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    first_name: Mapped[str | None] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(255))
+    phone: Mapped[str | None] = mapped_column(String(50))
+    company: Mapped[str | None] = mapped_column(String(200))
+    location: Mapped[str | None] = mapped_column(String(200))
+    notes: Mapped[str | None] = mapped_column(Text)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Influencers
+    niche: Mapped[str | None] = mapped_column(String(100))
+    rate_per_post_minor: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False, default="USD")
+    # Leads
+    lead_source: Mapped[str | None] = mapped_column(String(100))
+    estimated_value_minor: Mapped[int | None] = mapped_column(BigInteger)
+    # Consent, kept in step with the append-only ConsentEvent history
+    consent_status: Mapped[str] = mapped_column(String(16), nullable=False, default="unknown")
+    do_not_contact: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    consent_changed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Lower-cased name, handles, email and company: what search looks in.
+    search_text: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+    owner = relationship("User", lazy="joined")
+    handles = relationship("SocialHandle", back_populates="contact", cascade="all, delete-orphan",
+                           order_by="SocialHandle.id", lazy="selectin")
+    tags = relationship("Tag", secondary=contact_tags, lazy="selectin", order_by="Tag.name")
+    consent_events = relationship("ConsentEvent", back_populates="contact",
+                                  order_by="ConsentEvent.at.desc()", lazy="dynamic")
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def kind_label(self) -> str:
+        return KIND_LABELS.get(self.kind, self.kind)
+
+    @property
+    def consent_label(self) -> str:
+        return CONSENT_LABELS.get(self.consent_status, self.consent_status)
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+    @property
+    def primary_handle(self):
+        return self.handles[0] if self.handles else None
+
+    def __repr__(self) -> str:
+        return f"<Contact {self.id} {self.name}>"
+
+
+@event.listens_for(Contact.name, "set", retval=False)
+def _keep_sort_name(target, value, oldvalue, initiator):
+    target.sort_name = (value or "").strip().lower()
+
+
+class SocialHandle(db.Model):
+    __tablename__ = "social_handles"
+    __table_args__ = (
+        UniqueConstraint("platform", "handle", name="uq_social_handles_platform_handle"),
+        Index("ix_social_handles_contact", "contact_id", "platform"),
+        Index("ix_social_handles_handle", "handle"),
+        Index("ix_social_handles_platform_contact", "platform", "contact_id"),
+        Index("ix_social_handles_account", "platform", "account_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"),
+                                            nullable=False)
+    platform: Mapped[str] = mapped_column(String(16), nullable=False)
+    handle: Mapped[str] = mapped_column(String(255), nullable=False)
+    profile_url: Mapped[str | None] = mapped_column(String(500))
+    account_id: Mapped[str | None] = mapped_column(String(100))
+    followers: Mapped[int | None] = mapped_column(BigInteger)
+    engagement_rate: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+    contact = relationship("Contact", back_populates="handles")
+
+    @property
+    def platform_label(self) -> str:
+        return PLATFORM_LABELS.get(self.platform, self.platform)
+
+    @property
+    def display(self) -> str:
+        if self.platform in ("email", "whatsapp", "linkedin", "other", "facebook", "youtube"):
+            return self.handle
+        return "@" + self.handle
+
+
+class ConsentEvent(db.Model):
+    """Append-only: the app never updates or deletes these (see the guard below)."""
+
+    __tablename__ = "consent_events"
+    __table_args__ = (
+        Index("ix_consent_events_contact_at", "contact_id", "at"),
+        Index("ix_consent_events_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), nullable=False)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    from_status: Mapped[str] = mapped_column(String(16), nullable=False)
+    to_status: Mapped[str] = mapped_column(String(16), nullable=False)
+    from_dnc: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    to_dnc: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    source: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    note: Mapped[str | None] = mapped_column(Text)
+    evidence_message_id: Mapped[int | None] = mapped_column(Integer)
+
+    contact = relationship("Contact", back_populates="consent_events")
+    actor = relationship("User", lazy="joined")
+
+
+class AppendOnlyError(RuntimeError):
+    pass
+
+
+@event.listens_for(ConsentEvent, "before_update")
+def _refuse_update(mapper, connection, target):
+    raise AppendOnlyError("Consent history is append-only.")
+
+
+@event.listens_for(ConsentEvent, "before_delete")
+def _refuse_delete(mapper, connection, target):
+    raise AppendOnlyError("Consent history is append-only.")
+
+
+class Note(db.Model):
+    __tablename__ = "notes"
+    __table_args__ = (Index("ix_notes_contact_at", "contact_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"),
+                                            nullable=False)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+    author = relationship("User", lazy="joined")
+
+
+@event.listens_for(Contact.__table__, "after_create")
+def _create_search_index(target, connection, **kw):
+    from crm.contacts.search_index import install
+
+    install(connection)

@@ -1,0 +1,317 @@
+"""Contact pages: the list, a contact, create and edit, consent, handles, ownership."""
+from flask import (Blueprint, abort, flash, redirect, render_template, request, url_for)
+from flask_login import current_user
+from sqlalchemy import select
+
+from crm import policy
+from crm.accounts.models import User
+from crm.audit.models import AuditEvent
+from crm.contacts import consent as consent_service
+from crm.contacts import panels
+from crm.contacts import services
+from crm.contacts.forms import ConsentForm, ContactForm, HandleForm, NoteForm, OwnerForm
+from crm.contacts.models import PLATFORM_LABELS, Note, SocialHandle, Tag
+from crm.contacts.queries import SORTS, ContactFilters, list_contacts, suggest_contacts
+from crm.core.errors import Conflict, ServiceError
+from crm.core.forms import apply_service_error
+from crm.extensions import db, htmx
+
+bp = Blueprint("contacts", __name__, url_prefix="/contacts")
+
+INLINE_FIELDS = ("name", "first_name", "email", "phone", "company", "location", "kind",
+                 "notes", "tags", "niche", "lead_source")
+
+
+def _owner_choices(blank="Unassigned"):
+    users = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name))
+    return [("", blank)] + [(str(u.id), u.name) for u in users]
+
+
+def _filter_options():
+    return {
+        "owners": _owner_choices("Anyone")[1:],
+        "tags": db.session.scalars(select(Tag.name).order_by(Tag.name).limit(200)).all(),
+        "sorts": {k: v[0] for k, v in SORTS.items()},
+    }
+
+
+@bp.get("")
+def index():
+    """The contacts list: search, filters, sort, keyset pages."""
+    filters = ContactFilters.from_args(request.args)
+    page = list_contacts(current_user, filters, request.args.get("after"))
+    if htmx and not htmx.boosted and htmx.target == "contact-results":
+        return render_template("contacts/_results.html", page=page)
+    return render_template("contacts/index.html", page=page, **_filter_options())
+
+
+@bp.get("/suggest")
+def suggest():
+    """A few matching contacts for pickers (HTMX)."""
+    rows = suggest_contacts(current_user, request.args.get("q", ""))
+    return render_template("contacts/_suggest.html", rows=rows,
+                           field=request.args.get("field", "contact_id"))
+
+
+def _handles_from(form):
+    return [{"platform": h.platform.data, "handle": h.handle.data,
+             "followers": h.followers.data, "engagement_rate": h.engagement_rate.data}
+            for h in form.handles if (h.handle.data or "").strip()]
+
+
+def _contact_values(form) -> dict:
+    return {k: getattr(form, k).data for k in services.EDITABLE_FIELDS}
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    """Create a contact, influencer or lead with its handles."""
+    form = ContactForm()
+    form.owner_id.choices = _owner_choices()
+    if request.method == "GET":
+        form.kind.data = request.args.get("kind", "contact")
+        form.owner_id.data = str(current_user.id) if current_user.role == "rep" else ""
+    if form.validate_on_submit():
+        owner_id = int(form.owner_id.data) if form.owner_id.data else None
+        if not policy.can_reassign(current_user):
+            owner_id = current_user.id
+        try:
+            contact = services.create_contact(
+                current_user, _contact_values(form), handles=_handles_from(form),
+                tags=services.parse_tags(form.tags.data), owner_id=owner_id)
+            db.session.commit()
+        except ServiceError as e:
+            db.session.rollback()
+            apply_service_error(form, e)
+            return render_template("contacts/new.html", form=form,
+                                   duplicate=getattr(e, "existing", None)), 200
+        flash(f"{contact.kind_label} {contact.name} created.", "success")
+        return redirect(url_for("contacts.show", contact_id=contact.id))
+    return render_template("contacts/new.html", form=form, duplicate=None)
+
+
+def _detail_context(contact, **extra):
+    timeline = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.entity_type == "contact",
+                                 AuditEvent.entity_id == contact.id)
+        .order_by(AuditEvent.at.desc()).limit(15)).all()
+    notes = db.session.scalars(select(Note).where(Note.contact_id == contact.id)
+                               .order_by(Note.created_at.desc()).limit(20)).all()
+    consent_form = ConsentForm(status=contact.consent_status,
+                               do_not_contact=contact.do_not_contact, formdata=None)
+    owner_form = OwnerForm(owner_id=str(contact.owner_id or ""), formdata=None)
+    owner_form.owner_id.choices = _owner_choices()
+    ctx = dict(contact=contact, timeline=timeline, notes=notes, consent_form=consent_form,
+               consent_events=contact.consent_events.limit(50).all(),
+               handle_form=HandleForm(formdata=None), note_form=NoteForm(formdata=None),
+               owner_form=owner_form, permission=consent_service.may_contact(contact),
+               panels=panels.render_context(current_user, contact))
+    ctx.update(extra)
+    return ctx
+
+
+@bp.get("/<int:contact_id>")
+def show(contact_id):
+    """A contact: handles, consent, conversations, deals, tasks, notes, timeline."""
+    contact = policy.get_contact(current_user, contact_id)
+    return render_template("contacts/show.html", **_detail_context(contact))
+
+
+@bp.route("/<int:contact_id>/edit", methods=["GET", "POST"])
+def edit(contact_id):
+    """Edit every field of a contact at once."""
+    contact = policy.get_contact(current_user, contact_id)
+    form = ContactForm(obj=contact)
+    del form.handles
+    form.owner_id.choices = _owner_choices()
+    if request.method == "GET":
+        form.tags.data = ", ".join(t.name for t in contact.tags)
+        form.version.data = contact.version
+    if form.validate_on_submit():
+        try:
+            services.update_contact(current_user, contact, _contact_values(form),
+                                    expected_version=_int(form.version.data),
+                                    tags=services.parse_tags(form.tags.data))
+            db.session.commit()
+        except ServiceError as e:
+            db.session.rollback()
+            apply_service_error(form, e)
+            if isinstance(e, Conflict):
+                form.version.data = contact.version
+            return render_template("contacts/edit.html", form=form, contact=contact)
+        flash("Saved.", "success")
+        return redirect(url_for("contacts.show", contact_id=contact.id))
+    return render_template("contacts/edit.html", form=form, contact=contact)
+
+
+def _int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@bp.route("/<int:contact_id>/fields/<name>", methods=["GET", "POST"])
+def field(contact_id, name):
+    """Edit one field in place (HTMX): GET gives the editor, POST saves and shows the value."""
+    if name not in INLINE_FIELDS:
+        abort(404)
+    contact = policy.get_contact(current_user, contact_id)
+    form = ContactForm(obj=contact)
+    if name == "tags" and request.method == "GET":
+        form.tags.data = ", ".join(t.name for t in contact.tags)
+    if request.method == "GET":
+        mode = "edit" if request.args.get("mode") != "view" else "view"
+        return render_template("contacts/_field.html", contact=contact, name=name, form=form,
+                               mode=mode)
+    error = None
+    if not form[name].validate(form):
+        error = form[name].errors[0]
+    else:
+        try:
+            if name == "tags":
+                services.update_contact(current_user, contact, {},
+                                        expected_version=_int(request.form.get("version")),
+                                        tags=services.parse_tags(form.tags.data))
+            else:
+                services.update_contact(current_user, contact, {name: form[name].data},
+                                        expected_version=_int(request.form.get("version")))
+            db.session.commit()
+        except ServiceError as e:
+            db.session.rollback()
+            error = e.message
+            contact = policy.get_contact(current_user, contact_id)
+    if error and not htmx:
+        flash(error, "error")
+        return redirect(url_for("contacts.show", contact_id=contact_id))
+    if not htmx:
+        return redirect(url_for("contacts.show", contact_id=contact_id))
+    return render_template("contacts/_field.html", contact=contact, name=name, form=form,
+                           mode="edit" if error else "view", error=error)
+
+
+@bp.post("/<int:contact_id>/consent")
+def change_consent(contact_id):
+    """Change consent (one click); the change is appended to the history."""
+    contact = policy.get_contact(current_user, contact_id)
+    form = ConsentForm()
+    error = None
+    if form.validate():
+        try:
+            consent_service.change_consent(
+                current_user, contact, status=form.status.data,
+                do_not_contact=form.do_not_contact.data, source=form.source.data or "",
+                note=form.note.data)
+            db.session.commit()
+        except ServiceError as e:
+            db.session.rollback()
+            error = e.message
+    else:
+        error = "; ".join(f"{form[k].label.text}: {v[0]}" for k, v in form.errors.items())
+    if htmx:
+        resp = render_template("contacts/_consent.html", **_detail_context(contact, error=error))
+        return resp, 200, {"HX-Trigger": "consentChanged"}
+    flash(error or "Consent updated.", "error" if error else "success")
+    return redirect(url_for("contacts.show", contact_id=contact.id))
+
+
+@bp.post("/<int:contact_id>/handles")
+def add_handle(contact_id):
+    """Add a social handle (normalised; refused when someone else has it)."""
+    contact = policy.get_contact(current_user, contact_id)
+    form = HandleForm()
+    duplicate = None
+    if form.validate():
+        try:
+            services.add_handle(current_user, contact, form.platform.data, form.handle.data,
+                                followers=form.followers.data,
+                                engagement_rate=form.engagement_rate.data)
+            contact.updated_at = db.func.now()
+            db.session.commit()
+            form = HandleForm(formdata=None)
+        except ServiceError as e:
+            db.session.rollback()
+            duplicate = getattr(e, "existing", None)
+            apply_service_error(form, e)
+    if htmx:
+        return render_template("contacts/_handles.html", contact=contact, handle_form=form,
+                               duplicate=duplicate)
+    if form.errors:
+        flash(" ".join(e for errs in form.errors.values() for e in errs), "error")
+    return redirect(url_for("contacts.show", contact_id=contact.id))
+
+
+@bp.post("/<int:contact_id>/handles/<int:handle_id>/delete")
+def remove_handle(contact_id, handle_id):
+    """Remove a handle."""
+    contact = policy.get_contact(current_user, contact_id)
+    handle = db.session.get(SocialHandle, handle_id)
+    if handle is None or handle.contact_id != contact.id:
+        abort(404)
+    services.remove_handle(current_user, contact, handle)
+    db.session.commit()
+    if htmx:
+        return render_template("contacts/_handles.html", contact=contact,
+                               handle_form=HandleForm(formdata=None), duplicate=None)
+    return redirect(url_for("contacts.show", contact_id=contact.id))
+
+
+@bp.post("/<int:contact_id>/owner")
+def set_owner(contact_id):
+    """Reassign (managers) or claim an unassigned contact (reps)."""
+    contact = policy.get_contact(current_user, contact_id)
+    raw = request.form.get("owner_id", "")
+    owner_id = int(raw) if raw.isdigit() else None
+    try:
+        services.set_owner(current_user, contact, owner_id)
+        db.session.commit()
+        flash("Owner updated." if owner_id != current_user.id else
+              f"{contact.name} is yours now.", "success")
+    except ServiceError as e:
+        db.session.rollback()
+        flash(e.message, "error")
+    return redirect(url_for("contacts.show", contact_id=contact.id))
+
+
+@bp.post("/<int:contact_id>/archive")
+def archive(contact_id):
+    """Archive a contact (kept, hidden from lists; restorable)."""
+    contact = policy.get_contact(current_user, contact_id)
+    services.archive(current_user, contact)
+    db.session.commit()
+    flash(f"{contact.name} archived.", "success")
+    return redirect(url_for("contacts.show", contact_id=contact.id))
+
+
+@bp.post("/<int:contact_id>/restore")
+def restore(contact_id):
+    """Restore an archived contact."""
+    contact = policy.get_contact(current_user, contact_id)
+    services.restore(current_user, contact)
+    db.session.commit()
+    flash(f"{contact.name} restored.", "success")
+    return redirect(url_for("contacts.show", contact_id=contact.id))
+
+
+@bp.post("/<int:contact_id>/notes")
+def add_note(contact_id):
+    """Add a note to the contact's timeline."""
+    contact = policy.get_contact(current_user, contact_id)
+    form = NoteForm()
+    if form.validate():
+        services.add_note(current_user, contact, form.body.data)
+        db.session.commit()
+        form = NoteForm(formdata=None)
+    if htmx:
+        notes = db.session.scalars(select(Note).where(Note.contact_id == contact.id)
+                                   .order_by(Note.created_at.desc()).limit(20)).all()
+        return render_template("contacts/_notes.html", contact=contact, notes=notes,
+                               note_form=form)
+    if form.errors:
+        flash(form.body.errors[0], "error")
+    return redirect(url_for("contacts.show", contact_id=contact.id))
+
+
+@bp.app_template_global()
+def platform_label(platform):
+    return PLATFORM_LABELS.get(platform, platform or "")

@@ -1,0 +1,1 @@
+"""DM conversations and their messages, reply state and the needs-reply inbox."""

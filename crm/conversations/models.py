@@ -1,0 +1,108 @@
+"""Conversations (one contact, one platform) and their messages."""
+from datetime import datetime
+
+from sqlalchemy import (Boolean, DateTime, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crm.core.timeutil import utcnow
+from crm.extensions import db
+
+# Reply state kept on the conversation as messages are written.
+NEEDS_REPLY = "needs_reply"      # the latest message is inbound: the contact waits on us
+AWAITING_REPLY = "awaiting_reply"  # the latest is outbound: we wait on them
+CLOSED = "closed"
+STATES = (NEEDS_REPLY, AWAITING_REPLY, CLOSED)
+STATE_LABELS = {NEEDS_REPLY: "Needs reply", AWAITING_REPLY: "Awaiting reply", CLOSED: "Closed"}
+INBOUND, OUTBOUND = "in", "out"
+
+
+class Conversation(db.Model):
+    __tablename__ = "conversations"
+    __table_args__ = (
+        UniqueConstraint("contact_id", "platform", "external_thread_id",
+                         name="uq_conversations_contact_platform_thread"),
+        Index("ix_conversations_state_waiting", "state", "waiting_since"),
+        Index("ix_conversations_contact", "contact_id", "last_message_at"),
+        Index("ix_conversations_awaiting", "state", "last_outbound_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), nullable=False)
+    platform: Mapped[str] = mapped_column(String(16), nullable=False)
+    # '' for the conversation a user logs by hand; imports use the platform's thread id.
+    external_thread_id: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    title: Mapped[str | None] = mapped_column(String(200))
+    is_group: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    state: Mapped[str] = mapped_column(String(16), nullable=False, default=CLOSED)
+    last_message_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_inbound_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_outbound_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # First inbound message of the current unanswered burst (the wait started then).
+    waiting_since: Mapped[datetime | None] = mapped_column(DateTime)
+    message_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # Set when an inbound message reads like an opt-out and nobody has acted on it yet.
+    opt_out_message_id: Mapped[int | None] = mapped_column(Integer)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+    contact = relationship("Contact", lazy="joined")
+
+    @property
+    def state_label(self) -> str:
+        return STATE_LABELS.get(self.state, self.state)
+
+
+class Message(db.Model):
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index("ix_messages_conversation_sent", "conversation_id", "sent_at", "id"),
+        Index("ix_messages_external", "conversation_id", "external_id"),
+        Index("ix_messages_fingerprint", "fingerprint"),
+        Index("ix_messages_template", "template_id", "sent_at"),
+        Index("ix_messages_author_sent", "author_id", "sent_at"),
+        Index("ix_messages_direction_sent", "direction", "sent_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), nullable=False)
+    direction: Mapped[str] = mapped_column(String(3), nullable=False)
+    sent_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    media: Mapped[str | None] = mapped_column(String(16))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    sender_name: Mapped[str | None] = mapped_column(String(200))
+    template_id: Mapped[int | None] = mapped_column(ForeignKey("dm_templates.id"))
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    fingerprint: Mapped[str | None] = mapped_column(String(64))
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("import_runs.id"))
+    # Outbound: when the contact next wrote to us (None while unanswered).
+    replied_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    edited_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    conversation = relationship("Conversation")
+    author = relationship("User", lazy="joined")
+
+    @property
+    def is_inbound(self) -> bool:
+        return self.direction == INBOUND
+
+
+class ResponseTime(db.Model):
+    """One inbound burst and when we first answered it: what response metrics aggregate."""
+
+    __tablename__ = "response_times"
+    __table_args__ = (
+        Index("ix_response_times_conversation", "conversation_id", "burst_started_at"),
+        Index("ix_response_times_answered", "answered_at"),
+        Index("ix_response_times_burst", "burst_started_at"),
+        Index("ix_response_times_responder", "responder_id", "answered_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), nullable=False)
+    burst_started_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    response_seconds: Mapped[int | None] = mapped_column(Integer)
+    responder_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -1,0 +1,1 @@
+"""Small pieces every feature uses: time, errors, pagination."""

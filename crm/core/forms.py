@@ -1,0 +1,56 @@
+"""Form helpers shared by features."""
+from decimal import Decimal, InvalidOperation
+
+from wtforms import Field
+from wtforms.validators import ValidationError
+from wtforms.widgets import TextInput
+
+
+class MoneyField(Field):
+    """An amount typed in major units ("1,250.50"), kept as integer minor units."""
+
+    widget = TextInput()
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        if self.data is None:
+            return ""
+        return f"{self.data / 100:.2f}".removesuffix(".00")
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        if not valuelist or not valuelist[0].strip():
+            return
+        raw = valuelist[0].strip().replace(",", "").replace(" ", "").lstrip("$€£")
+        try:
+            amount = Decimal(raw)
+        except InvalidOperation:
+            raise ValueError("Enter an amount such as 1500 or 1500.50.")
+        if amount < 0:
+            raise ValueError("Amount cannot be negative.")
+        if amount.as_tuple().exponent < -2:
+            raise ValueError("Use at most two decimals.")
+        self.data = int(amount * 100)
+
+
+def apply_service_error(form, error) -> None:
+    """Show a ServiceError on the field it names, or on the form as a whole."""
+    target = None
+    if error.field:
+        target = form
+        for part in error.field.split("-"):
+            target = target[int(part)] if part.isdigit() else getattr(target, part, None)
+            if target is None:
+                break
+    if target is not None and hasattr(target, "errors"):
+        if isinstance(target.errors, tuple):
+            target.errors = list(target.errors)
+        target.errors.append(error.message)
+    else:
+        form.form_errors.append(error.message)
+
+
+def not_negative(form, field):
+    if field.data is not None and field.data < 0:
+        raise ValidationError("Cannot be negative.")

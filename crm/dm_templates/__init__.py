@@ -1,0 +1,1 @@
+"""DM templates with placeholders, and how well each one works."""

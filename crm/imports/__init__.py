@@ -1,0 +1,1 @@
+"""Contacts from CSV and DM history from platform data exports."""

@@ -1,0 +1,11 @@
+"""Every model, imported in one place so Alembic and the app see the whole schema."""
+from crm.accounts.models import User  # noqa: F401
+from crm.audit.models import AuditEvent  # noqa: F401
+from crm.campaigns.models import Campaign  # noqa: F401
+from crm.contacts.models import ConsentEvent, Contact, Note, SocialHandle, Tag  # noqa: F401
+from crm.conversations.models import Conversation, Message, ResponseTime  # noqa: F401
+from crm.dm_templates.models import DMTemplate  # noqa: F401
+from crm.imports.models import ImportRun  # noqa: F401
+from crm.pipeline.models import Deal, LostReason, Pipeline, Stage, StageChange  # noqa: F401
+from crm.settings.models import Setting  # noqa: F401
+from crm.tasks.models import Task  # noqa: F401

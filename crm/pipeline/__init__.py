@@ -1,0 +1,1 @@
+"""Pipelines, stages, deals, stage history and outcomes; the board."""

@@ -1,0 +1,4 @@
+"""Pages for this feature."""
+from flask import Blueprint
+
+bp = Blueprint("pipeline", __name__)

@@ -1,0 +1,169 @@
+"""The one permission policy: who may see, list and edit which records.
+
+Every view, fragment, export and CLI path asks here. Out of scope means 404, never 403,
+so that a URL does not reveal whether a record exists.
+"""
+from flask import abort
+from sqlalchemy import or_, select
+
+from crm.extensions import db
+
+
+def _is_manager(user) -> bool:
+    return bool(user and user.is_authenticated and user.is_manager)
+
+
+# Contacts ------------------------------------------------------------------------------
+def contact_scope(user):
+    """A WHERE clause limiting Contact rows to those `user` may see."""
+    from crm.contacts.models import Contact
+
+    if _is_manager(user):
+        return True
+    return or_(Contact.owner_id == user.id, Contact.owner_id.is_(None))
+
+
+def can_view_contact(user, contact) -> bool:
+    if contact is None:
+        return False
+    return _is_manager(user) or contact.owner_id in (None, user.id)
+
+
+def can_edit_contact(user, contact) -> bool:
+    """Reps edit what they may see; managers and admins edit everything."""
+    return can_view_contact(user, contact)
+
+
+def can_reassign(user) -> bool:
+    return _is_manager(user)
+
+
+def can_claim(user, contact) -> bool:
+    return contact.owner_id is None and user.role == "rep"
+
+
+def get_contact(user, contact_id, *, for_update: bool = False):
+    """The contact, or 404 when it does not exist or `user` may not see it."""
+    from crm.contacts.models import Contact
+
+    contact = db.session.get(Contact, contact_id)
+    if not can_view_contact(user, contact):
+        abort(404)
+    return contact
+
+
+# Conversations and messages follow their contact ---------------------------------------
+def conversation_scope(user):
+    from crm.contacts.models import Contact
+    from crm.conversations.models import Conversation
+
+    if _is_manager(user):
+        return True
+    return Conversation.contact_id.in_(select(Contact.id).where(contact_scope(user)))
+
+
+def get_conversation(user, conversation_id):
+    from crm.conversations.models import Conversation
+
+    conv = db.session.get(Conversation, conversation_id)
+    if conv is None or not can_view_contact(user, conv.contact):
+        abort(404)
+    return conv
+
+
+def can_edit_message(user, message) -> bool:
+    """Authors correct their own entries; managers correct anyone's."""
+    return _is_manager(user) or (message.author_id is not None and message.author_id == user.id)
+
+
+# Deals: a rep sees the deals they own and the deals on contacts they may see -------------
+def deal_scope(user):
+    from crm.contacts.models import Contact
+    from crm.pipeline.models import Deal
+
+    if _is_manager(user):
+        return True
+    return or_(Deal.owner_id == user.id,
+               Deal.contact_id.in_(select(Contact.id).where(contact_scope(user))))
+
+
+def can_view_deal(user, deal) -> bool:
+    if deal is None:
+        return False
+    return _is_manager(user) or deal.owner_id == user.id or can_view_contact(user, deal.contact)
+
+
+def get_deal(user, deal_id):
+    from crm.pipeline.models import Deal
+
+    deal = db.session.get(Deal, deal_id)
+    if not can_view_deal(user, deal):
+        abort(404)
+    return deal
+
+
+# Tasks: assigned to me, or on a contact I may see -----------------------------------------
+def task_scope(user):
+    from crm.contacts.models import Contact
+    from crm.tasks.models import Task
+
+    if _is_manager(user):
+        return True
+    return or_(Task.assignee_id == user.id,
+               Task.contact_id.in_(select(Contact.id).where(contact_scope(user))))
+
+
+def can_view_task(user, task) -> bool:
+    if task is None:
+        return False
+    if _is_manager(user) or task.assignee_id == user.id:
+        return True
+    return task.contact is not None and can_view_contact(user, task.contact)
+
+
+def get_task(user, task_id):
+    from crm.tasks.models import Task
+
+    task = db.session.get(Task, task_id)
+    if not can_view_task(user, task):
+        abort(404)
+    return task
+
+
+# Campaigns are shared; the deals inside them are scoped by deal_scope -------------------
+def can_manage_campaign(user, campaign=None) -> bool:
+    return _is_manager(user) or (campaign is not None and campaign.owner_id == user.id)
+
+
+# Templates are shared by the team; their author or a manager edits them ------------------
+def can_edit_template(user, template) -> bool:
+    return _is_manager(user) or template.created_by_id == user.id
+
+
+# Imports: the person who ran it, or a manager -------------------------------------------
+def import_scope(user):
+    from crm.imports.models import ImportRun
+
+    if _is_manager(user):
+        return True
+    return ImportRun.created_by_id == user.id
+
+
+def get_import(user, run_id):
+    from crm.imports.models import ImportRun
+
+    run = db.session.get(ImportRun, run_id)
+    if run is None or not (_is_manager(user) or run.created_by_id == user.id):
+        abort(404)
+    return run
+
+
+# Administration ------------------------------------------------------------------------
+def require_admin(user) -> None:
+    if not (user and user.is_authenticated and user.is_admin):
+        abort(404)
+
+
+def require_manager(user) -> None:
+    if not _is_manager(user):
+        abort(404)

@@ -1,0 +1,1 @@
+"""Workspace settings an admin can change (targets, windows, stop phrases)."""

@@ -1,0 +1,1 @@
+"""Follow-up tasks, the Today page and automatic follow-ups."""

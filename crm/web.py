@@ -1,0 +1,96 @@
+"""What every page shares: login loading, template filters, error pages, HTMX headers."""
+from flask import Flask, render_template, request
+from flask_login import current_user
+
+from crm.core import timeutil
+from crm.core.errors import OutreachRefused
+from crm.extensions import db, login_manager
+
+
+def register_web(app: Flask) -> None:
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.login_message_category = "info"
+
+    @login_manager.user_loader
+    def load_user(token: str):
+        from crm.accounts.models import User
+
+        user = db.session.execute(
+            db.select(User).where(User.session_token == token)).scalar_one_or_none()
+        return user if user is not None and user.active else None
+
+    @app.after_request
+    def vary_on_htmx(response):
+        response.headers.add("Vary", "HX-Request")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    @app.teardown_request
+    def rollback_unfinished(exc):
+        # A request that did not commit leaves nothing behind.
+        if exc is not None:
+            db.session.rollback()
+
+    @app.errorhandler(404)
+    def not_found(e):
+        return render_template("errors/404.html"), 404
+
+    @app.errorhandler(OutreachRefused)
+    def outreach_refused(e: OutreachRefused):
+        from crm.contacts.consent import record_refusal
+
+        db.session.rollback()
+        if current_user.is_authenticated:
+            record_refusal(current_user, e.contact_id, e.action, e.message)
+            db.session.commit()
+        if request.headers.get("HX-Request"):
+            # htmx swaps 2xx only; the fragment tells the user in place.
+            return render_template("errors/_refused.html", message=e.message), 200
+        return render_template("errors/refused.html", message=e.message), 409
+
+    @app.errorhandler(429)
+    def too_many(e):
+        return render_template("errors/429.html"), 429
+
+    @app.template_filter("localtime")
+    def localtime(value, fmt="%d %b %Y, %H:%M"):
+        tz = current_user.timezone if current_user.is_authenticated else "UTC"
+        dt = timeutil.local(value, tz)
+        return dt.strftime(fmt) if dt else ""
+
+    @app.template_filter("duration")
+    def duration(seconds):
+        return timeutil.humanize_duration(seconds)
+
+    @app.template_filter("money")
+    def money(minor, currency="USD"):
+        if minor is None:
+            return "—"
+        symbol = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency)
+        amount = f"{minor / 100:,.0f}" if minor % 100 == 0 else f"{minor / 100:,.2f}"
+        return f"{symbol}{amount}" if symbol else f"{amount} {currency}"
+
+    @app.template_filter("ago")
+    def ago(value):
+        if value is None:
+            return "—"
+        return timeutil.humanize_duration((timeutil.utcnow() - value).total_seconds())
+
+    @app.template_filter("thousands")
+    def thousands(value):
+        return "—" if value is None else f"{value:,}"
+
+    @app.context_processor
+    def navigation():
+        from crm.contacts.models import PLATFORM_LABELS
+
+        counts = {}
+        if current_user.is_authenticated and request.endpoint and not request.headers.get(
+                "HX-Request"):
+            from crm.conversations.services import needs_reply_count
+            counts["needs_reply"] = needs_reply_count(current_user)
+        return {"nav_counts": counts, "platform_labels": PLATFORM_LABELS,
+                "url_map_endpoints": app.view_functions}

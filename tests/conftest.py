@@ -1,0 +1,150 @@
+"""Fixtures: the app on SQLite (or PostgreSQL with --db=postgres), a clean database per test,
+users of each role, a signed-in client, and a SQL query counter."""
+import os
+import re
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event, text
+
+from config import TestConfig
+from crm import create_app
+from crm.extensions import db as _db
+from tests import factories
+
+
+def pytest_addoption(parser):
+    parser.addoption("--db", default="sqlite", choices=["sqlite", "postgres"],
+                     help="Database to run against; postgres reads TEST_DATABASE_URL.")
+
+
+def _database_url(config, tmp_path_factory) -> str:
+    if config.getoption("--db") == "postgres":
+        url = os.environ.get("TEST_DATABASE_URL")
+        if not url:
+            pytest.exit("--db=postgres needs TEST_DATABASE_URL", returncode=2)
+        return re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", url)
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def app(request, tmp_path_factory):
+    class Config(TestConfig):
+        SQLALCHEMY_DATABASE_URI = _database_url(request.config, tmp_path_factory)
+
+    app = create_app(Config)
+    with app.app_context():
+        _db.drop_all()
+        _db.create_all()
+    yield app
+    with app.app_context():
+        _db.session.remove()
+        _db.drop_all()
+        if _db.engine.dialect.name == "sqlite":
+            with _db.engine.begin() as conn:
+                conn.exec_driver_sql("DROP TABLE IF EXISTS contacts_fts")
+
+
+def _wipe():
+    _db.session.rollback()
+    _db.session.remove()
+    tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
+    with _db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                conn.execute(text(f"DELETE FROM {name}"))
+            conn.exec_driver_sql("INSERT INTO contacts_fts(contacts_fts) VALUES ('delete-all')")
+
+
+@pytest.fixture(autouse=True)
+def db(app):
+    """A pushed app context and an empty database for every test."""
+    with app.app_context():
+        _wipe()
+        yield _db
+        _wipe()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def admin(db):
+    return factories.UserFactory(role="admin", name="Ada Admin", email="admin@example.com")
+
+
+@pytest.fixture
+def manager(db):
+    return factories.UserFactory(role="manager", name="Mia Manager", email="manager@example.com")
+
+
+@pytest.fixture
+def rep(db):
+    return factories.UserFactory(role="rep", name="Rae Rep", email="rep@example.com")
+
+
+@pytest.fixture
+def other_rep(db):
+    return factories.UserFactory(role="rep", name="Otto Other", email="other@example.com")
+
+
+class Auth:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, user):
+        """Sign `user` in without going through the form (the form has its own tests)."""
+        _db.session.commit()
+        with self.client.session_transaction() as session:
+            session["_user_id"] = user.session_token
+            session["_fresh"] = True
+        return self.client
+
+    def logout(self):
+        with self.client.session_transaction() as session:
+            session.clear()
+
+
+@pytest.fixture
+def auth(client):
+    return Auth(client)
+
+
+class QueryCounter:
+    def __init__(self):
+        self.statements = []
+
+    def __call__(self, conn, cursor, statement, parameters, context, executemany):
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+            self.statements.append(statement)
+
+    @property
+    def count(self):
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(db):
+    """`with count_queries() as q: …; q.count` — SQL statements run inside the block."""
+    @contextmanager
+    def counter():
+        q = QueryCounter()
+        event.listen(db.engine, "before_cursor_execute", q)
+        try:
+            yield q
+        finally:
+            event.remove(db.engine, "before_cursor_execute", q)
+    return counter
+
+
+HX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def hx():
+    """Headers of an HTMX request (not boosted)."""
+    return dict(HX)
