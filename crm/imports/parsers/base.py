@@ -1,0 +1,359 @@
+"""Shared types of the DM-export parsers and the ExportSource every platform builds on."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Iterable, Iterator
+from zoneinfo import ZoneInfo
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+PLATFORMS = ("instagram", "facebook", "x", "linkedin", "whatsapp", "tiktok")
+
+
+class ExportError(Exception):
+    """A malformed or unknown file; str(e) names the file and what was wrong."""
+
+    def __init__(self, filename: str, reason: str):
+        super().__init__(f"{filename}: {reason}")
+        self.filename = filename
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Participant:
+    """One person in a thread, as the export names them."""
+
+    name: str
+    handle: str | None = None
+    profile_url: str | None = None
+    account_id: str | None = None
+
+    def identities(self) -> set[str]:
+        """Every casefolded string that may name this person."""
+        keys = {self.name.casefold()} if self.name else set()
+        for value in (self.handle, self.account_id, self.profile_url):
+            if value:
+                keys.add(normalise_identity(value))
+        return keys
+
+
+@dataclass(slots=True)
+class ParsedMessage:
+    """One real message (no reactions, system lines, unsent messages or drafts)."""
+
+    sender: Participant
+    sent_at: datetime
+    body: str
+    media: str | None
+    external_id: str | None
+    fingerprint: str
+    is_outbound: bool
+
+
+@dataclass
+class ParsedThread:
+    """Summary of one conversation; message_count is what messages() will yield (> 0)."""
+
+    platform: str
+    key: str
+    title: str
+    participants: list[Participant]
+    is_group: bool
+    message_count: int
+    first_at: datetime | None
+    last_at: datetime | None
+    # Where the platform filed it: inbox, message_requests, archived_threads, ARCHIVE, ...
+    folder: str | None = None
+    # WhatsApp only: True/False when the file shows the date order, None when it cannot.
+    day_first: bool | None = None
+
+    def counterparts(self, me: str) -> list[Participant]:
+        """Participants other than me (matched on name, handle, account id or profile URL)."""
+        keys = {normalise_identity(me)}
+        return [p for p in self.participants if not (p.identities() & keys)]
+
+
+def normalise_identity(value: str) -> str:
+    """Casefold and drop the trailing slash so URLs, handles and names compare loosely."""
+    value = value.strip().casefold()
+    if value.startswith("@"):
+        value = value[1:]
+    return value.rstrip("/") if "://" in value else value
+
+
+def normalise_url(url: str | None) -> str | None:
+    """Profile URLs without surrounding spaces or trailing slash; None when empty."""
+    if not url:
+        return None
+    url = url.strip().rstrip("/")
+    return url or None
+
+
+def fix_mojibake(s: str) -> str:
+    """Undo Meta's per-byte escaping: re-encode as latin-1, decode as UTF-8, else keep s."""
+    if not s or s.isascii():
+        return s
+    try:
+        return s.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return s
+
+
+def from_epoch_ms(ms: int) -> datetime:
+    """Epoch milliseconds to an aware UTC datetime without float rounding."""
+    return EPOCH + timedelta(milliseconds=ms)
+
+
+def local_to_utc(naive: datetime, zone: ZoneInfo) -> datetime:
+    """A wall-clock time in the phone's zone to UTC."""
+    return naive.replace(tzinfo=zone).astimezone(timezone.utc)
+
+
+def media_kind_from_name(name: str) -> str:
+    """Guess the media kind from a file name or URL."""
+    lowered = name.lower().split("?", 1)[0]
+    ext = lowered.rsplit(".", 1)[-1] if "." in lowered.rsplit("/", 1)[-1] else ""
+    if ext in ("jpg", "jpeg", "png", "heic", "heif", "bmp"):
+        return "photo"
+    if ext == "webp":
+        return "sticker" if "stk-" in lowered or "sticker" in lowered else "photo"
+    if ext == "gif":
+        return "gif"
+    if ext in ("mp4", "mov", "m4v", "3gp", "webm", "mkv", "avi"):
+        return "video"
+    if ext in ("opus", "ogg", "m4a", "mp3", "aac", "wav", "amr"):
+        return "audio"
+    if ext:
+        return "file"
+    return "media"
+
+
+class Record:
+    """A normalised message before sorting, dedup and fingerprinting."""
+
+    __slots__ = ("order", "sent_at", "clock", "sender", "body", "media", "external_id", "group")
+
+    def __init__(self, order, sent_at, sender, body, media=None, external_id=None,
+                 clock=None, group=0):
+        self.order = order            # sort key giving oldest-first, ties in platform order
+        self.sent_at = sent_at
+        self.clock = clock            # wall-clock iso for zone-less platforms (fingerprint)
+        self.sender = sender
+        self.body = body
+        self.media = media
+        self.external_id = external_id
+        self.group = group            # which copy of the thread (inbox vs archived) it came from
+
+
+def fingerprint(platform: str, key: str, sender: Participant, when: str, body: str,
+                media: str | None, ordinal: int = 0) -> str:
+    """Stable sha1 of what identifies a message across re-exports."""
+    parts = [platform, key, sender.account_id or sender.name, when, body, media or ""]
+    if ordinal:
+        parts.append(str(ordinal))
+    return hashlib.sha1("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class ExportSource:
+    """An opened export: thread summaries, then each thread's messages oldest first."""
+
+    platform: str = ""
+    layout: str = ""
+
+    def __init__(self, root: Path, *, tz: ZoneInfo, label: str, tmpdir: str | None = None):
+        self.root = Path(root)
+        self.tz = tz
+        self.label = label            # the uploaded file's name, used in error messages
+        self.detected_me: str | None = None
+        # Every name the owner goes by when the export states them (X: id, @name, display name).
+        self.me_aliases: list[str] = []
+        self._tmpdir = tmpdir
+        self._threads: list[ParsedThread] = []
+        self._refs: dict[str, object] = {}
+        self._sent_counts: Counter[str] = Counter()
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def close(self) -> None:
+        """Remove the extraction folder, if any."""
+        if self._tmpdir:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+            self._tmpdir = None
+
+    def __enter__(self) -> "ExportSource":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    # -- public API --------------------------------------------------------------------
+    def threads(self) -> Iterator[ParsedThread]:
+        """Thread summaries, computed once when the export was opened."""
+        return iter(self._threads)
+
+    def candidates_for_me(self) -> list[str]:
+        """Participant names seen, in the most threads first (then most messages sent)."""
+        in_threads: Counter[str] = Counter()
+        for thread in self._threads:
+            for name in {p.name for p in thread.participants}:
+                in_threads[name] += 1
+        return sorted(in_threads, key=lambda n: (-in_threads[n], -self._sent_counts[n], n))
+
+    def messages(self, thread: ParsedThread, me: str, *,
+                 whatsapp_day_first: bool | None = None) -> Iterator[ParsedMessage]:
+        """The thread's real messages, oldest first, with direction set against me."""
+        ref = self._ref(thread)
+        me_keys = self._me_keys(me)
+        outbound: dict[Participant, bool] = {}
+        for rec, fp in self._finalised(thread.key, ref, whatsapp_day_first):
+            sender = rec.sender
+            is_out = outbound.get(sender)
+            if is_out is None:
+                is_out = outbound[sender] = bool(sender.identities() & me_keys)
+            yield ParsedMessage(sender, rec.sent_at, rec.body, rec.media, rec.external_id,
+                                fp, is_out)
+
+    # -- for subclasses ----------------------------------------------------------------
+    def _scan(self) -> None:
+        """Fill self._threads and self._refs (reads every file, raising ExportError)."""
+        raise NotImplementedError
+
+    def _records(self, ref, day_first: bool | None) -> Iterable[Record]:
+        """Normalised records of one thread in any order, filters already applied."""
+        raise NotImplementedError
+
+    def _relname(self, path: Path) -> str:
+        """A path as the user knows it: relative to the export root."""
+        try:
+            rel = Path(path).relative_to(self.root).as_posix()
+        except ValueError:
+            rel = Path(path).name
+        return rel if rel not in ("", ".") else self.label
+
+    def _add_thread(self, ref, *, key: str, describe=None, title: str = "",
+                    declared: Iterable[Participant] = (), is_group: bool | None = None,
+                    folder: str | None = None, day_first: bool | None = None) -> None:
+        """Summarise one thread by running the same pipeline messages() uses.
+
+        describe() may return title/declared/is_group/folder learnt while reading the files.
+        """
+        senders: dict[str, Participant] = {}
+        count, first, last = 0, None, None
+        for rec, _fp in self._finalised(key, ref, day_first):
+            count += 1
+            if first is None:
+                first = rec.sent_at
+            last = rec.sent_at
+            s = rec.sender
+            senders.setdefault(s.account_id or s.profile_url or s.name, s)
+            self._sent_counts[s.name] += 1
+        if count == 0:
+            return  # only drafts, reactions or system lines: nothing to import
+        if describe is not None:
+            info = describe()
+            title = info.get("title", title)
+            declared = info.get("declared", declared)
+            is_group = info.get("is_group", is_group)
+            folder = info.get("folder", folder)
+        people: dict[str, Participant] = {}
+        for p in list(declared) + list(senders.values()):
+            people.setdefault(p.account_id or p.profile_url or p.name, p)
+        if is_group is None:
+            is_group = len(people) > 2
+        self._refs[key] = ref
+        self._threads.append(ParsedThread(
+            platform=self.platform, key=key, title=title, participants=list(people.values()),
+            is_group=is_group, message_count=count, first_at=first, last_at=last,
+            folder=folder, day_first=day_first))
+
+    def _finalised(self, key: str, ref, day_first) -> Iterator[tuple[Record, str]]:
+        """Sort oldest first, fingerprint, and drop the same message seen in another copy."""
+        records = list(self._records(ref, day_first))
+        records.sort(key=_order)
+        seen: dict[str, int] = {}
+        emitted: set[str] = set()
+        platform = self.platform
+        for rec in records:
+            when = rec.clock or rec.sent_at.isoformat()
+            base = fingerprint(platform, key, rec.sender, when, rec.body, rec.media)
+            # Identical messages in the same copy (two "ok" in one WhatsApp minute) stay
+            # distinct by ordinal; identical ones from another copy of the thread are dupes.
+            slot = f"{rec.group}\x1f{base}"
+            ordinal = seen.get(slot, 0)
+            seen[slot] = ordinal + 1
+            fp = base if not ordinal else fingerprint(
+                platform, key, rec.sender, when, rec.body, rec.media, ordinal)
+            if fp in emitted:
+                continue
+            emitted.add(fp)
+            yield rec, fp
+
+    def _ref(self, thread: ParsedThread):
+        try:
+            return self._refs[thread.key]
+        except KeyError:
+            raise ValueError(f"thread {thread.key!r} does not belong to this export") from None
+
+    def _me_keys(self, me: str) -> set[str]:
+        keys = {normalise_identity(me)} if me else set()
+        aliases = {normalise_identity(a) for a in self.me_aliases if a}
+        if keys & aliases:
+            keys |= aliases
+        return keys
+
+
+def _order(rec: Record):
+    return rec.order
+
+
+def open_export(path: str | os.PathLike, *, max_total_bytes: int = 2_000_000_000,
+                max_ratio: float = 200, max_members: int = 200_000, tz: str = "UTC",
+                platform: str | None = None) -> ExportSource:
+    """Open a platform's zip, a folder from it, or one file; detect platform and layout."""
+    from .detect import open_export as _open
+
+    return _open(path, max_total_bytes=max_total_bytes, max_ratio=max_ratio,
+                 max_members=max_members, tz=tz, platform=platform)
+
+
+def load_json(path: Path, relname: str):
+    """Parse one JSON file, naming it and the position in any error."""
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except OSError as exc:
+        raise ExportError(relname, f"cannot read file ({exc.strerror or exc})") from None
+    return parse_json(raw, relname)
+
+
+def parse_json(raw: bytes | str, relname: str):
+    """json.loads with an ExportError that says where the file is broken."""
+    try:
+        return json.loads(raw)
+    except UnicodeDecodeError:
+        raise ExportError(relname, "not UTF-8 text") from None
+    except ValueError as exc:
+        where = f"line {exc.lineno} column {exc.colno}: " if hasattr(exc, "lineno") else ""
+        raise ExportError(relname, f"malformed JSON ({where}{getattr(exc, 'msg', exc)})") from None
+
+
+def read_text(path: Path, relname: str) -> str:
+    """A whole small file as UTF-8 text (BOM dropped), or ExportError."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read().decode("utf-8-sig")
+    except OSError as exc:
+        raise ExportError(relname, f"cannot read file ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ExportError(relname, f"not UTF-8 text (byte {exc.start})") from None
