@@ -46,6 +46,7 @@ def create_app(config: str | object = "config.Config") -> Flask:
         app.register_blueprint(views.bp)
         if importlib.util.find_spec(f"crm.{name}.cli"):
             importlib.import_module(f"crm.{name}.cli").register(app)
+    importlib.import_module("crm.demo.cli").register(app)
 
     @app.before_request
     def require_login():

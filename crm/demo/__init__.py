@@ -1,0 +1,1 @@
+"""Demo data: a believable workspace for trying Rapport."""
