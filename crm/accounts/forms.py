@@ -1,20 +1,29 @@
 """Sign-in and user forms."""
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, Length
+from wtforms.validators import DataRequired, Length, Regexp
+
+# Sign-in emails are checked for shape only: internal domains (.local, .test) are fine here.
+EMAIL_SHAPE = Regexp(r"^[^@\s]+@[^@\s]+$", message="Enter an email address like name@company.com.")
 
 from crm.accounts.models import ROLE_LABELS, ROLES
 
 
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Email()])
+    email = EmailField("Email", validators=[DataRequired(), EMAIL_SHAPE], filters=[_strip])
     password = PasswordField("Password", validators=[DataRequired()])
     remember = BooleanField("Keep me signed in")
 
 
 class UserForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
-    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=255)])
+    email = EmailField("Email", validators=[DataRequired(), EMAIL_SHAPE, Length(max=255)],
+                       filters=[_strip])
     role = SelectField("Role", choices=[(r, ROLE_LABELS[r]) for r in ROLES])
     password = PasswordField("Initial password", validators=[DataRequired(), Length(min=10)])
 

@@ -1,15 +1,15 @@
 """Admin forms."""
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, TextAreaField
-from wtforms.validators import DataRequired, NumberRange
+from wtforms.validators import DataRequired, InputRequired, NumberRange
 
 
 class SettingsForm(FlaskForm):
     response_target_hours = IntegerField(
-        "Response target (hours)", validators=[DataRequired(), NumberRange(1, 24 * 14)],
+        "Response target (hours)", validators=[InputRequired(), NumberRange(1, 24 * 14)],
         description="A conversation waiting longer than this is highlighted in the inbox.")
     duplicate_window_days = IntegerField(
-        "Duplicate-outreach window (days)", validators=[DataRequired(), NumberRange(1, 365)],
+        "Duplicate-outreach window (days)", validators=[InputRequired(), NumberRange(1, 365)],
         description="Warn before a DM when the contact got one from anyone in this window.")
     stop_phrases = TextAreaField(
         "Opt-out phrases", validators=[DataRequired()],

@@ -10,18 +10,22 @@ from crm.core.forms import MoneyField
 PLATFORM_CHOICES = list(PLATFORM_LABELS.items())
 
 
-class HandleSubForm(FlaskForm):
-    class Meta:
-        csrf = False
-
-    platform = SelectField("Platform", choices=PLATFORM_CHOICES)
+class _HandleFields:
+    platform = SelectField("Platform", choices=PLATFORM_CHOICES, default="instagram")
     handle = StringField("Handle or profile URL", validators=[Optional(), Length(max=255)])
     followers = IntegerField("Audience", validators=[Optional(), NumberRange(min=0)])
     engagement_rate = FloatField("Engagement %", validators=[Optional(), NumberRange(0, 100)])
 
 
+class HandleSubForm(_HandleFields, FlaskForm):
+    """One handle row inside the contact form (the outer form carries the CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+
 class ContactForm(FlaskForm):
-    kind = SelectField("Kind", choices=list(KIND_LABELS.items()))
+    kind = SelectField("Kind", choices=list(KIND_LABELS.items()), default="contact")
     name = StringField("Name", validators=[DataRequired(message="Name is required."),
                                            Length(max=200)])
     first_name = StringField("First name (for templates)", validators=[Optional(),
@@ -36,7 +40,8 @@ class ContactForm(FlaskForm):
     notes = TextAreaField("Notes", validators=[Optional(), Length(max=20000)])
     niche = StringField("Niche", validators=[Optional(), Length(max=100)])
     rate_per_post_minor = MoneyField("Rate per post")
-    currency = SelectField("Currency", choices=[("USD", "USD"), ("EUR", "EUR"), ("GBP", "GBP")])
+    currency = SelectField("Currency", choices=[("USD", "USD"), ("EUR", "EUR"), ("GBP", "GBP")],
+                           default="USD")
     lead_source = StringField("Lead source", validators=[Optional(), Length(max=100)])
     estimated_value_minor = MoneyField("Estimated value")
     handles = FieldList(FormField(HandleSubForm), min_entries=2, max_entries=10)
@@ -44,17 +49,14 @@ class ContactForm(FlaskForm):
 
 
 class ConsentForm(FlaskForm):
-    status = SelectField("Consent", choices=list(CONSENT_LABELS.items()))
+    status = SelectField("Consent", choices=list(CONSENT_LABELS.items()), default="unknown")
     do_not_contact = BooleanField("Do not contact")
     source = StringField("Source", validators=[Optional(), Length(max=200)],
                          description="How you know, e.g. “replied STOP in DM”")
     note = StringField("Note", validators=[Optional(), Length(max=500)])
 
 
-class HandleForm(HandleSubForm):
-    class Meta:
-        csrf = True
-
+class HandleForm(_HandleFields, FlaskForm):
     handle = StringField("Handle or profile URL",
                          validators=[DataRequired(message="Enter a handle."), Length(max=255)])
 

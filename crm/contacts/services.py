@@ -61,7 +61,7 @@ def find_handle(platform: str, handle: str) -> SocialHandle | None:
 
 def add_handle(actor, contact: Contact, platform: str, raw: str, *, followers: int | None = None,
                engagement_rate: float | None = None, account_id: str | None = None,
-               field: str = "handle") -> SocialHandle:
+               field: str = "handle", audited: bool = True) -> SocialHandle:
     """Attach a normalised handle; refuses one that another contact already has."""
     if platform not in PLATFORMS:
         raise ValidationFailed(f"Unknown platform “{platform}”.", field="platform")
@@ -84,7 +84,7 @@ def add_handle(actor, contact: Contact, platform: str, raw: str, *, followers: i
                        profile_url=profile_url(platform, handle))
     contact.handles.append(row)
     refresh_search_text(contact)
-    if contact.id is not None:
+    if audited:
         audit.record(actor, "update", contact, summary=f"Handle {row.display} added",
                      changes={"handle": [None, f"{platform}:{handle}"]})
     return row
@@ -135,7 +135,8 @@ def create_contact(actor, data: dict, *, handles=(), tags=(), owner_id=None) -> 
     db.session.add(contact)
     for i, h in enumerate(handles):
         add_handle(actor, contact, h["platform"], h["handle"], followers=h.get("followers"),
-                   engagement_rate=h.get("engagement_rate"), field=f"handles-{i}-handle")
+                   engagement_rate=h.get("engagement_rate"), field=f"handles-{i}-handle",
+                   audited=False)
     set_tags(contact, tags)
     refresh_search_text(contact)
     db.session.flush()

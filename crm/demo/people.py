@@ -60,7 +60,8 @@ def load(ctx, count: int) -> None:
             used.add((platform, handle))
             services.add_handle(None, contact, platform, handle,
                                 followers=rng.randint(2_000, 900_000) if kind == "influencer" else None,
-                                engagement_rate=round(rng.uniform(0.8, 9.5), 1) if kind == "influencer" else None)
+                                engagement_rate=round(rng.uniform(0.8, 9.5), 1) if kind == "influencer" else None,
+                                audited=False)
         services.set_tags(contact, rng.sample(data.TAGS, rng.choice([0, 1, 1, 2])))
         services.refresh_search_text(contact)
         ctx.contacts.append(contact)

@@ -1,0 +1,43 @@
+"""The command line: users create, demo load."""
+from crm.accounts.models import User
+from crm.contacts.models import Contact
+
+
+def test_users_create_with_password(app, db):
+    result = app.test_cli_runner().invoke(args=["users", "create", "--email", "Boss@Example.com",
+                                                "--role", "admin", "--password", "a long password"])
+    assert result.exit_code == 0, result.output
+    user = db.session.query(User).one()
+    assert user.email == "boss@example.com" and user.role == "admin"
+    assert user.check_password("a long password")
+
+
+def test_users_create_prompts_for_password(app, db):
+    result = app.test_cli_runner().invoke(
+        args=["users", "create", "--email", "rep@example.com", "--role", "rep"],
+        input="prompted password\nprompted password\n")
+    assert result.exit_code == 0, result.output
+    assert db.session.query(User).one().check_password("prompted password")
+
+
+def test_users_create_bad_input(app, db):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["users", "create", "--email", "x@example.com", "--password", "short"])
+    assert result.exit_code != 0 and "at least 10" in result.output
+    result = runner.invoke(args=["users", "create", "--email", "x@example.com", "--role", "boss",
+                                 "--password", "long enough pw"])
+    assert result.exit_code != 0
+    assert db.session.query(User).count() == 0
+
+
+def test_demo_load_once(app, db):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["demo", "load", "--if-empty", "--contacts", "60"])
+    assert result.exit_code == 0, result.output
+    assert {u.role for u in db.session.query(User)} == {"admin", "manager", "rep"}
+    count = db.session.query(Contact).count()
+    assert count == 60
+    assert db.session.query(Contact).filter(Contact.consent_status == "opted_out").count() > 0
+    result = runner.invoke(args=["demo", "load", "--if-empty"])
+    assert "already present" in result.output
+    assert db.session.query(Contact).count() == count

@@ -1,0 +1,97 @@
+"""Consent: the one gate, the append-only history, the one-click change."""
+import pytest
+
+from crm.audit.models import AuditEvent
+from crm.contacts.consent import change_consent, may_contact, require_may_contact
+from crm.contacts.models import AppendOnlyError, ConsentEvent
+from crm.core.errors import OutreachRefused
+from crm.core.timeutil import utcnow
+from tests.factories import ContactFactory
+
+
+def test_may_contact_gives_reasons(db, rep):
+    c = ContactFactory(name="Olive Out")
+    assert may_contact(c).allowed
+    change_consent(rep, c, status="opted_out", source="Replied STOP in DM")
+    verdict = may_contact(c)
+    assert not verdict.allowed
+    assert "Olive Out opted out on" in verdict.reason
+    assert f"{utcnow():%d %b %Y}" in verdict.reason
+    change_consent(rep, c, status="opted_in", do_not_contact=True)
+    assert "do-not-contact" in may_contact(c).reason
+    with pytest.raises(OutreachRefused) as e:
+        require_may_contact(c, action="DM")
+    assert "do-not-contact" in e.value.message and e.value.contact_id == c.id
+
+
+def test_one_click_consent_records_event(auth, rep, db, hx):
+    c = ContactFactory(owner_id=rep.id)
+    resp = auth.login(rep).post(f"/contacts/{c.id}/consent",
+                                data={"status": "opted_out", "source": "replied STOP in DM",
+                                      "note": "via IG"}, headers=hx)
+    assert resp.status_code == 200 and b"<html" not in resp.data
+    assert resp.headers["HX-Trigger"] == "consentChanged"
+    assert b"replied STOP in DM" in resp.data
+    ev = db.session.query(ConsentEvent).one()
+    assert (ev.from_status, ev.to_status, ev.actor_id, ev.source, ev.note) == (
+        "unknown", "opted_out", rep.id, "replied STOP in DM", "via IG")
+    db.session.refresh(c)
+    assert c.consent_status == "opted_out" and c.consent_changed_at is not None
+    assert db.session.query(AuditEvent).filter_by(action="consent").count() == 1
+
+
+def test_consent_without_js_redirects(auth, rep, db):
+    c = ContactFactory(owner_id=rep.id)
+    resp = auth.login(rep).post(f"/contacts/{c.id}/consent",
+                                data={"status": "opted_in", "do_not_contact": "y"})
+    assert resp.status_code == 302
+    db.session.refresh(c)
+    assert c.consent_status == "opted_in" and c.do_not_contact is True
+
+
+def test_bad_consent_value_changes_nothing(auth, rep, db, hx):
+    c = ContactFactory(owner_id=rep.id)
+    resp = auth.login(rep).post(f"/contacts/{c.id}/consent", data={"status": "whatever"},
+                                headers=hx)
+    assert b"Not a valid choice" in resp.data
+    assert db.session.query(ConsentEvent).count() == 0
+
+
+def test_same_state_records_nothing(db, rep):
+    c = ContactFactory()
+    assert change_consent(rep, c, status="unknown") is None
+    assert db.session.query(ConsentEvent).count() == 0
+
+
+def test_history_is_append_only(db, rep):
+    c = ContactFactory()
+    ev = change_consent(rep, c, status="opted_out", source="x")
+    db.session.commit()
+    ev.source = "rewritten"
+    with pytest.raises(AppendOnlyError):
+        db.session.flush()
+    db.session.rollback()
+    db.session.delete(db.session.get(ConsentEvent, ev.id))
+    with pytest.raises(AppendOnlyError):
+        db.session.flush()
+    db.session.rollback()
+    assert db.session.get(ConsentEvent, ev.id).source == "x"
+
+
+def test_no_route_edits_or_deletes_history(app):
+    rules = [r.rule for r in app.url_map.iter_rules()]
+    assert not [r for r in rules if "consent" in r and r != "/contacts/<int:contact_id>/consent"]
+
+
+def test_opt_out_cancels_open_outreach_tasks(db, rep):
+    from crm.tasks.models import Task
+    c = ContactFactory(owner_id=rep.id)
+    outreach = Task(title="Follow up", due_at=utcnow(), contact_id=c.id, assignee_id=rep.id,
+                    is_outreach=True)
+    admin_task = Task(title="Send contract copy", due_at=utcnow(), contact_id=c.id,
+                      assignee_id=rep.id)
+    db.session.add_all([outreach, admin_task])
+    db.session.flush()
+    change_consent(rep, c, status="opted_out", source="Replied STOP")
+    assert outreach.status == "cancelled" and "opted out" in outreach.cancel_note
+    assert admin_task.status == "open"
