@@ -8,10 +8,11 @@ from crm.contacts.models import ConsentEvent, Contact
 
 def test_create_search_and_opt_out(page, live_server, sign_in, rep, db):
     sign_in(page, rep)
-    page.get_by_role("link", name="Contacts").click()
-    page.get_by_role("link", name="New contact").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Contacts").click()
+    page.get_by_role("link", name="New contact").first.click()
+    expect(page.get_by_role("heading", name="New contact")).to_be_visible()
     page.get_by_label("Kind").select_option("influencer")
-    page.get_by_label("Name", exact=True).fill("Priya Nair")
+    page.locator("#name").fill("Priya Nair")
     page.get_by_label("Niche").fill("wellness")
     page.locator("#handles-0-platform").select_option("instagram")
     page.locator("#handles-0-handle").fill("https://www.instagram.com/Priya.Moves/")
@@ -22,7 +23,7 @@ def test_create_search_and_opt_out(page, live_server, sign_in, rep, db):
     expect(page.locator("#handles")).to_contain_text("@priya.moves")
     expect(page.locator("#handles")).to_contain_text("@priyamoves")
 
-    page.get_by_role("link", name="Contacts").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Contacts").click()
     page.get_by_label("Search").fill("priya.mo")
     expect(page).to_have_url(re.compile(r"q=priya.mo"))
     expect(page.locator("#contact-results")).to_contain_text("Priya Nair")
