@@ -72,8 +72,10 @@ def get_conversation(user, conversation_id):
 
 
 def can_edit_message(user, message) -> bool:
-    """Authors correct their own entries; managers correct anyone's."""
-    return _is_manager(user) or (message.author_id is not None and message.author_id == user.id)
+    """Authors (or whoever logged it) correct their own entries; managers correct anyone's."""
+    if _is_manager(user):
+        return True
+    return user.id in {message.author_id, getattr(message, "logged_by_id", None)} - {None}
 
 
 # Deals: a rep sees the deals they own and the deals on contacts they may see -------------
@@ -133,6 +135,16 @@ def get_task(user, task_id):
 # Campaigns are shared; the deals inside them are scoped by deal_scope -------------------
 def can_manage_campaign(user, campaign=None) -> bool:
     return _is_manager(user) or (campaign is not None and campaign.owner_id == user.id)
+
+
+def get_campaign(user, campaign_id):
+    """Any signed-in user may open a campaign; what it shows is limited by deal_scope."""
+    from crm.campaigns.models import Campaign
+
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None or not (user and user.is_authenticated):
+        abort(404)
+    return campaign
 
 
 # Templates are shared by the team; their author or a manager edits them ------------------

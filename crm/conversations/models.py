@@ -15,6 +15,10 @@ CLOSED = "closed"
 STATES = (NEEDS_REPLY, AWAITING_REPLY, CLOSED)
 STATE_LABELS = {NEEDS_REPLY: "Needs reply", AWAITING_REPLY: "Awaiting reply", CLOSED: "Closed"}
 INBOUND, OUTBOUND = "in", "out"
+DIRECTION_LABELS = {INBOUND: "Received", OUTBOUND: "Sent"}
+# What a message carries besides text (the import parsers use the same words).
+MEDIA_LABELS = {"photo": "Photo", "video": "Video", "audio": "Voice message", "gif": "GIF",
+                "sticker": "Sticker", "file": "File", "share": "Shared post", "media": "Attachment"}
 
 
 class Conversation(db.Model):
@@ -25,6 +29,7 @@ class Conversation(db.Model):
         Index("ix_conversations_state_waiting", "state", "waiting_since"),
         Index("ix_conversations_contact", "contact_id", "last_message_at"),
         Index("ix_conversations_awaiting", "state", "last_outbound_at"),
+        Index("ix_conversations_state_platform_waiting", "state", "platform", "waiting_since"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -41,6 +46,8 @@ class Conversation(db.Model):
     # First inbound message of the current unanswered burst (the wait started then).
     waiting_since: Mapped[datetime | None] = mapped_column(DateTime)
     message_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # The latest message, shortened, so the inbox can show it without reading messages.
+    last_message_preview: Mapped[str | None] = mapped_column(String(200))
     # Set when an inbound message reads like an opt-out and nobody has acted on it yet.
     opt_out_message_id: Mapped[int | None] = mapped_column(Integer)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -59,7 +66,9 @@ class Message(db.Model):
         Index("ix_messages_conversation_sent", "conversation_id", "sent_at", "id"),
         Index("ix_messages_external", "conversation_id", "external_id"),
         Index("ix_messages_fingerprint", "fingerprint"),
-        Index("ix_messages_template", "template_id", "sent_at"),
+        # replied_at is included so a template's sent count and reply rate come from the index.
+        Index("ix_messages_template", "template_id", "sent_at", "replied_at"),
+        Index("ix_messages_conversation_template", "conversation_id", "template_id"),
         Index("ix_messages_author_sent", "author_id", "sent_at"),
         Index("ix_messages_direction_sent", "direction", "sent_at"),
     )
@@ -70,7 +79,10 @@ class Message(db.Model):
     sent_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
     body: Mapped[str] = mapped_column(Text, nullable=False, default="")
     media: Mapped[str | None] = mapped_column(String(16))
+    # Outbound: the team member who wrote it. Inbound messages have no author.
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Whoever entered the message by hand (either direction); they may correct it.
+    logged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     sender_name: Mapped[str | None] = mapped_column(String(200))
     template_id: Mapped[int | None] = mapped_column(ForeignKey("dm_templates.id"))
     external_id: Mapped[str | None] = mapped_column(String(200))
@@ -82,11 +94,17 @@ class Message(db.Model):
     edited_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     conversation = relationship("Conversation")
-    author = relationship("User", lazy="joined")
+    author = relationship("User", foreign_keys=[author_id], lazy="joined")
+    logged_by = relationship("User", foreign_keys=[logged_by_id])
+    template = relationship("DMTemplate")
 
     @property
     def is_inbound(self) -> bool:
         return self.direction == INBOUND
+
+    @property
+    def media_label(self) -> str | None:
+        return MEDIA_LABELS.get(self.media, self.media.title()) if self.media else None
 
 
 class ResponseTime(db.Model):

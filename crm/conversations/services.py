@@ -1,12 +1,30 @@
-"""Conversation rules: logging messages, reply state, the needs-reply inbox."""
+"""Conversation rules: logging messages, correcting them, reply state, the consent gate."""
+from datetime import datetime, timedelta
+
 from sqlalchemy import func, select
 
 from crm import policy
-from crm.contacts.models import Contact
-from crm.conversations.models import NEEDS_REPLY, Conversation
+from crm.audit import services as audit
+from crm.contacts import consent
+from crm.contacts.models import PLATFORM_LABELS, PLATFORMS, ConsentEvent, Contact
+from crm.conversations import optout
+from crm.conversations.models import (INBOUND, MEDIA_LABELS, NEEDS_REPLY, OUTBOUND, Conversation,
+                                      Message)
+from crm.conversations.reply_state import apply_new_message, close, rebuild_reply_state
+from crm.core.errors import ValidationFailed
+from crm.core.timeutil import humanize_duration, local, to_utc_naive, utcnow
 from crm.extensions import db
+from crm.settings import services as settings
+
+__all__ = ["needs_reply_count", "get_or_create_conversation", "log_message", "outreach_warnings",
+           "rebuild_reply_state", "edit_message", "delete_message", "close_conversation",
+           "reopen_conversation", "record_opt_out", "dismiss_opt_out", "flag_if_opt_out",
+           "check_may_send"]
 
 NAV_COUNT_CAP = 99
+MAX_BODY = 20000
+# A message "sent" a little in the future is a clock difference, not a typo.
+FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
 def needs_reply_count(user, cap: int = NAV_COUNT_CAP) -> int:
@@ -16,3 +34,247 @@ def needs_reply_count(user, cap: int = NAV_COUNT_CAP) -> int:
                     policy.contact_scope(user))
              .limit(cap + 1).subquery())
     return db.session.scalar(select(func.count()).select_from(inner))
+
+
+def get_or_create_conversation(contact, platform: str, external_thread_id: str = "",
+                               title: str | None = None, is_group: bool = False) -> Conversation:
+    """The contact's conversation on `platform` with that thread id, created when missing."""
+    if platform not in PLATFORMS:
+        raise ValidationFailed(f"Unknown platform “{platform}”.", field="platform")
+    external_thread_id = external_thread_id or ""
+    conv = db.session.scalars(
+        select(Conversation).where(Conversation.contact_id == contact.id,
+                                   Conversation.platform == platform,
+                                   Conversation.external_thread_id == external_thread_id)
+    ).first()
+    if conv is None:
+        conv = Conversation(contact_id=contact.id, platform=platform,
+                            external_thread_id=external_thread_id, title=title,
+                            is_group=bool(is_group), state="closed", message_count=0)
+        db.session.add(conv)
+        db.session.flush()
+    return conv
+
+
+def _conversation_for(contact, platform: str) -> Conversation:
+    """Where a hand-logged DM goes: the contact's latest one-to-one thread on that platform."""
+    conv = db.session.scalars(
+        select(Conversation)
+        .where(Conversation.contact_id == contact.id, Conversation.platform == platform,
+               Conversation.is_group.is_(False))
+        .order_by(func.coalesce(Conversation.last_message_at, Conversation.created_at).desc(),
+                  Conversation.id.desc())
+        .limit(1)).first()
+    return conv or get_or_create_conversation(contact, platform)
+
+
+def _clean_body(body: str | None) -> str:
+    # Browsers send CRLF from textareas; PostgreSQL refuses NUL characters.
+    return (body or "").replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "").strip()
+
+
+def _check(direction: str, body: str, media: str | None, sent_at: datetime | None):
+    if direction not in (INBOUND, OUTBOUND):
+        raise ValidationFailed("Choose whether the message was received or sent.",
+                               field="direction")
+    if media and media not in MEDIA_LABELS:
+        raise ValidationFailed(f"Unknown attachment kind “{media}”.", field="media")
+    if not body and not media:
+        raise ValidationFailed("Paste the message text (or choose an attachment).", field="body")
+    if len(body) > MAX_BODY:
+        raise ValidationFailed(f"The message is {len(body):,} characters long; the limit is "
+                               f"{MAX_BODY:,}.", field="body")
+    sent_at = to_utc_naive(sent_at) if sent_at else utcnow()
+    if sent_at > utcnow() + FUTURE_TOLERANCE:
+        raise ValidationFailed("The time is in the future; leave it empty for now.",
+                               field="sent_at")
+    return sent_at
+
+
+def check_may_send(contact) -> None:
+    """The consent gate for an outbound DM: raises OutreachRefused naming reason and date."""
+    consent.require_may_contact(contact, action="outbound DM")
+
+
+def log_message(actor, contact, *, platform, direction, body, sent_at=None, media=None,
+                template_id=None, conversation=None) -> Message:
+    """Log one DM by hand. Outbound DMs pass the consent gate before anything is written."""
+    body = _clean_body(body)
+    media = media or None
+    sent_at = _check(direction, body, media, sent_at)
+    if direction == OUTBOUND:
+        check_may_send(contact)
+    elif template_id:
+        raise ValidationFailed("Only a sent message can come from a template.",
+                               field="template_id")
+    if template_id is not None:
+        from crm.dm_templates.models import DMTemplate
+        if db.session.get(DMTemplate, template_id) is None:
+            raise ValidationFailed("That template does not exist.", field="template_id")
+    if conversation is not None:
+        if conversation.contact_id != contact.id:
+            raise ValidationFailed("That conversation belongs to someone else.",
+                                   field="conversation_id")
+    elif platform not in PLATFORMS:
+        raise ValidationFailed("Choose the platform the message was on.", field="platform")
+    conv = conversation or _conversation_for(contact, platform)
+    message = Message(conversation_id=conv.id, direction=direction, sent_at=sent_at, body=body,
+                      media=media, template_id=template_id, logged_by_id=actor.id,
+                      author_id=actor.id if direction == OUTBOUND else None)
+    db.session.add(message)
+    db.session.flush()
+    apply_new_message(conv, message)
+    if direction == INBOUND:
+        flag_if_opt_out(conv, message)
+    word = "Sent" if direction == OUTBOUND else "Received"
+    audit.record(actor, "create", message,
+                 summary=f"{word} {PLATFORM_LABELS.get(conv.platform, conv.platform)} DM "
+                         f"logged for {contact.name}")
+    return message
+
+
+def _when(at: datetime, tz_name: str | None) -> str:
+    ago = humanize_duration((utcnow() - at).total_seconds())
+    return f"{ago} ago ({local(at, tz_name):%d %b %Y, %H:%M})"
+
+
+def _who(message: Message) -> str:
+    if message.author is not None:
+        return message.author.name
+    return message.sender_name or "Someone on the team"
+
+
+def outreach_warnings(contact, template_id=None, *, tz_name: str | None = None) -> list[str]:
+    """Reasons to think twice before another outbound DM (shown, never blocking)."""
+    warnings = []
+    days = int(settings.get("duplicate_window_days") or 0)
+    base = (select(Message).join(Conversation, Conversation.id == Message.conversation_id)
+            .where(Conversation.contact_id == contact.id, Message.direction == OUTBOUND))
+    if days > 0:
+        recent = db.session.scalars(
+            base.where(Message.sent_at >= utcnow() - timedelta(days=days))
+            .order_by(Message.sent_at.desc(), Message.id.desc()).limit(1)).first()
+        if recent is not None:
+            platform = PLATFORM_LABELS.get(recent.conversation.platform, "")
+            warnings.append(f"{_who(recent)} already sent {contact.name} a {platform} DM "
+                            f"{_when(recent.sent_at, tz_name)}.")
+    if template_id:
+        same = db.session.scalars(
+            base.where(Message.template_id == template_id)
+            .order_by(Message.sent_at.desc(), Message.id.desc()).limit(1)).first()
+        if same is not None:
+            name = same.template.name if same.template else "this template"
+            warnings.append(f"{contact.name} already got “{name}” from {_who(same)} "
+                            f"{_when(same.sent_at, tz_name)}.")
+    return warnings
+
+
+def _audit_values(message: Message) -> dict:
+    body = message.body if len(message.body) <= 500 else message.body[:500] + "…"
+    return {"body": body, "direction": message.direction, "sent_at": message.sent_at,
+            "media": message.media}
+
+
+def edit_message(actor, message: Message, *, body, direction, sent_at, media=None) -> Message:
+    """Correct a logged message; the reply state of its conversation is recomputed."""
+    if not policy.can_edit_message(actor, message):
+        raise ValidationFailed("You can only correct messages you logged.")
+    conv = message.conversation
+    body = _clean_body(body)
+    media = media or None
+    sent_at = _check(direction, body, media, sent_at or message.sent_at)
+    if direction == OUTBOUND and message.direction != OUTBOUND:
+        check_may_send(conv.contact)
+    before = _audit_values(message)
+    if direction != message.direction:
+        message.author_id = (message.logged_by_id or actor.id) if direction == OUTBOUND else None
+    message.body, message.direction, message.sent_at, message.media = body, direction, sent_at, media
+    after = _audit_values(message)
+    changes = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
+    if not changes:
+        return message
+    message.edited_at = utcnow()
+    audit.record(actor, "update", message, summary=f"DM with {conv.contact.name} corrected",
+                 changes=changes)
+    if conv.opt_out_message_id == message.id:
+        conv.opt_out_message_id = None
+    db.session.flush()
+    rebuild_reply_state([conv.id])
+    if message.direction == INBOUND:
+        flag_if_opt_out(conv, message)
+    return message
+
+
+def delete_message(actor, message: Message) -> None:
+    """Delete a logged message (audited); consent evidence is kept."""
+    if not policy.can_edit_message(actor, message):
+        raise ValidationFailed("You can only delete messages you logged.")
+    conv = message.conversation
+    evidence = db.session.scalar(
+        select(ConsentEvent.id).where(ConsentEvent.contact_id == conv.contact_id,
+                                      ConsentEvent.evidence_message_id == message.id).limit(1))
+    if evidence is not None:
+        raise ValidationFailed("This message is the evidence for a consent change and is kept.")
+    audit.record(actor, "delete", message, summary=f"DM with {conv.contact.name} deleted",
+                 changes={k: [v, None] for k, v in _audit_values(message).items()})
+    if conv.opt_out_message_id == message.id:
+        conv.opt_out_message_id = None
+    db.session.delete(message)
+    db.session.flush()
+    rebuild_reply_state([conv.id])
+
+
+def close_conversation(actor, conv: Conversation) -> None:
+    """No reply needed: leaves the inbox until the next message."""
+    close(conv, max(utcnow(), conv.last_message_at or utcnow()))
+    audit.record(actor, "close", conv, summary=f"Conversation with {conv.contact.name} closed")
+
+
+def reopen_conversation(actor, conv: Conversation) -> None:
+    """Undo a close: the state follows the latest message again."""
+    conv.closed_at = None
+    db.session.flush()
+    rebuild_reply_state([conv.id])
+    audit.record(actor, "update", conv, summary=f"Conversation with {conv.contact.name} reopened")
+
+
+def flag_if_opt_out(conv: Conversation, message: Message, phrases=None):
+    """Flag the conversation when an inbound message reads like an opt-out; returns the match."""
+    if message.direction != INBOUND or not consent.may_contact(conv.contact).allowed:
+        return None
+    match = optout.find_stop_phrase(message.body, phrases or settings.get("stop_phrases"))
+    if match is not None:
+        conv.opt_out_message_id = message.id
+    return match
+
+
+def opt_out_quote(message: Message) -> str:
+    """The words that read like an opt-out, as the contact wrote them."""
+    match = optout.find_stop_phrase(message.body, settings.get("stop_phrases"))
+    text = match.text if match else " ".join(message.body.split())
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def record_opt_out(actor, conv: Conversation):
+    """One click: opt the contact out, with the flagged message as evidence."""
+    message = db.session.get(Message, conv.opt_out_message_id or 0)
+    if message is None or message.conversation_id != conv.id:
+        raise ValidationFailed("There is no opt-out message to act on.")
+    platform = PLATFORM_LABELS.get(conv.platform, conv.platform)
+    event = consent.change_consent(
+        actor, conv.contact, status="opted_out",
+        source=f"Replied “{opt_out_quote(message)}” in {platform} DM",
+        evidence_message_id=message.id)
+    conv.opt_out_message_id = None
+    # Nobody may answer them now, so the conversation leaves the inbox.
+    close(conv, max(utcnow(), conv.last_message_at or utcnow()))
+    return event
+
+
+def dismiss_opt_out(actor, conv: Conversation) -> None:
+    """Not an opt-out after all: drop the flag."""
+    if conv.opt_out_message_id is not None:
+        audit.record(actor, "update", conv,
+                     summary=f"Opt-out flag dismissed for {conv.contact.name}",
+                     changes={"opt_out_message_id": [conv.opt_out_message_id, None]})
+        conv.opt_out_message_id = None

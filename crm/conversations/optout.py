@@ -1,0 +1,62 @@
+"""Does an inbound DM read like an opt-out? Whole words, ignoring case and accents."""
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# Curly quotes, the modifier letter apostrophe, backtick and prime all count as "'".
+APOSTROPHES = {"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'",
+               "\u2032": "'", "\uff07": "'"}
+
+
+def _fold_char(ch: str) -> str:
+    ch = APOSTROPHES.get(ch, ch)
+    decomposed = unicodedata.normalize("NFKD", ch)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def normalise(text: str) -> str:
+    """Lower-case, accents stripped, apostrophe variants unified, spaces collapsed."""
+    return re.sub(r"\s+", " ", "".join(_fold_char(c) for c in text or "")).strip()
+
+
+@dataclass(frozen=True)
+class StopMatch:
+    phrase: str   # the admin's phrase that matched
+    text: str     # the words as the contact wrote them
+
+
+def _folded_with_positions(text: str) -> tuple[str, list[int]]:
+    """The folded text, and for each folded character the index of its original character."""
+    out, where = [], []
+    for i, ch in enumerate(text):
+        for c in _fold_char(ch):
+            out.append(c)
+            where.append(i)
+    return "".join(out), where
+
+
+def _pattern(phrase: str) -> re.Pattern | None:
+    words = normalise(phrase).split(" ")
+    if not words or not words[0]:
+        return None
+    body = r"\s+".join(re.escape(w) for w in words)
+    # Whole words only: "stop" matches "Stop." but not "unstoppable" or "stopover".
+    return re.compile(rf"(?<!\w){body}(?!\w)")
+
+
+def find_stop_phrase(body: str, phrases) -> StopMatch | None:
+    """The first stop phrase found in `body` (as written there), or None."""
+    if not body:
+        return None
+    folded, where = _folded_with_positions(body)
+    best = None
+    for phrase in phrases or ():
+        pattern = _pattern(phrase)
+        match = pattern.search(folded) if pattern else None
+        if match and (best is None or match.start() < best[0]):
+            best = (match.start(), match.end(), phrase)
+    if best is None:
+        return None
+    start, end, phrase = best
+    original = body[where[start]:where[end - 1] + 1]
+    return StopMatch(phrase=phrase, text=original)
