@@ -51,3 +51,40 @@ class HandleFactory(Base):
     contact = factory.SubFactory(ContactFactory)
     platform = "instagram"
     handle = factory.Sequence(lambda n: f"handle{n}")
+
+
+# Conversations and templates -------------------------------------------------------------
+from crm.conversations.models import Conversation, Message  # noqa: E402
+from crm.core.timeutil import utcnow as _utcnow  # noqa: E402
+from crm.dm_templates.models import DMTemplate  # noqa: E402
+
+
+class ConversationFactory(Base):
+    class Meta:
+        model = Conversation
+
+    contact = factory.SubFactory(ContactFactory)
+    platform = "instagram"
+    external_thread_id = ""
+    state = "closed"
+    message_count = 0
+
+
+class MessageFactory(Base):
+    """A raw message row: reply state is not updated (the services do that)."""
+
+    class Meta:
+        model = Message
+
+    conversation = factory.SubFactory(ConversationFactory)
+    direction = "in"
+    body = factory.Sequence(lambda n: f"Message {n}")
+    sent_at = factory.LazyFunction(_utcnow)
+
+
+class DMTemplateFactory(Base):
+    class Meta:
+        model = DMTemplate
+
+    name = factory.Sequence(lambda n: f"Template {n}")
+    body = "Hi {first_name}, it's {my_name}!"
