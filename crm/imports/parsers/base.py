@@ -1,18 +1,19 @@
 """Shared types of the DM-export parsers and the ExportSource every platform builds on."""
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 from collections import Counter
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass
+from hashlib import sha1
+from operator import attrgetter
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Iterator
 from zoneinfo import ZoneInfo
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_ORDER = attrgetter("order")
 PLATFORMS = ("instagram", "facebook", "x", "linkedin", "whatsapp", "tiktok")
 
 
@@ -105,11 +106,6 @@ def fix_mojibake(s: str) -> str:
         return s
 
 
-def from_epoch_ms(ms: int) -> datetime:
-    """Epoch milliseconds to an aware UTC datetime without float rounding."""
-    return EPOCH + timedelta(milliseconds=ms)
-
-
 def local_to_utc(naive: datetime, zone: ZoneInfo) -> datetime:
     """A wall-clock time in the phone's zone to UTC."""
     return naive.replace(tzinfo=zone).astimezone(timezone.utc)
@@ -137,18 +133,26 @@ def media_kind_from_name(name: str) -> str:
 class Record:
     """A normalised message before sorting, dedup and fingerprinting."""
 
-    __slots__ = ("order", "sent_at", "clock", "sender", "body", "media", "external_id", "group")
+    __slots__ = ("order", "ts", "clock", "sender", "body", "media", "external_id", "group")
 
     def __init__(self, order, sent_at, sender, body, media=None, external_id=None,
                  clock=None, group=0):
         self.order = order            # sort key giving oldest-first, ties in platform order
-        self.sent_at = sent_at
+        self.ts = sent_at             # aware UTC datetime, or epoch ms converted on first use
         self.clock = clock            # wall-clock iso for zone-less platforms (fingerprint)
         self.sender = sender
         self.body = body
         self.media = media
         self.external_id = external_id
         self.group = group            # which copy of the thread (inbox vs archived) it came from
+
+    @property
+    def sent_at(self) -> datetime:
+        ts = self.ts
+        if ts.__class__ is int:
+            # Exact for millisecond values (checked against EPOCH + timedelta), and cheaper.
+            ts = self.ts = datetime.fromtimestamp(ts / 1000, timezone.utc)
+        return ts
 
 
 def fingerprint(platform: str, key: str, sender: Participant, when: str, body: str,
@@ -157,7 +161,7 @@ def fingerprint(platform: str, key: str, sender: Participant, when: str, body: s
     parts = [platform, key, sender.account_id or sender.name, when, body, media or ""]
     if ordinal:
         parts.append(str(ordinal))
-    return hashlib.sha1("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+    return sha1("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class ExportSource:
@@ -248,16 +252,22 @@ class ExportSource:
 
         describe() may return title/declared/is_group/folder learnt while reading the files.
         """
-        senders: dict[str, Participant] = {}
+        senders: dict[Participant, int] = {}
         count, first, last = 0, None, None
-        for rec, _fp in self._finalised(key, ref, day_first):
+        if self._may_repeat(ref):
+            stream = (rec for rec, _fp in self._finalised(key, ref, day_first))
+        else:
+            # Nothing can be dropped as a duplicate, so skip sorting and hashing here.
+            stream = self._records(ref, day_first)
+        for rec in stream:
             count += 1
-            if first is None:
-                first = rec.sent_at
-            last = rec.sent_at
-            s = rec.sender
-            senders.setdefault(s.account_id or s.profile_url or s.name, s)
-            self._sent_counts[s.name] += 1
+            if first is None or rec.order < first.order:
+                first = rec
+            if last is None or rec.order > last.order:
+                last = rec
+            senders[rec.sender] = senders.get(rec.sender, 0) + 1
+        for s, sent in senders.items():
+            self._sent_counts[s.name] += sent
         if count == 0:
             return  # only drafts, reactions or system lines: nothing to import
         if describe is not None:
@@ -267,36 +277,53 @@ class ExportSource:
             is_group = info.get("is_group", is_group)
             folder = info.get("folder", folder)
         people: dict[str, Participant] = {}
-        for p in list(declared) + list(senders.values()):
+        for p in list(declared) + list(senders):
             people.setdefault(p.account_id or p.profile_url or p.name, p)
         if is_group is None:
             is_group = len(people) > 2
         self._refs[key] = ref
         self._threads.append(ParsedThread(
             platform=self.platform, key=key, title=title, participants=list(people.values()),
-            is_group=is_group, message_count=count, first_at=first, last_at=last,
+            is_group=is_group, message_count=count, first_at=first.sent_at,
+            last_at=last.sent_at,
             folder=folder, day_first=day_first))
 
+    def _may_repeat(self, ref) -> bool:
+        """True when the thread has several copies whose shared messages must be dropped."""
+        return False
+
     def _finalised(self, key: str, ref, day_first) -> Iterator[tuple[Record, str]]:
-        """Sort oldest first, fingerprint, and drop the same message seen in another copy."""
+        """Sort oldest first, fingerprint, and drop the same message seen in another copy.
+
+        Hashes exactly what fingerprint() hashes, inlined: this runs once per message.
+        """
         records = list(self._records(ref, day_first))
-        records.sort(key=_order)
-        seen: dict[str, int] = {}
+        records.sort(key=_ORDER)
+        copies = self._may_repeat(ref)
+        seen: dict = {}
         emitted: set[str] = set()
-        platform = self.platform
+        heads: dict[Participant, str] = {}
+        thread_head = f"{self.platform}\x1f{key}\x1f"
         for rec in records:
-            when = rec.clock or rec.sent_at.isoformat()
-            base = fingerprint(platform, key, rec.sender, when, rec.body, rec.media)
-            # Identical messages in the same copy (two "ok" in one WhatsApp minute) stay
+            sender = rec.sender
+            head = heads.get(sender)
+            if head is None:
+                head = heads[sender] = f"{thread_head}{sender.account_id or sender.name}\x1f"
+            text = f"{head}{rec.clock or rec.sent_at.isoformat()}\x1f{rec.body}\x1f{rec.media or ''}"
+            fp = sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
+            # Identical messages in one copy (two "ok" in the same WhatsApp minute) stay
             # distinct by ordinal; identical ones from another copy of the thread are dupes.
-            slot = f"{rec.group}\x1f{base}"
-            ordinal = seen.get(slot, 0)
-            seen[slot] = ordinal + 1
-            fp = base if not ordinal else fingerprint(
-                platform, key, rec.sender, when, rec.body, rec.media, ordinal)
-            if fp in emitted:
-                continue
-            emitted.add(fp)
+            slot = (rec.group, fp) if copies else fp
+            ordinal = seen.get(slot)
+            if ordinal is None:
+                seen[slot] = 1
+            else:
+                seen[slot] = ordinal + 1
+                fp = sha1(f"{text}\x1f{ordinal}".encode("utf-8", "surrogatepass")).hexdigest()
+            if copies:
+                if fp in emitted:
+                    continue
+                emitted.add(fp)
             yield rec, fp
 
     def _ref(self, thread: ParsedThread):
@@ -311,10 +338,6 @@ class ExportSource:
         if keys & aliases:
             keys |= aliases
         return keys
-
-
-def _order(rec: Record):
-    return rec.order
 
 
 def open_export(path: str | os.PathLike, *, max_total_bytes: int = 2_000_000_000,

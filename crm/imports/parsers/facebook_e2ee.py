@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import (ExportError, ExportSource, Participant, Record, from_epoch_ms, load_json,
+from .base import (ExportError, ExportSource, Participant, Record, load_json,
                    media_kind_from_name)
-from .meta import meta_pseudo
+from .meta import may_be_pseudo, meta_pseudo
 
 
 def looks_like_e2ee(data) -> bool:
@@ -58,7 +58,7 @@ class FacebookE2EESource(ExportSource):
                 raise ExportError(rel, f"messages[{index}] has no valid timestamp")
             name = m.get("senderName") if isinstance(m.get("senderName"), str) else ""
             text = m.get("text") if isinstance(m.get("text"), str) else ""
-            if text and meta_pseudo(text, name):
+            if text and may_be_pseudo(text, name) and meta_pseudo(text, name):
                 continue
             media = None
             if m.get("media") or m.get("type") == "media":
@@ -70,7 +70,7 @@ class FacebookE2EESource(ExportSource):
             sender = people.get(name) or people.setdefault(name, Participant(name or "Unknown"))
             # Order is not documented for this download, so sort on time and keep file order
             # for ties.
-            yield Record((ms, index), from_epoch_ms(ms), sender, text, media)
+            yield Record((ms, index), ms, sender, text, media)
 
 
 def _media_kind(media) -> str:

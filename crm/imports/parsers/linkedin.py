@@ -122,7 +122,8 @@ class LinkedInSource(ExportSource):
         for conv in convs.values():
             names = {p.name.casefold() for p in conv["people"].values()}
             common = names if common is None else common & names
-        return common or set()
+        # Two people in every conversation leaves the owner unknown: keep every name then.
+        return common if common and len(common) == 1 else set()
 
     def _read_profile(self, path: Path) -> None:
         """Profile.csv states the owner's name; the most frequent sender would only be a guess."""

@@ -4,13 +4,16 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .base import (ExportError, ExportSource, Participant, Record, fix_mojibake,
-                   from_epoch_ms, load_json)
+from .base import ExportError, ExportSource, Participant, Record, fix_mojibake, load_json
 
 # Inbox first so a thread's folder is where the user normally sees it.
 BOX_ORDER = ("inbox", "message_requests", "archived_threads", "filtered_threads", "e2ee_cutover")
 MEDIA_KEYS = (("photos", "photo"), ("videos", "video"), ("gifs", "gif"),
               ("audio_files", "audio"), ("files", "file"), ("sticker", "sticker"))
+MEDIA_KEYSET = frozenset(key for key, _ in MEDIA_KEYS)
+SPECIAL_KEYS = frozenset(("is_unsent", "type"))
+DROPPED_TYPES = ("Subscribe", "Unsubscribe")
+ATTACHMENT_KEYS = frozenset(("share", "call_duration", "type"))
 
 # These patterns run on the raw (still mojibake) strings: their fixed parts are ASCII, and an
 # emoji's mojibake holds no ASCII letters, so "He reacted badly to your message" stays a message.
@@ -18,6 +21,7 @@ REACTION = re.compile(r"(?:.{1,80} )?[Rr]eacted [^\sA-Za-z]{1,64} to (?:your|a|t
                       r"message\s*", re.S)
 LIKED = re.compile(r"(?:.{1,80} )?[Ll]iked a message\.?\s*")
 UNSENT = re.compile(r"(.{1,80}) unsent a message\.?\s*")
+PSEUDO_HINT = re.compile(r"eacted |iked a message|unsent a message")
 ATTACHMENT = re.compile(r".{1,80} sent an attachment\.\s*")
 # Group housekeeping the app writes as if the sender had said it.
 GROUP_EVENT = re.compile(
@@ -26,6 +30,11 @@ GROUP_EVENT = re.compile(
     r"|set the nickname for .+|set (?:his|her|their|your) own nickname to .+"
     r"|changed the (?:chat )?theme.*|set the quick reaction to .+"
     r"|started sharing video|joined the video chat|joined the call)\.?\s*", re.S)
+
+
+def may_be_pseudo(content: str, sender: str) -> bool:
+    """A cheap first test (one regex search, one startswith) before meta_pseudo."""
+    return bool(PSEUDO_HINT.search(content)) or content.startswith(("You ", sender or "\0"))
 
 
 def meta_pseudo(content: str, sender: str) -> bool:
@@ -84,6 +93,9 @@ class MetaSource(ExportSource):
                 "is_group": True if r.group_hint else None,
                 "folder": r.copies[0][0] or None})
 
+    def _may_repeat(self, ref: ThreadRef) -> bool:
+        return len(ref.copies) > 1
+
     def _records(self, ref: ThreadRef, day_first):
         people: dict[str, Participant] = {}
         seq = 0
@@ -97,7 +109,7 @@ class MetaSource(ExportSource):
                 # the same millisecond keep the order the platform wrote them in.
                 for index in range(len(messages) - 1, -1, -1):
                     seq += 1
-                    rec = self._record(messages[index], people, rel, index, seq, group)
+                    rec = _record(messages[index], people, rel, index, seq, group)
                     if rec is not None:
                         yield rec
 
@@ -111,36 +123,55 @@ class MetaSource(ExportSource):
         if "joinable_mode" in data or str(data.get("thread_type", "")).endswith("Group"):
             ref.group_hint = True
 
-    def _record(self, m, people, rel, index, seq, group) -> Record | None:
-        if not isinstance(m, dict):
-            raise ExportError(rel, f"messages[{index}] is not an object")
-        if m.get("is_unsent") or m.get("type") in ("Subscribe", "Unsubscribe"):
-            return None
-        ms = m.get("timestamp_ms")
-        if not isinstance(ms, int) or isinstance(ms, bool):
-            raise ExportError(rel, f"messages[{index}] has no valid timestamp_ms")
-        sender_raw = m.get("sender_name") if isinstance(m.get("sender_name"), str) else ""
-        content = m.get("content") if isinstance(m.get("content"), str) else ""
-        if content and meta_pseudo(content, sender_raw):
-            return None
+
+
+def _record(m, people, rel: str, index: int, seq: int, group: int) -> Record | None:
+    """One message dict to a Record, or None when it is not something a person wrote.
+
+    Written for speed (it runs once per message): class checks instead of isinstance,
+    set tests on the keys before looking anything up.
+    """
+    if m.__class__ is not dict:
+        raise ExportError(rel, f"messages[{index}] is not an object")
+    if not SPECIAL_KEYS.isdisjoint(m) and (m.get("is_unsent") or m.get("type") in DROPPED_TYPES):
+        return None
+    ms = m.get("timestamp_ms")
+    if ms.__class__ is not int:
+        raise ExportError(rel, f"messages[{index}] has no valid timestamp_ms")
+    sender_raw = m.get("sender_name")
+    if sender_raw.__class__ is not str:
+        sender_raw = ""
+    content = m.get("content")
+    if content.__class__ is not str:
+        content = ""
+    elif may_be_pseudo(content, sender_raw) and meta_pseudo(content, sender_raw):
+        return None
+    media = None
+    if not MEDIA_KEYSET.isdisjoint(m):
         media = next((kind for key, kind in MEDIA_KEYS if m.get(key)), None)
-        body = fix_mojibake(content)
-        share = m.get("share") if isinstance(m.get("share"), dict) else None
-        boilerplate = bool(body) and ATTACHMENT.fullmatch(body) is not None
-        if share and (share.get("link") or share.get("share_text")):
-            media = media or "share"
-            if not body or boilerplate:
-                # The "<Name> sent an attachment." line says nothing; the link does.
-                body = "\n".join(fix_mojibake(share[k]) for k in ("link", "share_text")
-                                 if isinstance(share.get(k), str) and share[k])
-        elif boilerplate:
-            body, media = "", media or "media"
-        if not body and ("call_duration" in m or m.get("type") == "Call"):
-            body = "Call"
-        if not body and not media:
-            return None
-        return Record((ms, seq), from_epoch_ms(ms), _person(sender_raw, people), body, media,
-                      group=group)
+    body = content if content.isascii() else fix_mojibake(content)
+    if media or not ATTACHMENT_KEYS.isdisjoint(m):
+        body, media = _attachment_body(m, body, media, m.get("share"))
+    if not body and not media:
+        return None
+    sender = people.get(sender_raw) or _person(sender_raw, people)
+    return Record((ms, seq), ms, sender, body, media, None, None, group)
+
+
+def _attachment_body(m: dict, body: str, media: str | None, share) -> tuple[str, str | None]:
+    """Shares, attachments and calls: what the message body should say."""
+    boilerplate = bool(body) and ATTACHMENT.fullmatch(body) is not None
+    if isinstance(share, dict) and (share.get("link") or share.get("share_text")):
+        media = media or "share"
+        if not body or boilerplate:
+            # The "<Name> sent an attachment." line says nothing; the link does.
+            body = "\n".join(fix_mojibake(share[k]) for k in ("link", "share_text")
+                             if isinstance(share.get(k), str) and share[k])
+    elif boilerplate:
+        body, media = "", media or "media"
+    if not body and ("call_duration" in m or m.get("type") == "Call"):
+        body = "Call"
+    return body, media
 
 
 def _person(raw: str, people: dict[str, Participant]) -> Participant:

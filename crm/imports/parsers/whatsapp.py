@@ -171,7 +171,8 @@ class WhatsAppSource(ExportSource):
                 continue
             sender, body, media = parsed
             naive = _stamp_time(m, order, rel, line_no)
-            yield Record((naive, line_no), local_to_utc(naive, self.tz), sender, body, media,
+            # File order is the phone's order, even across a clock change.
+            yield Record((line_no,), local_to_utc(naive, self.tz), sender, body, media,
                          clock=naive.isoformat())
 
     def _message(self, ref: ChatRef, text: str):
