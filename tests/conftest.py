@@ -36,6 +36,7 @@ def app(request, tmp_path_factory):
     with app.app_context():
         _db.drop_all()
         _db.create_all()
+        _wipe()
     yield app
     with app.app_context():
         _db.session.remove()
@@ -60,9 +61,8 @@ def _wipe():
 
 @pytest.fixture(autouse=True)
 def db(app):
-    """A pushed app context and an empty database for every test."""
+    """A pushed app context and an empty database for every test (emptied after each)."""
     with app.app_context():
-        _wipe()
         yield _db
         _wipe()
 
