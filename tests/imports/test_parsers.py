@@ -493,6 +493,22 @@ class TestWhatsApp:
         prints = [[m.fingerprint for m in only(r)[1]] for r in results]
         assert prints[0] == prints[1] == prints[2]
 
+    def test_android_zip_with_media(self, tmp_path, monkeypatch):
+        made = _mkdtemp_spy(monkeypatch)
+        zipped = zip_tree(DATA / "whatsapp_android_media", tmp_path / "WhatsApp Chat with Shoot Crew.zip")
+        with open_export(zipped) as source:
+            assert source.layout == "whatsapp-android"
+            assert [t.key for t in source.threads()] == ["WhatsApp Chat with Shoot Crew.txt"]
+            assert not list(Path(made[0]).rglob("*.jpg"))  # media stays in the zip
+
+    def test_two_copies_of_one_chat_stay_apart(self, tmp_path):
+        for name in ("old", "new"):
+            (tmp_path / name).mkdir()
+            shutil.copy(self.SAMPLE, tmp_path / name)
+        _, threads = parse(tmp_path)
+        assert len(threads) == 2
+        assert all(t.message_count == 6 for t, _ in threads.values())
+
     def test_date_order_helper(self):
         assert whatsapp_date_order(["12/03/2024, 14:05 - A: x", "13/03/2024, 09:00 - A: y"]) is True
         assert whatsapp_date_order(["3/9/24, 7:45\u202fPM - A: x", "3/14/24, 1:00 PM - A: y"]) is False
@@ -768,6 +784,13 @@ class TestErrors:
         (thread / "message_1.html").write_text("<html></html>")
         with pytest.raises(ExportError, match="JSON"):
             open_export(tmp_path)
+
+    def test_html_export_in_zip_asks_for_json(self, tmp_path):
+        zipped = tmp_path / "facebook-alex.zip"
+        with zipfile.ZipFile(zipped, "w") as zf:
+            zf.writestr("your_facebook_activity/messages/inbox/sam_1/message_1.html", "<html>")
+        with pytest.raises(ExportError, match="HTML format"):
+            open_export(zipped)
 
     def test_missing_path(self, tmp_path):
         with pytest.raises(ExportError, match="no such file"):

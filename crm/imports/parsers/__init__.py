@@ -1,7 +1,8 @@
 """Streaming parsers for the DM history exports of Instagram, Facebook, X, LinkedIn,
 WhatsApp and TikTok. Pure Python: no Flask, no database."""
 from .base import (ExportError, ExportSource, Participant, ParsedMessage, ParsedThread,
-                   fix_mojibake, open_export)
+                   open_export)
+from .text import fix_mojibake
 from .whatsapp import whatsapp_date_order
 
 __all__ = ["ExportError", "ExportSource", "Participant", "ParsedMessage", "ParsedThread",

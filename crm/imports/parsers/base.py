@@ -1,17 +1,18 @@
 """Shared types of the DM-export parsers and the ExportSource every platform builds on."""
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from hashlib import sha1
 from operator import attrgetter
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Iterator
 from zoneinfo import ZoneInfo
+
+from .text import normalise_identity
 
 _ORDER = attrgetter("order")
 PLATFORMS = ("instagram", "facebook", "x", "linkedin", "whatsapp", "tiktok")
@@ -78,56 +79,6 @@ class ParsedThread:
         """Participants other than me (matched on name, handle, account id or profile URL)."""
         keys = {normalise_identity(me)}
         return [p for p in self.participants if not (p.identities() & keys)]
-
-
-def normalise_identity(value: str) -> str:
-    """Casefold and drop the trailing slash so URLs, handles and names compare loosely."""
-    value = value.strip().casefold()
-    if value.startswith("@"):
-        value = value[1:]
-    return value.rstrip("/") if "://" in value else value
-
-
-def normalise_url(url: str | None) -> str | None:
-    """Profile URLs without surrounding spaces or trailing slash; None when empty."""
-    if not url:
-        return None
-    url = url.strip().rstrip("/")
-    return url or None
-
-
-def fix_mojibake(s: str) -> str:
-    """Undo Meta's per-byte escaping: re-encode as latin-1, decode as UTF-8, else keep s."""
-    if not s or s.isascii():
-        return s
-    try:
-        return s.encode("latin-1").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        return s
-
-
-def local_to_utc(naive: datetime, zone: ZoneInfo) -> datetime:
-    """A wall-clock time in the phone's zone to UTC."""
-    return naive.replace(tzinfo=zone).astimezone(timezone.utc)
-
-
-def media_kind_from_name(name: str) -> str:
-    """Guess the media kind from a file name or URL."""
-    lowered = name.lower().split("?", 1)[0]
-    ext = lowered.rsplit(".", 1)[-1] if "." in lowered.rsplit("/", 1)[-1] else ""
-    if ext in ("jpg", "jpeg", "png", "heic", "heif", "bmp"):
-        return "photo"
-    if ext == "webp":
-        return "sticker" if "stk-" in lowered or "sticker" in lowered else "photo"
-    if ext == "gif":
-        return "gif"
-    if ext in ("mp4", "mov", "m4v", "3gp", "webm", "mkv", "avi"):
-        return "video"
-    if ext in ("opus", "ogg", "m4a", "mp3", "aac", "wav", "amr"):
-        return "audio"
-    if ext:
-        return "file"
-    return "media"
 
 
 class Record:
@@ -248,10 +199,8 @@ class ExportSource:
     def _add_thread(self, ref, *, key: str, describe=None, title: str = "",
                     declared: Iterable[Participant] = (), is_group: bool | None = None,
                     folder: str | None = None, day_first: bool | None = None) -> None:
-        """Summarise one thread by running the same pipeline messages() uses.
-
-        describe() may return title/declared/is_group/folder learnt while reading the files.
-        """
+        """Summarise one thread with the same records messages() will use."""
+        # describe() returns title/declared/is_group/folder learnt while reading the files.
         senders: dict[Participant, int] = {}
         count, first, last = 0, None, None
         if self._may_repeat(ref):
@@ -293,10 +242,8 @@ class ExportSource:
         return False
 
     def _finalised(self, key: str, ref, day_first) -> Iterator[tuple[Record, str]]:
-        """Sort oldest first, fingerprint, and drop the same message seen in another copy.
-
-        Hashes exactly what fingerprint() hashes, inlined: this runs once per message.
-        """
+        """Sort oldest first, fingerprint, and drop the same message seen in another copy."""
+        # Hashes exactly what fingerprint() hashes, inlined: this runs once per message.
         records = list(self._records(ref, day_first))
         records.sort(key=_ORDER)
         copies = self._may_repeat(ref)
@@ -348,35 +295,3 @@ def open_export(path: str | os.PathLike, *, max_total_bytes: int = 2_000_000_000
 
     return _open(path, max_total_bytes=max_total_bytes, max_ratio=max_ratio,
                  max_members=max_members, tz=tz, platform=platform)
-
-
-def load_json(path: Path, relname: str):
-    """Parse one JSON file, naming it and the position in any error."""
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
-    except OSError as exc:
-        raise ExportError(relname, f"cannot read file ({exc.strerror or exc})") from None
-    return parse_json(raw, relname)
-
-
-def parse_json(raw: bytes | str, relname: str):
-    """json.loads with an ExportError that says where the file is broken."""
-    try:
-        return json.loads(raw)
-    except UnicodeDecodeError:
-        raise ExportError(relname, "not UTF-8 text") from None
-    except ValueError as exc:
-        where = f"line {exc.lineno} column {exc.colno}: " if hasattr(exc, "lineno") else ""
-        raise ExportError(relname, f"malformed JSON ({where}{getattr(exc, 'msg', exc)})") from None
-
-
-def read_text(path: Path, relname: str) -> str:
-    """A whole small file as UTF-8 text (BOM dropped), or ExportError."""
-    try:
-        with open(path, "rb") as fh:
-            return fh.read().decode("utf-8-sig")
-    except OSError as exc:
-        raise ExportError(relname, f"cannot read file ({exc.strerror or exc})") from None
-    except UnicodeDecodeError as exc:
-        raise ExportError(relname, f"not UTF-8 text (byte {exc.start})") from None

@@ -9,10 +9,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import linkedin, whatsapp, x
-from .base import PLATFORMS, ExportError, ExportSource, fix_mojibake, load_json
+from .base import PLATFORMS, ExportError, ExportSource
+from .files import load_json
 from .facebook_e2ee import FacebookE2EESource, looks_like_e2ee
 from .linkedin import LinkedInSource
 from .meta import MetaSource
+from .text import fix_mojibake
 from .tiktok import TikTokSource, chat_history
 from .whatsapp import WhatsAppSource
 from .x import XSource
@@ -44,17 +46,18 @@ def open_export(path, *, max_total_bytes: int, max_ratio: float, max_members: in
     tmp: str | None = None
     source: ExportSource | None = None
     try:
+        skipped: list[str] = []
         if p.is_dir():
             root, files, single = p, _walk(p), False
         elif is_zip(p):
             tmp = tempfile.mkdtemp(prefix="rapport-export-")
-            extract_zip(p, tmp, max_total_bytes=max_total_bytes, max_ratio=max_ratio,
-                        max_members=max_members, label=label)
+            skipped = extract_zip(p, tmp, max_total_bytes=max_total_bytes, max_ratio=max_ratio,
+                                  max_members=max_members, label=label)
             root, files, single = Path(tmp), _walk(Path(tmp)), False
         else:
             root, files, single = p.parent, [p], True
         source = _choose(root, files, single=single, label=label, tz=zone, tmpdir=tmp,
-                         platform=platform)
+                         platform=platform, other_names=skipped)
         tmp = None  # the source owns the folder now and removes it on close()
         if platform is not None and source.platform != platform:
             raise ExportError(label, f"this is a {FRIENDLY[source.platform]} export, "
@@ -82,7 +85,7 @@ def _walk(root: Path) -> list[Path]:
 
 
 def _choose(root: Path, files: list[Path], *, single: bool, label: str, tz, tmpdir,
-            platform: str | None) -> ExportSource:
+            platform: str | None, other_names: list[str]) -> ExportSource:
     common = {"tz": tz, "label": label, "tmpdir": tmpdir}
     if single:
         return _choose_single(root, files[0], platform, common)
@@ -116,7 +119,8 @@ def _choose(root: Path, files: list[Path], *, single: bool, label: str, tz, tmpd
         raise ExportError(label, f"holds more than one kind of export ({', '.join(kinds)}); "
                                  "upload them one at a time")
     if not kinds:
-        if any(MESSAGE_HTML.fullmatch(f.name) for f in files):
+        names = [f.name for f in files] + [n.rsplit("/", 1)[-1] for n in other_names]
+        if any(MESSAGE_HTML.fullmatch(name) for name in names):
             raise ExportError(label, "this export is in HTML format; download it again "
                                      "choosing JSON")
         raise ExportError(label, "not a DM export: no message files found")

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import (ExportError, ExportSource, Participant, Record, load_json,
-                   media_kind_from_name)
+from .base import ExportError, ExportSource, Participant, Record
+from .files import load_json
 from .meta import may_be_pseudo, meta_pseudo
+from .text import media_kind_from_name
 
 
 def looks_like_e2ee(data) -> bool:

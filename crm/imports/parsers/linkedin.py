@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import csv
 from array import array
+from contextlib import closing
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
-from .base import ExportError, ExportSource, Participant, Record, normalise_url
+from .base import ExportError, ExportSource, Participant, Record
+from .text import normalise_url
 
 REQUIRED = ("CONVERSATION ID", "FROM", "DATE")
 DRAFT_COLUMNS = ("IS MESSAGE DRAFT", "IS CONVERSATION DRAFT")
@@ -79,7 +81,18 @@ class LinkedInSource(ExportSource):
     def _scan(self) -> None:
         if self._profile is not None:
             self._read_profile(self._profile)
-        rows = rows_from(self._path, self._rel)
+        with closing(rows_from(self._path, self._rel)) as rows:
+            convs = self._index(rows)
+        everywhere = self._in_every_conversation(convs)
+        for cid, conv in convs.items():
+            others = [p.name for p in conv["people"].values()
+                      if p.name.casefold() not in everywhere]
+            title = conv["title"] or conv["subject"] or ", ".join(others) or cid
+            self._add_thread((conv["offsets"], conv["lines"]), key=cid, title=title,
+                             declared=list(conv["people"].values()), folder=conv["folder"])
+
+    def _index(self, rows) -> dict[str, dict]:
+        """First pass: per conversation, where its rows start and who is in it."""
         header = next(rows, None)
         if header is None:
             raise ExportError(self._rel, "empty file")
@@ -104,13 +117,7 @@ class LinkedInSource(ExportSource):
             conv["subject"] = conv["subject"] or self._cell(row, "SUBJECT")
             conv["folder"] = conv["folder"] or self._cell(row, "FOLDER") or None
             self._note_people(conv["people"], row)
-        everywhere = self._in_every_conversation(convs)
-        for cid, conv in convs.items():
-            others = [p.name for p in conv["people"].values()
-                      if p.name.casefold() not in everywhere]
-            title = conv["title"] or conv["subject"] or ", ".join(others) or cid
-            self._add_thread((conv["offsets"], conv["lines"]), key=cid, title=title,
-                             declared=list(conv["people"].values()), folder=conv["folder"])
+        return convs
 
     def _in_every_conversation(self, convs: dict) -> set[str]:
         """Names to leave out of made-up titles: the stated owner, or whoever is in all of them."""
@@ -128,9 +135,9 @@ class LinkedInSource(ExportSource):
     def _read_profile(self, path: Path) -> None:
         """Profile.csv states the owner's name; the most frequent sender would only be a guess."""
         rel = self._relname(path)
-        rows = rows_from(path, rel)
-        header = next(rows, None)
-        first = next(rows, None)
+        with closing(rows_from(path, rel)) as rows:
+            header = next(rows, None)
+            first = next(rows, None)
         if header is None or first is None:
             return
         cols = {name.strip().upper(): i for i, name in enumerate(header[2])}

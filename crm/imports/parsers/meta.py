@@ -4,7 +4,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .base import ExportError, ExportSource, Participant, Record, fix_mojibake, load_json
+from .base import ExportError, ExportSource, Participant, Record
+from .files import load_json
+from .text import fix_mojibake
 
 # Inbox first so a thread's folder is where the user normally sees it.
 BOX_ORDER = ("inbox", "message_requests", "archived_threads", "filtered_threads", "e2ee_cutover")

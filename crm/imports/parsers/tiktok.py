@@ -5,7 +5,9 @@ import re
 from datetime import datetime
 from pathlib import Path
 
-from .base import ExportError, ExportSource, Participant, Record, load_json, local_to_utc
+from .base import ExportError, ExportSource, Participant, Record
+from .files import load_json
+from .text import local_to_utc
 
 CHAT_KEY = re.compile(r"Chat History with (?P<user>.+?):?\s*")
 SHARE_URL = re.compile(r"https?://(?:www\.|vm\.|m\.)?tiktokv?\.com/\S+")

@@ -6,7 +6,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from .base import ExportError, ExportSource, Participant, Record, local_to_utc, media_kind_from_name
+from .base import ExportError, ExportSource, Participant, Record
+from .text import local_to_utc, media_kind_from_name
 
 LRM = "\u200e"
 _DATE = r"(?P<a>\d{1,4})(?P<sep>[/.\-])(?P<b>\d{1,2})(?P=sep)(?P<c>\d{1,4})"
@@ -106,6 +107,8 @@ class WhatsAppSource(ExportSource):
             rel = self._relname(path)
             ref.day_first = whatsapp_date_order(self._lines(path, rel))
             title, key = self._naming(ref, rel)
+            if key in self._refs:
+                key = rel  # two copies of one chat in a folder: keep both, apart
             self._add_thread(ref, key=key, title=title, day_first=ref.day_first,
                              describe=lambda r=ref: {"is_group": True} if r.group_hint else {})
 
@@ -116,9 +119,11 @@ class WhatsAppSource(ExportSource):
         # iOS calls every chat _chat.txt; the zip's name or the chat name on the first
         # (encryption notice) line tells them apart, the same way on every re-export.
         title = None
-        from_zip = TITLE_FROM_NAME.fullmatch(Path(self.label).stem)
-        if from_zip:
-            title = from_zip["title"].strip()
+        for name in (ref.path.parent.name, Path(self.label).stem):
+            named = TITLE_FROM_NAME.fullmatch(name)
+            if named:
+                title = named["title"].strip()
+                break
         else:
             title = self._first_speaker(ref.path, rel)
         if title:

@@ -5,7 +5,8 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .base import ExportError, ExportSource, Participant, Record, parse_json, read_text
+from .base import ExportError, ExportSource, Participant, Record
+from .files import parse_json, read_text
 
 DM_FILE = re.compile(r"direct[-_]messages?(?P<group>[-_]group)?(?:[-_]part\d+)?\.js", re.I)
 ONE_TO_ONE = re.compile(r"(\d+)-(\d+)")
@@ -112,7 +113,8 @@ class XSource(ExportSource):
         for n, entry in enumerate(load_ytd(path, rel)):
             conv = entry.get("dmConversation") if isinstance(entry, dict) else None
             if not isinstance(conv, dict) or not conv.get("conversationId"):
-                raise ExportError(rel, f"entry {n} has no dmConversation.conversationId")
+                raise ExportError(rel, f"not a direct-messages file: entry {n} has no "
+                                       "dmConversation.conversationId")
             index.setdefault(str(conv["conversationId"]), []).append(conv)
         self._cache = (path, index)
         return index

@@ -40,8 +40,11 @@ def member_parts(name: str) -> list[str]:
 
 
 def extract_zip(zip_path: Path, dest: str, *, max_total_bytes: int, max_ratio: float,
-                max_members: int, label: str) -> None:
-    """Check every member, then copy the data files into dest, counting real bytes."""
+                max_members: int, label: str) -> list[str]:
+    """Check every member, copy the data files into dest (counting real bytes).
+
+    Returns every member name, so the caller can explain what it did not extract.
+    """
     try:
         zf = zipfile.ZipFile(zip_path)
     except zipfile.BadZipFile as exc:
@@ -104,3 +107,4 @@ def extract_zip(zip_path: Path, dest: str, *, max_total_bytes: int, max_ratio: f
             except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError,
                     NotImplementedError, RuntimeError, ValueError) as exc:
                 raise ExportError(where, f"cannot extract ({exc})") from None
+        return [info.filename for info in infos]
