@@ -53,9 +53,11 @@ def split_counts(total: int, threads: int, rng: random.Random) -> list[int]:
 def thread_files(index: int, count: int, rng: random.Random, start_ms: int):
     """(folder, [(file name, json text)]) for one thread, generated a file at a time."""
     group = index % 25 == 24
-    people = [f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}" for _ in range(3 if group else 1)]
+    people = [f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+              for _ in range(3 if group else 1)]
     title = ", ".join(people) if group else people[0]
-    folder = "".join(ch for ch in people[0].lower() if ch.isalnum()) + f"_{17840000000000000 + index}"
+    slug = "".join(ch for ch in people[0].lower() if ch.isalnum())
+    folder = f"{slug}_{17840000000000000 + index}"
     participants = [{"name": meta_escape(p)} for p in people + [ME]]
     nfiles = (count + PER_FILE - 1) // PER_FILE
     ts = start_ms
@@ -68,7 +70,10 @@ def thread_files(index: int, count: int, rng: random.Random, start_ms: int):
             batch = []
             for _ in range(size):
                 ts += rng.randint(1_000, 3_600_000)
-                sender = meta_escape(ME) if rng.random() < 0.45 else participants[rng.randrange(len(people))]["name"]
+                if rng.random() < 0.45:
+                    sender = meta_escape(ME)
+                else:
+                    sender = participants[rng.randrange(len(people))]["name"]
                 roll = rng.random()
                 msg = {"sender_name": sender, "timestamp_ms": ts}
                 if roll < 0.02:
@@ -77,8 +82,8 @@ def thread_files(index: int, count: int, rng: random.Random, start_ms: int):
                 else:
                     stats["real"] += 1
                     if roll < 0.05:
-                        msg["photos"] = [{"uri": f"your_instagram_activity/messages/inbox/{folder}/photos/{ts}.jpg",
-                                          "creation_timestamp": ts // 1000}]
+                        uri = f"your_instagram_activity/messages/inbox/{folder}/photos/{ts}.jpg"
+                        msg["photos"] = [{"uri": uri, "creation_timestamp": ts // 1000}]
                     elif roll < 0.06:
                         msg["content"] = meta_escape(f"{people[0]} sent an attachment.")
                         msg["share"] = {"link": f"https://www.instagram.com/reel/{ts}/",
@@ -89,7 +94,8 @@ def thread_files(index: int, count: int, rng: random.Random, start_ms: int):
                 batch.append(msg)
             batch.reverse()  # newest first, as Instagram writes them
             doc = {"participants": participants, "messages": batch, "title": meta_escape(title),
-                   "is_still_participant": True, "thread_path": f"inbox/{folder}", "magic_words": []}
+                   "is_still_participant": True, "thread_path": f"inbox/{folder}",
+                   "magic_words": []}
             if group:
                 doc["joinable_mode"] = {"mode": 1, "link": ""}
             yield f"message_{nfiles - chunk}.json", json.dumps(doc, indent=2, ensure_ascii=True)

@@ -111,7 +111,8 @@ class TestInstagramCurrent:
         assert sum(m.is_outbound for m in messages) == 3
 
     def test_single_message_file(self):
-        path = SAMPLES / "instagram/your_instagram_activity/messages/inbox" / self.KEY / "message_1.json"
+        inbox = SAMPLES / "instagram/your_instagram_activity/messages/inbox"
+        path = inbox / self.KEY / "message_1.json"
         source, threads = parse(path)
         assert (source.platform, source.layout) == ("instagram", "instagram-json-2024")
         # The key comes from thread_path, not from whatever folder the upload sat in.
@@ -263,7 +264,8 @@ class TestX:
             "1768230000000000005", "1768231104561234945"]
         assert messages[0].sent_at == utc(2024, 3, 14, 9, 15, 3, 512000)
         # t.co links are expanded; the one that only points at the attached photo goes.
-        assert messages[1].body == "Café on Friday? It's my treat ☕ https://www.example.com/cafe-lovehjerte"
+        assert messages[1].body == ("Café on Friday? It's my treat ☕ "
+                                    "https://www.example.com/cafe-lovehjerte")
         assert (messages[3].body, messages[3].media) == ("", "photo")
         assert [m.is_outbound for m in messages] == [False, False, True, False, True]
         assert messages[2].sender.handle == "alexrivera_photo"
@@ -314,8 +316,8 @@ class TestLinkedIn:
         thread, messages = threads[self.PRIYA]
         assert thread.message_count == 2  # the draft row is not a sent message
         assert not any("Could we talk Tuesday" in m.body for m in messages)
-        assert messages[1].body == ("Hi Alex,\n\nWe're hiring a Senior Photo Editor in "
-                                    "Copenhagen.\nWould you be open to a quick call?\n\nBest,\nPriya")
+        assert messages[1].body == ("Hi Alex,\n\nWe're hiring a Senior Photo Editor in Copenhagen."
+                                    "\nWould you be open to a quick call?\n\nBest,\nPriya")
         assert messages[0].sent_at == utc(2024, 3, 12, 9, 5, 51)
         assert [m.is_outbound for m in messages] == [True, False]
         assert messages[1].sender == Participant(
@@ -346,7 +348,8 @@ class TestLinkedIn:
         assert jonas.folder == "ARCHIVE"
         assert bodies(jonas_messages) == ["Interested in growing?", "No thanks, Jonas."]
         # Profile URLs are normalised without the trailing slash.
-        assert jonas_messages[1].sender.profile_url == "https://www.linkedin.com/in/alex-rivera-photo"
+        assert jonas_messages[1].sender.profile_url == (
+            "https://www.linkedin.com/in/alex-rivera-photo")
         assert jonas_messages[1].is_outbound
 
     def test_owner_by_profile_url(self):
@@ -495,7 +498,8 @@ class TestWhatsApp:
 
     def test_android_zip_with_media(self, tmp_path, monkeypatch):
         made = _mkdtemp_spy(monkeypatch)
-        zipped = zip_tree(DATA / "whatsapp_android_media", tmp_path / "WhatsApp Chat with Shoot Crew.zip")
+        zipped = zip_tree(DATA / "whatsapp_android_media",
+                          tmp_path / "WhatsApp Chat with Shoot Crew.zip")
         with open_export(zipped) as source:
             assert source.layout == "whatsapp-android"
             assert [t.key for t in source.threads()] == ["WhatsApp Chat with Shoot Crew.txt"]
@@ -511,7 +515,8 @@ class TestWhatsApp:
 
     def test_date_order_helper(self):
         assert whatsapp_date_order(["12/03/2024, 14:05 - A: x", "13/03/2024, 09:00 - A: y"]) is True
-        assert whatsapp_date_order(["3/9/24, 7:45\u202fPM - A: x", "3/14/24, 1:00 PM - A: y"]) is False
+        assert whatsapp_date_order(["3/9/24, 7:45\u202fPM - A: x",
+                                    "3/14/24, 1:00 PM - A: y"]) is False
         assert whatsapp_date_order(["3/9/24, 7:45 PM - A: x", "not a message line"]) is None
         assert whatsapp_date_order(["[25/12/2023, 10:00:00] A: x"]) is True
         assert whatsapp_date_order(["\u200e[01/12/2023, 10:00:00] A: \u200eimage omitted",
@@ -575,9 +580,11 @@ def _all_prints(path, **kw):
     return [(t.key, m.fingerprint) for t, ms in parse(path, **kw)[1].values() for m in ms]
 
 
-@pytest.mark.parametrize("path", [SAMPLES / "instagram", SAMPLES / "facebook", SAMPLES / "x_twitter",
-                                  SAMPLES / "linkedin", SAMPLES / "tiktok",
-                                  DATA / "whatsapp_android_media", DATA / "facebook_e2ee"])
+@pytest.mark.parametrize("path", [SAMPLES / "instagram", SAMPLES / "facebook",
+                                  SAMPLES / "x_twitter", SAMPLES / "linkedin",
+                                  SAMPLES / "tiktok", DATA / "whatsapp_android_media",
+                                  DATA / "facebook_e2ee", DATA / "instagram_legacy",
+                                  DATA / "whatsapp_ios", DATA / "x_archive"])
 def test_fingerprints_stable_and_distinct(path):
     first, second = _all_prints(path), _all_prints(path)
     assert first == second

@@ -168,6 +168,8 @@ class ExportSource:
     def messages(self, thread: ParsedThread, me: str, *,
                  whatsapp_day_first: bool | None = None) -> Iterator[ParsedMessage]:
         """The thread's real messages, oldest first, with direction set against me."""
+        # whatsapp_day_first is only used when the chat file cannot tell (thread.day_first is
+        # None); if it is None too, dates are read day-first, as most of the world writes them.
         ref = self._ref(thread)
         me_keys = self._me_keys(me)
         outbound: dict[Participant, bool] = {}
@@ -256,7 +258,8 @@ class ExportSource:
             head = heads.get(sender)
             if head is None:
                 head = heads[sender] = f"{thread_head}{sender.account_id or sender.name}\x1f"
-            text = f"{head}{rec.clock or rec.sent_at.isoformat()}\x1f{rec.body}\x1f{rec.media or ''}"
+            when = rec.clock or rec.sent_at.isoformat()
+            text = f"{head}{when}\x1f{rec.body}\x1f{rec.media or ''}"
             fp = sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
             # Identical messages in one copy (two "ok" in the same WhatsApp minute) stay
             # distinct by ordinal; identical ones from another copy of the thread are dupes.

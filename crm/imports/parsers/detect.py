@@ -46,18 +46,18 @@ def open_export(path, *, max_total_bytes: int, max_ratio: float, max_members: in
     tmp: str | None = None
     source: ExportSource | None = None
     try:
-        skipped: list[str] = []
+        member_names: list[str] = []
         if p.is_dir():
             root, files, single = p, _walk(p), False
         elif is_zip(p):
             tmp = tempfile.mkdtemp(prefix="rapport-export-")
-            skipped = extract_zip(p, tmp, max_total_bytes=max_total_bytes, max_ratio=max_ratio,
-                                  max_members=max_members, label=label)
+            member_names = extract_zip(p, tmp, max_total_bytes=max_total_bytes,
+                                       max_ratio=max_ratio, max_members=max_members, label=label)
             root, files, single = Path(tmp), _walk(Path(tmp)), False
         else:
             root, files, single = p.parent, [p], True
         source = _choose(root, files, single=single, label=label, tz=zone, tmpdir=tmp,
-                         platform=platform, other_names=skipped)
+                         platform=platform, member_names=member_names)
         tmp = None  # the source owns the folder now and removes it on close()
         if platform is not None and source.platform != platform:
             raise ExportError(label, f"this is a {FRIENDLY[source.platform]} export, "
@@ -85,7 +85,7 @@ def _walk(root: Path) -> list[Path]:
 
 
 def _choose(root: Path, files: list[Path], *, single: bool, label: str, tz, tmpdir,
-            platform: str | None, other_names: list[str]) -> ExportSource:
+            platform: str | None, member_names: list[str]) -> ExportSource:
     common = {"tz": tz, "label": label, "tmpdir": tmpdir}
     if single:
         return _choose_single(root, files[0], platform, common)
@@ -119,7 +119,8 @@ def _choose(root: Path, files: list[Path], *, single: bool, label: str, tz, tmpd
         raise ExportError(label, f"holds more than one kind of export ({', '.join(kinds)}); "
                                  "upload them one at a time")
     if not kinds:
-        names = [f.name for f in files] + [n.rsplit("/", 1)[-1] for n in other_names]
+        # Zips only unpack data files, so look at the member names too.
+        names = [f.name for f in files] + [n.rsplit("/", 1)[-1] for n in member_names]
         if any(MESSAGE_HTML.fullmatch(name) for name in names):
             raise ExportError(label, "this export is in HTML format; download it again "
                                      "choosing JSON")

@@ -89,8 +89,8 @@ class TikTokSource(ExportSource):
             if not body:
                 continue
             media = "share" if SHARE_URL.fullmatch(body) else None
-            yield Record((naive, n), local_to_utc(naive, self.tz), self._person(sender or "Unknown"),
-                         body, media, clock=naive.isoformat())
+            yield Record((naive, n), local_to_utc(naive, self.tz),
+                         self._person(sender or "Unknown"), body, media, clock=naive.isoformat())
 
 
 def _parse_date(value, rel: str, label: str, n: int) -> datetime:
