@@ -5,6 +5,7 @@ import re
 from contextlib import contextmanager
 
 import pytest
+from flask import g
 from sqlalchemy import event, text
 
 from config import TestConfig
@@ -99,6 +100,8 @@ class Auth:
     def login(self, user):
         """Sign `user` in without going through the form (the form has its own tests)."""
         _db.session.commit()
+        # Requests share the test's app context, so Flask-Login's cached user must go.
+        g.pop("_login_user", None)
         with self.client.session_transaction() as session:
             session["_user_id"] = user.session_token
             session["_fresh"] = True
