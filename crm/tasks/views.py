@@ -1,4 +1,200 @@
-"""Pages for this feature."""
-from flask import Blueprint
+"""Tasks: the Today page, creating tasks, and one-click complete / snooze."""
+from datetime import datetime, time, timedelta
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from crm import policy
+from crm.accounts.models import User
+from crm.contacts.consent import record_refusal
+from crm.core.errors import OutreachRefused, ServiceError
+from crm.core.forms import apply_service_error
+from crm.core.timeutil import from_local, local, utcnow
+from crm.extensions import db, htmx
+from crm.tasks import followups, queries, services
+from crm.tasks.forms import TaskForm
 
 bp = Blueprint("tasks", __name__)
+
+
+def fragment() -> bool:
+    return bool(htmx and not htmx.boosted)
+
+
+def _int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _safe_next(default: str) -> str:
+    target = request.values.get("next") or ""
+    if target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return default
+
+
+@bp.app_context_processor
+def task_clock():
+    # Rows mark overdue tasks; one clock per request keeps them consistent.
+    return {"task_now": utcnow()}
+
+
+def assignee_choices():
+    if not current_user.is_manager:
+        return [(str(current_user.id), current_user.name)]
+    users = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name))
+    return [(str(u.id), u.name) for u in users]
+
+
+def new_task_form(contact=None, deal=None, formdata=None) -> TaskForm:
+    """A task form for the contact page, a deal or the Today page, due tomorrow at 09:00."""
+    form = TaskForm(formdata=formdata)
+    form.assignee_id.choices = assignee_choices()
+    if formdata is None:
+        tomorrow = local(utcnow(), current_user.timezone).date() + timedelta(days=1)
+        form.due_on.data = tomorrow
+        form.due_time.data = time(9, 0)
+        form.assignee_id.data = str((contact.owner_id if contact is not None and contact.owner_id
+                                     and current_user.is_manager else None) or current_user.id)
+        form.contact_id.data = contact.id if contact is not None else ""
+        form.deal_id.data = deal.id if deal is not None else ""
+        form.scope.data = "deal" if deal is not None else ("contact" if contact else "")
+    return form
+
+
+def _due_at(form) -> datetime:
+    naive = datetime.combine(form.due_on.data, form.due_time.data or time(9, 0))
+    return from_local(naive, current_user.timezone)
+
+
+def _section(form, scope: str, contact_id, deal_id):
+    """The task section a contact page or a deal page shows (what an HTMX create answers)."""
+    from crm.contacts.consent import may_contact
+
+    if scope == "deal" and deal_id:
+        deal = policy.get_deal(current_user, deal_id)
+        return render_template("tasks/_section.html", tasks=queries.open_tasks_for_deal(
+            current_user, deal), task_form=form, section_id=f"deal-{deal.id}",
+            may_contact=None, contact=deal.contact)
+    contact = policy.get_contact(current_user, contact_id)
+    return render_template("tasks/_section.html", tasks=queries.tasks_for_contact(
+        current_user, contact), task_form=form, section_id=f"contact-{contact.id}",
+        may_contact=may_contact(contact), contact=contact)
+
+
+@bp.get("/today")
+def today():
+    """Today: overdue tasks, today's and the next two weeks' — in your time zone."""
+    created = followups.follow_ups_for(current_user,
+                                       current_app.config.get("FOLLOW_UPS_EVERY_SECONDS", 300))
+    if created:
+        db.session.commit()
+    who = request.args.get("who", "me")
+    lists = queries.today_lists(current_user, who)
+    ctx = dict(lists=lists, counts=services.due_counts(current_user),
+               users=assignee_choices() if current_user.is_manager else [],
+               task_form=new_task_form(), created=created)
+    if fragment() and htmx.target == "today-lists":
+        return render_template("tasks/_lists.html", **ctx)
+    return render_template("tasks/today.html", **ctx)
+
+
+@bp.route("/tasks/new", methods=["GET", "POST"])
+def new():
+    """Create a follow-up task (from the Today page, a contact or a deal)."""
+    form = new_task_form(formdata=request.form if request.method == "POST" else None)
+    if request.method == "GET":
+        contact_id, deal_id = _int(request.args.get("contact_id")), _int(request.args.get("deal_id"))
+        deal = policy.get_deal(current_user, deal_id) if deal_id else None
+        contact = policy.get_contact(current_user, contact_id) if contact_id else (
+            deal.contact if deal else None)
+        form = new_task_form(contact=contact, deal=deal)
+        return render_template("tasks/new.html", form=form, contact=contact, deal=deal)
+    scope = form.scope.data or ""
+    if form.validate():
+        try:
+            task = services.create_task(current_user, {
+                "title": form.title.data, "due_at": _due_at(form), "notes": form.notes.data,
+                "assignee_id": form.assignee_id.data, "contact_id": form.contact_id.data,
+                "deal_id": form.deal_id.data, "is_outreach": form.is_outreach.data})
+            db.session.commit()
+        except OutreachRefused as e:
+            if not fragment():
+                raise
+            # In place, the refusal is shown on the form; it is recorded all the same.
+            db.session.rollback()
+            record_refusal(current_user, e.contact_id, e.action, e.message)
+            db.session.commit()
+            form.is_outreach.errors = [e.message]
+        except ServiceError as e:
+            db.session.rollback()
+            if e.field in ("contact_id", "deal_id"):   # hidden fields: say it above the form
+                form.form_errors.append(e.message)
+            else:
+                apply_service_error(form, e)
+        else:
+            if fragment() and scope in ("contact", "deal"):
+                fresh = new_task_form(contact=task.contact, deal=task.deal if scope == "deal" else None)
+                html = _section(fresh, scope, task.contact_id, task.deal_id)
+                return html, 200, {"HX-Trigger": "taskChanged"}
+            flash(f"Task “{task.title}” added.", "success")
+            return redirect(_safe_next(url_for("tasks.today")))
+    if fragment() and scope in ("contact", "deal"):
+        return _section(form, scope, form.contact_id.data, form.deal_id.data)
+    return render_template("tasks/new.html", form=form, contact=None, deal=None)
+
+
+def _row(task, status=200, message=None):
+    html = render_template("tasks/_task.html", task=task, message=message)
+    return html, status, {"HX-Trigger": "taskChanged"}
+
+
+def _task_action(task_id, action):
+    task = policy.get_task(current_user, task_id)
+    try:
+        message, category = action(task), "success"
+        db.session.commit()
+    except ServiceError as e:
+        db.session.rollback()
+        message, category = e.message, "error"
+    if fragment():
+        return _row(task, message=message)
+    if message:
+        flash(message, category)
+    return redirect(_safe_next(url_for("tasks.today")))
+
+
+@bp.post("/tasks/<int:task_id>/complete")
+def complete(task_id):
+    """Mark a task done (one click)."""
+    return _task_action(task_id, lambda t: services.complete_task(
+        current_user, t, expected_version=_int(request.form.get("version"))) and
+        f"Done: {t.title}.")
+
+
+@bp.post("/tasks/<int:task_id>/reopen")
+def reopen(task_id):
+    """Undo: open a completed task again."""
+    return _task_action(task_id, lambda t: services.reopen_task(current_user, t) and
+                        f"Reopened: {t.title}.")
+
+
+@bp.post("/tasks/<int:task_id>/snooze")
+def snooze(task_id):
+    """Snooze a task for 1 day, 3 days or until next week (one click)."""
+    choice = request.form.get("until", "")
+    if choice not in services.SNOOZES:
+        abort(400)
+
+    def run(task):
+        due = services.snooze_task(current_user, task, choice,
+                                   expected_version=_int(request.form.get("version")))
+        return f"Snoozed until {local(due, current_user.timezone):%a %d %b, %H:%M}."
+    return _task_action(task_id, run)
+
+
+from crm.tasks import panels  # noqa: E402,F401  (registers the contact page section)

@@ -1,0 +1,20 @@
+"""`flask tasks follow-ups`."""
+import click
+from flask import Flask
+
+from crm.extensions import db
+
+
+def register(app: Flask) -> None:
+    @app.cli.group("tasks")
+    def tasks():
+        """Follow-up tasks."""
+
+    @tasks.command("follow-ups")
+    def follow_ups():
+        """Create follow-up tasks for DMs that got no reply (run it from cron)."""
+        from crm.tasks.followups import create_follow_ups
+
+        created = create_follow_ups()
+        db.session.commit()
+        click.echo(f"{created} follow-up task{'s' if created != 1 else ''} created.")

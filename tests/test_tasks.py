@@ -1,0 +1,271 @@
+"""Follow-up tasks: creating them (outreach passes the consent gate), the Today page in the
+user's time zone, one-click complete and snooze, cancelling on opt-out, permissions."""
+from datetime import datetime, timedelta
+
+import pytest
+from flask import g
+from sqlalchemy import func, select
+
+from crm.audit.models import AuditEvent
+from crm.contacts.consent import change_consent
+from crm.core.errors import OutreachRefused, ValidationFailed
+from crm.core.timeutil import from_local, local, utcnow
+from crm.extensions import db as _db
+from crm.tasks import services
+from crm.tasks.models import Task
+from tests import factories
+
+
+def count_tasks(db) -> int:
+    return db.session.scalar(select(func.count()).select_from(Task))
+
+
+@pytest.fixture
+def contact(db, rep):
+    return factories.ContactFactory(name="Liam Okafor", owner_id=rep.id)
+
+
+# Creating ------------------------------------------------------------------------------------
+def test_create_task_from_the_contact_page_with_htmx(auth, db, rep, contact, hx):
+    resp = auth.login(rep).post("/tasks/new", headers=hx, data={
+        "title": "Send the rate card", "due_on": "2030-05-04", "due_time": "14:30",
+        "assignee_id": rep.id, "contact_id": contact.id, "scope": "contact"})
+    assert resp.status_code == 200 and resp.headers["HX-Trigger"] == "taskChanged"
+    body = resp.data.decode()
+    assert "<html" not in body and f'id="tasks-contact-{contact.id}"' in body
+    assert "Send the rate card" in body
+    task = db.session.scalars(select(Task)).one()
+    assert (task.contact_id, task.assignee_id, task.created_by_id) == (contact.id, rep.id, rep.id)
+    assert task.due_at == datetime(2030, 5, 4, 14, 30)   # the rep's zone is UTC
+
+
+def test_due_time_is_read_in_the_users_zone(auth, db, rep):
+    rep.timezone = "America/New_York"
+    auth.login(rep).post("/tasks/new", data={"title": "Call", "due_on": "2030-01-10",
+                                             "due_time": "09:00", "assignee_id": rep.id})
+    assert db.session.scalars(select(Task)).one().due_at == datetime(2030, 1, 10, 14, 0)
+
+
+def test_contact_page_has_the_tasks_panel(auth, db, rep, contact):
+    factories.TaskFactory(title="Check the draft", contact_id=contact.id, assignee_id=rep.id)
+    html = auth.login(rep).get(f"/contacts/{contact.id}").data.decode()
+    assert f'id="tasks-contact-{contact.id}"' in html and "Check the draft" in html
+    assert "This is outreach" in html
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"title": "", "due_on": "2030-01-01"}, b"Say what has to be done."),
+    ({"title": "Call", "due_on": ""}, b"Choose a due date."),
+    ({"title": "Call", "due_on": "2030-02-30"}, b"Not a valid date value."),
+])
+def test_bad_task_input_writes_nothing(auth, db, rep, contact, hx, data, message):
+    resp = auth.login(rep).post("/tasks/new", headers=hx, data={
+        **data, "contact_id": contact.id, "scope": "contact", "assignee_id": rep.id})
+    assert resp.status_code == 200 and message in resp.data and b"<html" not in resp.data
+    assert count_tasks(db) == 0
+
+
+def test_rep_cannot_assign_to_someone_else(db, rep, other_rep):
+    with pytest.raises(ValidationFailed) as e:
+        services.create_task(rep, {"title": "x", "due_at": utcnow(), "assignee_id": other_rep.id})
+    assert e.value.field == "assignee_id"
+
+
+def test_task_on_another_reps_contact_is_refused(auth, db, rep, other_rep):
+    theirs = factories.ContactFactory(owner_id=other_rep.id)
+    with pytest.raises(ValidationFailed):
+        services.create_task(rep, {"title": "x", "due_at": utcnow(), "contact_id": theirs.id})
+    resp = auth.login(rep).post("/tasks/new", data={"title": "x", "due_on": "2030-01-01",
+                                                    "contact_id": theirs.id, "assignee_id": rep.id})
+    assert b"Choose a contact you can see." in resp.data
+    assert count_tasks(db) == 0
+
+
+def test_outreach_task_for_an_opted_out_contact_is_refused(auth, db, rep, contact, hx):
+    change_consent(rep, contact, status="opted_out", source="Replied STOP")
+    db.session.commit()
+    with pytest.raises(OutreachRefused, match="opted out"):
+        services.create_task(rep, {"title": "DM again", "due_at": utcnow(), "is_outreach": True,
+                                   "contact_id": contact.id})
+    db.session.rollback()
+    client = auth.login(rep)
+    plain = client.post("/tasks/new", data={"title": "DM again", "due_on": "2030-01-01",
+                                            "contact_id": contact.id, "is_outreach": "y",
+                                            "assignee_id": rep.id})
+    assert plain.status_code == 409 and b"opted out" in plain.data
+    inline = client.post("/tasks/new", headers=hx, data={
+        "title": "DM again", "due_on": "2030-01-01", "contact_id": contact.id, "scope": "contact",
+        "is_outreach": "y", "assignee_id": rep.id})
+    assert inline.status_code == 200 and b"opted out" in inline.data
+    assert b"<html" not in inline.data
+    assert count_tasks(db) == 0
+    refusals = db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "outreach_refused"))
+    assert refusals == 2
+    # A plain reminder (not outreach) is still fine.
+    assert services.create_task(rep, {"title": "Note the opt-out", "due_at": utcnow(),
+                                      "contact_id": contact.id})
+
+
+def test_opting_out_cancels_open_outreach_tasks_with_a_note(db, rep, contact):
+    outreach = factories.TaskFactory(contact_id=contact.id, is_outreach=True, assignee_id=rep.id)
+    reminder = factories.TaskFactory(contact_id=contact.id, is_outreach=False, assignee_id=rep.id)
+    done = factories.TaskFactory(contact_id=contact.id, is_outreach=True, status="done")
+    change_consent(rep, contact, status="opted_out", source="Replied STOP")
+    db.session.commit()
+    assert outreach.status == "cancelled" and outreach.cancelled_at is not None
+    assert "Liam Okafor opted out" in outreach.cancel_note
+    assert reminder.status == "open" and done.status == "done"
+
+
+# Complete, reopen, snooze ---------------------------------------------------------------------
+def test_complete_and_undo_with_htmx(auth, db, rep, contact, hx):
+    task = factories.TaskFactory(title="Send contract", contact_id=contact.id, assignee_id=rep.id)
+    client = auth.login(rep)
+    done = client.post(f"/tasks/{task.id}/complete", headers=hx, data={"version": task.version})
+    assert done.status_code == 200 and done.headers["HX-Trigger"] == "taskChanged"
+    assert b"<html" not in done.data and b"task-done" in done.data
+    db.session.expire_all()
+    assert task.status == "done" and task.done_at is not None
+    undo = client.post(f"/tasks/{task.id}/reopen", headers=hx)
+    assert b"task-open" in undo.data
+    db.session.expire_all()
+    assert task.status == "open" and task.done_at is None
+
+
+def test_complete_without_javascript_redirects_back(auth, db, rep):
+    task = factories.TaskFactory(assignee_id=rep.id)
+    resp = auth.login(rep).post(f"/tasks/{task.id}/complete", data={"next": "/today?x=1"})
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/today?x=1")
+    evil = auth.client.post(f"/tasks/{task.id}/reopen", data={"next": "https://evil.example/"})
+    assert evil.headers["Location"].endswith("/today")
+
+
+def test_stale_complete_is_refused(auth, db, rep, hx):
+    task = factories.TaskFactory(assignee_id=rep.id)
+    old = task.version
+    services.snooze_task(rep, task, "1d")
+    db.session.commit()
+    resp = auth.login(rep).post(f"/tasks/{task.id}/complete", headers=hx, data={"version": old})
+    assert b"changed by someone else" in resp.data
+    db.session.expire_all()
+    assert task.status == "open"
+
+
+def test_snooze_keeps_the_local_time(db, rep):
+    tz = "Europe/Berlin"
+    now = from_local(datetime(2030, 3, 6, 15, 0), tz)      # a Wednesday afternoon
+    task = factories.TaskFactory(assignee_id=rep.id, due_at=from_local(datetime(2030, 3, 6, 9, 30), tz))
+    assert local(services.snoozed_until(task, "1d", tz, now), tz).replace(tzinfo=None) == \
+        datetime(2030, 3, 7, 9, 30)
+    assert local(services.snoozed_until(task, "3d", tz, now), tz).replace(tzinfo=None) == \
+        datetime(2030, 3, 9, 9, 30)
+    assert local(services.snoozed_until(task, "next_week", tz, now), tz).replace(tzinfo=None) == \
+        datetime(2030, 3, 11, 9, 0)
+    overdue = factories.TaskFactory(due_at=from_local(datetime(2030, 3, 1, 11, 0), tz))
+    assert local(services.snoozed_until(overdue, "1d", tz, now), tz).replace(tzinfo=None) == \
+        datetime(2030, 3, 7, 11, 0)
+    with pytest.raises(ValidationFailed):
+        services.snoozed_until(task, "forever", tz, now)
+
+
+def test_snooze_in_one_click(auth, db, rep, hx):
+    task = factories.TaskFactory(title="Chase invoice", assignee_id=rep.id,
+                                 due_at=utcnow() - timedelta(days=2))
+    resp = auth.login(rep).post(f"/tasks/{task.id}/snooze", headers=hx,
+                                data={"until": "3d", "version": task.version})
+    assert resp.status_code == 200 and b"Snoozed until" in resp.data
+    assert resp.headers["HX-Trigger"] == "taskChanged"
+    db.session.expire_all()
+    assert task.due_at > utcnow() + timedelta(days=2) and task.snooze_count == 1
+    assert auth.client.post(f"/tasks/{task.id}/snooze", data={"until": "nope"}).status_code == 400
+
+
+# Permissions -------------------------------------------------------------------------------
+def test_another_reps_task_is_404(auth, db, rep, other_rep, hx):
+    theirs = factories.TaskFactory(assignee_id=other_rep.id, contact_id=factories.ContactFactory(
+        owner_id=other_rep.id).id)
+    client = auth.login(rep)
+    for url, data in ((f"/tasks/{theirs.id}/complete", {}), (f"/tasks/{theirs.id}/reopen", {}),
+                      (f"/tasks/{theirs.id}/snooze", {"until": "1d"})):
+        assert client.post(url, data=data).status_code == 404
+        assert client.post(url, data=data, headers=hx).status_code == 404
+    db.session.expire_all()
+    assert theirs.status == "open" and theirs.snooze_count == 0
+    assert theirs.title not in client.get("/today").data.decode()
+
+
+# Today ---------------------------------------------------------------------------------------
+def test_today_sorts_overdue_today_and_upcoming_in_the_users_zone(auth, db, rep, other_rep):
+    rep.timezone = "America/Los_Angeles"
+    now = utcnow()
+    today = local(now, rep.timezone).date()
+    at = lambda days, h: from_local(datetime.combine(today + timedelta(days=days),  # noqa: E731
+                                                     datetime.min.time()) + timedelta(hours=h),
+                                    rep.timezone)
+    factories.TaskFactory(title="Yesterday late", assignee_id=rep.id, due_at=at(-1, 23))
+    factories.TaskFactory(title="Today early", assignee_id=rep.id, due_at=at(0, 0.5))
+    factories.TaskFactory(title="Today late", assignee_id=rep.id, due_at=at(0, 23.5))
+    factories.TaskFactory(title="Tomorrow", assignee_id=rep.id, due_at=at(1, 8))
+    factories.TaskFactory(title="Far away", assignee_id=rep.id, due_at=at(40, 8))
+    factories.TaskFactory(title="Someone else's", assignee_id=other_rep.id, due_at=at(0, 10))
+    factories.TaskFactory(title="Finished", assignee_id=rep.id, due_at=at(0, 9), status="done")
+    html = auth.login(rep).get("/today").data.decode()
+    overdue = html[html.index('id="today-overdue-h"'):html.index('id="today-today-h"')]
+    todays = html[html.index('id="today-today-h"'):html.index('id="today-upcoming-h"')]
+    upcoming = html[html.index('id="today-upcoming-h"'):]
+    assert "Yesterday late" in overdue and "Today early" not in overdue
+    assert "Today early" in todays and "Today late" in todays
+    assert "Tomorrow" in upcoming
+    for hidden in ("Far away", "Someone else's", "Finished"):
+        assert hidden not in html
+    assert services.due_counts(rep) == {"overdue": 1, "due_today": 2}
+
+
+def test_home_page_counts_come_from_due_counts(auth, db, rep):
+    factories.TaskFactory(assignee_id=rep.id, due_at=utcnow() - timedelta(days=3))
+    html = auth.login(rep).get("/").data.decode()
+    assert "tasks overdue" in html
+
+
+def test_manager_sees_everyones_tasks_on_request(auth, db, manager, rep):
+    factories.TaskFactory(title="Rep task", assignee_id=rep.id)
+    client = auth.login(manager)
+    assert "Rep task" not in client.get("/today").data.decode()
+    assert "Rep task" in client.get("/today?who=all").data.decode()
+    assert "Rep task" in client.get(f"/today?who={rep.id}").data.decode()
+    fragment = client.get(f"/today?who={rep.id}", headers={"HX-Request": "true",
+                                                           "HX-Target": "today-lists"})
+    assert b"<html" not in fragment.data and b"Rep task" in fragment.data
+
+
+def test_rep_cannot_look_at_someone_elses_today(auth, db, rep, other_rep):
+    factories.TaskFactory(title="Their task", assignee_id=other_rep.id)
+    assert "Their task" not in auth.login(rep).get(f"/today?who={other_rep.id}").data.decode()
+
+
+def test_today_query_count_does_not_grow(auth, db, rep, count_queries):
+    def add(n):
+        for i in range(n):
+            c = factories.ContactFactory(owner_id=rep.id)
+            factories.HandleFactory(contact=c)
+            deal = factories.DealFactory(contact=c)
+            factories.TaskFactory(assignee_id=rep.id, contact_id=c.id, deal_id=deal.id,
+                                  due_at=utcnow() + timedelta(days=i % 5 - 2))
+        _db.session.commit()
+
+    client = auth.login(rep)
+    add(5)   # one task in every section, so both runs load the same kinds of rows
+    client.get("/today")
+
+    def cold():
+        _db.session.remove()
+        g.pop("_login_user", None)
+        return client.get("/today")
+
+    with count_queries() as few:
+        cold()
+    add(25)
+    with count_queries() as many:
+        cold()
+    assert many.count == few.count, many.statements
