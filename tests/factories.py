@@ -53,6 +53,57 @@ class HandleFactory(Base):
     handle = factory.Sequence(lambda n: f"handle{n}")
 
 
+# Pipeline, campaigns and tasks -----------------------------------------------------------
+from sqlalchemy import select  # noqa: E402
+
+from crm.campaigns.models import Campaign  # noqa: E402
+from crm.core.timeutil import utcnow  # noqa: E402
+from crm.pipeline.defaults import ensure_default_pipelines  # noqa: E402
+from crm.pipeline.models import Deal, Pipeline, Stage  # noqa: E402
+from crm.tasks.models import Task  # noqa: E402
+
+
+def default_stage(pipeline_name: str = "Sales", position: int = 0) -> Stage:
+    """A stage of one of the ready-made pipelines (created on first use)."""
+    ensure_default_pipelines()
+    return db.session.scalars(select(Stage).join(Pipeline).where(Pipeline.name == pipeline_name)
+                              .order_by(Stage.position)).all()[position]
+
+
+class CampaignFactory(Base):
+    class Meta:
+        model = Campaign
+
+    name = factory.Sequence(lambda n: f"Campaign {n}")
+    brand = "Glow Theory"
+    budget_minor = 1_000_000
+    currency = "USD"
+
+
+class DealFactory(Base):
+    class Meta:
+        model = Deal
+
+    contact = factory.SubFactory(ContactFactory)
+    stage = factory.LazyFunction(default_stage)
+    pipeline_id = factory.LazyAttribute(lambda o: o.stage.pipeline_id)
+    title = factory.Sequence(lambda n: f"Deal {n}")
+    value_minor = 100_000
+    currency = "USD"
+    owner_id = factory.LazyAttribute(lambda o: o.contact.owner_id)
+    outcome = factory.LazyAttribute(lambda o: o.stage.outcome)
+
+
+class TaskFactory(Base):
+    class Meta:
+        model = Task
+
+    title = factory.Sequence(lambda n: f"Task {n}")
+    due_at = factory.LazyFunction(utcnow)
+    status = "open"
+
+
+
 # Conversations and templates -------------------------------------------------------------
 from crm.conversations.models import Conversation, Message  # noqa: E402
 from crm.core.timeutil import utcnow as _utcnow  # noqa: E402

@@ -31,6 +31,17 @@ class Pipeline(db.Model):
     def active_stages(self):
         return [s for s in self.stages if s.retired_at is None]
 
+    @property
+    def is_influencer(self) -> bool:
+        return self.kind == "influencer"
+
+    def first_open_stage(self):
+        return next((s for s in self.active_stages if s.outcome == OPEN), None)
+
+    def closing_stage(self, outcome: str):
+        """The first active won (or lost) stage: where "Mark won/lost" puts a deal."""
+        return next((s for s in self.active_stages if s.outcome == outcome), None)
+
 
 class Stage(db.Model):
     __tablename__ = "stages"
@@ -44,6 +55,14 @@ class Stage(db.Model):
     retired_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     pipeline = relationship("Pipeline", back_populates="stages")
+
+    @property
+    def is_closed(self) -> bool:
+        return self.outcome != OPEN
+
+    @property
+    def is_retired(self) -> bool:
+        return self.retired_at is not None
 
 
 class LostReason(db.Model):
@@ -64,6 +83,7 @@ class Deal(Timestamps, db.Model):
         Index("ix_deals_contact", "contact_id"),
         Index("ix_deals_campaign", "campaign_id", "stage_id"),
         Index("ix_deals_closed", "outcome", "closed_at"),
+        Index("ix_deals_pipeline_platform", "pipeline_id", "platform"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -103,6 +123,22 @@ class Deal(Timestamps, db.Model):
     lost_reason = relationship("LostReason")
 
     __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def is_open(self) -> bool:
+        return self.outcome == OPEN
+
+    def seconds_in_stage(self, now: datetime | None = None) -> int:
+        return max(0, int(((now or utcnow()) - self.stage_entered_at).total_seconds()))
+
+    @property
+    def days_in_stage(self) -> int:
+        return self.seconds_in_stage() // 86400
+
+    @property
+    def has_results(self) -> bool:
+        return any(v is not None for v in (self.posted_url, self.reach, self.clicks,
+                                           self.conversions, self.revenue_minor))
 
 
 class StageChange(db.Model):

@@ -1,4 +1,165 @@
-"""Pages for this feature."""
-from flask import Blueprint
+"""The board and its moves: columns, "show more", drag-and-drop and the no-JS stage select."""
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from crm import policy
+from crm.accounts.models import User
+from crm.campaigns.models import Campaign
+from crm.core.errors import OutreachRefused, ServiceError
+from crm.extensions import db, htmx
+from crm.pipeline import board as queries
+from crm.pipeline import services
+from crm.pipeline.board import BoardFilters
+from crm.pipeline.defaults import ensure_default_pipelines
+from crm.pipeline.forms import LostForm
+from crm.pipeline.models import LOST, LostReason, Stage
 
 bp = Blueprint("pipeline", __name__)
+
+
+def fragment() -> bool:
+    return bool(htmx and not htmx.boosted)
+
+
+def to_int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def active_users():
+    return db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)).all()
+
+
+def open_campaigns(limit: int = 200):
+    return db.session.scalars(select(Campaign).where(Campaign.archived_at.is_(None))
+                              .order_by(Campaign.created_at.desc()).limit(limit)).all()
+
+
+def lost_reason_choices():
+    reasons = db.session.scalars(select(LostReason).where(LostReason.retired_at.is_(None))
+                                 .order_by(LostReason.position, LostReason.name))
+    return [("", "Choose a reason…")] + [(str(r.id), r.name) for r in reasons]
+
+
+def lost_form(formdata=None) -> LostForm:
+    form = LostForm(formdata=formdata)
+    form.lost_reason_id.choices = lost_reason_choices()
+    return form
+
+
+def _pipeline_for(f: BoardFilters):
+    """The chosen pipeline; a fresh workspace gets the ready-made ones on first visit."""
+    pipelines = queries.pipelines()
+    if not pipelines:
+        ensure_default_pipelines()
+        db.session.commit()
+        pipelines = queries.pipelines()
+    chosen = next((p for p in pipelines if p.id == f.pipeline), pipelines[0])
+    f.pipeline = chosen.id
+    return chosen, pipelines
+
+
+def _board_context(pipeline, f: BoardFilters, cols, **extra) -> dict:
+    ctx = dict(pipeline=pipeline, filters=f, columns=cols,
+               move_stages=pipeline.active_stages, lost_form=None, prompt=None)
+    ctx.update(extra)
+    return ctx
+
+
+@bp.get("/board")
+def board():
+    """The pipeline board: a column per stage with its count and value, newest cards first."""
+    f = BoardFilters.from_args(request.args)
+    pipeline, pipelines = _pipeline_for(f)
+    ctx = _board_context(pipeline, f, queries.columns(current_user, pipeline, f),
+                         pipelines=pipelines, owners=active_users(), campaigns=open_campaigns())
+    if fragment() and htmx.target == "board":
+        return render_template("pipeline/_board.html", **ctx)
+    return render_template("pipeline/board.html", **ctx)
+
+
+@bp.get("/board/stages/<int:stage_id>/cards")
+def column_cards(stage_id):
+    """More cards of one column after a cursor ("show more", HTMX or plain)."""
+    stage = db.session.get(Stage, stage_id)
+    if stage is None:
+        abort(404)
+    f = BoardFilters.from_args(request.args)
+    f.pipeline = stage.pipeline_id
+    cards, next_cursor = queries.more_cards(current_user, stage, f, request.args.get("after"))
+    ctx = dict(stage=stage, cards=cards, next_cursor=next_cursor, filters=f,
+               pipeline=stage.pipeline, move_stages=stage.pipeline.active_stages)
+    if fragment():
+        return render_template("pipeline/_more_cards.html", **ctx)
+    return render_template("pipeline/column.html", **ctx)
+
+
+def _board_update(deal, f: BoardFilters, stage_ids: set, *, message=None, category="success",
+                  prompt=None, form=None, status=200, trigger=None):
+    """The HTMX answer to a board move: the touched columns (out of band), the dialog, a flash."""
+    pipeline = deal.pipeline
+    f.pipeline = pipeline.id
+    cols = queries.columns(current_user, pipeline, f, only={s for s in stage_ids if s})
+    html = render_template("pipeline/_board_update.html",
+                           **_board_context(pipeline, f, cols, deal=deal, prompt=prompt,
+                                            lost_form=form, message=message,
+                                            category=category))
+    headers = {"HX-Trigger": trigger} if trigger else {}
+    return html, status, headers
+
+
+def _back(deal, on_board: bool, f: BoardFilters):
+    if on_board:
+        return redirect(url_for("pipeline.board", **f.as_args()))
+    return redirect(url_for("pipeline.deal", deal_id=deal.id))
+
+
+@bp.post("/deals/<int:deal_id>/move")
+def move(deal_id):
+    """Move a deal to another stage: a drag on the board, a card's select or the deal page."""
+    deal = policy.get_deal(current_user, deal_id)
+    on_board = request.form.get("board") == "1"
+    f = BoardFilters.from_args(request.form)
+    seen_stage = to_int(request.form.get("from_stage_id")) or deal.stage_id
+    target = to_int(request.form.get("stage_id"))
+    form = lost_form(request.form)
+    try:
+        moved = services.move_deal(
+            current_user, deal, request.form.get("stage_id"),
+            expected_version=to_int(request.form.get("version")),
+            lost_reason_id=request.form.get("lost_reason_id") or None,
+            lost_note=request.form.get("lost_note"))
+        db.session.commit()
+    except OutreachRefused:
+        raise
+    except ServiceError as e:
+        db.session.rollback()
+        if e.field in ("lost_reason_id", "lost_note"):
+            stage = db.session.get(Stage, target)
+            if request.form.get("prompt") == "1" or not isinstance(e, services.LostReasonRequired):
+                form[e.field].errors = [e.message]
+            if on_board and fragment():
+                return _board_update(deal, f, {seen_stage, target, deal.stage_id},
+                                     prompt=stage, form=form)
+            return render_template("pipeline/lost.html", deal=deal, stage=stage, form=form,
+                                   filters=f, on_board=on_board)
+        if on_board and fragment():
+            return _board_update(deal, f, {seen_stage, target, deal.stage_id},
+                                 message=e.message, category="error")
+        flash(e.message, "error")
+        return _back(deal, on_board, f)
+    message = (f"“{deal.title}” moved to {deal.stage.name}." if moved
+               else f"“{deal.title}” is already in {deal.stage.name}.")
+    if deal.stage.outcome == LOST and moved:
+        message = f"“{deal.title}” marked lost ({deal.lost_reason.name})."
+    if on_board and fragment():
+        return _board_update(deal, f, {seen_stage, deal.stage_id}, message=message,
+                             trigger="dealMoved" if moved else None)
+    flash(message, "success")
+    return _back(deal, on_board, f)
+
+
+from crm.pipeline import admin_views, deal_views, panels  # noqa: E402,F401  (more routes, the contact panel)

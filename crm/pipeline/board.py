@@ -1,0 +1,212 @@
+"""What the board reads: column totals in one GROUP BY, each column's newest cards in one
+UNION of index-ordered LIMIT queries, and what the cards show loaded in two more queries —
+a constant number of statements however many deals there are."""
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select, union_all
+from sqlalchemy.orm import joinedload, lazyload, selectinload
+
+from crm import policy
+from crm.contacts.models import PLATFORMS, Contact
+from crm.conversations.models import Conversation
+from crm.extensions import db
+from crm.pipeline.models import OPEN, Deal, Pipeline, Stage
+from crm.tasks.models import Task
+
+COLUMN_SIZE = 20
+
+
+@dataclass
+class BoardFilters:
+    pipeline: int | None = None
+    owner: str = ""       # "", "me", "none" or a user id
+    campaign: str = ""    # "" or a campaign id
+    platform: str = ""
+
+    @classmethod
+    def from_args(cls, args) -> "BoardFilters":
+        pipeline = args.get("pipeline", "")
+        owner = args.get("owner", "")
+        campaign = args.get("campaign", "")
+        platform = args.get("platform", "")
+        return cls(pipeline=int(pipeline) if pipeline.isdigit() else None,
+                   owner=owner if owner in ("me", "none") or owner.isdigit() else "",
+                   campaign=campaign if campaign.isdigit() else "",
+                   platform=platform if platform in PLATFORMS else "")
+
+    def as_args(self) -> dict:
+        out = {"pipeline": self.pipeline, "owner": self.owner, "campaign": self.campaign,
+               "platform": self.platform}
+        return {k: v for k, v in out.items() if v}
+
+    @property
+    def active(self) -> bool:
+        return bool(self.owner or self.campaign or self.platform)
+
+
+@dataclass
+class Total:
+    count: int = 0
+    values: dict = field(default_factory=dict)   # currency -> minor units
+
+    def add(self, currency: str, count: int, value: int) -> None:
+        self.count += count
+        self.values[currency] = self.values.get(currency, 0) + int(value or 0)
+
+    @property
+    def amounts(self) -> list[tuple[str, int]]:
+        """[(currency, minor)], largest first; deals in several currencies are not summed."""
+        return sorted(self.values.items(), key=lambda kv: -kv[1]) or [("USD", 0)]
+
+
+@dataclass
+class Card:
+    deal: Deal
+    last_dm: Conversation | None = None
+    next_task: Task | None = None
+
+    @property
+    def needs_next_step(self) -> bool:
+        return self.deal.is_open and not self.deal.next_step and self.next_task is None
+
+
+@dataclass
+class Column:
+    stage: Stage
+    total: Total
+    cards: list = field(default_factory=list)
+    next_cursor: str | None = None
+
+    @property
+    def collapsed(self) -> bool:
+        return self.stage.outcome != OPEN
+
+
+def pipelines() -> list[Pipeline]:
+    return list(db.session.scalars(select(Pipeline).where(Pipeline.archived_at.is_(None))
+                                   .order_by(Pipeline.position, Pipeline.id)))
+
+
+def deal_where(user, f: BoardFilters) -> list:
+    """The user's scope and the board filters, as WHERE clauses on Deal."""
+    where = [policy.deal_scope(user), Deal.archived_at.is_(None)]
+    if f.owner == "me":
+        where.append(Deal.owner_id == user.id)
+    elif f.owner == "none":
+        where.append(Deal.owner_id.is_(None))
+    elif f.owner:
+        where.append(Deal.owner_id == int(f.owner))
+    if f.campaign:
+        where.append(Deal.campaign_id == int(f.campaign))
+    if f.platform:
+        where.append(Deal.platform == f.platform)
+    return where
+
+
+def totals(user, pipeline: Pipeline, f: BoardFilters) -> dict[int, Total]:
+    """Count and value per stage of the pipeline, in one grouped query."""
+    rows = db.session.execute(
+        select(Deal.stage_id, Deal.currency, func.count(), func.sum(Deal.value_minor))
+        .where(Deal.pipeline_id == pipeline.id, *deal_where(user, f))
+        .group_by(Deal.stage_id, Deal.currency))
+    out: dict[int, Total] = {}
+    for stage_id, currency, count, value in rows:
+        out.setdefault(stage_id, Total()).add(currency, count, value)
+    return out
+
+
+def encode_cursor(deal: Deal) -> str:
+    return f"{deal.stage_entered_at.isoformat()}_{deal.id}"
+
+
+def decode_cursor(cursor: str | None):
+    try:
+        at, _, deal_id = (cursor or "").rpartition("_")
+        return datetime.fromisoformat(at), int(deal_id)
+    except ValueError:
+        return None
+
+
+def _newest_ids(stage_ids, where, limit: int, cursor=None) -> list[int]:
+    parts = []
+    for stage_id in stage_ids:
+        stmt = select(Deal.id).where(Deal.stage_id == stage_id, *where)
+        if cursor:
+            at, deal_id = cursor
+            stmt = stmt.where(or_(Deal.stage_entered_at < at,
+                                  and_(Deal.stage_entered_at == at, Deal.id < deal_id)))
+        stmt = stmt.order_by(Deal.stage_entered_at.desc(), Deal.id.desc()).limit(limit)
+        parts.append(select(stmt.subquery().c.id))
+    if not parts:
+        return []
+    return list(db.session.scalars(parts[0] if len(parts) == 1 else union_all(*parts)))
+
+
+def load_cards(deal_ids) -> list[Card]:
+    """Deals with contact, handles, owner and campaign, plus last DM and next task."""
+    if not deal_ids:
+        return []
+    deals = db.session.scalars(
+        select(Deal).where(Deal.id.in_(deal_ids))
+        .options(joinedload(Deal.contact).selectinload(Contact.handles),
+                 joinedload(Deal.contact).lazyload(Contact.tags),
+                 joinedload(Deal.campaign))
+        .order_by(Deal.stage_entered_at.desc(), Deal.id.desc())).unique().all()
+    contact_ids = {d.contact_id for d in deals}
+    last_dm: dict[int, Conversation] = {}
+    for conv in db.session.scalars(
+            select(Conversation).options(lazyload(Conversation.contact))
+            .where(Conversation.contact_id.in_(contact_ids),
+                   Conversation.last_message_at.is_not(None))
+            .order_by(Conversation.last_message_at.desc())):
+        last_dm.setdefault(conv.contact_id, conv)
+    by_deal: dict[int, Task] = {}
+    by_contact: dict[int, Task] = {}
+    for task in db.session.scalars(
+            select(Task).options(lazyload(Task.contact), lazyload(Task.assignee))
+            .where(Task.status == "open",
+                   or_(Task.deal_id.in_([d.id for d in deals]),
+                       and_(Task.contact_id.in_(contact_ids), Task.deal_id.is_(None))))
+            .order_by(Task.due_at, Task.id)):
+        if task.deal_id is not None:
+            by_deal.setdefault(task.deal_id, task)
+        else:
+            by_contact.setdefault(task.contact_id, task)
+    return [Card(d, last_dm.get(d.contact_id),
+                 by_deal.get(d.id) or by_contact.get(d.contact_id)) for d in deals]
+
+
+def board_stages(pipeline: Pipeline, counts: dict[int, Total]) -> list[Stage]:
+    """Active stages, plus retired ones still holding deals; open first, closed at the end."""
+    shown = [s for s in pipeline.stages
+             if s.retired_at is None or counts.get(s.id, Total()).count]
+    return ([s for s in shown if s.outcome == OPEN] + [s for s in shown if s.outcome != OPEN])
+
+
+def columns(user, pipeline: Pipeline, f: BoardFilters, only: set[int] | None = None,
+            size: int = COLUMN_SIZE) -> list[Column]:
+    """The board's columns (or only those in `only`), open columns with their newest cards."""
+    counts = totals(user, pipeline, f)
+    stages = [s for s in board_stages(pipeline, counts) if only is None or s.id in only]
+    open_ids = [s.id for s in stages if s.outcome == OPEN]
+    cards = load_cards(_newest_ids(open_ids, deal_where(user, f), size + 1))
+    out = []
+    for stage in stages:
+        col = Column(stage, counts.get(stage.id, Total()))
+        if stage.outcome == OPEN:
+            mine = [c for c in cards if c.deal.stage_id == stage.id]
+            col.cards = mine[:size]
+            if len(mine) > size:
+                col.next_cursor = encode_cursor(col.cards[-1].deal)
+        out.append(col)
+    return out
+
+
+def more_cards(user, stage: Stage, f: BoardFilters, cursor: str | None,
+               size: int = COLUMN_SIZE) -> tuple[list[Card], str | None]:
+    """The next cards of one column after `cursor` (keyset on time entered, then id)."""
+    ids = _newest_ids([stage.id], deal_where(user, f), size + 1, decode_cursor(cursor))
+    cards = load_cards(ids)
+    next_cursor = encode_cursor(cards[size - 1].deal) if len(cards) > size else None
+    return cards[:size], next_cursor

@@ -1,0 +1,87 @@
+// The board: drag a card to another column and the card's own stage form is submitted
+// (htmx posts it with the card's version), so dragging and the no-JS select share one path.
+(function () {
+  // Boosted navigation runs this file again; the listeners below only need adding once.
+  if (window.rapportBoard) { window.rapportBoard.init(document); return; }
+  var script = document.currentScript;
+
+  function submitMove(card, stageId) {
+    var form = card.querySelector("form.card-move");
+    if (!form) return;
+    form.querySelector("select[name=stage_id]").value = stageId;
+    var hidden = form.querySelector("input[name=stage_id][type=hidden]");
+    if (hidden) hidden.remove();
+    if (form.querySelector("select[name=stage_id]").value !== stageId) {
+      // A stage the select does not offer (e.g. a retired one): post it anyway.
+      var input = document.createElement("input");
+      input.type = "hidden"; input.name = "stage_id"; input.value = stageId;
+      form.querySelector("select[name=stage_id]").disabled = true;
+      form.appendChild(input);
+    }
+    card.classList.add("is-saving");
+    form.requestSubmit();
+  }
+
+  function initLists(root) {
+    if (typeof Sortable === "undefined") return;
+    var lists = root.querySelectorAll ? root.querySelectorAll(".board-cards[data-stage]") : [];
+    if (root.matches && root.matches(".board-cards[data-stage]")) lists = [root].concat(Array.from(lists));
+    Array.prototype.forEach.call(lists, function (list) {
+      if (list._sortable) return;
+      var closed = list.dataset.outcome !== "open";
+      list._sortable = Sortable.create(list, {
+        group: { name: "board", pull: !closed, put: true },
+        sort: false,
+        draggable: ".deal-card",
+        filter: "select, button, input, label",
+        preventOnFilter: false,
+        forceFallback: true,
+        fallbackTolerance: 4,
+        animation: 120,
+        ghostClass: "is-ghost",
+        chosenClass: "is-chosen",
+        dragClass: "is-dragging",
+        onEnd: function (evt) {
+          if (evt.from === evt.to) return;
+          submitMove(evt.item, evt.to.dataset.stage);
+        }
+      });
+    });
+  }
+
+  function openDialogs(root) {
+    var dialogs = root.querySelectorAll ? root.querySelectorAll("dialog[data-auto-open]") : [];
+    Array.prototype.forEach.call(dialogs, function (d) {
+      if (!d.open) d.showModal();
+      var first = d.querySelector("select, input:not([type=hidden]), textarea");
+      if (first) first.focus();
+    });
+  }
+
+  document.addEventListener("click", function (e) {
+    var btn = e.target.closest("[data-close-dialog]");
+    if (!btn) return;
+    var dialog = btn.closest("dialog");
+    dialog.close();
+    dialog.remove();
+  });
+
+  function ready() {
+    window.rapportBoard = { init: initLists };
+    initLists(document);
+    if (window.htmx) {
+      htmx.onLoad(function (el) { initLists(el); openDialogs(el); });
+    }
+  }
+
+  function start() {
+    if (typeof Sortable !== "undefined") return ready();
+    // SortableJS (vendored, pinned) is loaded on demand, so boosted navigation gets it too.
+    var lib = document.createElement("script");
+    lib.src = script && script.dataset.sortable;
+    lib.onload = ready;
+    document.head.appendChild(lib);
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

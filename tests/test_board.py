@@ -1,0 +1,236 @@
+"""The board: columns with counts and totals, cards, show more, filters, moves from the card
+select (no JS) and from a drag (HTMX), scoping and a query count that does not grow."""
+import re
+from datetime import timedelta
+
+import pytest
+from flask import g
+from crm.accounts.models import User
+from crm.conversations.models import Conversation
+from crm.core.timeutil import utcnow
+from crm.extensions import db
+from crm.pipeline.board import COLUMN_SIZE
+from crm.pipeline.models import Stage
+from tests import factories
+
+
+def sales(db, name) -> Stage:
+    return factories.default_stage("Sales", ["New", "Contacted", "Replied", "Qualified",
+                                             "Proposal", "Won", "Lost"].index(name))
+
+
+def column(html: str, stage_id: int) -> str:
+    start = html.index(f'id="col-{stage_id}"')
+    return html[start:html.index("</section>", start)]
+
+
+def figures(html: str, stage_id: int) -> tuple[int, str]:
+    col = column(html, stage_id)
+    count = int(re.search(r'data-count="(\d+)"', col).group(1))
+    total = re.search(r"data-total>([^<]*)<", col).group(1).strip()
+    return count, total
+
+
+def card(html: str, deal_id: int) -> str:
+    start = html.rfind("<article", 0, html.index(f'id="deal-{deal_id}"'))
+    return html[start:html.index("</article>", start)]
+
+
+def deal_for(owner, stage, value=100_000, **kw):
+    contact = factories.ContactFactory(owner_id=owner.id)
+    return factories.DealFactory(contact=contact, stage=stage, value_minor=value, **kw)
+
+
+def test_columns_show_count_and_total(auth, db, rep):
+    new, won = sales(db, "New"), sales(db, "Won")
+    deal_for(rep, new, 150_000)
+    deal_for(rep, new, 50_000)
+    deal_for(rep, won, 900_000, closed_at=utcnow())
+    deal_for(rep, new, 20_000, currency="EUR")
+    resp = auth.login(rep).get(f"/board?pipeline={new.pipeline_id}")
+    html = resp.data.decode()
+    assert resp.status_code == 200
+    assert figures(html, new.id) == (3, "$2,000 + €200")
+    assert figures(html, won.id) == (1, "$9,000")
+    # Won and lost columns are drop targets that show figures, not cards.
+    assert "deal-card" not in column(html, won.id)
+    assert 'data-outcome="won"' in column(html, won.id)
+
+
+def test_another_reps_deals_are_not_on_the_board_or_in_totals(auth, db, rep, other_rep):
+    new = sales(db, "New")
+    deal_for(rep, new, 100_000, title="Mine")
+    theirs = deal_for(other_rep, new, 700_000, title="Theirs")
+    html = auth.login(rep).get(f"/board?pipeline={new.pipeline_id}").data.decode()
+    assert "Mine" in html and "Theirs" not in html
+    assert figures(html, new.id) == (1, "$1,000")
+    more = auth.client.get(f"/board/stages/{new.id}/cards").data.decode()
+    assert "Theirs" not in more
+    manager_html = auth.login(factories.UserFactory(role="manager")).get(
+        f"/board?pipeline={new.pipeline_id}").data.decode()
+    assert "Theirs" in manager_html and figures(manager_html, new.id) == (2, "$8,000")
+    assert theirs.id
+
+
+def test_show_more_pages_through_a_column(auth, db, manager, hx):
+    new = sales(db, "New")
+    now = utcnow()
+    deals = [deal_for(manager, new, title=f"Lead {i:02d}",
+                      stage_entered_at=now - timedelta(hours=i)) for i in range(COLUMN_SIZE + 5)]
+    client = auth.login(manager)
+    html = client.get(f"/board?pipeline={new.pipeline_id}").data.decode()
+    col = column(html, new.id)
+    assert col.count("deal-card-title") == COLUMN_SIZE
+    assert "Lead 00" in col and f"Lead {COLUMN_SIZE - 1:02d}" in col
+    link = re.search(r'hx-get="([^"]+after=[^"]+)"', html).group(1).replace("&amp;", "&")
+    more = client.get(link, headers=hx)
+    body = more.data.decode()
+    assert "<html" not in body
+    assert body.count("deal-card-title") == 5
+    assert f"Lead {COLUMN_SIZE:02d}" in body and "Lead 00" not in body
+    assert 'id="more-' in body and "Show more" not in body   # the last page
+    plain = client.get(link)
+    assert plain.status_code == 200 and b"<html" in plain.data and len(deals) == 25
+
+
+def cold_get(client, url):
+    """A request as in production: nothing cached from the test or earlier requests."""
+    db.session.remove()
+    g.pop("_login_user", None)
+    return client.get(url)
+
+
+def test_board_query_count_does_not_grow_with_cards(auth, db, manager, count_queries):
+    new_id, qualified_id = sales(db, "New").id, sales(db, "Qualified").id
+    url = f"/board?pipeline={sales(db, 'New').pipeline_id}"
+    client = auth.login(manager)
+    manager_id = manager.id
+
+    def add(n):
+        owner = db.session.get(User, manager_id)
+        new, qualified = db.session.get(Stage, new_id), db.session.get(Stage, qualified_id)
+        for i in range(n):
+            deal = deal_for(owner, new if i % 2 else qualified)
+            db.session.add(Conversation(contact_id=deal.contact_id, platform="instagram",
+                                        state="awaiting_reply", last_message_at=utcnow(),
+                                        last_outbound_at=utcnow()))
+            factories.TaskFactory(contact_id=deal.contact_id, deal_id=deal.id,
+                                  assignee_id=manager_id)
+        db.session.commit()
+
+    add(3)
+    cold_get(client, url)   # warm-up: the first visit may create the pipelines
+    with count_queries() as few:
+        assert cold_get(client, url).status_code == 200
+    add(30)
+    with count_queries() as many:
+        html = cold_get(client, url).data.decode()
+    assert html.count("deal-card-title") == 33
+    assert many.count == few.count, many.statements
+
+
+def test_card_shows_contact_value_days_last_dm_and_next_task(auth, db, rep):
+    new = sales(db, "New")
+    contact = factories.ContactFactory(name="Ines Costa", owner_id=rep.id)
+    factories.HandleFactory(contact=contact, platform="tiktok", handle="ines.costa")
+    deal = factories.DealFactory(contact=contact, stage=new, value_minor=250_000,
+                                 platform="tiktok", stage_entered_at=utcnow() - timedelta(days=4))
+    db.session.add(Conversation(contact_id=contact.id, platform="tiktok", state="needs_reply",
+                                last_message_at=utcnow() - timedelta(hours=5),
+                                last_inbound_at=utcnow() - timedelta(hours=5)))
+    factories.TaskFactory(title="Send the media kit", contact_id=contact.id, deal_id=deal.id,
+                          assignee_id=rep.id, due_at=utcnow() + timedelta(days=1))
+    html = auth.login(rep).get(f"/board?pipeline={new.pipeline_id}").data.decode()
+    shown = card(html, deal.id)
+    for text in ("Ines Costa", "@ines.costa", "$2,500", "4 d in stage", "Needs reply",
+                 "they wrote 5 h ago", "Send the media kit", "chip-tiktok"):
+        assert text in shown, text
+    assert "No next step" not in shown
+
+
+def test_open_deal_without_next_step_or_task_is_flagged(auth, db, rep):
+    new = sales(db, "New")
+    bare = deal_for(rep, new, title="Bare deal")
+    planned = deal_for(rep, new, title="Planned deal", next_step="Call on Friday")
+    client = auth.login(rep)
+    html = client.get(f"/board?pipeline={new.pipeline_id}").data.decode()
+    bare_card, planned_card = card(html, bare.id), card(html, planned.id)
+    assert "No next step" in bare_card and "needs-step" in bare_card
+    assert "No next step" not in planned_card and "Call on Friday" in planned_card
+    assert b"No next step." in client.get(f"/deals/{bare.id}").data
+    assert b"No next step." not in client.get(f"/deals/{planned.id}").data
+
+
+def test_filters_narrow_cards_and_totals(auth, db, manager, rep, other_rep, hx):
+    new = sales(db, "New")
+    campaign = factories.CampaignFactory(name="Summer glow")
+    deal_for(rep, new, 100_000, title="Rep instagram", platform="instagram")
+    deal_for(other_rep, new, 200_000, title="Other tiktok", platform="tiktok",
+             campaign_id=campaign.id)
+    client = auth.login(manager)
+    p = new.pipeline_id
+    by_owner = client.get(f"/board?pipeline={p}&owner={rep.id}",
+                          headers={**hx, "HX-Target": "board"})
+    body = by_owner.data.decode()
+    assert "<html" not in body and "Rep instagram" in body and "Other tiktok" not in body
+    assert figures(body, new.id) == (1, "$1,000")
+    by_campaign = client.get(f"/board?pipeline={p}&campaign={campaign.id}").data.decode()
+    assert "Other tiktok" in by_campaign and "Rep instagram" not in by_campaign
+    by_platform = client.get(f"/board?pipeline={p}&platform=tiktok").data.decode()
+    assert figures(by_platform, new.id) == (1, "$2,000")
+
+
+def test_card_select_moves_without_javascript(auth, db, rep):
+    new, contacted = sales(db, "New"), sales(db, "Contacted")
+    deal = deal_for(rep, new)
+    client = auth.login(rep)
+    html = client.get(f"/board?pipeline={new.pipeline_id}").data.decode()
+    assert f'<select name="stage_id" id="move-{deal.id}">' in html
+    resp = client.post(f"/deals/{deal.id}/move", data={
+        "stage_id": contacted.id, "version": deal.version, "board": "1",
+        "from_stage_id": new.id, "pipeline": new.pipeline_id, "owner": "me"})
+    assert resp.status_code == 302
+    assert resp.headers["Location"].endswith(f"/board?pipeline={new.pipeline_id}&owner=me")
+    db.session.expire_all()
+    assert deal.stage_id == contacted.id
+
+
+def test_drag_answer_updates_both_columns_out_of_band(auth, db, rep, hx):
+    new, contacted = sales(db, "New"), sales(db, "Contacted")
+    deal = deal_for(rep, new, 300_000)
+    deal_for(rep, new, 100_000)
+    resp = auth.login(rep).post(f"/deals/{deal.id}/move", headers=hx, data={
+        "stage_id": contacted.id, "version": deal.version, "board": "1",
+        "from_stage_id": new.id})
+    assert resp.status_code == 200 and resp.headers["HX-Trigger"] == "dealMoved"
+    body = resp.data.decode()
+    assert "<html" not in body
+    assert figures(body, new.id) == (1, "$1,000")
+    assert figures(body, contacted.id) == (1, "$3,000")
+    assert f'id="deal-{deal.id}"' in column(body, contacted.id)
+    assert 'id="col-%d" aria-labelledby' % sales(db, "Qualified").id not in body
+    assert "moved to Contacted" in body
+
+
+def test_retired_stage_with_deals_stays_visible(auth, db, manager):
+    qualified = sales(db, "Qualified")
+    deal = deal_for(manager, qualified, title="Stuck in a retired stage")
+    qualified.retired_at = utcnow()
+    db.session.commit()
+    html = auth.login(manager).get(f"/board?pipeline={qualified.pipeline_id}").data.decode()
+    assert "Stuck in a retired stage" in html and "Retired" in column(html, qualified.id)
+    # Its own card still names it, but no other card offers it as a move target.
+    assert f'<option value="{qualified.id}" selected>Qualified (retired)' in card(html, deal.id)
+    other = deal_for(manager, sales(db, "New"))
+    html = auth.client.get(f"/board?pipeline={qualified.pipeline_id}").data.decode()
+    assert f'<option value="{qualified.id}"' not in card(html, other.id)
+
+
+@pytest.mark.parametrize("url", ["/board?pipeline=999", "/board?owner=x&platform=nope"])
+def test_board_tolerates_odd_parameters(auth, rep, url):
+    assert auth.login(rep).get(url).status_code == 200
+
+
+def test_unknown_stage_column_is_404(auth, rep):
+    assert auth.login(rep).get("/board/stages/9999/cards").status_code == 404
+
