@@ -822,6 +822,16 @@ class TestErrors:
                 list(tiktok.messages(thread, ME))
 
 
+@pytest.mark.skipif(not Path("/work/shared/fixtures/dm_exports").is_dir(),
+                    reason="shared samples not mounted here")
+def test_sample_copies_match_the_shared_samples():
+    shared = Path("/work/shared/fixtures/dm_exports")
+    for original in shared.rglob("*"):
+        if original.is_file():
+            copy = SAMPLES / original.relative_to(shared)
+            assert copy.read_bytes() == original.read_bytes(), copy
+
+
 # --------------------------------------------------------------------------- API shape
 def test_public_types():
     with open_export(SAMPLES / "instagram") as source:
