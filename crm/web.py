@@ -88,8 +88,9 @@ def register_web(app: Flask) -> None:
         from crm.contacts.models import PLATFORM_LABELS
 
         counts = {}
-        if current_user.is_authenticated and request.endpoint and not request.headers.get(
-                "HX-Request"):
+        # Fragments skip the count; boosted navigations render the whole layout, badge included.
+        fragment = request.headers.get("HX-Request") and not request.headers.get("HX-Boosted")
+        if current_user.is_authenticated and request.endpoint and not fragment:
             from crm.conversations.services import needs_reply_count
             counts["needs_reply"] = needs_reply_count(current_user)
         return {"nav_counts": counts, "platform_labels": PLATFORM_LABELS,

@@ -14,7 +14,7 @@ Rules (both paths agree):
 """
 from itertools import groupby
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from crm.conversations.models import (AWAITING_REPLY, CLOSED, INBOUND, NEEDS_REPLY, OUTBOUND,
                                       Conversation, Message, ResponseTime)
@@ -94,12 +94,12 @@ def _replay(conv_row, messages):
     """Everything kept about one conversation, computed from its ordered messages."""
     closed_at = conv_row.closed_at
     bursts, replied, pending = [], {}, []
-    open_burst = None
-    prev = None
+    open_burst = prev = last_in = last_out = None
     for m in messages:
         if prev is not None and closed_at is not None and prev.sent_at <= closed_at < m.sent_at:
             open_burst = None   # closed in between: that burst ended unanswered
         if m.direction == INBOUND:
+            last_in = m.sent_at
             for out_id, current in pending:
                 if current != m.sent_at:
                     replied[out_id] = m.sent_at
@@ -110,6 +110,7 @@ def _replay(conv_row, messages):
                               "responder_id": None}
                 bursts.append(open_burst)
         else:
+            last_out = m.sent_at
             if open_burst is not None:
                 open_burst["answered_at"] = m.sent_at
                 open_burst["response_seconds"] = int(
@@ -121,8 +122,6 @@ def _replay(conv_row, messages):
     for out_id, current in pending:
         if current is not None:
             replied[out_id] = None
-    last_in = max((m.sent_at for m in messages if m.direction == INBOUND), default=None)
-    last_out = max((m.sent_at for m in messages if m.direction == OUTBOUND), default=None)
     last = messages[-1] if messages else None
     if last is None or (closed_at is not None and last.sent_at <= closed_at):
         state = CLOSED
@@ -179,11 +178,20 @@ def _rebuild_batch(batch: list[int]) -> None:
             previews[mid] = preview_of(body, media)
     for values in conv_values:
         values["last_message_preview"] = previews.get(last_ids[values["id"]])
+    # Plain executemany on the tables: the ORM's bulk paths cost a statement per row here.
     db.session.execute(delete(ResponseTime).where(ResponseTime.conversation_id.in_(batch)))
     if bursts:
-        db.session.execute(insert(ResponseTime), bursts)
+        db.session.execute(insert(ResponseTime.__table__), bursts)
     if replied:
-        db.session.execute(update(Message), [{"id": k, "replied_at": v} for k, v in replied.items()])
+        messages = Message.__table__
+        db.session.execute(
+            update(messages).where(messages.c.id == bindparam("_id"))
+            .values(replied_at=bindparam("_replied_at")),
+            [{"_id": k, "_replied_at": v} for k, v in replied.items()])
     if conv_values:
-        db.session.execute(update(Conversation), conv_values)
+        convs = Conversation.__table__
+        db.session.execute(
+            update(convs).where(convs.c.id == bindparam("_id"))
+            .values({k: bindparam(f"_{k}") for k in conv_values[0] if k != "id"}),
+            [{f"_{k}": v for k, v in values.items()} for values in conv_values])
 

@@ -156,7 +156,7 @@ def outreach_warnings(contact, template_id=None, *, tz_name: str | None = None) 
             .order_by(Message.sent_at.desc(), Message.id.desc()).limit(1)).first()
         if recent is not None:
             platform = PLATFORM_LABELS.get(recent.conversation.platform, "")
-            warnings.append(f"{_who(recent)} already sent {contact.name} a {platform} DM "
+            warnings.append(f"{_who(recent)} already messaged {contact.name} on {platform} "
                             f"{_when(recent.sent_at, tz_name)}.")
     if template_id:
         same = db.session.scalars(

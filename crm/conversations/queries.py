@@ -1,0 +1,175 @@
+"""Reading conversations: the inbox, a thread page by page, a contact's conversations."""
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import contains_eager, joinedload, lazyload
+
+from crm import policy
+from crm.contacts.models import PLATFORMS, Contact
+from crm.conversations.models import AWAITING_REPLY, NEEDS_REPLY, Conversation, Message
+from crm.core.timeutil import local, utcnow
+from crm.extensions import db
+from crm.settings import services as settings
+
+INBOX_PAGE = 50
+THREAD_PAGE = 30
+COUNT_CAP = 999
+
+
+# The inbox ------------------------------------------------------------------------------
+@dataclass
+class InboxFilters:
+    view: str = "needs"        # needs | awaiting
+    owner: str = ""            # "" anyone | me | none | <user id>
+    platform: str = ""
+
+    @classmethod
+    def from_args(cls, args) -> "InboxFilters":
+        view = args.get("view", "needs")
+        owner = args.get("owner", "")
+        platform = args.get("platform", "")
+        return cls(view=view if view in ("needs", "awaiting") else "needs",
+                   owner=owner if owner in ("", "me", "none") or owner.isdigit() else "",
+                   platform=platform if platform in PLATFORMS else "")
+
+    def as_args(self) -> dict:
+        return {k: v for k, v in (("view", self.view if self.view != "needs" else ""),
+                                  ("owner", self.owner), ("platform", self.platform)) if v}
+
+
+@dataclass
+class InboxPage:
+    filters: InboxFilters
+    rows: list
+    next_cursor: str | None
+    first: bool
+    total: int
+    over_target: int
+    target_hours: int
+    now: datetime = field(default_factory=utcnow)
+
+    def over(self, conv) -> bool:
+        return (conv.waiting_since is not None
+                and self.now - conv.waiting_since > timedelta(hours=self.target_hours))
+
+
+def _cursor(value: str | None):
+    try:
+        when, ident = (value or "").rsplit("~", 1)
+        return datetime.fromisoformat(when), int(ident)
+    except ValueError:
+        return None
+
+
+def _filtered(user, filters: InboxFilters):
+    state = NEEDS_REPLY if filters.view == "needs" else AWAITING_REPLY
+    stmt = (select(Conversation).join(Contact, Contact.id == Conversation.contact_id)
+            .where(Conversation.state == state, Contact.archived_at.is_(None),
+                   policy.contact_scope(user)))
+    if filters.platform:
+        stmt = stmt.where(Conversation.platform == filters.platform)
+    if filters.owner == "me":
+        stmt = stmt.where(Contact.owner_id == user.id)
+    elif filters.owner == "none":
+        stmt = stmt.where(Contact.owner_id.is_(None))
+    elif filters.owner:
+        stmt = stmt.where(Contact.owner_id == int(filters.owner))
+    return stmt
+
+
+def _bounded_count(stmt) -> int:
+    inner = stmt.with_only_columns(Conversation.id).limit(COUNT_CAP + 1).subquery()
+    return db.session.scalar(select(func.count()).select_from(inner))
+
+
+def inbox_page(user, filters: InboxFilters, after: str | None = None,
+               limit: int = INBOX_PAGE) -> InboxPage:
+    """One page of the inbox, longest wait first; keyset on (waiting_since, id)."""
+    base = _filtered(user, filters)
+    key = Conversation.waiting_since if filters.view == "needs" else Conversation.last_outbound_at
+    stmt = base.options(contains_eager(Conversation.contact).options(
+        joinedload(Contact.owner), lazyload(Contact.tags), lazyload(Contact.handles)))
+    cursor = _cursor(after)
+    if cursor:
+        stmt = stmt.where(or_(key > cursor[0], and_(key == cursor[0], Conversation.id > cursor[1])))
+    rows = db.session.scalars(stmt.order_by(key, Conversation.id).limit(limit + 1)).unique().all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = None
+    if more:
+        last = rows[-1]
+        next_cursor = f"{(last.waiting_since if filters.view == 'needs' else last.last_outbound_at).isoformat()}~{last.id}"
+    target = int(settings.get("response_target_hours") or 24)
+    over = 0
+    if filters.view == "needs":
+        over = _bounded_count(base.where(
+            Conversation.waiting_since < utcnow() - timedelta(hours=target)))
+    return InboxPage(filters=filters, rows=rows, next_cursor=next_cursor, first=cursor is None,
+                     total=_bounded_count(base), over_target=over, target_hours=target)
+
+
+# A thread, page by page -------------------------------------------------------------------
+@dataclass
+class Day:
+    day: date
+    label: str
+    messages: list
+
+
+@dataclass
+class Chunk:
+    """Messages of one conversation, oldest first, and whether earlier ones exist."""
+
+    conversation: Conversation
+    messages: list
+    has_more: bool
+    days: list = field(default_factory=list)
+
+    @property
+    def first_id(self):
+        return self.messages[0].id if self.messages else None
+
+
+def day_label(day: date, today: date) -> str:
+    if day == today:
+        return "Today"
+    if day == today - timedelta(days=1):
+        return "Yesterday"
+    if day.year == today.year:
+        return f"{day:%A} {day.day} {day:%B}"
+    return f"{day:%a} {day.day} {day:%b %Y}"
+
+
+def group_by_day(messages, tz_name: str | None) -> list[Day]:
+    today = local(utcnow(), tz_name).date()
+    days: list[Day] = []
+    for m in messages:
+        d = local(m.sent_at, tz_name).date()
+        if not days or days[-1].day != d:
+            days.append(Day(d, day_label(d, today), []))
+        days[-1].messages.append(m)
+    return days
+
+
+def thread_chunk(conv: Conversation, tz_name: str | None, before: Message | None = None,
+                 limit: int = THREAD_PAGE) -> Chunk:
+    """The latest `limit` messages (or those before `before`); keyset on (sent_at, id)."""
+    stmt = (select(Message).where(Message.conversation_id == conv.id)
+            .options(joinedload(Message.author), joinedload(Message.template)))
+    if before is not None:
+        stmt = stmt.where(or_(Message.sent_at < before.sent_at,
+                              and_(Message.sent_at == before.sent_at, Message.id < before.id)))
+    rows = db.session.scalars(stmt.order_by(Message.sent_at.desc(), Message.id.desc())
+                              .limit(limit + 1)).all()
+    more = len(rows) > limit
+    messages = list(reversed(rows[:limit]))
+    return Chunk(conv, messages, more, group_by_day(messages, tz_name))
+
+
+def contact_conversations(contact, limit: int = 20) -> list[Conversation]:
+    """A contact's conversations, latest activity first."""
+    return db.session.scalars(
+        select(Conversation).where(Conversation.contact_id == contact.id)
+        .order_by(func.coalesce(Conversation.last_message_at, Conversation.created_at).desc(),
+                  Conversation.id.desc()).limit(limit)).all()
