@@ -1,4 +1,156 @@
-"""Pages for this feature."""
-from flask import Blueprint
+"""Template pages: the list with figures, write and edit, archive; "Use template" on a contact."""
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from markupsafe import Markup, escape
+from flask_login import current_user
+from sqlalchemy import select
 
-bp = Blueprint("dm_templates", __name__)
+from crm import policy
+from crm.conversations import services as conversations
+from crm.core.errors import Conflict, ServiceError
+from crm.core.forms import apply_service_error
+from crm.dm_templates import placeholders, services
+from crm.dm_templates.forms import TemplateForm
+from crm.dm_templates.models import DMTemplate
+from crm.extensions import db, htmx
+
+bp = Blueprint("dm_templates", __name__, url_prefix="/templates")
+
+FILL_PREFIX = "fill-"
+
+
+@bp.app_template_global()
+def policy_can_edit_template(template) -> bool:
+    return policy.can_edit_template(current_user, template)
+
+
+@bp.app_template_filter("mark_placeholders")
+def mark_placeholders(text: str) -> Markup:
+    """Escaped template text with each {placeholder} shown as a chip."""
+    out, pos = [], 0
+    for match in placeholders.PATTERN.finditer(text or ""):
+        out += [escape(text[pos:match.start()]),
+                Markup('<code class="ph">{0}</code>').format(match.group(0))]
+        pos = match.end()
+    out.append(escape((text or "")[pos:]))
+    return Markup("").join(out)
+
+
+def _editable(template_id) -> DMTemplate:
+    template = db.session.get(DMTemplate, template_id)
+    if template is None or not policy.can_edit_template(current_user, template):
+        abort(404)
+    return template
+
+
+@bp.get("")
+def index():
+    """Every template with how often it was sent and how often it got a reply."""
+    archived = request.args.get("archived") == "1"
+    stmt = select(DMTemplate).where(DMTemplate.archived_at.is_not(None) if archived
+                                    else DMTemplate.archived_at.is_(None))
+    templates = db.session.scalars(stmt.order_by(DMTemplate.name).limit(500)).all()
+    return render_template("dm_templates/index.html", templates=templates, archived=archived,
+                           usage=services.usage(t.id for t in templates))
+
+
+def _form_page(form, template=None):
+    return render_template("dm_templates/form.html", form=form, template=template,
+                           placeholders=placeholders.PLACEHOLDERS)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    """Write a template; unknown placeholders are named in the error."""
+    form = TemplateForm()
+    if form.validate_on_submit():
+        try:
+            template = services.create_template(current_user, name=form.name.data,
+                                                body=form.body.data, platform=form.platform.data)
+            db.session.commit()
+        except ServiceError as e:
+            db.session.rollback()
+            apply_service_error(form, e)
+            return _form_page(form)
+        flash(f"Template “{template.name}” saved.", "success")
+        return redirect(url_for("dm_templates.index"))
+    return _form_page(form)
+
+
+@bp.route("/<int:template_id>/edit", methods=["GET", "POST"])
+def edit(template_id):
+    """Edit a template (its author or a manager)."""
+    template = _editable(template_id)
+    form = TemplateForm(obj=template)
+    if request.method == "GET":
+        form.platform.data = template.platform or ""
+        form.version.data = template.version
+    if form.validate_on_submit():
+        try:
+            expected = int(form.version.data) if (form.version.data or "").isdigit() else None
+            services.update_template(current_user, template, name=form.name.data,
+                                     body=form.body.data, platform=form.platform.data,
+                                     expected_version=expected)
+            db.session.commit()
+        except ServiceError as e:
+            db.session.rollback()
+            if isinstance(e, Conflict):
+                db.session.refresh(template)
+                form = TemplateForm(obj=template, formdata=None)
+                form.platform.data = template.platform or ""
+                form.version.data = template.version
+            apply_service_error(form, e)
+            return _form_page(form, template)
+        flash("Template saved.", "success")
+        return redirect(url_for("dm_templates.index"))
+    return _form_page(form, template)
+
+
+@bp.post("/<int:template_id>/archive")
+def archive(template_id):
+    """Archive: no longer offered, figures kept."""
+    template = _editable(template_id)
+    services.archive_template(current_user, template)
+    db.session.commit()
+    flash(f"Template “{template.name}” archived.", "success")
+    return redirect(url_for("dm_templates.index"))
+
+
+@bp.post("/<int:template_id>/restore")
+def restore(template_id):
+    """Offer an archived template again."""
+    template = _editable(template_id)
+    services.restore_template(current_user, template)
+    db.session.commit()
+    flash(f"Template “{template.name}” restored.", "success")
+    return redirect(url_for("dm_templates.index", archived=1))
+
+
+# "Use template" on a contact ------------------------------------------------------------
+def use_context(contact, args) -> dict | None:
+    """The personalised text of ?template_id= for `contact` (refused when they opted out)."""
+    template_id = args.get("template_id", type=int)
+    template = db.session.get(DMTemplate, template_id) if template_id else None
+    if template is None:
+        return None
+    primary = contact.primary_handle
+    platform = args.get("platform") or template.platform or (primary.platform if primary else None)
+    fills = {k[len(FILL_PREFIX):]: v for k, v in args.items() if k.startswith(FILL_PREFIX)}
+    rendering = services.render_for_contact(current_user, contact, template,
+                                            platform=platform, fills=fills)
+    return {"template": template, "rendering": rendering, "platform": platform, "fills": fills,
+            "labels": placeholders.LABELS,
+            "warnings": conversations.outreach_warnings(contact, template.id,
+                                                        tz_name=current_user.timezone)}
+
+
+@bp.get("/use/<int:contact_id>")
+def use(contact_id):
+    """Fill a template in for a contact: the text to copy, or what is missing first."""
+    contact = policy.get_contact(current_user, contact_id)
+    if not (htmx and not htmx.boosted):
+        args = {k: v for k, v in request.args.items() if v}
+        return redirect(url_for("contacts.show", contact_id=contact.id, **args) + "#template-tool")
+    use = use_context(contact, request.args)
+    if use is None:
+        return render_template("dm_templates/_use_empty.html")
+    return render_template("dm_templates/_use.html", use=use, contact=contact)
