@@ -210,6 +210,7 @@ def test_drag_answer_updates_both_columns_out_of_band(auth, db, rep, hx):
     assert f'id="deal-{deal.id}"' in column(body, contacted.id)
     assert 'id="col-%d" aria-labelledby' % sales(db, "Qualified").id not in body
     assert "moved to Contacted" in body
+    assert 'id="board-summary" aria-live="polite" hx-swap-oob="true"' in body
 
 
 def test_retired_stage_with_deals_stays_visible(auth, db, manager):

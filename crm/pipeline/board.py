@@ -184,10 +184,21 @@ def board_stages(pipeline: Pipeline, counts: dict[int, Total]) -> list[Stage]:
     return ([s for s in shown if s.outcome == OPEN] + [s for s in shown if s.outcome != OPEN])
 
 
+def open_total(pipeline: Pipeline, counts: dict[int, Total]) -> Total:
+    """Every open stage together: what the summary line above the board says."""
+    out = Total()
+    for stage in pipeline.stages:
+        if stage.outcome == OPEN and stage.id in counts:
+            for currency, value in counts[stage.id].values.items():
+                out.values[currency] = out.values.get(currency, 0) + value
+            out.count += counts[stage.id].count
+    return out
+
+
 def columns(user, pipeline: Pipeline, f: BoardFilters, only: set[int] | None = None,
-            size: int = COLUMN_SIZE) -> list[Column]:
+            size: int = COLUMN_SIZE, counts: dict[int, Total] | None = None) -> list[Column]:
     """The board's columns (or only those in `only`), open columns with their newest cards."""
-    counts = totals(user, pipeline, f)
+    counts = totals(user, pipeline, f) if counts is None else counts
     stages = [s for s in board_stages(pipeline, counts) if only is None or s.id in only]
     open_ids = [s.id for s in stages if s.outcome == OPEN]
     cards = load_cards(_newest_ids(open_ids, deal_where(user, f), size + 1))

@@ -319,7 +319,9 @@ def time_per_stage(deal: Deal, history: list[StageChange], now: datetime | None 
             stages.setdefault(change.from_stage_id, change.from_stage)
             totals[change.from_stage_id] = (totals.get(change.from_stage_id, 0)
                                             + (change.seconds_in_from_stage or 0))
-    stages.setdefault(deal.stage_id, deal.stage)
-    totals[deal.stage_id] = totals.get(deal.stage_id, 0) + (
-        deal.seconds_in_stage(now) if deal.is_open else 0)
-    return [(stages[sid], seconds) for sid, seconds in totals.items()]
+    if deal.is_open:
+        stages.setdefault(deal.stage_id, deal.stage)
+        totals[deal.stage_id] = totals.get(deal.stage_id, 0) + deal.seconds_in_stage(now)
+    # A closed deal's last (won or lost) stage is where it ended, not time spent.
+    return [(stages[sid], seconds) for sid, seconds in totals.items()
+            if deal.is_open or sid != deal.stage_id or seconds]

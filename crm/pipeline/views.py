@@ -62,8 +62,10 @@ def _pipeline_for(f: BoardFilters):
     return chosen, pipelines
 
 
-def _board_context(pipeline, f: BoardFilters, cols, **extra) -> dict:
-    ctx = dict(pipeline=pipeline, filters=f, columns=cols,
+def _board_context(pipeline, f: BoardFilters, counts, only=None, **extra) -> dict:
+    ctx = dict(pipeline=pipeline, filters=f,
+               columns=queries.columns(current_user, pipeline, f, only=only, counts=counts),
+               summary=queries.open_total(pipeline, counts),
                move_stages=pipeline.active_stages, lost_form=None, prompt=None)
     ctx.update(extra)
     return ctx
@@ -74,7 +76,7 @@ def board():
     """The pipeline board: a column per stage with its count and value, newest cards first."""
     f = BoardFilters.from_args(request.args)
     pipeline, pipelines = _pipeline_for(f)
-    ctx = _board_context(pipeline, f, queries.columns(current_user, pipeline, f),
+    ctx = _board_context(pipeline, f, queries.totals(current_user, pipeline, f),
                          pipelines=pipelines, owners=active_users(), campaigns=open_campaigns())
     if fragment() and htmx.target == "board":
         return render_template("pipeline/_board.html", **ctx)
@@ -102,10 +104,10 @@ def _board_update(deal, f: BoardFilters, stage_ids: set, *, message=None, catego
     """The HTMX answer to a board move: the touched columns (out of band), the dialog, a flash."""
     pipeline = deal.pipeline
     f.pipeline = pipeline.id
-    cols = queries.columns(current_user, pipeline, f, only={s for s in stage_ids if s})
     html = render_template("pipeline/_board_update.html",
-                           **_board_context(pipeline, f, cols, deal=deal, prompt=prompt,
-                                            lost_form=form, message=message,
+                           **_board_context(pipeline, f, queries.totals(current_user, pipeline, f),
+                                            only={s for s in stage_ids if s}, deal=deal,
+                                            prompt=prompt, lost_form=form, message=message,
                                             category=category))
     headers = {"HX-Trigger": trigger} if trigger else {}
     return html, status, headers
