@@ -333,6 +333,9 @@ def test_thread_is_newest_last_with_day_separators_and_load_earlier(auth, rep, c
     # Without JavaScript the same page of older messages comes from the contact page.
     plain = client.get(f"/conversations/{conv.id}/earlier?before={first_shown.id}")
     assert plain.status_code == 302 and f"before={first_shown.id}" in plain.headers["Location"]
+    older = client.get(plain.headers["Location"]).get_data(as_text=True)
+    assert "message number 00" in older and "message number 05" not in older
+    assert "Show the latest messages" in older
 
 
 def test_contact_page_queries_do_not_grow_with_history(auth, rep, contact, db, count_queries):
@@ -421,3 +424,29 @@ def test_correcting_without_javascript_has_its_own_page(auth, rep, contact, db):
     assert bad.status_code == 200 and "Paste the message text" in bad.get_data(as_text=True)
     db.session.refresh(m)
     assert m.body == "the"
+
+
+def test_opening_a_thread_sets_the_platform_of_the_form(auth, rep, contact, hx, db):
+    services.log_message(rep, contact, platform="instagram", direction="in", body="a")
+    m = services.log_message(rep, contact, platform="tiktok", direction="in", body="b")
+    db.session.commit()
+    html = auth.login(rep).get(f"/conversations/{m.conversation_id}",
+                               headers=hx).get_data(as_text=True)
+    assert '<option selected value="tiktok">' in html
+    assert f'name="conversation_id" type="hidden" value="{m.conversation_id}"' in html
+
+
+def test_without_javascript_errors_and_warnings_keep_what_was_typed(auth, rep, other_rep,
+                                                                   contact, db):
+    client = auth.login(rep)
+    resp = client.post(f"/contacts/{contact.id}/messages", data={
+        "body": "", "direction": "in", "platform": "instagram"})
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "<html" in page and "Paste the message text" in page
+    services.log_message(other_rep, contact, platform="x", direction="out", body="earlier")
+    db.session.commit()
+    resp = client.post(f"/contacts/{contact.id}/messages", data={
+        "body": "Second pitch", "direction": "out", "platform": "instagram"})
+    page = resp.get_data(as_text=True)
+    assert "<html" in page and "Log it anyway" in page and ">Second pitch</textarea>" in page
+    assert count(db, Message) == 1

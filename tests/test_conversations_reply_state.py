@@ -181,7 +181,8 @@ def test_rebuild_works_through_many_conversations_in_batches(db, rep, monkeypatc
     for i, conv in enumerate(convs):
         db.session.refresh(conv)
         if i % 2:
-            assert (conv.state, conv.waiting_since, conv.message_count) == ("needs_reply", t0 + H, 2)
+            assert (conv.state, conv.waiting_since, conv.message_count) == (
+                "needs_reply", t0 + H, 2)
             assert bursts(conv) == [(t0 + H, None, None, None)]
         else:
             assert (conv.state, conv.waiting_since, conv.message_count) == ("needs_reply",

@@ -1,6 +1,5 @@
 """The conversations section of the contact page (shared by the page and its HTMX updates)."""
 from flask import g, request, session
-from flask_login import current_user
 
 from crm.contacts import consent
 from crm.contacts.panels import contact_panel
@@ -20,9 +19,9 @@ def _int(value):
         return None
 
 
-def default_platform(contact, conversations, active) -> str:
-    """The platform the log form starts on: the open thread's, else the last one used."""
-    if active is not None and request.args.get("conversation"):
+def default_platform(contact, conversations, active, chosen: bool) -> str:
+    """The platform the log form starts on: the thread the user opened, else the last used."""
+    if active is not None and chosen:
         return active.platform
     known = [c.platform for c in conversations] + [h.platform for h in contact.handles]
     last = session.get(LAST_PLATFORM_KEY)
@@ -47,7 +46,8 @@ def build(user, contact, *, conversation_id=None, before_id=None, form=None, war
     permission = consent.may_contact(contact)
     if form is None:
         form = LogMessageForm(formdata=None)
-        form.platform.data = default_platform(contact, conversations, active)
+        form.platform.data = default_platform(contact, conversations, active,
+                                              chosen=conversation_id is not None)
         last = chunk.messages[-1] if chunk and chunk.messages and before is None else None
         if not permission.allowed:
             form.direction.data = INBOUND

@@ -99,7 +99,8 @@ def inbox_page(user, filters: InboxFilters, after: str | None = None,
     next_cursor = None
     if more:
         last = rows[-1]
-        next_cursor = f"{(last.waiting_since if filters.view == 'needs' else last.last_outbound_at).isoformat()}~{last.id}"
+        at = last.waiting_since if filters.view == "needs" else last.last_outbound_at
+        next_cursor = f"{at.isoformat()}~{last.id}"
     target = int(settings.get("response_target_hours") or 24)
     over = 0
     if filters.view == "needs":

@@ -188,7 +188,8 @@ def edit_message(actor, message: Message, *, body, direction, sent_at, media=Non
     before = _audit_values(message)
     if direction != message.direction:
         message.author_id = (message.logged_by_id or actor.id) if direction == OUTBOUND else None
-    message.body, message.direction, message.sent_at, message.media = body, direction, sent_at, media
+    message.body, message.direction = body, direction
+    message.sent_at, message.media = sent_at, media
     after = _audit_values(message)
     changes = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
     if not changes:

@@ -6,6 +6,7 @@ from markupsafe import Markup, escape
 URL = re.compile(r"https?://[^\s<>\"'`]+", re.IGNORECASE)
 # Punctuation that ends a sentence rather than the link ("see https://x.com/a.").
 TRAILING = ".,;:!?)]}»”’"
+LINK = Markup('<a href="{0}" rel="noopener noreferrer nofollow" target="_blank">{0}</a>')
 
 
 def linkify(text: str | None) -> Markup:
@@ -17,12 +18,12 @@ def linkify(text: str | None) -> Markup:
         url = match.group(0)
         trimmed = url.rstrip(TRAILING)
         # Keep a closing bracket that belongs to the URL, e.g. wiki/Foo_(bar).
-        while trimmed != url and url[len(trimmed)] == ")" and trimmed.count("(") > trimmed.count(")"):
+        while (trimmed != url and url[len(trimmed)] == ")"
+               and trimmed.count("(") > trimmed.count(")")):
             trimmed += ")"
         end = match.start() + len(trimmed)
         out.append(escape(text[pos:match.start()]))
-        out.append(Markup('<a href="{0}" rel="noopener noreferrer nofollow" target="_blank">{0}</a>')
-                   .format(trimmed))
+        out.append(LINK.format(trimmed))
         pos = end
     out.append(escape(text[pos:]))
     return Markup("").join(out)

@@ -10,8 +10,8 @@ class TemplateForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(message="Give the template a name."),
                                            Length(max=120)],
                        description="What the team will pick it by, e.g. “First pitch — beauty”.")
-    platform = SelectField("Best on", choices=[("", "Any platform")] + list(PLATFORM_LABELS.items()),
-                           validate_choice=False)
+    platform = SelectField("Best on", validate_choice=False,
+                           choices=[("", "Any platform")] + list(PLATFORM_LABELS.items()))
     body = TextAreaField("Message", validators=[DataRequired(message="Write the message text."),
                                                 Length(max=5000)])
     version = HiddenField()

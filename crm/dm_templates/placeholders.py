@@ -3,12 +3,12 @@ import re
 from dataclasses import dataclass
 
 PLACEHOLDERS = {
-    "first_name": "their first name",
-    "name": "their full name",
-    "handle": "their handle on the platform you pick",
-    "platform": "the platform, e.g. Instagram",
-    "campaign": "the campaign of their latest deal",
-    "my_name": "your name",
+    "first_name": "Their first name",
+    "name": "Their full name",
+    "handle": "Their handle on the platform you send on",
+    "platform": "The platform, e.g. Instagram",
+    "campaign": "The campaign of their latest deal",
+    "my_name": "Your name",
 }
 LABELS = {"first_name": "first name", "name": "name", "handle": "handle",
           "platform": "platform", "campaign": "campaign", "my_name": "your name"}
