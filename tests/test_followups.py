@@ -157,3 +157,12 @@ def test_the_rule_is_set_based(db, rep, count_queries):
     def reads(q):
         return [s for s in q.statements if s.lstrip().upper().startswith("SELECT")]
     assert len(reads(many)) == len(reads(few)) <= 3
+
+
+def test_today_page_run_looks_back_a_week_only(db, rep, contact):
+    """Old unanswered DMs are cron's job; the page's run stays an index range scan."""
+    now = utcnow()
+    unanswered(contact, now - timedelta(days=3 + followups.TODAY_LOOKBACK_DAYS + 2))
+    assert create_follow_ups(now=now, owner_id=rep.id,
+                             lookback_days=followups.TODAY_LOOKBACK_DAYS) == 0
+    assert create_follow_ups(now=now) == 1

@@ -43,8 +43,11 @@ def stage_choices(open_only: bool = True) -> dict:
 def deal_form(deal=None, formdata=None) -> DealForm:
     form = DealForm(obj=deal) if formdata is None else DealForm(formdata=formdata)
     form.stage_id.choices = stage_choices()
-    users = active_users() if current_user.is_manager else [current_user]
-    form.owner_id.choices = [("", "Contact's owner")] + [(str(u.id), u.name) for u in users]
+    if current_user.is_manager:
+        form.owner_id.choices = [("", "The contact's owner")] + [(str(u.id), u.name)
+                                                                for u in active_users()]
+    else:   # a rep's deals are their own
+        form.owner_id.choices = [(str(current_user.id), current_user.name)]
     form.campaign_id.choices = [("", "No campaign")] + [(str(c.id), c.name)
                                                         for c in open_campaigns()]
     if deal is not None and formdata is None:

@@ -62,8 +62,11 @@ def load(ctx) -> None:
         allowed = may_contact(contact).allowed
         if not allowed and target.outcome == OPEN:
             target = next(s for s in stages if s.outcome == LOST)
-        campaign = rng.choice(live or campaigns) if (kind == "influencer" and campaigns and allowed
-                                                     and rng.random() < .7) else None
+        # Open deals sit in campaigns still running or coming; closed ones in started ones.
+        fitting = live if target.outcome == OPEN else [
+            c for c in campaigns if c.starts_on is None or c.starts_on <= now.date()]
+        campaign = rng.choice(fitting) if (kind == "influencer" and fitting and allowed
+                                           and rng.random() < .7) else None
         if kind == "influencer":
             value = contact.rate_per_post_minor or rng.choice([400, 800, 1500, 3000]) * 100
         else:

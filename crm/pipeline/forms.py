@@ -14,7 +14,8 @@ CURRENCY_CHOICES = [(c, c) for c in CURRENCIES]
 
 class DealForm(FlaskForm):
     title = StringField("Title", validators=[DataRequired(message="Give the deal a title."),
-                                             Length(max=200)])
+                                             Length(max=200)],
+                        render_kw={"placeholder": "e.g. Spring launch — 1 reel + 3 stories"})
     stage_id = SelectField("Stage", coerce=str, validate_choice=False)
     value_minor = MoneyField("Value")
     currency = SelectField("Currency", choices=CURRENCY_CHOICES, default="USD")

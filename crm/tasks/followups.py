@@ -17,10 +17,12 @@ from crm.pipeline.models import Deal, Pipeline
 from crm.tasks.models import Task
 
 DEFAULT_DAYS = 3
+# The Today page only looks this far past the wait (a cheap index range); cron sweeps it all.
+TODAY_LOOKBACK_DAYS = 7
 _last_run: dict = {}
 
 
-def _candidates(now: datetime, owner_id: int | None):
+def _candidates(now: datetime, owner_id: int | None, lookback_days: int | None):
     """(conversation, message, author, contact, days, deal) rows that are due a follow-up."""
     # The contact's open deals decide the wait; the shortest pipeline setting wins.
     per_contact = (select(Deal.contact_id.label("contact_id"),
@@ -52,6 +54,9 @@ def _candidates(now: datetime, owner_id: int | None):
                    ~exists().where(Task.source_message_id == Message.id)))
     if owner_id is not None:
         stmt = stmt.where(Contact.owner_id == owner_id)
+    if lookback_days is not None:
+        stmt = stmt.where(Conversation.last_outbound_at
+                          >= now - timedelta(days=max(settings) + lookback_days))
     latest = {}
     for row in db.session.execute(stmt):
         if row[0] not in latest or row[2] > latest[row[0]][2]:
@@ -59,10 +64,12 @@ def _candidates(now: datetime, owner_id: int | None):
     return list(latest.values())
 
 
-def create_follow_ups(now: datetime | None = None, owner_id: int | None = None) -> int:
-    """Create the follow-up tasks that are due; returns how many were created."""
+def create_follow_ups(now: datetime | None = None, owner_id: int | None = None,
+                      lookback_days: int | None = None) -> int:
+    """Create the follow-up tasks that are due; returns how many were created. `owner_id`
+    limits it to one owner's contacts, `lookback_days` to DMs that became due recently."""
     now = now or utcnow()
-    rows = _candidates(now, owner_id)
+    rows = _candidates(now, owner_id, lookback_days)
     if not rows:
         return 0
     contacts = {c.id: c for c in db.session.scalars(
@@ -112,4 +119,4 @@ def follow_ups_for(user, every_seconds: int = 300) -> int:
     if last is not None and _time.monotonic() - last < every_seconds:
         return 0
     _last_run[key] = _time.monotonic()
-    return create_follow_ups(owner_id=user.id)
+    return create_follow_ups(owner_id=user.id, lookback_days=TODAY_LOOKBACK_DAYS)
