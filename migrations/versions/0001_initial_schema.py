@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 12:23:11.519055
+Create Date: 2026-11-22 13:00:32.637415
 
 """
 from alembic import op
@@ -230,6 +230,7 @@ def upgrade():
     sa.Column('last_outbound_at', sa.DateTime(), nullable=True),
     sa.Column('waiting_since', sa.DateTime(), nullable=True),
     sa.Column('message_count', sa.Integer(), nullable=False),
+    sa.Column('last_message_preview', sa.String(length=200), nullable=True),
     sa.Column('opt_out_message_id', sa.Integer(), nullable=True),
     sa.Column('closed_at', sa.DateTime(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
@@ -240,6 +241,7 @@ def upgrade():
     with op.batch_alter_table('conversations', schema=None) as batch_op:
         batch_op.create_index('ix_conversations_awaiting', ['state', 'last_outbound_at'], unique=False)
         batch_op.create_index('ix_conversations_contact', ['contact_id', 'last_message_at'], unique=False)
+        batch_op.create_index('ix_conversations_state_platform_waiting', ['state', 'platform', 'waiting_since'], unique=False)
         batch_op.create_index('ix_conversations_state_waiting', ['state', 'waiting_since'], unique=False)
 
     op.create_table('deals',
@@ -286,6 +288,7 @@ def upgrade():
         batch_op.create_index('ix_deals_contact', ['contact_id'], unique=False)
         batch_op.create_index('ix_deals_owner_outcome', ['owner_id', 'outcome'], unique=False)
         batch_op.create_index('ix_deals_pipeline_outcome', ['pipeline_id', 'outcome'], unique=False)
+        batch_op.create_index('ix_deals_pipeline_platform', ['pipeline_id', 'platform'], unique=False)
         batch_op.create_index('ix_deals_stage_entered', ['stage_id', 'stage_entered_at', 'id'], unique=False)
 
     op.create_table('notes',
@@ -329,6 +332,7 @@ def upgrade():
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('media', sa.String(length=16), nullable=True),
     sa.Column('author_id', sa.Integer(), nullable=True),
+    sa.Column('logged_by_id', sa.Integer(), nullable=True),
     sa.Column('sender_name', sa.String(length=200), nullable=True),
     sa.Column('template_id', sa.Integer(), nullable=True),
     sa.Column('external_id', sa.String(length=200), nullable=True),
@@ -340,16 +344,18 @@ def upgrade():
     sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_messages_author_id_users')),
     sa.ForeignKeyConstraint(['conversation_id'], ['conversations.id'], name=op.f('fk_messages_conversation_id_conversations')),
     sa.ForeignKeyConstraint(['import_id'], ['import_runs.id'], name=op.f('fk_messages_import_id_import_runs')),
+    sa.ForeignKeyConstraint(['logged_by_id'], ['users.id'], name=op.f('fk_messages_logged_by_id_users')),
     sa.ForeignKeyConstraint(['template_id'], ['dm_templates.id'], name=op.f('fk_messages_template_id_dm_templates')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_messages'))
     )
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.create_index('ix_messages_author_sent', ['author_id', 'sent_at'], unique=False)
         batch_op.create_index('ix_messages_conversation_sent', ['conversation_id', 'sent_at', 'id'], unique=False)
+        batch_op.create_index('ix_messages_conversation_template', ['conversation_id', 'template_id'], unique=False)
         batch_op.create_index('ix_messages_direction_sent', ['direction', 'sent_at'], unique=False)
         batch_op.create_index('ix_messages_external', ['conversation_id', 'external_id'], unique=False)
         batch_op.create_index('ix_messages_fingerprint', ['fingerprint'], unique=False)
-        batch_op.create_index('ix_messages_template', ['template_id', 'sent_at'], unique=False)
+        batch_op.create_index('ix_messages_template', ['template_id', 'sent_at', 'replied_at'], unique=False)
 
     op.create_table('response_times',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -453,6 +459,7 @@ def downgrade():
         batch_op.drop_index('ix_messages_fingerprint')
         batch_op.drop_index('ix_messages_external')
         batch_op.drop_index('ix_messages_direction_sent')
+        batch_op.drop_index('ix_messages_conversation_template')
         batch_op.drop_index('ix_messages_conversation_sent')
         batch_op.drop_index('ix_messages_author_sent')
 
@@ -470,6 +477,7 @@ def downgrade():
     op.drop_table('notes')
     with op.batch_alter_table('deals', schema=None) as batch_op:
         batch_op.drop_index('ix_deals_stage_entered')
+        batch_op.drop_index('ix_deals_pipeline_platform')
         batch_op.drop_index('ix_deals_pipeline_outcome')
         batch_op.drop_index('ix_deals_owner_outcome')
         batch_op.drop_index('ix_deals_contact')
@@ -479,6 +487,7 @@ def downgrade():
     op.drop_table('deals')
     with op.batch_alter_table('conversations', schema=None) as batch_op:
         batch_op.drop_index('ix_conversations_state_waiting')
+        batch_op.drop_index('ix_conversations_state_platform_waiting')
         batch_op.drop_index('ix_conversations_contact')
         batch_op.drop_index('ix_conversations_awaiting')
 
