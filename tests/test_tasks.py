@@ -269,3 +269,13 @@ def test_today_query_count_does_not_grow(auth, db, rep, count_queries):
     with count_queries() as many:
         cold()
     assert many.count == few.count, many.statements
+
+
+def test_today_counts_fragment_follows_task_changes(auth, db, rep, hx):
+    task = factories.TaskFactory(assignee_id=rep.id, due_at=utcnow() - timedelta(days=2))
+    client = auth.login(rep)
+    page = client.get("/today").data.decode()
+    assert 'hx-trigger="taskChanged from:body"' in page and "1 overdue" in page
+    client.post(f"/tasks/{task.id}/complete", headers=hx)
+    fragment = client.get("/today/counts", headers=hx).data.decode()
+    assert "<html" not in fragment and "0 overdue" in fragment

@@ -103,6 +103,12 @@ def today():
     return render_template("tasks/today.html", **ctx)
 
 
+@bp.get("/today/counts")
+def counts():
+    """The overdue / due-today line of the Today page (refreshed when a task changes)."""
+    return render_template("tasks/_counts.html", counts=services.due_counts(current_user))
+
+
 @bp.route("/tasks/new", methods=["GET", "POST"])
 def new():
     """Create a follow-up task (from the Today page, a contact or a deal)."""
