@@ -38,7 +38,8 @@ def changes_of(obj, fields=None) -> dict:
 
 
 def record(actor, action: str, entity, summary: str = "", changes: dict | None = None,
-           entity_type: str | None = None, entity_id: int | None = None) -> AuditEvent:
+           entity_type: str | None = None, entity_id: int | None = None,
+           at: datetime | None = None) -> AuditEvent:
     """Add an audit event for `entity` (a model instance, or type/id given explicitly)."""
     if entity is not None:
         entity_type = entity_type or entity.__tablename__.rstrip("s")
@@ -53,5 +54,7 @@ def record(actor, action: str, entity, summary: str = "", changes: dict | None =
         summary=summary[:255],
         changes={k: _plain(v) for k, v in (changes or {}).items()},
     )
+    if at is not None:
+        event.at = at
     db.session.add(event)
     return event

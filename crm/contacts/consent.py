@@ -77,7 +77,8 @@ def change_consent(actor, contact: Contact, *, status: str | None = None,
     audit.record(actor, "consent", contact,
                  summary=f"Consent: {describe(*before)} → {describe(new_status, new_dnc)}",
                  changes={"consent_status": [before[0], new_status],
-                          "do_not_contact": [before[1], new_dnc], "source": event.source})
+                          "do_not_contact": [before[1], new_dnc], "source": event.source},
+                 at=at)
     if not may_contact(contact).allowed:
         _cancel_outreach_tasks(actor, contact)
     return event
