@@ -759,6 +759,14 @@ class TestErrors:
         with pytest.raises(ExportError, match=r"message_1\.json: messages\[2\]"):
             open_export(folder)
 
+    def test_lone_surrogate_in_text_does_not_break_anything(self, tmp_path):
+        folder = copy_tree(SAMPLES / "instagram", tmp_path / "ig")
+        target = next(folder.rglob("message_1.json"))
+        target.write_text(target.read_text().replace("See you Friday", "See you \\ud83d"))
+        _, threads = parse(folder)
+        _, messages = only(threads)
+        assert messages[-1].body.startswith("See you \ud83d")
+
     def test_malformed_x_file(self, tmp_path):
         folder = copy_tree(SAMPLES / "x_twitter", tmp_path / "x")
         (folder / "data/direct-messages.js").write_text('[{"dmConversation": {}}]')
@@ -843,6 +851,14 @@ def test_public_types():
         assert isinstance(message.sender, Participant)
     with pytest.raises(Exception):
         Participant("x").name = "y"  # frozen
+
+
+def test_messages_after_close_is_a_clear_error():
+    source = open_export(SAMPLES / "linkedin")
+    thread = next(source.threads())
+    source.close()
+    with pytest.raises(ValueError, match="closed"):
+        list(source.messages(thread, ME))
 
 
 def test_threads_can_be_listed_twice_and_messages_replayed():

@@ -1,11 +1,13 @@
 """Shared types of the DM-export parsers and the ExportSource every platform builds on."""
 from __future__ import annotations
 
+import marshal
 import os
 import shutil
+import tempfile
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from hashlib import sha1
 from operator import attrgetter
 from pathlib import Path
@@ -15,6 +17,8 @@ from zoneinfo import ZoneInfo
 from .text import normalise_identity
 
 _ORDER = attrgetter("order")
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+ONE_MICROSECOND = timedelta(microseconds=1)
 PLATFORMS = ("instagram", "facebook", "x", "linkedin", "whatsapp", "tiktok")
 
 
@@ -84,12 +88,17 @@ class ParsedThread:
 class Record:
     """A normalised message before sorting, dedup and fingerprinting."""
 
-    __slots__ = ("order", "ts", "clock", "sender", "body", "media", "external_id", "group")
+    __slots__ = ("order", "ms", "dt", "clock", "sender", "body", "media", "external_id",
+                 "group")
 
     def __init__(self, order, sent_at, sender, body, media=None, external_id=None,
                  clock=None, group=0):
         self.order = order            # sort key giving oldest-first, ties in platform order
-        self.ts = sent_at             # aware UTC datetime, or epoch ms converted on first use
+        # sent_at is an aware UTC datetime, or epoch ms (Meta) turned into one on first use.
+        if sent_at.__class__ is int:
+            self.ms, self.dt = sent_at, None
+        else:
+            self.ms, self.dt = None, sent_at
         self.clock = clock            # wall-clock iso for zone-less platforms (fingerprint)
         self.sender = sender
         self.body = body
@@ -99,11 +108,18 @@ class Record:
 
     @property
     def sent_at(self) -> datetime:
-        ts = self.ts
-        if ts.__class__ is int:
+        dt = self.dt
+        if dt is None:
             # Exact for millisecond values (checked against EPOCH + timedelta), and cheaper.
-            ts = self.ts = datetime.fromtimestamp(ts / 1000, timezone.utc)
-        return ts
+            dt = self.dt = datetime.fromtimestamp(self.ms / 1000, timezone.utc)
+        return dt
+
+
+def _micros(rec: Record) -> int:
+    """Epoch microseconds of a record, exactly (the spool stores plain ints)."""
+    if rec.ms is not None:
+        return rec.ms * 1000
+    return (rec.dt - EPOCH) // ONE_MICROSECOND
 
 
 def fingerprint(platform: str, key: str, sender: Participant, when: str, body: str,
@@ -117,6 +133,10 @@ def fingerprint(platform: str, key: str, sender: Participant, when: str, body: s
 
 class ExportSource:
     """An opened export: thread summaries, then each thread's messages oldest first."""
+
+    # Opening reads every file once, sorts and fingerprints each thread, and writes the
+    # finished messages to an unnamed temp file (the spool); messages() replays it, so a
+    # million messages are parsed once and never held in memory together.
 
     platform: str = ""
     layout: str = ""
@@ -132,10 +152,15 @@ class ExportSource:
         self._threads: list[ParsedThread] = []
         self._refs: dict[str, object] = {}
         self._sent_counts: Counter[str] = Counter()
+        self._spool = None
+        self._spooled: dict[str, tuple[int, int, list[Participant]]] = {}
 
     # -- lifecycle ---------------------------------------------------------------------
     def close(self) -> None:
-        """Remove the extraction folder, if any."""
+        """Remove the extraction folder and the spool, if any."""
+        if self._spool is not None:
+            self._spool.close()
+            self._spool = None
         if self._tmpdir:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
@@ -172,6 +197,9 @@ class ExportSource:
         # None); if it is None too, dates are read day-first, as most of the world writes them.
         ref = self._ref(thread)
         me_keys = self._me_keys(me)
+        if not self._reads_differently(ref, whatsapp_day_first):
+            yield from self._spooled_messages(thread.key, me_keys)
+            return
         outbound: dict[Participant, bool] = {}
         for rec, fp in self._finalised(thread.key, ref, whatsapp_day_first):
             sender = rec.sender
@@ -180,6 +208,20 @@ class ExportSource:
                 is_out = outbound[sender] = bool(sender.identities() & me_keys)
             yield ParsedMessage(sender, rec.sent_at, rec.body, rec.media, rec.external_id,
                                 fp, is_out)
+
+    def _spooled_messages(self, key: str, me_keys: set[str]) -> Iterator[ParsedMessage]:
+        """Replay what the opening pass worked out, instead of parsing the files again."""
+        if self._spool is None:
+            raise ValueError("this export has been closed")
+        offset, size, senders = self._spooled[key]
+        self._spool.seek(offset)
+        rows = marshal.loads(self._spool.read(size))
+        outbound = [bool(p.identities() & me_keys) for p in senders]
+        from_ts, utc = datetime.fromtimestamp, timezone.utc
+        for micros, who, body, media, external_id, fp in rows:
+            sent_at = from_ts(micros // 1_000_000, utc).replace(microsecond=micros % 1_000_000)
+            yield ParsedMessage(senders[who], sent_at, body, media, external_id, fp,
+                                outbound[who])
 
     # -- for subclasses ----------------------------------------------------------------
     def _scan(self) -> None:
@@ -201,26 +243,27 @@ class ExportSource:
     def _add_thread(self, ref, *, key: str, describe=None, title: str = "",
                     declared: Iterable[Participant] = (), is_group: bool | None = None,
                     folder: str | None = None, day_first: bool | None = None) -> None:
-        """Summarise one thread with the same records messages() will use."""
+        """Summarise one thread and spool its finished messages for messages()."""
         # describe() returns title/declared/is_group/folder learnt while reading the files.
         senders: dict[Participant, int] = {}
-        count, first, last = 0, None, None
-        if self._may_repeat(ref):
-            stream = (rec for rec, _fp in self._finalised(key, ref, day_first))
-        else:
-            # Nothing can be dropped as a duplicate, so skip sorting and hashing here.
-            stream = self._records(ref, day_first)
-        for rec in stream:
-            count += 1
-            if first is None or rec.order < first.order:
-                first = rec
-            if last is None or rec.order > last.order:
-                last = rec
-            senders[rec.sender] = senders.get(rec.sender, 0) + 1
-        for s, sent in senders.items():
-            self._sent_counts[s.name] += sent
-        if count == 0:
+        sent: list[int] = []
+        rows = []
+        first = last = None
+        for rec, fp in self._finalised(key, ref, day_first):
+            who = senders.get(rec.sender)
+            if who is None:
+                who = senders[rec.sender] = len(senders)
+                sent.append(0)
+            sent[who] += 1
+            if first is None:
+                first = rec.sent_at
+            last = rec
+            rows.append((_micros(rec), who, rec.body, rec.media, rec.external_id, fp))
+        if not rows:
             return  # only drafts, reactions or system lines: nothing to import
+        for sender, who in senders.items():
+            self._sent_counts[sender.name] += sent[who]
+        self._spool_rows(key, rows, list(senders))
         if describe is not None:
             info = describe()
             title = info.get("title", title)
@@ -235,9 +278,21 @@ class ExportSource:
         self._refs[key] = ref
         self._threads.append(ParsedThread(
             platform=self.platform, key=key, title=title, participants=list(people.values()),
-            is_group=is_group, message_count=count, first_at=first.sent_at,
-            last_at=last.sent_at,
-            folder=folder, day_first=day_first))
+            is_group=is_group, message_count=len(rows), first_at=first,
+            last_at=last.sent_at, folder=folder, day_first=day_first))
+
+    def _spool_rows(self, key: str, rows: list, senders: list[Participant]) -> None:
+        # An unnamed temp file: the OS removes it even if the process dies.
+        if self._spool is None:
+            self._spool = tempfile.TemporaryFile(prefix="rapport-spool-")
+        blob = marshal.dumps(rows)
+        self._spool.seek(0, os.SEEK_END)
+        self._spooled[key] = (self._spool.tell(), len(blob), senders)
+        self._spool.write(blob)
+
+    def _reads_differently(self, ref, day_first: bool | None) -> bool:
+        """True when messages() must parse again (WhatsApp read with another date order)."""
+        return False
 
     def _may_repeat(self, ref) -> bool:
         """True when the thread has several copies whose shared messages must be dropped."""

@@ -164,6 +164,10 @@ class WhatsAppSource(ExportSource):
         if current is not None:
             yield current[0], current[1], "\n".join(current[2])
 
+    def _reads_differently(self, ref: ChatRef, day_first: bool | None) -> bool:
+        # The spool was read day-first; only an ambiguous file asked month-first differs.
+        return ref.day_first is None and day_first is False
+
     def _records(self, ref: ChatRef, day_first):
         rel = self._relname(ref.path)
         order = ref.day_first if ref.day_first is not None else day_first
