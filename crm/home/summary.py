@@ -1,13 +1,22 @@
-"""Figures for the home page, each bounded in cost."""
-from crm.conversations.services import needs_reply_count
+"""What the home page shows: today's work, each part bounded in cost."""
+from dataclasses import dataclass
+
+from crm.conversations.queries import InboxFilters, inbox_page
+from crm.tasks.queries import today_lists
+from crm.tasks.services import due_counts
+
+SHOWN = 5
 
 
-def summary_for(user) -> dict:
-    out = {"needs_reply": needs_reply_count(user)}
-    try:
-        from crm.tasks.services import due_counts
-    except ImportError:
-        due_counts = None
-    if due_counts is not None:
-        out.update(due_counts(user))
-    return out
+@dataclass
+class Summary:
+    waiting: object      # an InboxPage of the longest waits
+    tasks: object        # TodayLists, a few of each
+    due: dict            # {"overdue": n, "due_today": n}
+
+
+def summary_for(user) -> Summary:
+    """The longest waits (a rep's own contacts; everyone's for managers) and my tasks."""
+    filters = InboxFilters(owner="" if user.is_manager else "me")
+    return Summary(waiting=inbox_page(user, filters, limit=SHOWN),
+                   tasks=today_lists(user, limit=SHOWN), due=due_counts(user))

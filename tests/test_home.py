@@ -1,0 +1,41 @@
+"""The home page: who waits on me and what is due, within my scope."""
+from datetime import timedelta
+
+from crm.core.timeutil import utcnow
+from tests.factories import ContactFactory, ConversationFactory, TaskFactory
+
+
+def test_home_shows_my_waits_and_tasks_only(auth, rep, other_rep, db, count_queries):
+    now = utcnow()
+    mine = ContactFactory(name="Mina Mine", owner_id=rep.id)
+    theirs = ContactFactory(name="Theo Theirs", owner_id=other_rep.id)
+    ConversationFactory(contact=mine, state="needs_reply", waiting_since=now - timedelta(hours=30),
+                        last_message_preview="Any news?")
+    ConversationFactory(contact=theirs, state="needs_reply", waiting_since=now - timedelta(days=3))
+    TaskFactory(title="Send the brief", assignee_id=rep.id, contact_id=mine.id,
+                due_at=now - timedelta(days=2))
+    TaskFactory(title="Their task", assignee_id=other_rep.id, due_at=now)
+    TaskFactory(title="Call back", assignee_id=rep.id, contact_id=mine.id, due_at=now)
+    client = auth.login(rep)
+    with count_queries() as q:
+        page = client.get("/").get_data(as_text=True)
+    assert "Mina Mine" in page and "Any news?" in page and "over 24 h" in page
+    assert "Theo Theirs" not in page
+    assert "Send the brief" in page and "Their task" not in page
+    assert "1 task overdue" in page.replace("\n", " ").replace("</span><span class=\"stat-label\">", " ")
+    few = q.count
+    for i in range(10):
+        c = ContactFactory(owner_id=rep.id)
+        ConversationFactory(contact=c, state="needs_reply", waiting_since=now - timedelta(hours=i))
+        TaskFactory(assignee_id=rep.id, contact_id=c.id, due_at=now)
+    db.session.commit()
+    with count_queries() as q:
+        assert client.get("/").status_code == 200
+    assert q.count == few
+
+
+def test_manager_home_counts_the_team(auth, manager, rep, db):
+    c = ContactFactory(name="Rae's Lead", owner_id=rep.id)
+    ConversationFactory(contact=c, state="needs_reply", waiting_since=utcnow())
+    page = auth.login(manager).get("/").get_data(as_text=True)
+    assert "Rae&#39;s Lead" in page and "waiting on the team" in page
