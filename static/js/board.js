@@ -28,9 +28,10 @@
     if (root.matches && root.matches(".board-cards[data-stage]")) lists = [root].concat(Array.from(lists));
     Array.prototype.forEach.call(lists, function (list) {
       if (list._sortable) return;
-      var closed = list.dataset.outcome !== "open";
+      // Won/lost columns hold no cards, but a card crossing one on its way to the next must
+      // be free to move on, so every list may give and take.
       list._sortable = Sortable.create(list, {
-        group: { name: "board", pull: !closed, put: true },
+        group: "board",
         sort: false,
         draggable: ".deal-card",
         filter: "select, button, input, label",

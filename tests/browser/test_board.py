@@ -13,7 +13,12 @@ def drag(page, card, target):
     page.mouse.move(start["x"] + 10, start["y"] + start["height"] / 2)
     page.mouse.down()
     page.mouse.move(start["x"] + 30, start["y"] + 20, steps=5)
-    page.mouse.move(end["x"] + end["width"] / 2, end["y"] + min(60, end["height"] / 2), steps=25)
+    x, y = end["x"] + end["width"] / 2, end["y"] + min(60, end["height"] / 2)
+    page.mouse.move(x, y, steps=25)
+    # Settle over the target as a person does, so the placeholder lands there before the drop.
+    page.mouse.move(x + 4, y + 4, steps=3)
+    page.wait_for_timeout(150)
+    page.mouse.move(x, y, steps=2)
     page.mouse.up()
 
 
