@@ -62,11 +62,11 @@ test: install-test browser  ## The whole suite: SQLite always, PostgreSQL too wh
 	  $(PY) -m pytest -q --db=postgres -m "not browser"; \
 	fi
 
-bench: install-test  ## Benchmarks at 100,000 contacts / 1,000,000 messages
-	$(PY) -m bench.run --contacts 100000
+bench: install-test  ## Benchmarks at 100,000 contacts / 1,000,000 messages (BENCH_DATABASE_URL: PostgreSQL)
+	$(PY) -m bench.run --contacts 100000 --duration 8 --requests 200
 
-bench-quick: install-test  ## The same at 10,000 contacts
-	$(PY) -m bench.run --contacts 10000
+bench-quick: install-test  ## The same at 10,000 contacts, shorter runs (under two minutes)
+	$(PY) -m bench.run --contacts 10000 --duration 2 --requests 50 --max-seconds 3
 
 clean:
 	rm -rf $(VENV) .pytest_cache

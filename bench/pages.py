@@ -1,0 +1,34 @@
+"""What `make bench` measures, one line per page, with the issue's targets.
+
+A page is measured once its endpoint exists in the app, so pages still being built are
+simply skipped. `path` is filled in from the dataset (e.g. {big_contact}); a POST page
+names a request builder in bench/forms.py instead, which writes valid forms.
+"""
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Page:
+    name: str
+    endpoint: str                     # measured only when the app has this endpoint
+    path: str = ""
+    ratio: float | None = None        # target: throughput as a share of bare Flask
+    p95_ms: float | None = None       # target: single-client p95
+    post: str | None = None           # request builder in bench/forms.py (POST pages)
+    roles: tuple = ("rep", "manager")
+
+
+PAGES = [
+    Page("contacts list, first page", "contacts.index", "/contacts", 0.15, 20),
+    Page("contacts search (common surname)", "contacts.index", "/contacts?q=garcia", 0.10, 30),
+    Page("contacts filter (influencers on Instagram)", "contacts.index",
+         "/contacts?kind=influencer&platform=instagram", 0.10, 30),
+    Page("contact page, 2,000-message conversation", "contacts.show",
+         "/contacts/{big_contact}", 0.15, 20),
+    Page("needs-reply inbox", "conversations.inbox", "/inbox", 0.15, 20),
+    Page("pipeline board", "pipeline.board", "/board", 0.08, 50),
+    Page("Today (tasks)", "tasks.today", "/today", 0.15, 20),
+    Page("dashboard", "reports.dashboard", "/dashboard", roles=("manager",)),
+    Page("log a DM (HTMX POST)", "conversations.log", ratio=0.10, p95_ms=25, post="log_dm"),
+    Page("move a deal (HTMX POST)", "pipeline.move", ratio=0.10, p95_ms=25, post="move_deal"),
+]

@@ -1,0 +1,260 @@
+"""`python -m bench.run --contacts N`: the whole benchmark.
+
+1. generate (or reuse) the dataset; benchmark a fresh copy of it, so writes never pile up;
+2. serve the app and a bare Flask page with gunicorn (same workers, loopback only);
+3. per page and role: sequential single-client timing, then wrk at 8 connections;
+4. count SQL statements per request in-process; print and write the table.
+"""
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import urlencode
+
+from bench import dataset, forms, queries, report, serve, wrk
+from bench.client import Client, summarize
+from bench.dataset.people import email_of
+from bench.pages import PAGES
+
+WARM_UP = 5
+ROLE_USERS = {"rep": email_of(1, "rep"), "manager": email_of(1, "manager")}
+# The manager's writes touch the second rep's records, so they never meet the rep's own.
+WRITE_OWNERS = {"rep": email_of(1, "rep"), "manager": email_of(2, "rep")}
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description="Benchmark Rapport against a bare Flask page.")
+    parser.add_argument("--contacts", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--duration", type=float, default=8, help="wrk seconds per page")
+    parser.add_argument("--requests", type=int, default=200,
+                        help="sequential requests per page for p50/p95/p99")
+    parser.add_argument("--max-seconds", type=float, default=15,
+                        help="stop the sequential timing of a slow page after this long")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
+    parser.add_argument("--only", default="", help="measure only pages whose name has this")
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"),
+                        help="PostgreSQL on 127.0.0.1 (default: SQLite in bench/data/)")
+    return parser.parse_args()
+
+
+def working_copy(url: str) -> str:
+    """SQLite: a fresh copy of the generated file per run (the writes go there)."""
+    if not url.startswith("sqlite:///"):
+        return url
+    source = Path(url[len("sqlite:///"):])
+    target = source.with_name("run.sqlite3")
+    for leftover in (target, Path(f"{target}-wal"), Path(f"{target}-shm")):
+        leftover.unlink(missing_ok=True)
+    shutil.copyfile(source, target)
+    return f"sqlite:///{target}"
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+class Bench:
+    def __init__(self, args, url: str, meta: dict):
+        self.args, self.url, self.meta = args, url, meta
+        self.database = "postgresql" if url.startswith("postgres") else "sqlite"
+        self.app = dataset.bench_app(url, WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False)
+        self.rows, self.notes, self.plans, self.clients, self.tokens = [], [], {}, {}, {}
+        from crm.accounts.models import User
+        from crm.extensions import db
+
+        with self.app.app_context():
+            users = {u.email: u for u in db.session.scalars(db.select(User))}
+            self.sessions = {role: users[email].session_token
+                             for role, email in ROLE_USERS.items()}
+            wanted = [p for p in PAGES if args.only.lower() in p.name.lower()]
+            self.pages = [p for p in wanted if p.endpoint in self.app.view_functions]
+            for p in wanted:
+                if p not in self.pages:
+                    self.notes.append(f"Not measured: {p.name} ({p.endpoint} does not exist yet).")
+            for page in list(self.pages):
+                for role in page.roles if page.post else ():
+                    owner = users[WRITE_OWNERS[role]].id
+                    try:
+                        self.plans[page.name, role] = forms.BUILDERS[page.post](
+                            owner, exclude_contact=meta.get("big_contact"))
+                    except RuntimeError as e:
+                        self.notes.append(f"Not measured: {page.name} as {role} ({e})")
+                if page.post and not any((page.name, r) in self.plans for r in page.roles):
+                    self.pages.remove(page)
+
+    # -- measuring over HTTP --------------------------------------------------------------
+    def sign_in(self, base: str) -> None:
+        for role, email in ROLE_USERS.items():
+            client = Client(base)
+            client.login(email, self.meta["password"])
+            self.tokens[role] = client.csrf_token("/contacts")
+            self.clients[role] = client
+
+    def bare(self, base: str) -> dict:
+        client = Client(base)
+        for _ in range(WARM_UP):
+            client.get("/")
+        times = [client.get("/").seconds for _ in range(self.args.requests)]
+        load = wrk.run(base, "/", headers={}, duration=self.args.duration,
+                       connections=self.args.connections)
+        return {"page": "bare Flask page (the ceiling)", "role": "", "bytes":
+                len(client.get("/").body), "queries": 0, **summarize(times), **load}
+
+    def measure(self, base: str, page, role: str) -> dict | None:
+        client, plan = self.clients[role], self.plans.get((page.name, role))
+        if plan:
+            return self._measure_post(base, page, role, client, plan)
+        if page.post:
+            return None
+        path = page.path.format(**self.meta)
+        first = client.get(path)
+        if first.status != 200:
+            self.notes.append(f"{page.name} as {role}: HTTP {first.status}, not measured.")
+            return None
+        for _ in range(WARM_UP):
+            client.get(path)
+        responses = self._sequential(lambda n: client.get(path))
+        failed = sum(r.status != 200 for r in responses)
+        load = wrk.run(base, path, headers={"Cookie": client.cookie_header},
+                       duration=self.args.duration, connections=self.args.connections)
+        return self._row(page, role, responses, failed, load, path=path)
+
+    def _measure_post(self, base, page, role, client, plan) -> dict:
+        token = self.tokens[role]
+        headers = {**plan.headers, "X-CSRFToken": token,
+                   "Content-Type": "application/x-www-form-urlencoded"}
+
+        def item(group, n):
+            path, form = plan.build(group, n)
+            return path, urlencode({**form, "csrf_token": token})
+
+        for n in range(WARM_UP):
+            client.request("POST", *item(forms.TIMING, n), headers=headers)
+        responses = self._sequential(lambda n: client.request(
+            "POST", *item(forms.TIMING, WARM_UP + n), headers=headers))
+        failed = sum(r.status != 200 or plan.success_header not in r.headers for r in responses)
+        items = [item(forms.WRK, n) for n in range(int(self.args.duration * 800))]
+        load = wrk.run(base, items[0][0], headers={**headers, "Cookie": client.cookie_header},
+                       duration=self.args.duration, connections=self.args.connections,
+                       posts=items, success_header=plan.success_header)
+        return self._row(page, role, responses, failed, load)
+
+    def _sequential(self, send) -> list:
+        """`--requests` requests one after another; a slow page stops after `--max-seconds`
+        (with at least 50 samples) so one page cannot hold up the whole run."""
+        responses, deadline = [], time.monotonic() + self.args.max_seconds
+        for n in range(self.args.requests):
+            responses.append(send(n))
+            if n >= 50 and time.monotonic() > deadline:
+                break
+        return responses
+
+    def _row(self, page, role, responses, failed, load, path=None) -> dict:
+        if failed:
+            self.notes.append(f"{page.name} as {role}: {failed} of {len(responses)} sequential "
+                              "requests did not succeed.")
+        if load["bad"] or load["errors"]:
+            self.notes.append(f"{page.name} as {role}: {load['bad']} of {load['requests']} wrk "
+                              f"responses were not a success, {load['errors']} socket errors.")
+        return {"page": page.name, "role": role, "path": path, "database": self.database,
+                "contacts": self.args.contacts, "bytes": len(responses[-1].body),
+                "target_ratio": page.ratio, "target_p95_ms": page.p95_ms, "page_def": page,
+                **summarize([r.seconds for r in responses]), **load}
+
+    # -- counting SQL in-process ----------------------------------------------------------
+    def count_queries(self) -> None:
+        for row in self.rows:
+            page = row.get("page_def")
+            if page is None:
+                continue
+            client = queries.signed_in_client(self.app, self.sessions[row["role"]])
+            plan = self.plans.get((page.name, row["role"]))
+            if plan:
+                for n in (0, 1):   # the first warms up, the second is counted
+                    path, form = plan.build(forms.COUNT, n)
+                    count, status = queries.count(self.app, client, "POST", path, form,
+                                                  plan.headers)
+            else:
+                queries.count(self.app, client, "GET", row["path"])
+                count, status = queries.count(self.app, client, "GET", row["path"])
+            row["queries"] = count if status == 200 else None
+
+
+def _git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, cwd=serve.ROOT).stdout.strip()
+    except OSError:
+        return "?"
+
+
+def main() -> None:
+    args = parse_args()
+    wrk.ensure_installed()
+    started = time.monotonic()
+    sizes = dataset.Sizes.scaled(args.contacts)
+    _say(f"Dataset: {sizes.contacts:,} contacts, {sizes.messages:,} messages, "
+         f"{sizes.deals:,} deals, {sizes.tasks:,} tasks (seed {args.seed})")
+    url, meta = dataset.ensure(sizes, args.seed, args.database_url)
+    bench = Bench(args, working_copy(url), meta)
+    load_before = os.getloadavg()
+    _say(f"Serving with gunicorn ({args.workers} sync workers); wrk -c{args.connections} "
+         f"-d{args.duration:g}s; {args.requests} sequential requests per page")
+    with serve.gunicorn("bench.bare_app:app", workers=args.workers) as bare, \
+            serve.gunicorn("wsgi:app", env=serve.app_env(bench.url), workers=args.workers,
+                           ready_path="/healthz") as site:
+        first = bench.bare(bare)
+        _say(f"  bare Flask: {first['req_per_s']:,.0f} req/s, p50 {first['p50_ms']:.2f} ms")
+        bench.sign_in(site)
+        for page in bench.pages:
+            for role in page.roles:
+                row = bench.measure(site, page, role)
+                if row:
+                    bench.rows.append(row)
+                    _say(f"  {page.name} ({role}): {row['req_per_s']:,.0f} req/s, "
+                         f"p95 {row['p95_ms']:.1f} ms")
+        again = wrk.run(bare, "/", headers={}, duration=args.duration,
+                        connections=args.connections)
+    flask_rps = statistics.mean([first["req_per_s"], again["req_per_s"]])
+    bench.notes.append(f"Bare Flask measured before ({first['req_per_s']:,.0f} req/s) and "
+                       f"after ({again['req_per_s']:,.0f} req/s) the pages; ratios use the mean.")
+    bench.count_queries()
+    ceiling = {**first, "req_per_s": round(flask_rps, 1), "database": bench.database,
+               "contacts": args.contacts}
+    rows = [ceiling] + bench.rows
+    for row in rows:
+        row["ratio_to_flask"] = round(row["req_per_s"] / flask_rps, 4)
+        report.judge(row)
+    load_after = os.getloadavg()
+    context = {
+        "when": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": _git_commit(), "database": bench.database,
+        "dataset": f"{sizes.contacts:,} contacts, {sizes.conversations:,} conversations, "
+                   f"{sizes.messages:,} messages, {sizes.deals:,} deals "
+                   f"({sizes.open_deals:,} open), {meta.get('tasks', sizes.tasks):,} tasks, "
+                   f"10 users; seed {args.seed}",
+        "serving": f"gunicorn, {args.workers} sync workers, 127.0.0.1; wrk -t2 "
+                   f"-c{args.connections} -d{args.duration:g}s; latency from {args.requests} "
+                   "sequential requests (one client)",
+        "machine": f"{os.cpu_count()} CPUs, {platform.python_implementation()} "
+                   f"{platform.python_version()}; load average "
+                   f"{load_before[0]:.2f} before, {load_after[0]:.2f} after",
+    }
+    path = report.write(rows, context, bench.notes)
+    _say("")
+    _say(report.text_table(rows))
+    for note in bench.notes:
+        _say(f"note: {note}")
+    _say(f"\nWritten to {path} and {path.with_suffix('.json')} "
+         f"({time.monotonic() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()

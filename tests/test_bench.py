@@ -1,0 +1,160 @@
+"""The benchmark's data generator: sizes honoured, and the kept state it writes is exactly
+what the app's own rules would keep (reply state, follow-ups, stage history, consent)."""
+from datetime import datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from bench import dataset, report
+from bench.client import percentile
+from bench.dataset import Sizes, words
+from crm.accounts.models import User
+from crm.contacts.models import ConsentEvent, Contact
+from crm.conversations.models import (CLOSED, INBOUND, NEEDS_REPLY, Conversation, Message,
+                                      ResponseTime)
+from crm.conversations.reply_state import rebuild_reply_state
+from crm.extensions import db as _db
+from crm.pipeline.models import OPEN, Deal, Stage, StageChange
+from crm.tasks.followups import create_follow_ups
+from crm.tasks.models import Task
+
+SIZES = Sizes.scaled(200, messages=2000, deals=40, tasks=100)
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    path = tmp_path_factory.mktemp("bench") / "bench.sqlite3"
+    meta = dataset.generate(f"sqlite:///{path}", SIZES, seed=3, quiet=True)
+    return dataset.bench_app(f"sqlite:///{path}"), meta
+
+
+@pytest.fixture
+def bench_db(generated):
+    app, meta = generated
+    with app.app_context():
+        yield meta
+        _db.session.rollback()
+
+
+def count(model, *where):
+    return _db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def test_sizes_are_honoured(bench_db):
+    assert count(Contact) == 200
+    assert count(Conversation) == 200
+    assert count(Message) == 2000
+    assert count(Deal) == 40 and count(Deal, Deal.outcome == OPEN) == 20
+    assert count(Task) == bench_db["tasks"] >= 100
+    roles = dict(_db.session.execute(select(User.role, func.count()).group_by(User.role)).all())
+    assert roles == {"admin": 1, "manager": 2, "rep": 7}
+    big = _db.session.get(Conversation, bench_db["big_conversation"])
+    assert big.message_count == bench_db["big_messages"] == 500
+    assert big.contact_id == bench_db["big_contact"]
+    assert big.contact.owner.email == "rep1@bench.test"
+
+
+def _reply_state():
+    convs = _db.session.execute(
+        select(Conversation.id, Conversation.state, Conversation.last_message_at,
+               Conversation.last_inbound_at, Conversation.last_outbound_at,
+               Conversation.waiting_since, Conversation.message_count,
+               Conversation.last_message_preview).order_by(Conversation.id)).all()
+    bursts = _db.session.execute(
+        select(ResponseTime.conversation_id, ResponseTime.burst_started_at,
+               ResponseTime.answered_at, ResponseTime.response_seconds,
+               ResponseTime.responder_id)
+        .order_by(ResponseTime.conversation_id, ResponseTime.burst_started_at)).all()
+    replied = _db.session.execute(select(Message.id, Message.replied_at)
+                                  .order_by(Message.id)).all()
+    return convs, bursts, replied
+
+
+def test_reply_state_is_what_the_app_rebuilds(bench_db):
+    before = _reply_state()
+    assert len(before[1]) > 0 and any(r.replied_at for r in before[2])
+    rebuild_reply_state(_db.session.scalars(select(Conversation.id)).all())
+    assert _reply_state() == before
+
+
+def test_state_follows_the_last_message(bench_db):
+    states = set()
+    for conv in _db.session.scalars(select(Conversation)):
+        last = _db.session.scalars(select(Message).where(Message.conversation_id == conv.id)
+                                   .order_by(Message.sent_at.desc(), Message.id.desc())
+                                   .limit(1)).one()
+        assert conv.last_message_at == last.sent_at
+        states.add(conv.state)
+        if conv.state == CLOSED:
+            assert conv.closed_at >= last.sent_at and conv.waiting_since is None
+        else:
+            assert (conv.state == NEEDS_REPLY) == (last.direction == INBOUND)
+    assert states == {"needs_reply", "awaiting_reply", "closed"}
+
+
+def test_every_due_follow_up_already_exists(bench_db):
+    assert count(Task, Task.auto.is_(True)) > 0
+    assert create_follow_ups(now=datetime.fromisoformat(bench_db["generated_at"])) == 0
+
+
+def test_stage_history_matches_each_deal(bench_db):
+    for deal in _db.session.scalars(select(Deal)):
+        history = _db.session.scalars(select(StageChange).where(StageChange.deal_id == deal.id)
+                                      .order_by(StageChange.at, StageChange.id)).all()
+        assert history[0].from_stage_id is None
+        assert history[-1].to_stage_id == deal.stage_id
+        assert history[-1].at == deal.stage_entered_at
+        assert deal.version == len(history)
+        assert deal.outcome == _db.session.get(Stage, deal.stage_id).outcome
+        assert (deal.closed_at is None) == (deal.outcome == OPEN)
+
+
+def test_no_outreach_after_an_opt_out(bench_db):
+    opted_out = _db.session.scalars(select(Contact).where(Contact.consent_status == "opted_out"))
+    for contact in opted_out:
+        latest = contact.consent_events.first()
+        assert latest.to_status == "opted_out" and latest.at == contact.consent_changed_at
+        later = count(Message, Message.direction == "out", Message.sent_at > latest.at,
+                      Message.conversation_id.in_(select(Conversation.id).where(
+                          Conversation.contact_id == contact.id)))
+        assert later == 0
+
+
+def test_an_opt_out_by_dm_names_the_message(bench_db):
+    events = _db.session.scalars(select(ConsentEvent)
+                                 .where(ConsentEvent.evidence_message_id.is_not(None))).all()
+    assert events
+    for event in events:
+        message = _db.session.get(Message, event.evidence_message_id)
+        assert message.direction == INBOUND and message.conversation.contact_id == event.contact_id
+        assert message.body.lower() in {line.lower() for line in words.STOP_LINES}
+        assert message.conversation.state == CLOSED
+        assert message.conversation.closed_at == event.at
+
+
+def test_search_index_finds_the_common_surname(bench_db):
+    fts = _db.session.execute(_db.text(
+        "SELECT count(*) FROM contacts_fts WHERE contacts_fts MATCH :q"),
+        {"q": f'"{words.COMMON_SURNAME}"'}).scalar()
+    like = count(Contact, Contact.search_text.contains(words.COMMON_SURNAME))
+    assert fts == like > 0
+
+
+def test_a_generated_database_is_reused(tmp_path, monkeypatch):
+    monkeypatch.setattr(dataset, "DATA_DIR", tmp_path)
+    sizes = Sizes.scaled(30, messages=300, deals=6, tasks=10)
+    url, meta = dataset.ensure(sizes, seed=5, quiet=True)
+    monkeypatch.setattr(dataset, "generate", lambda *a, **k: pytest.fail("regenerated"))
+    assert dataset.ensure(sizes, seed=5, quiet=True) == (url, meta)
+    assert not list(tmp_path.glob("*.partial*"))
+
+
+def test_report_marks_missed_targets():
+    row = {"page": "x", "ratio_to_flask": 0.2, "p95_ms": 25.0, "target_ratio": 0.15,
+           "target_p95_ms": 20}
+    report.judge(row)
+    assert row["target_met"] is False
+    row["p95_ms"] = 19.0
+    report.judge(row)
+    assert row["target_met"] is True
+    assert percentile(list(range(1, 201)), 95) == 190
