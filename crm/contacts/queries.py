@@ -4,8 +4,10 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, exists, func, or_, select, text
+from sqlalchemy import and_, column, exists, func, or_, select, table, text
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import noload
+from sqlalchemy.sql.selectable import Join
 
 from crm import policy
 from crm.contacts.models import Contact, SocialHandle, Tag, contact_tags
@@ -17,6 +19,10 @@ SORTS = {
     "updated": ("Recently updated", Contact.updated_at, True),
 }
 COUNT_CAP = 1000
+# A search matching at most this many contacts is read from the search index outwards and
+# ordered in Python; more matches are found faster by walking the ordered name index.
+FEW_MATCHES = 1000
+CONTACTS_FTS = table("contacts_fts", column("rowid"))
 
 
 @dataclass
@@ -75,36 +81,76 @@ def _decode(cursor: str, is_time: bool):
         return None
 
 
-def search_clause(q: str):
-    """Substring search over name, handles, email and company, through an index."""
+class CrossJoin(Join):
+    """A join that SQLite must run left table first (its CROSS JOIN); a plain JOIN elsewhere."""
+
+    inherit_cache = True
+
+
+@compiles(CrossJoin, "sqlite")
+def _cross_join(element, compiler, **kw):
+    kw["asfrom"] = True
+    return (compiler.process(element.left, **kw) + " CROSS JOIN "
+            + compiler.process(element.right, **kw) + " ON "
+            + compiler.process(element.onclause, **kw))
+
+
+@dataclass
+class Search:
+    """A search as WHERE clauses; on SQLite also its FTS5 query and whether few contacts
+    match it (at most FEW_MATCHES, going by the index)."""
+
+    clauses: list
+    match: str | None = None
+    few: bool = False
+    short: list = field(default_factory=list)   # terms under three characters (LIKE)
+
+    def from_index(self):
+        """FROM the search index outwards: each match is then one primary-key lookup."""
+        return CrossJoin(CONTACTS_FTS, Contact.__table__, Contact.id == CONTACTS_FTS.c.rowid)
+
+    def match_clause(self):
+        return text("contacts_fts MATCH :fts_q").bindparams(fts_q=self.match)
+
+
+def _search(q: str) -> Search:
     terms = [t for t in q.lower().replace('"', " ").split() if t]
     if not terms:
-        return None
-    clauses = []
-    if db.engine.dialect.name == "sqlite":
-        # FTS5's trigram tokenizer finds substrings of three characters and more.
-        long_terms = [t for t in terms if len(t) >= 3]
-        if long_terms:
-            match = " ".join('"' + t + '"' for t in long_terms)
-            clauses.append(Contact.id.in_(
-                text("SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH :fts_q")
-                .bindparams(fts_q=match)))
-        clauses += [Contact.search_text.contains(t, autoescape=True)
-                    for t in terms if len(t) < 3]
-    else:
+        return Search([])
+    if db.engine.dialect.name != "sqlite":
         # pg_trgm's GIN index serves LIKE '%…%'.
-        clauses += [Contact.search_text.contains(t, autoescape=True) for t in terms]
-    return and_(*clauses)
+        return Search([Contact.search_text.contains(t, autoescape=True) for t in terms])
+    # FTS5's trigram tokenizer finds substrings of three characters and more.
+    short = [Contact.search_text.contains(t, autoescape=True) for t in terms if len(t) < 3]
+    long_terms = [t for t in terms if len(t) >= 3]
+    if not long_terms:
+        return Search(short)
+    match = " ".join('"' + t + '"' for t in long_terms)
+    hits = db.session.scalar(
+        text("SELECT count(*) FROM (SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH "
+             ":fts_q LIMIT :few)").bindparams(fts_q=match, few=FEW_MATCHES + 1))
+    fts = Contact.id.in_(text("SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH :fts_q")
+                         .bindparams(fts_q=match))
+    return Search([fts] + short, match=match, few=hits <= FEW_MATCHES, short=short)
+
+
+def search_clause(q: str):
+    """Substring search over name, handles, email and company, through an index."""
+    clauses = _search(q).clauses
+    return and_(*clauses) if clauses else None
 
 
 def filtered(user, f: ContactFilters):
     """The WHERE clauses for the current user and filters."""
+    where, search = _filtered(user, f)
+    return where + search.clauses
+
+
+def _filtered(user, f: ContactFilters) -> tuple[list, Search]:
+    """(WHERE clauses but the search, the search)."""
     where = [policy.contact_scope(user)]
     where.append(Contact.archived_at.is_not(None) if f.archived else Contact.archived_at.is_(None))
-    if f.q:
-        clause = search_clause(f.q)
-        if clause is not None:
-            where.append(clause)
+    search = _search(f.q) if f.q else Search([])
     if f.kind:
         where.append(Contact.kind == f.kind)
     if f.owner == "me":
@@ -124,16 +170,22 @@ def filtered(user, f: ContactFilters):
         where.append(Contact.id.in_(
             select(contact_tags.c.contact_id).join(Tag, Tag.id == contact_tags.c.tag_id)
             .where(Tag.name == f.tag)))
-    return where
+    return where, search
 
 
 def list_contacts(user, f: ContactFilters, cursor: str | None = None,
                   page_size: int = 50) -> ContactPage:
     """One page of contacts, keyset-paginated on the chosen sort."""
     _, column, desc = SORTS[f.sort]
-    where = filtered(user, f)
+    where, search = _filtered(user, f)
     order = [column.desc(), Contact.id.desc()] if desc else [column.asc(), Contact.id.asc()]
-    stmt = select(Contact).where(*where)
+    if search.few:
+        # Few matches: start from the search index and sort them; walking the ordered name
+        # index would look at every contact to find them (see bench/README.md).
+        stmt = (select(Contact).select_from(search.from_index())
+                .where(search.match_clause(), *where, *search.short))
+    else:
+        stmt = select(Contact).where(*where, *search.clauses)
     decoded = _decode(cursor, is_time=f.sort != "name") if cursor else None
     if decoded:
         value, row_id = decoded
@@ -148,7 +200,12 @@ def list_contacts(user, f: ContactFilters, cursor: str | None = None,
         rows = rows[:page_size]
         last = rows[-1]
         next_cursor = _encode(getattr(last, column.key), last.id)
-    capped = select(Contact.id).where(*filtered(user, f)).limit(COUNT_CAP + 1).subquery()
+    counted = select(Contact.id).where(*where, *search.clauses)
+    if search.match:
+        # Count outwards from the search index rather than testing every live contact.
+        counted = (select(Contact.id).select_from(search.from_index())
+                   .where(search.match_clause(), *where, *search.short))
+    capped = counted.limit(COUNT_CAP + 1).subquery()
     count = db.session.scalar(select(func.count()).select_from(capped))
     return ContactPage(rows=rows, next_cursor=next_cursor, count=min(count, COUNT_CAP),
                        count_capped=count > COUNT_CAP, first=not decoded, filters=f)
@@ -156,10 +213,13 @@ def list_contacts(user, f: ContactFilters, cursor: str | None = None,
 
 def suggest_contacts(user, q: str, limit: int = 10):
     """A few contacts for a picker (name or handle search)."""
-    clause = search_clause(q)
-    if clause is None:
+    search = _search(q)
+    if not search.clauses:
         return []
     stmt = (select(Contact).options(noload(Contact.tags))
-            .where(policy.contact_scope(user), Contact.archived_at.is_(None), clause)
-            .order_by(Contact.sort_name).limit(limit))
-    return list(db.session.scalars(stmt))
+            .where(policy.contact_scope(user), Contact.archived_at.is_(None)))
+    if search.few:
+        stmt = stmt.select_from(search.from_index()).where(search.match_clause(), *search.short)
+    else:
+        stmt = stmt.where(*search.clauses)
+    return list(db.session.scalars(stmt.order_by(Contact.sort_name).limit(limit)))
