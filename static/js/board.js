@@ -22,6 +22,13 @@
     form.requestSubmit();
   }
 
+  function listUnder(e) {
+    var point = e && e.changedTouches ? e.changedTouches[0] : e;
+    if (!point || point.clientX === undefined) return undefined;
+    var el = document.elementFromPoint(point.clientX, point.clientY);
+    return el ? el.closest(".board-cards[data-stage]") : null;
+  }
+
   function initLists(root) {
     if (typeof Sortable === "undefined") return;
     var lists = root.querySelectorAll ? root.querySelectorAll(".board-cards[data-stage]") : [];
@@ -43,8 +50,20 @@
         chosenClass: "is-chosen",
         dragClass: "is-dragging",
         onEnd: function (evt) {
-          if (evt.from === evt.to) return;
-          submitMove(evt.item, evt.to.dataset.stage);
+          // Sortable places the card at its last checked position (checked every few ms);
+          // a quick release after crossing a column must not leave it there, so the column
+          // under the pointer decides, and a release outside any column moves nothing.
+          var target = listUnder(evt.originalEvent);
+          if (target === undefined) target = evt.to;   // no pointer position: trust Sortable
+          if (target !== evt.to) {
+            if (!target || target === evt.from) {
+              evt.from.insertBefore(evt.item, evt.from.children[evt.oldIndex] || null);
+              return;
+            }
+            target.appendChild(evt.item);
+          }
+          if (target === evt.from) return;
+          submitMove(evt.item, target.dataset.stage);
         }
       });
     });
