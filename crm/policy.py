@@ -170,6 +170,14 @@ def get_import(user, run_id):
     return run
 
 
+# Reports: a rep's dashboard counts their own records; managers choose anyone or everyone --
+def report_owner_id(user, requested=None) -> int | None:
+    """Whose records the dashboard counts (None: everyone's, for managers and admins only)."""
+    if not _is_manager(user):
+        return user.id
+    return int(requested) if str(requested or "").isdigit() else None
+
+
 # Administration ------------------------------------------------------------------------
 def require_admin(user) -> None:
     if not (user and user.is_authenticated and user.is_admin):

@@ -1,0 +1,65 @@
+"""A small per-process memory of dashboard figures, keyed on a data version.
+
+At a million messages some figures take seconds to aggregate, while a manager tends to look
+at the same view again and again. The key holds, besides the view (whose scope, which
+filters), the data version: the newest id of every table whose rows the figures count, plus
+the audit log's newest id. Every change made through the app writes one of those rows
+(logging, correcting or deleting a DM, closing a conversation, moving a deal, completing a
+task, changing consent, reassigning a contact…), so a user's own change — in any process —
+always shows on their next load. Only plain values are kept (ids, counts, datetimes),
+never ORM objects.
+"""
+import copy
+import threading
+from collections import OrderedDict
+
+from flask import current_app, g
+from sqlalchemy import func, select
+
+from crm.audit.models import AuditEvent
+from crm.contacts.models import ConsentEvent
+from crm.conversations.models import Message, ResponseTime
+from crm.extensions import db
+from crm.pipeline.models import StageChange
+from crm.tasks.models import Task
+
+MAX_ENTRIES = 256
+_entries: OrderedDict = OrderedDict()
+_lock = threading.Lock()
+
+
+def enabled() -> bool:
+    # Tests wipe the database between cases (ids start again), so they opt in explicitly.
+    return bool(current_app.config.get("REPORTS_CACHE", not current_app.testing))
+
+
+def data_version() -> tuple:
+    """The newest id (or change time) of everything the dashboard counts; one statement."""
+    if "reports_data_version" not in g:
+        newest = [select(func.max(col)).scalar_subquery() for col in (
+            AuditEvent.id, Message.id, ResponseTime.id, Task.id, StageChange.id,
+            ConsentEvent.id)]
+        g.reports_data_version = tuple(db.session.execute(select(*newest)).one())
+    return g.reports_data_version
+
+
+def remember(name: str, key: tuple, compute):
+    """compute(), or the value kept for the same name, key and data version."""
+    if not enabled():
+        return compute()
+    full = (name, key, data_version())
+    with _lock:
+        if full in _entries:
+            _entries.move_to_end(full)
+            return copy.deepcopy(_entries[full])
+    value = compute()
+    with _lock:
+        _entries[full] = copy.deepcopy(value)
+        while len(_entries) > MAX_ENTRIES:
+            _entries.popitem(last=False)
+    return value
+
+
+def clear() -> None:
+    with _lock:
+        _entries.clear()

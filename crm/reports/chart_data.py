@@ -1,0 +1,67 @@
+"""The dashboard's charts with their drill-down links (needs a request: links use url_for)."""
+from flask import current_app, url_for
+
+from crm.reports.charts import Bar, Column, bar_chart, column_chart, funnel_chart, line_chart
+
+
+def _money(minor, currency) -> str:
+    return current_app.jinja_env.filters["money"](minor, currency)
+
+
+def _pct(value) -> str:
+    return "—" if value is None else f"{value * 100:.0f}%"
+
+
+def _drill(kind, f, **params):
+    return url_for("reports.drill", kind=kind, **f.filter_args(), **params)
+
+
+def trend_chart(d):
+    f = d.filters
+    points = d.dms.trend
+    series = [
+        ("DMs sent", "series-1", [p.sent for p in points],
+         [_drill("messages", f, direction="out", period=i) for i in range(len(points))]),
+        ("DMs received", "series-2", [p.received for p in points],
+         [_drill("messages", f, direction="in", period=i) for i in range(len(points))]),
+        ("Sent DMs that got a reply", "series-3", [p.replied for p in points],
+         [_drill("messages", f, direction="out", replied=1, period=i)
+          for i in range(len(points))]),
+    ]
+    return line_chart([p.label for p in points], series)
+
+
+def stage_value_chart(d, block):
+    f, cur = d.filters, d.pipeline.currency
+    bars = []
+    for row in block.stages:
+        value = row.open_value.main(cur)
+        deals = f"{row.open_count} deal{'' if row.open_count == 1 else 's'}"
+        bars.append(Bar(row.stage.name[:22], value, f"{_money(value, cur)} · {deals}",
+                        _drill("deals", f, view="open", stage=row.stage.id)))
+    return bar_chart(bars)
+
+
+def funnel(d, block):
+    f = d.filters
+    steps = []
+    for row in block.funnel:
+        steps.append(Bar(row.stage.name, row.reached or 0, f"{row.reached or 0}",
+                         _drill("deals", f, view="reached", stage=row.stage.id),
+                         note=_pct(row.conversion)))
+    steps.append(Bar("Won", block.won_reached, f"{block.won_reached}",
+                     _drill("deals", f, view="reached", won=1)))
+    return funnel_chart(steps)
+
+
+def opt_out_chart(d):
+    f = d.filters
+    columns = [Column(p.label, n, _drill("opt-outs", f, period=i))
+               for i, (p, n) in enumerate(zip(d.periods, d.consent.opt_outs_by_period))]
+    return column_chart(columns)
+
+
+def charts_for(d) -> dict:
+    return {"trend": trend_chart(d), "opt_outs": opt_out_chart(d),
+            "stage_values": {b.pipeline.id: stage_value_chart(d, b) for b in d.pipeline.blocks},
+            "funnels": {b.pipeline.id: funnel(d, b) for b in d.pipeline.blocks}}

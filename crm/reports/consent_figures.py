@@ -1,0 +1,104 @@
+"""Consent figures: opt-outs over time and their sources (from the append-only history),
+outreach the consent gate refused (audit "outreach_refused"), and contacts with unknown
+consent whom we are DMing."""
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, case, func, literal, or_, select, union_all
+
+from crm.audit.models import AuditEvent
+from crm.contacts.models import ConsentEvent, Contact
+from crm.conversations.models import Conversation
+from crm.extensions import db
+from crm.reports.cache import remember
+
+DM_REPLY_SOURCE = "Opt-out reply in a DM"
+TOP_SOURCES = 6
+
+
+@dataclass
+class ConsentFigures:
+    opt_outs_by_period: list = field(default_factory=list)   # count per period
+    sources: list = field(default_factory=list)              # (source, count), largest first
+    refusals_by_action: list = field(default_factory=list)   # (action, count)
+    unknown_in_outreach: int = 0
+
+    @property
+    def opt_outs(self) -> int:
+        return sum(self.opt_outs_by_period)
+
+    @property
+    def refusals(self) -> int:
+        return sum(n for _, n in self.refusals_by_action)
+
+
+def became_uncontactable():
+    """An event that opted the contact out or marked them do-not-contact."""
+    return or_(and_(ConsentEvent.to_status == "opted_out", ConsentEvent.from_status != "opted_out"),
+               and_(ConsentEvent.to_dnc.is_(True), ConsentEvent.from_dnc.is_(False)))
+
+
+def source_label():
+    # One-click opt-outs quote the contact's words; grouping by the quote would scatter them.
+    return case((ConsentEvent.evidence_message_id.is_not(None), DM_REPLY_SOURCE),
+                else_=func.coalesce(func.nullif(ConsentEvent.source, ""), "Not recorded"))
+
+
+def opt_out_where(scope) -> list:
+    where = [became_uncontactable(), ConsentEvent.at >= scope.start, ConsentEvent.at < scope.end]
+    contacts = [w for w in scope.contact_where() if w is not True]
+    if contacts:
+        where.append(ConsentEvent.contact_id.in_(select(Contact.id).where(*contacts)))
+    return where
+
+
+def refusal_where(scope) -> list:
+    where = [AuditEvent.action == "outreach_refused", AuditEvent.at >= scope.start,
+             AuditEvent.at < scope.end]
+    if scope.owner_id is not None:
+        where.append(AuditEvent.actor_id == scope.owner_id)
+    return where
+
+
+def refused_action():
+    return AuditEvent.changes["action"].as_string()
+
+
+def unknown_in_outreach_where(scope) -> list:
+    """Unknown consent, contactable, and our latest DM to them fell in the range."""
+    dmed = select(Conversation.contact_id).where(
+        Conversation.state.in_(("needs_reply", "awaiting_reply", "closed")),
+        Conversation.last_outbound_at >= scope.start, Conversation.last_outbound_at < scope.end)
+    if scope.platform:
+        dmed = dmed.where(Conversation.platform == scope.platform)
+    return [Contact.consent_status == "unknown", Contact.do_not_contact.is_(False),
+            Contact.archived_at.is_(None), Contact.id.in_(dmed), *scope.contact_where()]
+
+
+def consent_figures(scope, periods) -> ConsentFigures:
+    """Four small queries on indexed history tables."""
+    span = tuple((p.start, p.end) for p in periods)
+    return remember("consent", scope.cache_key + span, lambda: _consent_figures(scope, periods))
+
+
+def _consent_figures(scope, periods) -> ConsentFigures:
+    fig = ConsentFigures(opt_outs_by_period=[0] * len(periods))
+    where = opt_out_where(scope)
+    if periods:
+        parts = [select(literal(i).label("i"), func.count())
+                 .where(*where, ConsentEvent.at >= p.start, ConsentEvent.at < p.end)
+                 for i, p in enumerate(periods)]
+        for i, count in db.session.execute(parts[0] if len(parts) == 1 else union_all(*parts)):
+            fig.opt_outs_by_period[i] = count
+    label = source_label()
+    sources = db.session.execute(select(label, func.count()).where(*where).group_by(label)
+                                 .order_by(func.count().desc(), label)).all()
+    fig.sources = [(s, n) for s, n in sources[:TOP_SOURCES]]
+    if len(sources) > TOP_SOURCES:
+        fig.sources.append(("Other sources", sum(n for _, n in sources[TOP_SOURCES:])))
+    action = refused_action()
+    fig.refusals_by_action = [(a or "outreach", n) for a, n in db.session.execute(
+        select(action, func.count()).where(*refusal_where(scope)).group_by(action)
+        .order_by(func.count().desc(), action))]
+    fig.unknown_in_outreach = db.session.scalar(
+        select(func.count()).select_from(Contact).where(*unknown_in_outreach_where(scope)))
+    return fig

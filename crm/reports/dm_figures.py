@@ -1,0 +1,205 @@
+"""DM figures, from the kept state: messages (direction, sent_at, author, template and
+replied_at — when the contact next wrote), first-response times per inbound burst, and the
+conversations' reply state. Every figure is a grouped SQL aggregate."""
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import case, func, literal, select, union_all
+
+from crm.contacts.models import Contact
+from crm.conversations.models import (INBOUND, NEEDS_REPLY, OUTBOUND, Conversation, Message,
+                                      ResponseTime)
+from crm.core.timeutil import utcnow
+from crm.extensions import db
+from crm.reports.cache import remember
+from crm.reports.percentiles import EVERYONE, response_percentiles
+from crm.reports.sqlhelp import ratio
+
+
+@dataclass
+class SentReplies:
+    sent: int = 0
+    replied: int = 0
+
+    def add(self, sent: int, replied: int) -> None:
+        self.sent += int(sent or 0)
+        self.replied += int(replied or 0)
+
+    @property
+    def rate(self) -> float | None:
+        return ratio(self.replied, self.sent)
+
+
+@dataclass
+class TrendPoint:
+    label: str
+    start: datetime
+    end: datetime
+    sent: int = 0
+    received: int = 0
+    replied: int = 0
+
+
+@dataclass
+class DMFigures:
+    trend: list = field(default_factory=list)            # TrendPoint per period
+    by_author: dict = field(default_factory=dict)        # user id -> SentReplies
+    by_platform: dict = field(default_factory=dict)      # platform -> SentReplies
+    by_template: dict = field(default_factory=dict)      # template id -> SentReplies
+    answered: int = 0                                    # bursts started in range, answered
+    within_target: int = 0
+    late_waiting: int = 0                                # unanswered, past target, waiting
+    closed_unanswered: int = 0                           # closed with no reply: not counted
+    target_hours: int = 24
+    median: float | None = None
+    p90: float | None = None
+    median_by_responder: dict = field(default_factory=dict)
+    needs_reply: int = 0
+    needs_reply_over_target: int = 0
+    oldest_wait_since: datetime | None = None
+
+    @property
+    def sent(self) -> int:
+        return sum(p.sent for p in self.trend)
+
+    @property
+    def received(self) -> int:
+        return sum(p.received for p in self.trend)
+
+    @property
+    def replied(self) -> int:
+        return sum(p.replied for p in self.trend)
+
+    @property
+    def reply_rate(self) -> float | None:
+        return ratio(self.replied, self.sent)
+
+    @property
+    def decided(self) -> int:
+        """Bursts whose outcome against the target is known."""
+        return self.answered + self.late_waiting
+
+    @property
+    def within_target_share(self) -> float | None:
+        return ratio(self.within_target, self.decided)
+
+
+def replied_flag():
+    return func.sum(case((Message.replied_at.is_not(None), 1), else_=0))
+
+
+def trend(scope, periods) -> list[TrendPoint]:
+    """Sent, received and replied-to per period: one index range per period, in one query."""
+    points = [TrendPoint(p.label, p.start, p.end) for p in periods]
+    if not points:
+        return points
+    in_scope = scope.in_conversations(Message.conversation_id)
+    parts = [select(literal(i).label("i"), Message.direction, func.count(), replied_flag())
+             .where(Message.direction.in_((INBOUND, OUTBOUND)), Message.sent_at >= p.start,
+                    Message.sent_at < p.end, *in_scope)
+             .group_by(Message.direction) for i, p in enumerate(points)]
+    stmt = parts[0] if len(parts) == 1 else union_all(*parts)
+    for i, direction, count, replied in db.session.execute(stmt):
+        point = points[i]
+        if direction == OUTBOUND:
+            point.sent, point.replied = count, int(replied or 0)
+        else:
+            point.received = count
+    return points
+
+
+def outbound_groups(scope) -> list:
+    """(author, template, platform, sent, replied) for DMs sent in the range."""
+    return db.session.execute(
+        select(Message.author_id, Message.template_id, Conversation.platform, func.count(),
+               replied_flag())
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(Message.direction == OUTBOUND, Message.sent_at >= scope.start,
+               Message.sent_at < scope.end, *scope.in_conversations(Message.conversation_id))
+        .group_by(Message.author_id, Message.template_id, Conversation.platform)).all()
+
+
+def burst_where(scope) -> list:
+    return [ResponseTime.burst_started_at >= scope.start, ResponseTime.burst_started_at < scope.end,
+            *scope.in_conversations(ResponseTime.conversation_id)]
+
+
+def response_counts(scope, target_seconds: int) -> tuple[int, int, int]:
+    """(bursts started in the range, answered, answered within target)."""
+    row = db.session.execute(
+        select(func.count(), func.count(ResponseTime.answered_at),
+               func.sum(case((ResponseTime.response_seconds <= target_seconds, 1), else_=0)))
+        .where(*burst_where(scope))).one()
+    return tuple(int(v or 0) for v in row)
+
+
+def waiting_in_range(scope, target_seconds: int, now: datetime) -> tuple[int, int]:
+    """Bursts of the range still waiting now (the conversation's current wait started in the
+    range), and how many of them are past the target. Read from the conversations alone."""
+    row = db.session.execute(
+        select(func.count(),
+               func.sum(case((Conversation.waiting_since
+                              < now - timedelta(seconds=target_seconds), 1), else_=0)))
+        .where(Conversation.state == NEEDS_REPLY, Conversation.waiting_since >= scope.start,
+               Conversation.waiting_since < scope.end, *scope.conversation_where())).one()
+    return int(row[0] or 0), int(row[1] or 0)
+
+
+def waiting_now(scope, target_seconds: int, now: datetime) -> tuple[int, int, datetime | None]:
+    """Conversations needing a reply now (the inbox's rule: not on archived contacts), those
+    past the target, and the oldest wait."""
+    over = case((Conversation.waiting_since < now - timedelta(seconds=target_seconds), 1),
+                else_=0)
+    waiting = [Conversation.state == NEEDS_REPLY,
+               *[w for w in scope.conversation_where() if w is not True]]
+    if len(waiting) == 1:
+        # Everyone's: count on the (state, waiting_since) index alone, then take away the
+        # few conversations of archived contacts, instead of joining every row.
+        total, late = db.session.execute(select(func.count(), func.sum(over))
+                                         .where(*waiting)).one()
+        archived, archived_late = db.session.execute(
+            select(func.count(), func.sum(over)).select_from(Contact)
+            .join(Conversation, Conversation.contact_id == Contact.id)
+            .where(Contact.archived_at.is_not(None), *waiting)).one()
+        total, late = (total or 0) - (archived or 0), (late or 0) - (archived_late or 0)
+    else:
+        total, late = db.session.execute(
+            select(func.count(), func.sum(over))
+            .join(Contact, Contact.id == Conversation.contact_id)
+            .where(Contact.archived_at.is_(None), *waiting)).one()
+    oldest = db.session.scalar(
+        select(Conversation.waiting_since).join(Contact, Contact.id == Conversation.contact_id)
+        .where(Contact.archived_at.is_(None), *waiting)
+        .order_by(Conversation.waiting_since, Conversation.id).limit(1)) if total else None
+    return int(total or 0), int(late or 0), oldest
+
+
+def dm_figures(scope, periods, target_hours: int, now: datetime | None = None) -> DMFigures:
+    """Every DM figure for the scope, in a constant number of grouped queries. Figures that
+    depend only on the data are remembered per data version; those that move with the
+    clock are keyed on the minute as well."""
+    now = (now or utcnow()).replace(second=0, microsecond=0)
+    target = int(target_hours) * 3600
+    key = scope.cache_key
+    span = tuple((p.start, p.end) for p in periods)
+    fig = DMFigures(trend=remember("trend", key + span, lambda: trend(scope, periods)),
+                    target_hours=int(target_hours))
+    groups = remember("outbound", key, lambda: [tuple(r) for r in outbound_groups(scope)])
+    for author_id, template_id, platform, sent, replied in groups:
+        fig.by_author.setdefault(author_id, SentReplies()).add(sent, replied)
+        fig.by_platform.setdefault(platform, SentReplies()).add(sent, replied)
+        if template_id is not None:
+            fig.by_template.setdefault(template_id, SentReplies()).add(sent, replied)
+    bursts, fig.answered, fig.within_target = remember(
+        "responses", key + (target,), lambda: response_counts(scope, target))
+    still_waiting, fig.late_waiting = remember(
+        "waiting_in_range", key + (target, now), lambda: waiting_in_range(scope, target, now))
+    fig.closed_unanswered = max(0, bursts - fig.answered - still_waiting)
+    answered = [*burst_where(scope), ResponseTime.response_seconds.is_not(None)]
+    pct = remember("percentiles", key, lambda: response_percentiles(
+        answered, ResponseTime.response_seconds, ResponseTime.responder_id))
+    fig.median, fig.p90 = pct.pop(EVERYONE, (None, None))
+    fig.median_by_responder = {k: v[0] for k, v in pct.items()}
+    fig.needs_reply, fig.needs_reply_over_target, fig.oldest_wait_since = remember(
+        "waiting_now", key + (target, now), lambda: waiting_now(scope, target, now))
+    return fig

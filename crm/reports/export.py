@@ -1,0 +1,151 @@
+"""Each dashboard table as CSV rows (the same figures the page shows, unrounded)."""
+import csv
+import io
+
+from crm.contacts.models import PLATFORM_LABELS
+from crm.core.timeutil import local
+
+TABLES = {
+    "summary": "Headline figures",
+    "stages": "Pipeline stages",
+    "leaderboard": "Rep leaderboard",
+    "dm-reps": "DMs per rep",
+    "dm-platforms": "DMs per platform",
+    "dm-templates": "DMs per template",
+    "trend": "DMs per period",
+    "work": "Tasks per person",
+    "opt-outs": "Opt-outs per period",
+    "opt-out-sources": "Opt-out sources",
+    "refusals": "Refused outreach",
+}
+
+
+def _cell(value):
+    """Numbers as they are; text that a spreadsheet would run as a formula is quoted."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4f}".rstrip("0").rstrip(".")
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _money(amounts) -> dict:
+    return {cur: minor / 100 for cur, minor in amounts.items()}
+
+
+def _currencies(*amounts) -> list[str]:
+    return sorted({cur for a in amounts for cur in a})
+
+
+def summary(d):
+    p, m, w, c = d.pipeline, d.dms, d.work, d.consent
+    rows = [("Range", d.filters.range_label), ("Open deals", p.open_count)]
+    rows += [(f"Open value ({cur})", v / 100) for cur, v in p.open_value.items_sorted]
+    rows += [("Deals won", p.won_count)]
+    rows += [(f"Won value ({cur})", v / 100) for cur, v in p.won_value.items_sorted]
+    rows += [("Deals lost", p.lost_count), ("Win rate", p.win_rate),
+             ("Average days to close (won)", p.avg_days_to_close),
+             ("Open deals with no next step", p.no_next_step),
+             ("DMs sent", m.sent), ("DMs received", m.received),
+             ("Sent DMs that got a reply", m.replied), ("Reply rate", m.reply_rate),
+             ("Median first response (seconds)", m.median),
+             ("90th percentile first response (seconds)", m.p90),
+             (f"Answered within {m.target_hours} h (share)", m.within_target_share),
+             ("Conversations needing a reply now", m.needs_reply),
+             (f"Waiting more than {m.target_hours} h", m.needs_reply_over_target),
+             ("Tasks overdue", w.overdue), ("Tasks completed", w.done),
+             ("Automatic follow-ups created", w.follow_ups),
+             ("Follow-ups followed by a reply", w.follow_ups_replied),
+             ("Opt-outs", c.opt_outs), ("Outreach refused", c.refusals),
+             ("Consent unknown, DMed in range", c.unknown_in_outreach)]
+    return ["Figure", "Value"], rows
+
+
+def stages(d):
+    blocks = d.pipeline.blocks
+    curs = _currencies(*[r.open_value for b in blocks for r in b.stages])
+    head = ["Pipeline", "Stage", "Open deals", *[f"Open value ({c})" for c in curs],
+            "Reached (deals opened in range)", "Went on to next step",
+            "Left the stage in range", "Average days in stage"]
+    rows = []
+    for b in blocks:
+        for r in b.stages:
+            value = _money(r.open_value)
+            rows.append([b.pipeline.name, r.stage.name, r.open_count,
+                         *[value.get(c, 0) for c in curs], r.reached, r.conversion,
+                         r.moves_out, r.avg_seconds / 86400 if r.avg_seconds is not None else None])
+        rows.append([b.pipeline.name, "Won", "", *["" for _ in curs], b.won_reached, "", "", ""])
+    return head, rows
+
+
+def leaderboard(d):
+    curs = _currencies(*[r.won for r in d.leaderboard])
+    head = ["Person", "DMs sent", "Replies", "Reply rate", "Median first response (seconds)",
+            *[f"Won value ({c})" for c in curs]]
+    rows = [[r.user.name, r.sent, r.replied, r.reply_rate, r.median_response,
+             *[_money(r.won).get(c, 0) for c in curs]] for r in d.leaderboard]
+    return head, rows
+
+
+def _sent_replies(label, items, name):
+    head = [label, "DMs sent", "Replies", "Reply rate"]
+    rows = sorted(([name(k), v.sent, v.replied, v.rate] for k, v in items.items()),
+                  key=lambda r: (-r[1], str(r[0])))
+    return head, rows
+
+
+def dm_reps(d):
+    return _sent_replies("Person", d.dms.by_author, d.user_name)
+
+
+def dm_platforms(d):
+    return _sent_replies("Platform", d.dms.by_platform, lambda p: PLATFORM_LABELS.get(p, p))
+
+
+def dm_templates(d):
+    return _sent_replies("Template", d.dms.by_template, d.template_name)
+
+
+def trend(d):
+    head = ["Period starting", "DMs sent", "DMs received", "Sent DMs that got a reply"]
+    return head, [[local(p.start, d.filters.tz).date().isoformat(), p.sent, p.received, p.replied]
+                  for p in d.dms.trend]
+
+
+def work(d):
+    w = d.work
+    people = set(w.overdue_by_assignee) | set(w.done_by_assignee)
+    rows = sorted(([d.user_name(u), w.overdue_by_assignee.get(u, 0), w.done_by_assignee.get(u, 0)]
+                   for u in people), key=lambda r: r[0].lower())
+    return ["Person", "Tasks overdue", "Tasks completed"], rows
+
+
+def opt_outs(d):
+    return ["Period starting", "Opt-outs"], [
+        [local(p.start, d.filters.tz).date().isoformat(), n]
+        for p, n in zip(d.periods, d.consent.opt_outs_by_period)]
+
+
+def opt_out_sources(d):
+    return ["Source", "Opt-outs"], [list(r) for r in d.consent.sources]
+
+
+def refusals(d):
+    return ["Refused action", "Attempts"], [list(r) for r in d.consent.refusals_by_action]
+
+
+BUILDERS = {"summary": summary, "stages": stages, "leaderboard": leaderboard, "dm-reps": dm_reps,
+            "dm-platforms": dm_platforms, "dm-templates": dm_templates, "trend": trend,
+            "work": work, "opt-outs": opt_outs, "opt-out-sources": opt_out_sources,
+            "refusals": refusals}
+
+
+def to_csv(table: str, dashboard) -> str:
+    head, rows = BUILDERS[table](dashboard)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(head)
+    for row in rows:
+        writer.writerow([_cell(v) for v in row])
+    return out.getvalue()

@@ -1,0 +1,113 @@
+"""Which records a dashboard counts, as WHERE clauses.
+
+"Their own" means, for each kind of record:
+- deals: the deals the person owns;
+- DMs, response times, conversations waiting: conversations on contacts the person owns;
+- tasks: the tasks assigned to the person;
+- consent: opt-outs and unknown consent on contacts the person owns, and the outreach
+  attempts the consent gate refused to the person.
+A rep's dashboard is always scoped to the rep (crm.policy.report_owner_id); managers and
+admins see everyone's or choose one owner. Pipeline and campaign narrow deals only; the
+platform narrows deals (their platform) and conversations (theirs).
+"""
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from crm import policy
+from crm.contacts.models import Contact
+from crm.conversations.models import Conversation
+from crm.pipeline.models import Deal
+from crm.tasks.models import Task
+
+SCOPE_NOTE = ("Deals count when owned; DMs, response times and waiting conversations when "
+              "on contacts owned; tasks when assigned; opt-outs on contacts owned, refusals "
+              "when attempted.")
+
+
+@dataclass
+class Scope:
+    viewer: object
+    owner_id: int | None
+    start: datetime
+    end: datetime
+    tz: str
+    pipeline_id: int | None = None
+    campaign_id: int | None = None
+    platform: str | None = None
+
+    @classmethod
+    def for_view(cls, viewer, filters) -> "Scope":
+        return cls(viewer=viewer, owner_id=policy.report_owner_id(viewer, filters.owner),
+                   start=filters.start, end=filters.end, tz=filters.tz,
+                   pipeline_id=int(filters.pipeline) if filters.pipeline else None,
+                   campaign_id=int(filters.campaign) if filters.campaign else None,
+                   platform=filters.platform or None)
+
+    @property
+    def cache_key(self) -> tuple:
+        """Everything the scope's WHERE clauses depend on (managers all see the same)."""
+        viewer = "all" if getattr(self.viewer, "is_manager", False) else self.viewer.id
+        return (viewer, self.owner_id, self.pipeline_id, self.campaign_id, self.platform,
+                self.start, self.end, self.tz)
+
+    @property
+    def is_own(self) -> bool:
+        """True when the viewer sees only their own records (a rep, or a manager on self)."""
+        return self.owner_id == getattr(self.viewer, "id", None)
+
+    # Deals --------------------------------------------------------------------------------
+    def deal_where(self, *, with_pipeline: bool = True) -> list:
+        where = [policy.deal_scope(self.viewer), Deal.archived_at.is_(None)]
+        if self.owner_id is not None:
+            where.append(Deal.owner_id == self.owner_id)
+        if with_pipeline and self.pipeline_id is not None:
+            where.append(Deal.pipeline_id == self.pipeline_id)
+        if self.campaign_id is not None:
+            where.append(Deal.campaign_id == self.campaign_id)
+        if self.platform:
+            where.append(Deal.platform == self.platform)
+        return where
+
+    # Conversations ----------------------------------------------------------------------------
+    def owned_contacts(self):
+        return select(Contact.id).where(Contact.owner_id == self.owner_id,
+                                        policy.contact_scope(self.viewer))
+
+    def conversation_where(self) -> list:
+        """Clauses on Conversation itself."""
+        if self.owner_id is not None:
+            # owned_contacts() already passes through the contact policy
+            where = [Conversation.contact_id.in_(self.owned_contacts())]
+        else:
+            where = [policy.conversation_scope(self.viewer)]
+        if self.platform:
+            where.append(Conversation.platform == self.platform)
+        return where
+
+    def conversation_ids(self):
+        """A subquery of the conversation ids in scope, or None when every one counts."""
+        where = [w for w in self.conversation_where() if w is not True]
+        if not where:
+            return None
+        return select(Conversation.id).where(*where)
+
+    def in_conversations(self, column) -> list:
+        """[column IN (conversations in scope)] or [] — for Message and ResponseTime."""
+        ids = self.conversation_ids()
+        return [] if ids is None else [column.in_(ids)]
+
+    # Tasks ---------------------------------------------------------------------------------
+    def task_where(self) -> list:
+        where = [policy.task_scope(self.viewer)]
+        if self.owner_id is not None:
+            where.append(Task.assignee_id == self.owner_id)
+        return where
+
+    # Consent -------------------------------------------------------------------------------
+    def contact_where(self) -> list:
+        where = [policy.contact_scope(self.viewer)]
+        if self.owner_id is not None:
+            where.append(Contact.owner_id == self.owner_id)
+        return where

@@ -1,0 +1,73 @@
+"""Work figures from the task records: overdue and completed per person, automatic
+follow-ups created and how many were followed by a reply."""
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import and_, case, func, select
+
+from crm.conversations.models import Message
+from crm.core.timeutil import utcnow
+from crm.extensions import db
+from crm.reports.cache import remember
+from crm.reports.sqlhelp import ratio
+from crm.tasks.models import Task
+from crm.tasks.services import day_bounds
+
+
+@dataclass
+class WorkFigures:
+    overdue_by_assignee: dict = field(default_factory=dict)     # user id (or None) -> count
+    done_by_assignee: dict = field(default_factory=dict)
+    follow_ups: int = 0
+    follow_ups_replied: int = 0
+    today_starts: datetime | None = None
+
+    @property
+    def overdue(self) -> int:
+        return sum(self.overdue_by_assignee.values())
+
+    @property
+    def done(self) -> int:
+        return sum(self.done_by_assignee.values())
+
+    @property
+    def follow_up_reply_rate(self) -> float | None:
+        return ratio(self.follow_ups_replied, self.follow_ups)
+
+
+def overdue_before(scope, now: datetime | None = None) -> datetime:
+    """Overdue means due before the start of the viewer's today (the Today page's rule)."""
+    return day_bounds(scope.tz, now)[0]
+
+
+def work_figures(scope, now: datetime | None = None) -> WorkFigures:
+    """Tasks overdue now and done in the range, per assignee; follow-ups (two queries)."""
+    today_starts = overdue_before(scope, now or utcnow())
+    return remember("work", scope.cache_key + (today_starts,),
+                    lambda: _work_figures(scope, today_starts))
+
+
+def _work_figures(scope, today_starts: datetime) -> WorkFigures:
+    fig = WorkFigures(today_starts=today_starts)
+    overdue = and_(Task.status == "open", Task.due_at < fig.today_starts)
+    done = and_(Task.status == "done", Task.done_at >= scope.start, Task.done_at < scope.end)
+    rows = db.session.execute(
+        select(Task.assignee_id, func.sum(case((overdue, 1), else_=0)),
+               func.sum(case((done, 1), else_=0)))
+        .where(Task.status.in_(("open", "done")), *scope.task_where())
+        .where((Task.due_at < fig.today_starts) | (Task.done_at >= scope.start))
+        .group_by(Task.assignee_id))
+    for assignee_id, n_overdue, n_done in rows:
+        if n_overdue:
+            fig.overdue_by_assignee[assignee_id] = int(n_overdue)
+        if n_done:
+            fig.done_by_assignee[assignee_id] = int(n_done)
+    row = db.session.execute(
+        select(func.count(),
+               func.sum(case((Message.replied_at >= Task.created_at, 1), else_=0)))
+        .select_from(Task)
+        .outerjoin(Message, Message.id == Task.source_message_id)
+        .where(Task.auto.is_(True), Task.created_at >= scope.start, Task.created_at < scope.end,
+               *scope.task_where())).one()
+    fig.follow_ups, fig.follow_ups_replied = int(row[0] or 0), int(row[1] or 0)
+    return fig
