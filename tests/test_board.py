@@ -235,3 +235,14 @@ def test_board_tolerates_odd_parameters(auth, rep, url):
 def test_unknown_stage_column_is_404(auth, rep):
     assert auth.login(rep).get("/board/stages/9999/cards").status_code == 404
 
+
+
+def test_winning_a_collaboration_on_the_board_points_to_the_results(auth, db, rep, hx):
+    prospect = factories.default_stage("Influencer collaborations", 0)
+    completed = factories.default_stage("Influencer collaborations", 6)
+    deal = deal_for(rep, prospect)
+    resp = auth.login(rep).post(f"/deals/{deal.id}/move", headers=hx, data={
+        "stage_id": completed.id, "version": deal.version, "board": "1"})
+    assert "Record the posted content and its results" in resp.data.decode()
+    db.session.expire_all()
+    assert deal.outcome == "won" and deal.closed_at is not None

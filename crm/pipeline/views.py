@@ -13,7 +13,7 @@ from crm.pipeline import services
 from crm.pipeline.board import BoardFilters
 from crm.pipeline.defaults import ensure_default_pipelines
 from crm.pipeline.forms import LostForm
-from crm.pipeline.models import LOST, LostReason, Stage
+from crm.pipeline.models import LOST, WON, LostReason, Stage
 
 bp = Blueprint("pipeline", __name__)
 
@@ -157,6 +157,9 @@ def move(deal_id):
                else f"“{deal.title}” is already in {deal.stage.name}.")
     if deal.stage.outcome == LOST and moved:
         message = f"“{deal.title}” marked lost ({deal.lost_reason.name})."
+    elif deal.stage.outcome == WON and moved and deal.pipeline.is_influencer:
+        message = (f"“{deal.title}” won. Record the posted content and its results on the "
+                   "deal's page when they are in.")
     if on_board and fragment():
         return _board_update(deal, f, {seen_stage, deal.stage_id}, message=message,
                              trigger="dealMoved" if moved else None)
