@@ -9,9 +9,13 @@ import threading
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from tests import factories
+
+# Pages answer in milliseconds; the margin is for a machine busy with other work.
+expect.set_options(timeout=10_000)
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).parent / "screenshots"
