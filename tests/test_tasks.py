@@ -223,9 +223,12 @@ def test_today_sorts_overdue_today_and_upcoming_in_the_users_zone(auth, db, rep,
 
 
 def test_home_page_counts_come_from_due_counts(auth, db, rep):
-    factories.TaskFactory(assignee_id=rep.id, due_at=utcnow() - timedelta(days=3))
+    factories.TaskFactory(title="Chase the signed contract", assignee_id=rep.id,
+                          due_at=utcnow() - timedelta(days=3))
     html = auth.login(rep).get("/").data.decode()
-    assert "tasks overdue" in html
+    assert services.due_counts(rep) == {"overdue": 1, "due_today": 0}
+    assert '<span class="stat-value">1</span><span class="stat-label">task overdue' in html
+    assert "Chase the signed contract" in html
 
 
 def test_manager_sees_everyones_tasks_on_request(auth, db, manager, rep):
