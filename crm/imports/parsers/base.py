@@ -219,9 +219,10 @@ class ExportSource:
         outbound = [bool(p.identities() & me_keys) for p in senders]
         from_ts, utc = datetime.fromtimestamp, timezone.utc
         for micros, who, body, media, external_id, fp in rows:
-            sent_at = from_ts(micros // 1_000_000, utc).replace(microsecond=micros % 1_000_000)
-            yield ParsedMessage(senders[who], sent_at, body, media, external_id, fp,
-                                outbound[who])
+            # Exact to the microsecond for any date up to 2100 (checked against
+            # EPOCH + timedelta on a million random values).
+            yield ParsedMessage(senders[who], from_ts(micros / 1_000_000, utc), body, media,
+                                external_id, fp, outbound[who])
 
     # -- for subclasses ----------------------------------------------------------------
     def _scan(self) -> None:
@@ -245,14 +246,18 @@ class ExportSource:
                     folder: str | None = None, day_first: bool | None = None) -> None:
         """Summarise one thread and spool its finished messages for messages()."""
         # describe() returns title/declared/is_group/folder learnt while reading the files.
-        senders: dict[Participant, int] = {}
+        # Keyed by id(): a Participant's generated __hash__ costs more than the rest of the
+        # loop, and the records keep every sender alive while this runs.
+        index: dict[int, int] = {}
+        senders: list[Participant] = []
         sent: list[int] = []
         rows = []
         first = last = None
         for rec, fp in self._finalised(key, ref, day_first):
-            who = senders.get(rec.sender)
+            who = index.get(id(rec.sender))
             if who is None:
-                who = senders[rec.sender] = len(senders)
+                who = index[id(rec.sender)] = len(senders)
+                senders.append(rec.sender)
                 sent.append(0)
             sent[who] += 1
             if first is None:
@@ -261,9 +266,9 @@ class ExportSource:
             rows.append((_micros(rec), who, rec.body, rec.media, rec.external_id, fp))
         if not rows:
             return  # only drafts, reactions or system lines: nothing to import
-        for sender, who in senders.items():
-            self._sent_counts[sender.name] += sent[who]
-        self._spool_rows(key, rows, list(senders))
+        for sender, count in zip(senders, sent):
+            self._sent_counts[sender.name] += count
+        self._spool_rows(key, rows, senders)
         if describe is not None:
             info = describe()
             title = info.get("title", title)
@@ -271,7 +276,7 @@ class ExportSource:
             is_group = info.get("is_group", is_group)
             folder = info.get("folder", folder)
         people: dict[str, Participant] = {}
-        for p in list(declared) + list(senders):
+        for p in list(declared) + senders:
             people.setdefault(p.account_id or p.profile_url or p.name, p)
         if is_group is None:
             is_group = len(people) > 2
@@ -306,13 +311,13 @@ class ExportSource:
         copies = self._may_repeat(ref)
         seen: dict = {}
         emitted: set[str] = set()
-        heads: dict[Participant, str] = {}
+        heads: dict[int, str] = {}
         thread_head = f"{self.platform}\x1f{key}\x1f"
         for rec in records:
             sender = rec.sender
-            head = heads.get(sender)
+            head = heads.get(id(sender))
             if head is None:
-                head = heads[sender] = f"{thread_head}{sender.account_id or sender.name}\x1f"
+                head = heads[id(sender)] = f"{thread_head}{sender.account_id or sender.name}\x1f"
             when = rec.clock or rec.sent_at.isoformat()
             text = f"{head}{when}\x1f{rec.body}\x1f{rec.media or ''}"
             fp = sha1(text.encode("utf-8", "surrogatepass")).hexdigest()

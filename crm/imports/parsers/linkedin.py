@@ -77,6 +77,7 @@ class LinkedInSource(ExportSource):
         self._rel = self._relname(path)
         self._profile = profile
         self._cols: dict[str, int] = {}
+        self._people: dict[tuple, Participant] = {}
 
     def _scan(self) -> None:
         if self._profile is not None:
@@ -171,7 +172,12 @@ class LinkedInSource(ExportSource):
     def _sender(self, row: list[str]) -> Participant:
         url = normalise_url(self._cell(row, "SENDER PROFILE URL"))
         name = self._cell(row, "FROM")
-        return Participant(name or url or "Unknown", profile_url=url)
+        # One object per person, so per-sender work in the base runs once, not per row.
+        person = self._people.get((name, url))
+        if person is None:
+            person = self._people[(name, url)] = Participant(name or url or "Unknown",
+                                                             profile_url=url)
+        return person
 
     def _records(self, ref: tuple[array, array], day_first):
         offsets, lines = ref
