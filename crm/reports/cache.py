@@ -13,7 +13,7 @@ import copy
 import threading
 from collections import OrderedDict
 
-from flask import current_app, g
+from flask import current_app, has_request_context, request
 from sqlalchemy import func, select
 
 from crm.audit.models import AuditEvent
@@ -24,6 +24,7 @@ from crm.pipeline.models import StageChange
 from crm.tasks.models import Task
 
 MAX_ENTRIES = 256
+VERSION_KEY = "rapport.reports.data_version"
 _entries: OrderedDict = OrderedDict()
 _lock = threading.Lock()
 
@@ -34,13 +35,15 @@ def enabled() -> bool:
 
 
 def data_version() -> tuple:
-    """The newest id (or change time) of everything the dashboard counts; one statement."""
-    if "reports_data_version" not in g:
-        newest = [select(func.max(col)).scalar_subquery() for col in (
-            AuditEvent.id, Message.id, ResponseTime.id, Task.id, StageChange.id,
-            ConsentEvent.id)]
-        g.reports_data_version = tuple(db.session.execute(select(*newest)).one())
-    return g.reports_data_version
+    """The newest id of everything the dashboard counts, read once per request (one query)."""
+    if has_request_context() and VERSION_KEY in request.environ:
+        return request.environ[VERSION_KEY]
+    newest = [select(func.max(col)).scalar_subquery() for col in (
+        AuditEvent.id, Message.id, ResponseTime.id, Task.id, StageChange.id, ConsentEvent.id)]
+    version = tuple(db.session.execute(select(*newest)).one())
+    if has_request_context():
+        request.environ[VERSION_KEY] = version
+    return version
 
 
 def remember(name: str, key: tuple, compute):

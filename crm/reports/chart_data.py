@@ -37,7 +37,7 @@ def stage_value_chart(d, block):
     for row in block.stages:
         value = row.open_value.main(cur)
         deals = f"{row.open_count} deal{'' if row.open_count == 1 else 's'}"
-        bars.append(Bar(row.stage.name[:22], value, f"{_money(value, cur)} · {deals}",
+        bars.append(Bar(row.stage.name[:16], value, f"{_money(value, cur)} · {deals}",
                         _drill("deals", f, view="open", stage=row.stage.id)))
     return bar_chart(bars)
 

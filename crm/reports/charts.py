@@ -71,7 +71,7 @@ class LineChart:
     series: list
 
 
-def line_chart(labels: list[str], series: list[tuple], width: int = 640,
+def line_chart(labels: list[str], series: list[tuple], width: int = 560,
                height: int = 240) -> LineChart:
     """series: [(name, css, values, hrefs)] — values and hrefs per label."""
     left, right, top, bottom = 44, width - 14, 14, height - 30
@@ -120,11 +120,11 @@ class BarChart:
     bars: list
 
 
-def bar_chart(bars: list[Bar], width: int = 640, label_width: int = 150,
-              bar_height: int = 26, gap: int = 10) -> BarChart:
+def bar_chart(bars: list[Bar], width: int = 480, label_width: int = 112,
+              bar_height: int = 24, gap: int = 9) -> BarChart:
     """Horizontal bars, longest = the largest value; room on the right for the figure."""
     top = max([b.value for b in bars] or [0]) or 1
-    room = width - label_width - 110
+    room = width - label_width - 150
     for i, bar in enumerate(bars):
         bar.width = max(2.0, room * bar.value / top) if bar.value else 0.0
         bar.y = i * (bar_height + gap)
@@ -132,8 +132,8 @@ def bar_chart(bars: list[Bar], width: int = 640, label_width: int = 150,
     return BarChart(width, height, label_width, bar_height, bars)
 
 
-def funnel_chart(steps: list[Bar], width: int = 640, bar_height: int = 30,
-                 gap: int = 22) -> BarChart:
+def funnel_chart(steps: list[Bar], width: int = 480, bar_height: int = 26,
+                 gap: int = 20) -> BarChart:
     """Centred bars, each as wide as the deals that reached the step; the conversion to the
     next step sits in the gap below."""
     top = max([b.value for b in steps] or [0]) or 1

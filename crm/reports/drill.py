@@ -240,9 +240,10 @@ def tasks(scope, filters, args, cursor):
     view = args.get("view", "overdue")
     stmt = select(Task).where(*scope.task_where())
     params = {"view": view}
+    oldest_first = view == "overdue"
     if view == "overdue":
         stmt = stmt.where(Task.status == "open", Task.due_at < overdue_before(scope))
-        title, order = "Overdue tasks", Task.due_at
+        title, order = "Overdue tasks, the longest overdue first", Task.due_at
     elif view == "done":
         stmt = stmt.where(Task.status == "done", Task.done_at >= scope.start,
                           Task.done_at < scope.end)
@@ -267,7 +268,8 @@ def tasks(scope, filters, args, cursor):
     stmt = stmt.options(joinedload(Task.contact).options(lazyload(Contact.tags),
                                                          lazyload(Contact.handles)),
                         selectinload(Task.deal).lazyload("*"))
-    rows = db.session.scalars(_keyset(stmt, order, Task.id, cursor)).unique().all()
+    rows = db.session.scalars(_keyset(stmt, order, Task.id, cursor,
+                                      desc=not oldest_first)).unique().all()
     rows, nxt = _cursor(rows, lambda t: getattr(t, order.key))
     return title, rows, nxt, params
 

@@ -51,6 +51,11 @@ class PipelineBlock:
     won_reached: int = 0
 
     @property
+    def is_empty(self) -> bool:
+        """Nothing to show: no open deals, none opened, none moved in the range."""
+        return not (self.cohort or any(r.open_count or r.moves_out for r in self.stages))
+
+    @property
     def funnel(self) -> list[StageRow]:
         return [r for r in self.stages if r.stage.retired_at is None]
 

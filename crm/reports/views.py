@@ -1,8 +1,8 @@
 """The dashboard, its drill-down lists and its CSV exports."""
 from urllib.parse import urlencode
 
-from flask import (Blueprint, Response, abort, current_app, g, render_template, request,
-                   url_for)
+from flask import (Blueprint, Response, abort, current_app, g, redirect, render_template,
+                   request, url_for)
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -19,7 +19,8 @@ from crm.reports.scope import SCOPE_NOTE, Scope
 
 bp = Blueprint("reports", __name__, url_prefix="/dashboard")
 
-PARTIALS = {"dashboard-panels": "reports/_panels.html", "leaderboard": "reports/_leaderboard.html"}
+PARTIALS = {"dashboard-body": "reports/_body.html", "dashboard-panels": "reports/_panels.html",
+            "leaderboard": "reports/_leaderboard.html"}
 
 
 @bp.app_template_global()
@@ -76,18 +77,27 @@ def _fragment() -> bool:
 
 
 def _filters() -> DashboardFilters:
-    return DashboardFilters.from_args(request.args, current_user.timezone)
+    filters = DashboardFilters.from_args(request.args, current_user.timezone)
+    if not current_user.is_manager:
+        filters.owner = ""   # a rep's dashboard is theirs whatever the address says
+    return filters
 
 
 @bp.get("")
 def dashboard():
     """Pipeline, DMs, work and consent at a glance, for the filters in the query string."""
     filters = _filters()
+    canonical = url_for("reports.dashboard", **filters.as_args())
+    if not _fragment() and not filters.errors and request.args.to_dict() != filters.as_args():
+        # e.g. a form sent without JavaScript: keep the address short and shareable
+        return redirect(canonical)
     dash = build_dashboard(current_user, filters)
-    ctx = dict(d=dash, f=filters, presets=PRESETS, scope_note=SCOPE_NOTE, charts=charts_for(dash))
+    ctx = dict(d=dash, f=filters, presets=PRESETS, scope_note=SCOPE_NOTE, charts=charts_for(dash),
+               **filter_options(current_user))
     if _fragment() and htmx.target in PARTIALS:
-        return render_template(PARTIALS[htmx.target], **ctx)
-    return render_template("reports/dashboard.html", **ctx, **filter_options(current_user))
+        html = render_template(PARTIALS[htmx.target], **ctx)
+        return html, 200, {"HX-Push-Url": canonical} if not filters.errors else {}
+    return render_template("reports/dashboard.html", **ctx)
 
 
 @bp.get("/export/<table>.csv")
