@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import and_, column, exists, func, or_, select, table, text
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import noload
+from sqlalchemy.orm import lazyload
 from sqlalchemy.sql.selectable import Join
 
 from crm import policy
@@ -216,7 +216,7 @@ def suggest_contacts(user, q: str, limit: int = 10):
     search = _search(q)
     if not search.clauses:
         return []
-    stmt = (select(Contact).options(noload(Contact.tags))
+    stmt = (select(Contact).options(lazyload(Contact.tags))
             .where(policy.contact_scope(user), Contact.archived_at.is_(None)))
     if search.few:
         stmt = stmt.select_from(search.from_index()).where(search.match_clause(), *search.short)
