@@ -861,6 +861,35 @@ def test_messages_after_close_is_a_clear_error():
         list(source.messages(thread, ME))
 
 
+def test_interleaved_and_forked_readers_see_their_own_threads():
+    with open_export(SAMPLES / "linkedin") as source:
+        threads = list(source.threads())
+        expected = {t.key: [m.fingerprint for m in source.messages(t, ME)] for t in threads}
+        # Two generators at once share nothing mutable.
+        a, b = source.messages(threads[0], ME), source.messages(threads[1], ME)
+        assert [next(a).fingerprint, next(b).fingerprint] == [expected[threads[0].key][0],
+                                                              expected[threads[1].key][0]]
+        if not hasattr(os, "fork"):
+            return
+        reader, writer = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # child: read every thread, report the fingerprints
+            try:
+                out = {t.key: [m.fingerprint for m in source.messages(t, ME)] for t in threads}
+                os.write(writer, json.dumps(out).encode())
+            finally:
+                os._exit(0)
+        os.close(writer)
+        # Meanwhile the parent reads too: positions must not leak between processes.
+        mine = {t.key: [m.fingerprint for m in source.messages(t, ME)] for t in threads}
+        data = b""
+        while chunk := os.read(reader, 65536):
+            data += chunk
+        os.close(reader)
+        os.waitpid(pid, 0)
+        assert mine == expected == json.loads(data)
+
+
 def test_threads_can_be_listed_twice_and_messages_replayed():
     with open_export(SAMPLES / "linkedin") as source:
         assert [t.key for t in source.threads()] == [t.key for t in source.threads()]

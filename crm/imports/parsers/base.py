@@ -153,11 +153,13 @@ class ExportSource:
         self._refs: dict[str, object] = {}
         self._sent_counts: Counter[str] = Counter()
         self._spool = None
+        self._spool_fd: int | None = None
         self._spooled: dict[str, tuple[int, int, list[Participant]]] = {}
 
     # -- lifecycle ---------------------------------------------------------------------
     def close(self) -> None:
         """Remove the extraction folder and the spool, if any."""
+        self._spool_fd = None
         if self._spool is not None:
             self._spool.close()
             self._spool = None
@@ -211,11 +213,11 @@ class ExportSource:
 
     def _spooled_messages(self, key: str, me_keys: set[str]) -> Iterator[ParsedMessage]:
         """Replay what the opening pass worked out, instead of parsing the files again."""
-        if self._spool is None:
+        if self._spool_fd is None:
             raise ValueError("this export has been closed")
         offset, size, senders = self._spooled[key]
-        self._spool.seek(offset)
-        rows = marshal.loads(self._spool.read(size))
+        # pread keeps no file position, so forked workers can share the spool safely.
+        rows = marshal.loads(os.pread(self._spool_fd, size, offset))
         outbound = [bool(p.identities() & me_keys) for p in senders]
         from_ts, utc = datetime.fromtimestamp, timezone.utc
         for micros, who, body, media, external_id, fp in rows:
@@ -290,10 +292,12 @@ class ExportSource:
         # An unnamed temp file: the OS removes it even if the process dies.
         if self._spool is None:
             self._spool = tempfile.TemporaryFile(prefix="rapport-spool-")
+            self._spool_fd = self._spool.fileno()
         blob = marshal.dumps(rows)
         self._spool.seek(0, os.SEEK_END)
         self._spooled[key] = (self._spool.tell(), len(blob), senders)
         self._spool.write(blob)
+        self._spool.flush()  # readers use os.pread on the descriptor, not this buffer
 
     def _reads_differently(self, ref, day_first: bool | None) -> bool:
         """True when messages() must parse again (WhatsApp read with another date order)."""
