@@ -9,7 +9,6 @@ task, changing consent, reassigning a contact…), so a user's own change — in
 always shows on their next load. Only plain values are kept (ids, counts, datetimes),
 never ORM objects.
 """
-import copy
 import threading
 from collections import OrderedDict
 
@@ -47,17 +46,18 @@ def data_version() -> tuple:
 
 
 def remember(name: str, key: tuple, compute):
-    """compute(), or the value kept for the same name, key and data version."""
+    """compute(), or the value kept for the same name, key and data version. Callers treat
+    the value as read-only: it is shared with later requests."""
     if not enabled():
         return compute()
     full = (name, key, data_version())
     with _lock:
         if full in _entries:
             _entries.move_to_end(full)
-            return copy.deepcopy(_entries[full])
+            return _entries[full]
     value = compute()
     with _lock:
-        _entries[full] = copy.deepcopy(value)
+        _entries[full] = value
         while len(_entries) > MAX_ENTRIES:
             _entries.popitem(last=False)
     return value

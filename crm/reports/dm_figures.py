@@ -119,6 +119,17 @@ def outbound_groups(scope) -> list:
         .group_by(Message.author_id, Message.template_id, Conversation.platform)).all()
 
 
+def outbound_breakdowns(scope) -> tuple[dict, dict, dict]:
+    """Sent and replied-to per author, per platform and per template, from one grouped query."""
+    by_author, by_platform, by_template = {}, {}, {}
+    for author_id, template_id, platform, sent, replied in outbound_groups(scope):
+        by_author.setdefault(author_id, SentReplies()).add(sent, replied)
+        by_platform.setdefault(platform, SentReplies()).add(sent, replied)
+        if template_id is not None:
+            by_template.setdefault(template_id, SentReplies()).add(sent, replied)
+    return by_author, by_platform, by_template
+
+
 def burst_where(scope) -> list:
     return [ResponseTime.burst_started_at >= scope.start, ResponseTime.burst_started_at < scope.end,
             *scope.in_conversations(ResponseTime.conversation_id)]
@@ -184,12 +195,8 @@ def dm_figures(scope, periods, target_hours: int, now: datetime | None = None) -
     span = tuple((p.start, p.end) for p in periods)
     fig = DMFigures(trend=remember("trend", key + span, lambda: trend(scope, periods)),
                     target_hours=int(target_hours))
-    groups = remember("outbound", key, lambda: [tuple(r) for r in outbound_groups(scope)])
-    for author_id, template_id, platform, sent, replied in groups:
-        fig.by_author.setdefault(author_id, SentReplies()).add(sent, replied)
-        fig.by_platform.setdefault(platform, SentReplies()).add(sent, replied)
-        if template_id is not None:
-            fig.by_template.setdefault(template_id, SentReplies()).add(sent, replied)
+    fig.by_author, fig.by_platform, fig.by_template = remember(
+        "outbound", key, lambda: outbound_breakdowns(scope))
     bursts, fig.answered, fig.within_target = remember(
         "responses", key + (target,), lambda: response_counts(scope, target))
     still_waiting, fig.late_waiting = remember(
@@ -198,8 +205,8 @@ def dm_figures(scope, periods, target_hours: int, now: datetime | None = None) -
     answered = [*burst_where(scope), ResponseTime.response_seconds.is_not(None)]
     pct = remember("percentiles", key, lambda: response_percentiles(
         answered, ResponseTime.response_seconds, ResponseTime.responder_id))
-    fig.median, fig.p90 = pct.pop(EVERYONE, (None, None))
-    fig.median_by_responder = {k: v[0] for k, v in pct.items()}
+    fig.median, fig.p90 = pct.get(EVERYONE, (None, None))
+    fig.median_by_responder = {k: v[0] for k, v in pct.items() if k != EVERYONE}
     fig.needs_reply, fig.needs_reply_over_target, fig.oldest_wait_since = remember(
         "waiting_now", key + (target, now), lambda: waiting_now(scope, target, now))
     return fig

@@ -26,13 +26,19 @@ PARTIALS = {"dashboard-body": "reports/_body.html", "dashboard-panels": "reports
 @bp.app_template_global()
 def drill_url(f, kind, **params):
     """A drill-down list's URL for the dashboard filters `f` plus the list's own parameters."""
-    args = f.filter_args()
-    args.update({k: v for k, v in params.items() if v is not None})
-    # A page links to a few hundred lists: build each kind's path once, then add the query.
-    paths = g.setdefault("reports_drill_paths", {})
-    if kind not in paths:
-        paths[kind] = url_for("reports.drill", kind=kind)
-    return paths[kind] + ("?" + urlencode(args) if args else "")
+    # A page links to a few hundred lists: build each path and the filters' query once.
+    built = g.setdefault("reports_drill_urls", {})
+    if kind not in built:
+        built[kind] = url_for("reports.drill", kind=kind)
+    if ("filters", id(f)) not in built:
+        base = f.filter_args()
+        built[("filters", id(f))] = (base, urlencode(base))
+    base, base_query = built[("filters", id(f))]
+    params = {k: v for k, v in params.items() if v is not None}
+    if params.keys() & base.keys():
+        return built[kind] + "?" + urlencode({**base, **params})
+    query = "&".join(q for q in (base_query, urlencode(params)) if q)
+    return built[kind] + ("?" + query if query else "")
 
 
 @bp.app_template_global()
