@@ -66,7 +66,7 @@ bench: install-test  ## Benchmarks at 100,000 contacts / 1,000,000 messages (BEN
 	$(PY) -m bench.run --contacts 100000 --duration 8 --requests 200
 
 bench-quick: install-test  ## The same at 10,000 contacts, shorter runs (under two minutes)
-	$(PY) -m bench.run --contacts 10000 --duration 2 --requests 50 --max-seconds 3
+	$(PY) -m bench.run --contacts 10000 --duration 2 --requests 40 --max-seconds 2
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -22,6 +22,7 @@ from bench.dataset.people import email_of
 from bench.pages import PAGES
 
 WARM_UP = 5
+MIN_SAMPLES = 20
 ROLE_USERS = {"rep": email_of(1, "rep"), "manager": email_of(1, "manager")}
 # The manager's writes touch the second rep's records, so they never meet the rep's own.
 WRITE_OWNERS = {"rep": email_of(1, "rep"), "manager": email_of(2, "rep")}
@@ -148,11 +149,11 @@ class Bench:
 
     def _sequential(self, send) -> list:
         """`--requests` requests one after another; a slow page stops after `--max-seconds`
-        (with at least 50 samples) so one page cannot hold up the whole run."""
+        (with at least MIN_SAMPLES) so one page cannot hold up the whole run."""
         responses, deadline = [], time.monotonic() + self.args.max_seconds
         for n in range(self.args.requests):
             responses.append(send(n))
-            if n >= 50 and time.monotonic() > deadline:
+            if n + 1 >= MIN_SAMPLES and time.monotonic() > deadline:
                 break
         return responses
 

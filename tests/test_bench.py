@@ -92,6 +92,15 @@ def test_state_follows_the_last_message(bench_db):
     assert states == {"needs_reply", "awaiting_reply", "closed"}
 
 
+def test_nothing_happens_in_the_future(bench_db):
+    now = datetime.fromisoformat(bench_db["generated_at"])
+    assert _db.session.scalar(select(func.max(Message.sent_at))) <= now
+    assert _db.session.scalar(select(func.max(Task.created_at))) <= now
+    assert _db.session.scalar(select(func.max(Task.done_at))) <= now
+    assert _db.session.scalar(select(func.max(Deal.stage_entered_at))) <= now
+    assert count(Task, Task.done_at < Task.created_at) == 0
+
+
 def test_every_due_follow_up_already_exists(bench_db):
     assert count(Task, Task.auto.is_(True)) > 0
     assert create_follow_ups(now=datetime.fromisoformat(bench_db["generated_at"])) == 0

@@ -8,7 +8,7 @@ from crm.contacts.models import PLATFORM_LABELS
 from crm.conversations.models import AWAITING_REPLY
 from crm.tasks.followups import DEFAULT_DAYS
 
-STILL_OPEN = timedelta(days=10)   # newer follow-ups are usually still on someone's list
+STILL_OPEN = timedelta(days=7)   # newer follow-ups are usually still on someone's list
 
 
 def _follow_ups(world: World) -> list[dict]:
@@ -23,7 +23,9 @@ def _follow_ups(world: World) -> list[dict]:
         days = min((d for _, d in open_deals), default=DEFAULT_DAYS)
         if not p.may_contact or conv.last_outbound_at > now - timedelta(days=days):
             continue
-        due = conv.last_outbound_at + timedelta(days=days, minutes=rng.uniform(0, 240))
+        # The sweep runs every few hours: the task appeared (due now) soon after the delay.
+        earliest = conv.last_outbound_at + timedelta(days=days)
+        due = earliest + min(now - earliest, timedelta(minutes=rng.uniform(0, 240)))
         label = PLATFORM_LABELS[conv.platform]
         done = now - due > STILL_OPEN or rng.random() < 0.3
         rows.append(_task(
@@ -52,10 +54,12 @@ def _manual(world: World, count: int) -> list[dict]:
         outreach = rng.random() < 0.3
         status, done_at, cancelled_at, note = "open", None, None, None
         if due < now:
+            # Most past tasks were done; a backlog of about one in ten is left open.
             roll = rng.random()
-            if roll < 0.75:
-                status, done_at = "done", min(now, due + timedelta(hours=rng.uniform(-20, 48)))
-            elif roll < 0.8:
+            if roll < 0.85:
+                done_at = due + timedelta(hours=rng.uniform(-20, 48))
+                status, done_at = "done", min(now, max(created, done_at))
+            elif roll < 0.9:
                 status, cancelled_at = "cancelled", min(now, due + timedelta(days=1))
         if outreach and status == "open" and not p.may_contact:
             # Opting out cancels open outreach tasks (crm.contacts.consent).

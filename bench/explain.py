@@ -1,0 +1,101 @@
+"""Where one page's time goes, at benchmark size: each SQL statement with its time and
+SQLite's query plan, and optionally the Python profile of the request.
+
+    python -m bench.explain /contacts --as rep
+    python -m bench.explain /board --as manager --profile
+    python -m bench.explain move_deal --as rep          # a write benchmark from bench/forms.py
+
+It runs in-process (Flask test client) on a copy of the generated database.
+"""
+import argparse
+import cProfile
+import pstats
+import shutil
+import sqlite3
+import time
+from pathlib import Path
+
+from sqlalchemy import event
+
+from bench import dataset, forms, queries
+from bench.dataset.people import email_of
+
+
+def working_copy(url: str) -> str:
+    source = Path(url[len("sqlite:///"):])
+    target = source.with_name("explain.sqlite3")
+    if not target.exists() or target.stat().st_mtime < source.stat().st_mtime:
+        shutil.copyfile(source, target)
+    return f"sqlite:///{target}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("page", help="a path such as /inbox, or a POST builder: "
+                        + ", ".join(forms.BUILDERS))
+    parser.add_argument("--as", dest="role", choices=("rep", "manager"), default="rep")
+    parser.add_argument("--contacts", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--slow", type=float, default=1.0, help="explain statements over N ms")
+    parser.add_argument("--profile", action="store_true", help="also profile 20 requests")
+    args = parser.parse_args()
+
+    url, meta = dataset.ensure(dataset.Sizes.scaled(args.contacts), args.seed)
+    url = working_copy(url)
+    app = dataset.bench_app(url, WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False)
+    from crm.accounts.models import User
+    from crm.extensions import db
+
+    with app.app_context():
+        user = db.session.scalar(db.select(User).where(User.email == email_of(1, args.role)))
+        plan = forms.BUILDERS[args.page](user.id, meta.get("big_contact")) \
+            if args.page in forms.BUILDERS else None
+        engine = db.engine
+    client = queries.signed_in_client(app, user.session_token)
+    path = args.page.format(**meta)
+
+    def send(n: int):
+        if plan:
+            target, form = plan.build(forms.COUNT, n)
+            return client.post(target, data=form, headers=plan.headers)
+        return client.get(path)
+
+    send(0)
+    statements = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        statements.append([statement, parameters, time.perf_counter()])
+
+    def after(conn, cursor, statement, parameters, context, executemany):
+        statements[-1].append(time.perf_counter())
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    started = time.perf_counter()
+    resp = send(1)
+    total = (time.perf_counter() - started) * 1000
+    event.remove(engine, "before_cursor_execute", before)
+    event.remove(engine, "after_cursor_execute", after)
+    sql = sum(s[3] - s[2] for s in statements) * 1000
+    print(f"HTTP {resp.status_code}, {len(resp.data):,} bytes: {total:.1f} ms, of which SQL "
+          f"{sql:.1f} ms in {len(statements)} statements")
+    con = sqlite3.connect(url[len("sqlite:///"):])
+    for statement, params, start, end in statements:
+        ms = (end - start) * 1000
+        if ms < args.slow:
+            continue
+        print(f"\n{ms:.1f} ms  {' '.join(statement.split())[:400]}")
+        if statement.lstrip().upper().startswith("SELECT"):
+            for row in con.execute("EXPLAIN QUERY PLAN " + statement, params):
+                print("    ", row[3])
+    if args.profile:
+        profile = cProfile.Profile()
+        profile.enable()
+        for n in range(2, 22):
+            send(n)
+        profile.disable()
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
+
+
+if __name__ == "__main__":
+    main()
