@@ -88,46 +88,55 @@ def replied_flag():
     return func.sum(case((Message.replied_at.is_not(None), 1), else_=0))
 
 
-def trend(scope, periods) -> list[TrendPoint]:
-    """Sent, received and replied-to per period: one index range per period, in one query."""
-    points = [TrendPoint(p.label, p.start, p.end) for p in periods]
-    if not points:
-        return points
+def period_of(column, periods):
+    """The index of the period a timestamp falls in (the caller keeps it inside the range)."""
+    if len(periods) == 1:
+        return literal(0)
+    return case(*[(column < p.end, i) for i, p in enumerate(periods[:-1])],
+                else_=len(periods) - 1)
+
+
+def received_per_period(scope, periods) -> list[int]:
+    """Inbound DMs per period: one range of the (direction, sent_at) index per period."""
+    counts = [0] * len(periods)
+    if not periods:
+        return counts
     in_scope = scope.in_conversations(Message.conversation_id)
-    parts = [select(literal(i).label("i"), Message.direction, func.count(), replied_flag())
-             .where(Message.direction.in_((INBOUND, OUTBOUND)), Message.sent_at >= p.start,
-                    Message.sent_at < p.end, *in_scope)
-             .group_by(Message.direction) for i, p in enumerate(points)]
-    stmt = parts[0] if len(parts) == 1 else union_all(*parts)
-    for i, direction, count, replied in db.session.execute(stmt):
-        point = points[i]
-        if direction == OUTBOUND:
-            point.sent, point.replied = count, int(replied or 0)
-        else:
-            point.received = count
-    return points
+    parts = [select(literal(i).label("i"), func.count())
+             .where(Message.direction == INBOUND, Message.sent_at >= p.start,
+                    Message.sent_at < p.end, *in_scope) for i, p in enumerate(periods)]
+    for i, count in db.session.execute(parts[0] if len(parts) == 1 else union_all(*parts)):
+        counts[i] = count
+    return counts
 
 
-def outbound_groups(scope) -> list:
-    """(author, template, platform, sent, replied) for DMs sent in the range."""
+def outbound_groups(scope, periods) -> list:
+    """(period, author, template, platform, sent, replied) for the DMs sent in the range: one
+    pass over them gives the trend and every breakdown."""
+    period = period_of(Message.sent_at, periods)
     return db.session.execute(
-        select(Message.author_id, Message.template_id, Conversation.platform, func.count(),
-               replied_flag())
+        select(period, Message.author_id, Message.template_id, Conversation.platform,
+               func.count(), replied_flag())
         .join(Conversation, Conversation.id == Message.conversation_id)
         .where(Message.direction == OUTBOUND, Message.sent_at >= scope.start,
                Message.sent_at < scope.end, *scope.in_conversations(Message.conversation_id))
-        .group_by(Message.author_id, Message.template_id, Conversation.platform)).all()
+        .group_by(period, Message.author_id, Message.template_id, Conversation.platform)).all()
 
 
-def outbound_breakdowns(scope) -> tuple[dict, dict, dict]:
-    """Sent and replied-to per author, per platform and per template, from one grouped query."""
+def sent_figures(scope, periods) -> tuple[list, dict, dict, dict]:
+    """The trend, and sent / replied-to per author, per platform and per template."""
+    points = [TrendPoint(p.label, p.start, p.end) for p in periods]
+    for point, received in zip(points, received_per_period(scope, periods)):
+        point.received = received
     by_author, by_platform, by_template = {}, {}, {}
-    for author_id, template_id, platform, sent, replied in outbound_groups(scope):
+    for i, author_id, template_id, platform, sent, replied in outbound_groups(scope, periods):
+        points[i].sent += sent
+        points[i].replied += int(replied or 0)
         by_author.setdefault(author_id, SentReplies()).add(sent, replied)
         by_platform.setdefault(platform, SentReplies()).add(sent, replied)
         if template_id is not None:
             by_template.setdefault(template_id, SentReplies()).add(sent, replied)
-    return by_author, by_platform, by_template
+    return points, by_author, by_platform, by_template
 
 
 def burst_where(scope) -> list:
@@ -193,10 +202,9 @@ def dm_figures(scope, periods, target_hours: int, now: datetime | None = None) -
     target = int(target_hours) * 3600
     key = scope.cache_key
     span = tuple((p.start, p.end) for p in periods)
-    fig = DMFigures(trend=remember("trend", key + span, lambda: trend(scope, periods)),
-                    target_hours=int(target_hours))
-    fig.by_author, fig.by_platform, fig.by_template = remember(
-        "outbound", key, lambda: outbound_breakdowns(scope))
+    fig = DMFigures(target_hours=int(target_hours))
+    fig.trend, fig.by_author, fig.by_platform, fig.by_template = remember(
+        "sent", key + span, lambda: sent_figures(scope, periods))
     bursts, fig.answered, fig.within_target = remember(
         "responses", key + (target,), lambda: response_counts(scope, target))
     still_waiting, fig.late_waiting = remember(

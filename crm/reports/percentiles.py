@@ -51,12 +51,15 @@ def _postgres(where, value_col, group_col) -> dict:
 
 
 def _sqlite(where, value_col, group_col) -> dict:
+    # The counts use the same ordering as the row numbers (over the whole partition), so
+    # SQLite sorts the rows twice — once per group, once overall — rather than four times.
+    every = (None, None)
     ranked = select(
         group_col.label("grp"), value_col.label("v"),
         func.row_number().over(partition_by=group_col, order_by=value_col).label("rn"),
-        func.count().over(partition_by=group_col).label("n"),
+        func.count().over(partition_by=group_col, order_by=value_col, rows=every).label("n"),
         func.row_number().over(order_by=value_col).label("arn"),
-        func.count().over().label("an"),
+        func.count().over(order_by=value_col, rows=every).label("an"),
     ).where(*where).subquery()
 
     def near(rank, count):
