@@ -392,3 +392,48 @@ def test_an_empty_range_shows_zeros_and_no_rates(world):
     assert (d.work.done, d.work.follow_ups, d.consent.opt_outs, d.consent.refusals) == (0, 0, 0, 0)
     # what is true now does not depend on the range
     assert p.open_count == 4 and m.needs_reply == 2 and d.work.overdue == 3
+
+
+# Ranges and periods ------------------------------------------------------------------------
+def periods_of(tz, **args):
+    f = DashboardFilters.from_args(args, tz, NOW)
+    return f, [(p.start, p.end, p.label) for p in f.periods()]
+
+
+def test_presets_and_their_periods():
+    f, days = periods_of("UTC", preset="7d")
+    assert f.period_name == "day" and len(days) == 7
+    f, weeks = periods_of("UTC", preset="30d")            # 14 Feb – 15 Mar, weeks from Monday
+    assert f.period_name == "week"
+    assert [w[2] for w in weeks] == ["14 Feb", "16 Feb", "23 Feb", "2 Mar", "9 Mar"]
+    assert weeks[0][:2] == (at(14, 0, month=2), at(16, 0, month=2))
+    assert weeks[-1][1] == at(16, 0)
+    f, quarter = periods_of("UTC", preset="quarter")
+    assert (f.first_day.isoformat(), f.last_day.isoformat()) == ("2026-01-01", "2026-03-15")
+    f, months = periods_of("UTC", preset="custom", **{"from": "2025-01-15", "to": "2026-03-15"})
+    assert f.period_name == "month" and months[0][2] == "Jan 2025" and len(months) == 15
+    assert months[1][0] == datetime(2025, 2, 1)
+
+
+def test_days_follow_the_users_clock_across_a_daylight_saving_change():
+    # New York moved its clocks forward on Sunday 8 March 2026: that day has 23 hours.
+    f, days = periods_of(NEW_YORK, preset="custom", **{"from": "2026-03-07", "to": "2026-03-09"})
+    assert days == [(at(7, 5), at(8, 5), "Sat 7"), (at(8, 5), at(9, 4), "Sun 8"),
+                    (at(9, 4), at(10, 4), "Mon 9")]
+    assert (f.start, f.end) == (at(7, 5), at(10, 4))
+
+
+@pytest.mark.parametrize("args, field, message", [
+    ({"preset": "custom", "from": "2026-02-30", "to": "2026-03-01"}, "from",
+     "From must be a date (YYYY-MM-DD)."),
+    ({"preset": "custom", "from": "2026-03-01"}, "to", "To: choose a date."),
+    ({"preset": "custom", "from": "2026-03-05", "to": "2026-03-01"}, "to",
+     "To must be on or after From."),
+    ({"preset": "custom", "from": "2020-01-01", "to": "2026-03-01"}, "to",
+     "Choose a range of at most 731 days."),
+    ({"preset": "yesterday"}, "preset", "Choose a date range from the list."),
+])
+def test_bad_ranges_name_the_field_and_fall_back_to_30_days(args, field, message):
+    f = DashboardFilters.from_args(args, "UTC", NOW)
+    assert f.errors == {field: message}
+    assert (f.first_day.isoformat(), f.last_day.isoformat()) == ("2026-02-14", "2026-03-15")

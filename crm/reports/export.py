@@ -2,7 +2,6 @@
 import csv
 import io
 
-from crm.contacts.models import PLATFORM_LABELS
 from crm.core.timeutil import local
 
 TABLES = {
@@ -88,23 +87,21 @@ def leaderboard(d):
     return head, rows
 
 
-def _sent_replies(label, items, name):
-    head = [label, "DMs sent", "Replies", "Reply rate"]
-    rows = sorted(([name(k), v.sent, v.replied, v.rate] for k, v in items.items()),
-                  key=lambda r: (-r[1], str(r[0])))
-    return head, rows
+def _sent_replies(label, rows):
+    return [label, "DMs sent", "Replies", "Reply rate"], [
+        [name, v.sent, v.replied, v.rate] for name, _, v in rows]
 
 
 def dm_reps(d):
-    return _sent_replies("Person", d.dms.by_author, d.user_name)
+    return _sent_replies("Person", d.rep_rows)
 
 
 def dm_platforms(d):
-    return _sent_replies("Platform", d.dms.by_platform, lambda p: PLATFORM_LABELS.get(p, p))
+    return _sent_replies("Platform", d.platform_rows)
 
 
 def dm_templates(d):
-    return _sent_replies("Template", d.dms.by_template, d.template_name)
+    return _sent_replies("Template", d.template_rows)
 
 
 def trend(d):
@@ -114,11 +111,8 @@ def trend(d):
 
 
 def work(d):
-    w = d.work
-    people = set(w.overdue_by_assignee) | set(w.done_by_assignee)
-    rows = sorted(([d.user_name(u), w.overdue_by_assignee.get(u, 0), w.done_by_assignee.get(u, 0)]
-                   for u in people), key=lambda r: r[0].lower())
-    return ["Person", "Tasks overdue", "Tasks completed"], rows
+    return ["Person", "Tasks overdue", "Tasks completed"], [
+        [name, overdue, done] for name, _, overdue, done in d.work_rows]
 
 
 def opt_outs(d):

@@ -103,6 +103,12 @@ class DashboardFilters:
         """as_args without the leaderboard's sort (what drill-downs and exports need)."""
         return {k: v for k, v in self.as_args(**overrides).items() if k not in ("sort", "dir")}
 
+    @property
+    def period_name(self) -> str:
+        """What one point of a trend line stands for."""
+        days = (self.last_day - self.first_day).days + 1
+        return "day" if days <= 14 else "week" if days <= 26 * 7 else "month"
+
     def periods(self) -> list[Period]:
         """Days for a range up to two weeks, weeks (from Monday) up to 26 weeks, else months."""
         days = (self.last_day - self.first_day).days + 1
