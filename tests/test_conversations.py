@@ -178,6 +178,9 @@ def test_outbound_refused_without_javascript_too(auth, rep, contact, db):
     assert resp.status_code == 409
     assert "do-not-contact" in resp.get_data(as_text=True)
     assert count(db, Message) == 0
+    refusals = db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "outreach_refused")).all()
+    assert len(refusals) == 1  # recorded once, by the app's handler
 
 
 def test_the_service_refuses_before_writing(rep, contact, db):

@@ -119,11 +119,11 @@ def log(contact_id):
             template_id=template_id, conversation=conv)
         db.session.commit()
     except OutreachRefused as e:
+        if not _fragment():
+            raise  # the app's handler rolls back, records the refusal and explains it
         db.session.rollback()
         record_refusal(current_user, contact.id, e.action, e.message)
         db.session.commit()
-        if not _fragment():
-            raise
         return _panel_response(contact, form=form, refusal=e.message)
     except ServiceError as e:
         db.session.rollback()
