@@ -72,4 +72,7 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA busy_timeout=5000")
+        # A bigger page cache and memory-mapped reads keep report scans off the disk.
+        cur.execute("PRAGMA cache_size=-65536")
+        cur.execute("PRAGMA mmap_size=268435456")
         cur.close()

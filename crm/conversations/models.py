@@ -70,7 +70,9 @@ class Message(db.Model):
         Index("ix_messages_template", "template_id", "sent_at", "replied_at"),
         Index("ix_messages_conversation_template", "conversation_id", "template_id"),
         Index("ix_messages_author_sent", "author_id", "sent_at"),
-        Index("ix_messages_direction_sent", "direction", "sent_at"),
+        # Covers the dashboard's counts per week, rep, template and platform without row lookups.
+        Index("ix_messages_direction_sent", "direction", "sent_at", "conversation_id",
+              "author_id", "template_id", "replied_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -114,7 +116,8 @@ class ResponseTime(db.Model):
     __table_args__ = (
         Index("ix_response_times_conversation", "conversation_id", "burst_started_at"),
         Index("ix_response_times_answered", "answered_at"),
-        Index("ix_response_times_burst", "burst_started_at"),
+        Index("ix_response_times_burst", "burst_started_at", "conversation_id",
+              "response_seconds", "responder_id", "answered_at"),
         Index("ix_response_times_responder", "responder_id", "answered_at"),
     )
 

@@ -15,6 +15,8 @@ class Task(db.Model):
         Index("ix_tasks_status_due", "status", "due_at"),
         Index("ix_tasks_contact", "contact_id", "status"),
         Index("ix_tasks_deal", "deal_id", "status"),
+        Index("ix_tasks_status_done", "status", "done_at", "assignee_id"),
+        Index("ix_tasks_auto_created", "auto", "created_at"),
         # One automatic follow-up per unanswered outbound message.
         Index("uq_tasks_source_message", "source_message_id", unique=True),
     )
