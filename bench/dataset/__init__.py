@@ -23,7 +23,7 @@ from bench.dataset import deals, dms, load, people, tasks
 from bench.dataset.world import World
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 BULK_TABLES = ("contacts", "social_handles", "contact_tags", "audit_events", "consent_events",
                "conversations", "messages", "response_times", "deals", "stage_changes", "tasks")
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
