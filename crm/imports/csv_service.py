@@ -1,0 +1,268 @@
+"""Contacts-CSV runs: upload → map columns → check every row → import (valid rows only)."""
+from __future__ import annotations
+
+import csv
+import logging
+import pickle
+from collections import Counter
+from contextlib import nullcontext
+from itertools import islice
+from pathlib import Path
+
+from flask import current_app
+
+from crm import policy
+from crm.audit import services as audit
+from crm.core.errors import ValidationFailed
+from crm.core.timeutil import utcnow
+from crm.extensions import db
+from crm.imports import bulk, csv_write, storage
+from crm.imports.csv_plan import Planner, lookups, row_keys
+from crm.imports.csv_read import (FIELDS, CsvFileError, data_rows, field_label, guess_mapping,
+                                  read_head)
+from crm.imports.csv_rows import parse_row
+from crm.imports.dm_service import check_owner, fail
+from crm.imports.models import ImportRun
+
+log = logging.getLogger(__name__)
+CHUNK = 1000
+LISTED = 200
+EXAMPLES = 8
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
+
+
+def start_upload(actor, files, *, owner_id: int | None = None) -> ImportRun:
+    """Keep the file and guess what each column means; nothing is imported yet."""
+    # Rows without an owner column: the chosen owner; for managers, unassigned by default
+    # (as a contact they create by hand).
+    owner = check_owner(actor, owner_id) if owner_id or not policy.can_reassign(actor) else None
+    run = ImportRun(kind="csv", status="previewed", created_by_id=actor.id, owner_id=owner,
+                    options={})
+    db.session.add(run)
+    db.session.flush()
+    try:
+        files = list(files)
+        if len(files) > 1:
+            raise ValidationFailed("Upload one spreadsheet at a time.", field="file")
+        path, label = storage.save_uploads(run.id, files)
+        head = read_head(path, label)
+    except CsvFileError as e:
+        storage.remove(run)
+        raise ValidationFailed(str(e), field="file") from None
+    except Exception:
+        storage.remove(run)
+        raise
+    run.stored_path, run.filename = str(path), label[:255]
+    run.layout = f"{head['encoding']}, {DELIMITER_NAMES[head['delimiter']]}"
+    run.options = {**head, "stage": "mapping", "mapping": guess_mapping(head["headers"])}
+    return run
+
+
+def save_mapping(actor, run: ImportRun, mapping: list[str]) -> None:
+    """The columns as the user mapped them; the check of every row starts next."""
+    if run.kind != "csv" or run.status != "previewed":
+        raise ValidationFailed("This import is no longer waiting for your review.")
+    headers = run.options["headers"]
+    mapping = [(m or "") for m in mapping][:len(headers)] + [""] * (len(headers) - len(mapping))
+    seen: dict[str, str] = {}
+    for header, fieldname in zip(headers, mapping):
+        if fieldname and fieldname not in FIELDS:
+            raise ValidationFailed(f"Column “{header}”: unknown field.", field="mapping")
+        if fieldname in seen:
+            raise ValidationFailed(f"Columns “{seen[fieldname]}” and “{header}” are both mapped "
+                                   f"to {field_label(fieldname)}; choose one.", field="mapping")
+        if fieldname:
+            seen[fieldname] = header
+    if not ({"name", "first_name", "last_name"} & set(seen)):
+        raise ValidationFailed("Map a column to Name (or First name / Last name): every contact "
+                               "needs a name.", field="mapping")
+    run.options = {**run.options, "mapping": mapping, "stage": "checking",
+                   "parsed_kept": False}
+    run.status = "analysing"
+
+
+def back_to_mapping(actor, run: ImportRun) -> None:
+    if run.kind != "csv" or run.status != "previewed":
+        raise ValidationFailed("This import is no longer waiting for your review.")
+    run.options = {**run.options, "stage": "mapping"}
+
+
+def process(actor, run: ImportRun, *, write: bool, progress=None, search=None) -> dict:
+    """Decide (and with write=True apply) every row; returns counts, failures and examples."""
+    o = run.options
+    planner = Planner(actor, run.owner_id, dry_run=not write)
+    counts: Counter = Counter()
+    failures, examples = [], {"create": [], "update": [], "unchanged": []}
+    source = f"CSV import {run.filename}"
+    for inputs in _parsed_chunks(run, keep=not write):
+        for d in _decide_chunk(actor, planner, inputs, write, source, search):
+            counts[d.action] += 1
+            if d.action == "fail":
+                if len(failures) < LISTED:
+                    failures.append([d.row.number, d.column, d.reason])
+            elif len(examples[d.action]) < EXAMPLES:
+                examples[d.action].append(
+                    [d.row.number, d.row.name or (d.contact.name if d.contact else ""),
+                     d.note or _describe(d)])
+        counts["rows"] += len(inputs)
+        if progress:
+            progress(counts["rows"], o.get("check", {}).get("rows") or counts["rows"], "rows")
+    return {"rows": counts["rows"], "create": counts["create"], "update": counts["update"],
+            "unchanged": counts["unchanged"], "fail": counts["fail"], "failures": failures,
+            "examples": examples}
+
+
+def _parsed_chunks(run: ImportRun, *, keep: bool):
+    """Chunks of parsed rows. The check keeps them beside the upload, so the import that
+    follows decides again (the contacts may have changed) without parsing again."""
+    o = run.options
+    kept = storage.run_folder(run.id) / "parsed-rows.pickle"
+    if not keep and o.get("parsed_kept") and kept.exists():
+        with open(kept, "rb") as fh:
+            while True:
+                try:
+                    yield pickle.load(fh)
+                except EOFError:
+                    return
+    rows = data_rows(Path(run.stored_path), o["encoding"], o["delimiter"])
+    with open(kept, "wb") if keep else nullcontext() as out:
+        while chunk := list(islice(rows, CHUNK)):
+            inputs = [parse_row(n, cells, o["mapping"], o["headers"]) for n, cells in chunk]
+            if out is not None:
+                pickle.dump(inputs, out, protocol=pickle.HIGHEST_PROTOCOL)
+            yield inputs
+
+
+def _decide_chunk(actor, planner, inputs, write: bool, source: str, search=None):
+    """Decisions for a chunk; when writing, two rows for the same person are written apart
+    so the second one sees the first as an existing contact."""
+    start = 0
+    while start < len(inputs):
+        found = lookups(actor, inputs[start:])
+        batch, keys, i = [], set(), start
+        while i < len(inputs):
+            keys_of_row = row_keys(inputs[i])
+            if write and keys_of_row & keys:
+                break
+            d = planner.decide(inputs[i], found)
+            batch.append(d)
+            if d.action in ("create", "update"):
+                keys |= keys_of_row
+            i += 1
+        if write:
+            csv_write.write(actor, batch, source, search or bulk.SearchIndexBatches())
+        yield from batch
+        start = i
+
+
+def _describe(d) -> str:
+    """A few words on a row's effect: what a new contact brings, or what an update changes."""
+    if d.action == "create":
+        bits = [d.row.values.get("email") or ""]
+        bits += [f"{p} {h}" for p, h in d.new_handles[:2]]
+        if d.consent or d.dnc:
+            bits.append((d.consent or "").replace("_", " ") or "do not contact")
+        return ", ".join(b for b in bits if b)
+    changed = _changed(d)
+    return ("changes " + ", ".join(changed)) if changed else ""
+
+
+def _changed(d) -> list[str]:
+    out = [field_label(k.replace("_minor", "")) or k for k in d.changes]
+    if d.new_handles:
+        out.append("handles")
+    if d.tags is not None and d.action == "update":
+        out.append("tags")
+    if d.owner_changed:
+        out.append("owner")
+    if d.consent or d.dnc is not None:
+        out.append("consent")
+    return out
+
+
+def check(run_id: int) -> None:
+    """Job: read every row against the current contacts, writing nothing."""
+    from crm.accounts.models import User
+
+    run = db.session.get(ImportRun, run_id)
+    if run is None or run.status != "analysing":
+        return
+    actor = db.session.get(User, run.created_by_id)
+    try:
+        summary = process(actor, run, write=False,
+                          progress=lambda d, t, p: storage.write_progress(run_id, d, t, p))
+    except (csv.Error, UnicodeDecodeError, OSError) as e:
+        db.session.rollback()
+        fail(run, f"{run.filename}: the file could not be read to the end ({e}).")
+        db.session.commit()
+        return
+    db.session.rollback()  # a dry run leaves nothing behind, not even autoflushed state
+    run = db.session.get(ImportRun, run_id)
+    run.options = {**run.options, "check": summary, "stage": "review", "parsed_kept": True}
+    run.progress_total = summary["rows"]
+    run.status = "previewed"
+    db.session.commit()
+
+
+def confirm(actor, run: ImportRun, *, valid_only: bool) -> None:
+    """Start writing; with failed rows, only when the user chose to import the valid ones."""
+    if run.kind != "csv" or run.status != "previewed" or run.options.get("stage") != "review":
+        raise ValidationFailed("Check the rows before importing.")
+    summary = run.options["check"]
+    if summary["fail"] and not valid_only:
+        raise ValidationFailed(f"{summary['fail']:,} rows have problems. Fix the file and upload "
+                               "it again, or import only the valid rows.")
+    if not (summary["create"] or summary["update"]):
+        raise ValidationFailed("Nothing to import: every row is already up to date or has a "
+                               "problem.")
+    run.options = {**run.options, "valid_only": bool(valid_only)}
+    run.status = "running"
+    run.progress_done = 0
+
+
+def execute(actor, run: ImportRun, progress=None) -> None:
+    """Write every valid row; the caller commits (or rolls back: then nothing is written)."""
+    conn = db.session.connection()
+    restore = bulk.bigger_cache(conn, int(current_app.config.get("IMPORT_SQLITE_CACHE_MB", 256)))
+    try:
+        with bulk.search_index_in_batches(conn, run.id) as search:
+            summary = process(actor, run, write=True, progress=progress, search=search)
+    finally:
+        restore()
+    run.counts = {"rows": summary["rows"], "contacts_created": summary["create"],
+                  "contacts_updated": summary["update"], "unchanged": summary["unchanged"],
+                  "rows_failed": summary["fail"]}
+    run.problems = [f"Row {n}, column {col}: {reason}." for n, col, reason in summary["failures"]]
+    if summary["fail"] > len(summary["failures"]):
+        run.problems.append(f"…and {summary['fail'] - len(summary['failures']):,} more rows "
+                            "with problems.")
+    run.progress_done = summary["rows"]
+    run.status = "done"
+    run.finished_at = utcnow()
+    audit.record(actor, "import", run,
+                 summary=f"Contacts CSV {run.filename}: {summary['create']:,} created, "
+                         f"{summary['update']:,} updated, {summary['fail']:,} rows skipped",
+                 changes={"counts": run.counts})
+
+
+def run_import(run_id: int) -> None:
+    """Job: the confirmed CSV import in one transaction."""
+    from crm.accounts.models import User
+
+    run = db.session.get(ImportRun, run_id)
+    if run is None or run.status != "running":
+        return
+    actor = db.session.get(User, run.created_by_id)
+    try:
+        execute(actor, run, progress=lambda d, t, p: storage.write_progress(run_id, d, t, p))
+        db.session.commit()
+    except Exception as e:
+        db.session.rollback()
+        log.exception("CSV import %s failed", run_id)
+        run = db.session.get(ImportRun, run_id)
+        fail(run, f"{run.filename}: the import stopped ({type(e).__name__}: {e}). "
+                  "Nothing was imported.")
+        db.session.commit()
+        return
+    storage.remove(run)
+    db.session.commit()

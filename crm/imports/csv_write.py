@@ -1,0 +1,206 @@
+"""Writing the decided rows of a contacts CSV in bulk (100,000 rows in seconds).
+
+Contacts, handles, tags and audit events are inserted with executemany; updates are
+grouped by the columns they change. The caller's transaction holds it all.
+
+Consent: a change to an existing contact goes through crm.contacts.consent.change_consent,
+one contact at a time (history entry, audit, open outreach tasks cancelled). A new contact
+is born with the consent its row states; it gets the same history entry and audit event
+(from "unknown", source "CSV import <file>"), written in bulk — it has no tasks to cancel,
+and one ORM change per row would make a 100,000-row file take minutes.
+"""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from sqlalchemy import bindparam, delete, func, insert, select, update
+
+from crm.audit.models import AuditEvent
+from crm.contacts import consent as consent_service
+from crm.contacts.handles import profile_url
+from crm.contacts.models import ConsentEvent, Contact, SocialHandle, Tag, contact_tags
+from crm.contacts.services import refresh_search_text
+from crm.core.timeutil import utcnow
+from crm.extensions import db
+from crm.imports import bulk
+from crm.imports.csv_plan import Decision
+
+def search_text(name, email, company, handles) -> str:
+    """The same words refresh_search_text keeps, for a contact not loaded as an object."""
+    shadow = SimpleNamespace(name=name, email=email, company=company,
+                             handles=[SimpleNamespace(handle=h) for h in handles])
+    refresh_search_text(shadow)
+    return shadow.search_text
+
+
+def write(actor, decisions: list[Decision], source: str, search) -> None:
+    """Apply the create and update decisions of one chunk."""
+    now = utcnow()
+    creates = [d for d in decisions if d.action == "create"]
+    updates = [d for d in decisions if d.action == "update" and d.contact is not None]
+    if creates:
+        _create(creates, now)
+        search.added(creates[0].new_id, creates[-1].new_id)
+    handle_rows = [{"contact_id": d.contact.id if d.contact else d.new_id, "platform": p,
+                    "handle": h, "profile_url": profile_url(p, h), "created_at": now}
+                   for d in creates + updates for p, h in d.new_handles]
+    if handle_rows:
+        bulk.insert_rows(SocialHandle.__table__, handle_rows)
+    _tags(creates + updates)
+    _audit(actor, creates + updates, source, now)  # before the updates: it reads old values
+    _initial_consent(actor, creates, source, now)
+    _consent(actor, updates, source)
+    if updates:
+        _update(updates, now)
+
+
+def _create(creates: list[Decision], now) -> None:
+    rows = []
+    for d in creates:
+        v = d.row.values
+        name = v["name"]
+        rows.append({
+            "kind": v.get("kind", "contact"), "name": name, "sort_name": name.strip().lower(),
+            "first_name": v.get("first_name") or (name.split()[0] if name.split() else None),
+            "email": v.get("email"), "phone": v.get("phone"), "company": v.get("company"),
+            "location": v.get("location"), "notes": v.get("notes"), "owner_id": d.owner_id,
+            "niche": v.get("niche"), "rate_per_post_minor": v.get("rate_per_post_minor"),
+            "currency": v.get("currency", "USD"), "lead_source": v.get("lead_source"),
+            "estimated_value_minor": v.get("estimated_value_minor"),
+            "consent_status": d.consent or "unknown", "do_not_contact": bool(d.dnc),
+            "consent_changed_at": now if (d.consent or d.dnc) else None,
+            "search_text": search_text(name, v.get("email"), v.get("company"),
+                                       [h for _, h in d.new_handles]),
+            "version": 1, "created_at": now, "updated_at": now})
+    for d, new_id in zip(creates, _insert_returning_ids(Contact.__table__, rows)):
+        d.new_id = new_id
+
+
+def _insert_returning_ids(table, rows: list[dict]) -> list[int]:
+    """Insert rows in one executemany and return their ids in row order.
+
+    SQLite gives each new row the largest rowid so far plus one, and this transaction is the
+    only writer, so the ids are known without RETURNING (which SQLite would run row by row
+    to keep the order). Elsewhere RETURNING keeps the order.
+    """
+    if db.session.connection().dialect.name != "sqlite":
+        return list(db.session.execute(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars())
+    before = db.session.scalar(select(func.coalesce(func.max(table.c.id), 0)))
+    bulk.insert_rows(table, rows)
+    after = db.session.scalar(select(func.max(table.c.id)))
+    if after != before + len(rows):  # cannot happen with one writer; refuse rather than guess
+        raise RuntimeError("new contact ids are not consecutive; nothing was imported")
+    return list(range(before + 1, after + 1))
+
+
+def _tags(decisions: list[Decision]) -> None:
+    wanted = [d for d in decisions if d.tags is not None]
+    if not wanted:
+        return
+    names = sorted({t for d in wanted for t in d.tags})
+    known = dict(db.session.execute(select(Tag.name, Tag.id).where(Tag.name.in_(names))).all()) \
+        if names else {}
+    missing = [{"name": n} for n in names if n not in known]
+    if missing:
+        db.session.execute(insert(Tag.__table__), missing)
+        known.update(db.session.execute(
+            select(Tag.name, Tag.id).where(Tag.name.in_([m["name"] for m in missing]))).all())
+    replaced = [d.contact.id for d in wanted if d.contact is not None]
+    if replaced:
+        db.session.execute(delete(contact_tags).where(contact_tags.c.contact_id.in_(replaced)))
+    links = [{"contact_id": _id(d), "tag_id": known[t]} for d in wanted for t in d.tags]
+    if links:
+        bulk.insert_rows(contact_tags, links)
+
+
+def _initial_consent(actor, creates: list[Decision], source: str, now) -> None:
+    """The history entry and audit event of the consent a new contact was created with."""
+    events, audits = [], []
+    for d in creates:
+        if not (d.consent or d.dnc):
+            continue
+        status, dnc = d.consent or "unknown", bool(d.dnc)
+        events.append({"contact_id": d.new_id, "actor_id": getattr(actor, "id", None), "at": now,
+                       "from_status": "unknown", "to_status": status, "from_dnc": False,
+                       "to_dnc": dnc, "source": source[:200], "note": None,
+                       "evidence_message_id": None})
+        audits.append({"at": now, "actor_id": getattr(actor, "id", None), "action": "consent",
+                       "entity_type": "contact", "entity_id": d.new_id,
+                       "summary": f"Consent: {consent_service.describe('unknown', False)} → "
+                                  f"{consent_service.describe(status, dnc)}"[:255],
+                       "changes": {"consent_status": ["unknown", status],
+                                   "do_not_contact": [False, dnc], "source": source[:200]}})
+    if events:
+        bulk.insert_rows(ConsentEvent.__table__, events)
+        bulk.insert_rows(AuditEvent.__table__, audits)
+
+
+def _consent(actor, decisions: list[Decision], source: str) -> None:
+    wanted = [d for d in decisions if d.consent or d.dnc is not None]
+    if not wanted:
+        return
+    with db.session.no_autoflush:  # change_consent flushes what it needs itself
+        for d in wanted:
+            consent_service.change_consent(actor, d.contact, status=d.consent,
+                                           do_not_contact=d.dnc, source=source[:200])
+    db.session.flush()
+
+
+def _update(updates: list[Decision], now) -> None:
+    table = Contact.__table__
+    groups: dict[tuple, list[dict]] = {}
+    for d in updates:
+        c = d.contact
+        values = dict(d.changes)
+        if d.owner_changed:
+            values["owner_id"] = d.owner_id
+        if "name" in values:
+            values["sort_name"] = values["name"].strip().lower()
+        if values or d.new_handles:
+            merged = {k: values.get(k, getattr(c, k)) for k in ("name", "email", "company")}
+            values["search_text"] = search_text(
+                merged["name"], merged["email"], merged["company"],
+                [h.handle for h in c.handles] + [h for _, h in d.new_handles])
+        values["updated_at"] = now
+        groups.setdefault(tuple(sorted(values)), []).append(
+            {"b_id": c.id, **{f"b_{k}": v for k, v in values.items()}})
+    for keys, params in groups.items():
+        # Bound names must differ from column names in an UPDATE's SET clause.
+        stmt = (update(table).where(table.c.id == bindparam("b_id"))
+                .values({**{k: bindparam(f"b_{k}") for k in keys},
+                         "version": table.c.version + 1}))
+        db.session.execute(stmt, params)
+    for d in updates:
+        db.session.expire(d.contact)
+
+
+def _audit(actor, decisions: list[Decision], source: str, now) -> None:
+    rows = []
+    for d in decisions:
+        if d.action == "create":
+            summary, changes = f"Created by {source}", {}
+        else:
+            changes = {k: [_plain(getattr(d.contact, k, None)), _plain(v)]
+                       for k, v in d.changes.items()}
+            for p, h in d.new_handles:
+                changes.setdefault("handles", []).append(f"{p}:{h}")
+            if d.tags is not None:
+                changes["tags"] = d.tags
+            if d.owner_changed:
+                changes["owner_id"] = [d.contact.owner_id, d.owner_id]
+            fields = ", ".join(k.replace("_minor", "").replace("_", " ") for k in changes)
+            summary = f"Updated by {source}" + (f": {fields}" if fields else "")
+        rows.append({"at": now, "actor_id": getattr(actor, "id", None), "action": "import",
+                     "entity_type": "contact", "entity_id": _id(d), "summary": summary[:255],
+                     "changes": changes})
+    if rows:
+        bulk.insert_rows(AuditEvent.__table__, rows)
+
+
+def _id(d: Decision) -> int:
+    return d.contact.id if d.contact is not None else d.new_id
+
+
+def _plain(value):
+    return value.isoformat() if hasattr(value, "isoformat") else value
