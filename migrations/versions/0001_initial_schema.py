@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 13:00:32.637415
+Create Date: 2026-11-22 14:15:21.427266
 
 """
 from alembic import op
@@ -127,15 +127,15 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_contacts'))
     )
     with op.batch_alter_table('contacts', schema=None) as batch_op:
-        batch_op.create_index('ix_contacts_archived', ['archived_at'], unique=False)
-        batch_op.create_index('ix_contacts_consent', ['consent_status', 'sort_name'], unique=False)
-        batch_op.create_index('ix_contacts_created', ['created_at', 'id'], unique=False)
+        batch_op.create_index('ix_contacts_archived', ['archived_at', 'owner_id'], unique=False)
+        batch_op.create_index('ix_contacts_consent', ['consent_status', 'archived_at', 'sort_name', 'id', 'owner_id'], unique=False)
+        batch_op.create_index('ix_contacts_created', ['archived_at', 'created_at', 'id'], unique=False)
         batch_op.create_index('ix_contacts_dnc', ['do_not_contact'], unique=False)
         batch_op.create_index('ix_contacts_email', ['email'], unique=False)
-        batch_op.create_index('ix_contacts_kind_sort_name', ['kind', 'sort_name', 'id'], unique=False)
-        batch_op.create_index('ix_contacts_owner_sort_name', ['owner_id', 'sort_name', 'id'], unique=False)
-        batch_op.create_index('ix_contacts_sort_name', ['sort_name', 'id'], unique=False)
-        batch_op.create_index('ix_contacts_updated', ['updated_at', 'id'], unique=False)
+        batch_op.create_index('ix_contacts_kind_sort_name', ['kind', 'archived_at', 'sort_name', 'id', 'owner_id'], unique=False)
+        batch_op.create_index('ix_contacts_owner_sort_name', ['owner_id', 'archived_at', 'sort_name', 'id'], unique=False)
+        batch_op.create_index('ix_contacts_sort_name', ['archived_at', 'sort_name', 'id'], unique=False)
+        batch_op.create_index('ix_contacts_updated', ['archived_at', 'updated_at', 'id'], unique=False)
 
     op.create_table('dm_templates',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -173,6 +173,7 @@ def upgrade():
     )
     with op.batch_alter_table('import_runs', schema=None) as batch_op:
         batch_op.create_index('ix_import_runs_created', ['created_at'], unique=False)
+        batch_op.create_index('ix_import_runs_creator_created', ['created_by_id', 'created_at'], unique=False)
 
     op.create_table('stages',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -352,7 +353,7 @@ def upgrade():
         batch_op.create_index('ix_messages_author_sent', ['author_id', 'sent_at'], unique=False)
         batch_op.create_index('ix_messages_conversation_sent', ['conversation_id', 'sent_at', 'id'], unique=False)
         batch_op.create_index('ix_messages_conversation_template', ['conversation_id', 'template_id'], unique=False)
-        batch_op.create_index('ix_messages_direction_sent', ['direction', 'sent_at'], unique=False)
+        batch_op.create_index('ix_messages_direction_sent', ['direction', 'sent_at', 'conversation_id', 'author_id', 'template_id', 'replied_at'], unique=False)
         batch_op.create_index('ix_messages_external', ['conversation_id', 'external_id'], unique=False)
         batch_op.create_index('ix_messages_fingerprint', ['fingerprint'], unique=False)
         batch_op.create_index('ix_messages_template', ['template_id', 'sent_at', 'replied_at'], unique=False)
@@ -370,7 +371,7 @@ def upgrade():
     )
     with op.batch_alter_table('response_times', schema=None) as batch_op:
         batch_op.create_index('ix_response_times_answered', ['answered_at'], unique=False)
-        batch_op.create_index('ix_response_times_burst', ['burst_started_at'], unique=False)
+        batch_op.create_index('ix_response_times_burst', ['burst_started_at', 'conversation_id', 'response_seconds', 'responder_id', 'answered_at'], unique=False)
         batch_op.create_index('ix_response_times_conversation', ['conversation_id', 'burst_started_at'], unique=False)
         batch_op.create_index('ix_response_times_responder', ['responder_id', 'answered_at'], unique=False)
 
@@ -420,8 +421,10 @@ def upgrade():
     )
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.create_index('ix_tasks_assignee_open_due', ['assignee_id', 'status', 'due_at'], unique=False)
+        batch_op.create_index('ix_tasks_auto_created', ['auto', 'created_at'], unique=False)
         batch_op.create_index('ix_tasks_contact', ['contact_id', 'status'], unique=False)
         batch_op.create_index('ix_tasks_deal', ['deal_id', 'status'], unique=False)
+        batch_op.create_index('ix_tasks_status_done', ['status', 'done_at', 'assignee_id'], unique=False)
         batch_op.create_index('ix_tasks_status_due', ['status', 'due_at'], unique=False)
         batch_op.create_index('uq_tasks_source_message', ['source_message_id'], unique=True)
 
@@ -436,8 +439,10 @@ def downgrade():
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.drop_index('uq_tasks_source_message')
         batch_op.drop_index('ix_tasks_status_due')
+        batch_op.drop_index('ix_tasks_status_done')
         batch_op.drop_index('ix_tasks_deal')
         batch_op.drop_index('ix_tasks_contact')
+        batch_op.drop_index('ix_tasks_auto_created')
         batch_op.drop_index('ix_tasks_assignee_open_due')
 
     op.drop_table('tasks')
@@ -506,6 +511,7 @@ def downgrade():
 
     op.drop_table('stages')
     with op.batch_alter_table('import_runs', schema=None) as batch_op:
+        batch_op.drop_index('ix_import_runs_creator_created')
         batch_op.drop_index('ix_import_runs_created')
 
     op.drop_table('import_runs')
