@@ -93,5 +93,4 @@ def register_web(app: Flask) -> None:
         if current_user.is_authenticated and request.endpoint and not fragment:
             from crm.conversations.services import needs_reply_count
             counts["needs_reply"] = needs_reply_count(current_user)
-        return {"nav_counts": counts, "platform_labels": PLATFORM_LABELS,
-                "url_map_endpoints": app.view_functions}
+        return {"nav_counts": counts, "platform_labels": PLATFORM_LABELS}
