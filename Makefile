@@ -8,7 +8,7 @@ FLASK := $(VENV)/bin/flask --app wsgi
 PORT ?= 5000
 HOST ?= 127.0.0.1
 
-.PHONY: run install install-test test test-sqlite test-postgres browser bench bench-quick clean
+.PHONY: run install install-test test test-sqlite test-postgres browser bench bench-quick bench-import clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +67,9 @@ bench: install-test  ## Benchmarks at 100,000 contacts / 1,000,000 messages (BEN
 
 bench-quick: install-test  ## The same at 10,000 contacts, shorter runs (under two minutes)
 	$(PY) -m bench.run --contacts 10000 --duration 2 --requests 40 --max-seconds 2
+
+bench-import: install-test  ## Time `flask import-dms` on 1,000,000 DMs and a 100,000-row contacts CSV (fresh SQLite)
+	$(PY) bench/import_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

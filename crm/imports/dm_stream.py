@@ -78,47 +78,6 @@ def in_line(source, threads, me, day_first, fmt: RowFormat):
         yield from _thread_items(source, i, thread, me, day_first, fmt)
 
 
-class _OwnPosition:
-    """A read-only view of an inherited file that keeps its own position (os.pread).
-
-    Forked children share their parent's open files *and their offsets*; the parsers keep
-    a spool file of what the opening pass read, so two children seeking in it at once
-    would read each other's bytes. Each child reads it through one of these instead.
-    """
-
-    def __init__(self, f):
-        self._file = f  # keeps the descriptor open
-        self._fd = f.fileno()
-        self._pos = 0
-
-    def seek(self, pos, whence=os.SEEK_SET):
-        if whence == os.SEEK_END:
-            pos += os.fstat(self._fd).st_size
-        elif whence == os.SEEK_CUR:
-            pos += self._pos
-        self._pos = pos
-        return pos
-
-    def tell(self):
-        return self._pos
-
-    def read(self, size=-1):
-        if size is None or size < 0:
-            size = max(0, os.fstat(self._fd).st_size - self._pos)
-        data = os.pread(self._fd, size, self._pos)
-        self._pos += len(data)
-        return data
-
-    def close(self):
-        pass
-
-
-def _private_files(source) -> None:
-    spool = getattr(source, "_spool", None)
-    if spool is not None and hasattr(spool, "fileno"):
-        source._spool = _OwnPosition(spool)
-
-
 def can_fork() -> bool:
     return "fork" in get_all_start_methods()
 
@@ -127,9 +86,6 @@ def forked(source, threads, me, day_first, fmt: RowFormat, workers: int = 2):
     """The same batches, read by `workers` child processes (thread i goes to worker i % n)."""
     ctx = get_context("fork")
     children: list[tuple[int, object]] = []
-    spool = getattr(source, "_spool", None)
-    if spool is not None and hasattr(spool, "flush"):
-        spool.flush()  # children read the file itself, not this process's write buffer
     try:
         for w in range(workers):
             reader, writer = ctx.Pipe(duplex=False)
@@ -138,7 +94,6 @@ def forked(source, threads, me, day_first, fmt: RowFormat, workers: int = 2):
                 code = 0
                 try:
                     reader.close()
-                    _private_files(source)
                     for i in range(w, len(threads), workers):
                         for item in _thread_items(source, i, threads[i], me, day_first, fmt):
                             writer.send(item)
