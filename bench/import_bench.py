@@ -103,7 +103,8 @@ def bench_dms(tmp: Path, messages: int, threads: int) -> dict:
     return {"messages": expected, "threads": threads, "generate_s": round(gen_s, 1),
             "import_s": round(first_s, 1), "msgs_per_s": int(expected / first_s),
             "reimport_s": round(again_s, 1), "peak_rss_mb": round(peak),
-            "db_mb": round(db_path.stat().st_size / 1e6)}
+            "db_mb": round(db_path.stat().st_size / 1e6), "phases_s": one.get("seconds", {}),
+            "reimport_phases_s": two.get("seconds", {})}
 
 
 FIRST = ["Maya", "Jordan", "Renée", "Sam", "Priya", "Lena", "Marco", "Jonas", "Zoë", "Kai"]
@@ -161,6 +162,7 @@ def main(argv=None) -> int:
                   f"{r['import_s']} s ({r['msgs_per_s']:,}/s); re-import (all duplicates) "
                   f"{r['reimport_s']} s; peak RSS {r['peak_rss_mb']} MB; database "
                   f"{r['db_mb']} MB  [target: < 60 s]")
+            print("  phases: " + ", ".join(f"{k} {v} s" for k, v in r["phases_s"].items()))
             print("  " + json.dumps(r))
         if not args.skip_csv:
             r = bench_csv(tmp, args.rows)

@@ -339,3 +339,20 @@ def test_import_runs_in_a_background_thread(app, auth, rep, monkeypatch):
 @pytest.mark.parametrize("path", ["/imports", "/contacts/export.csv"])
 def test_pages_need_a_sign_in(client, path):
     assert client.get(path).status_code == 302
+
+
+def test_an_interrupted_import_is_reported_and_old_previews_expire(auth, rep):
+    from datetime import timedelta
+    from crm.core.timeutil import utcnow
+    client = auth.login(rep)
+    stuck = ImportRun(kind="dm", status="running", filename="big.zip", created_by_id=rep.id,
+                      created_at=utcnow() - timedelta(hours=2))
+    old = ImportRun(kind="csv", status="previewed", filename="old.csv", created_by_id=rep.id,
+                    created_at=utcnow() - timedelta(days=8))
+    db.session.add_all([stuck, old])
+    db.session.commit()
+    page = client.get(f"/imports/{stuck.id}").get_data(as_text=True)
+    assert "stopped before it finished" in page and "Nothing from it was written" in page
+    assert db.session.get(ImportRun, stuck.id).status == "failed"
+    run_id(upload_dm(client, FIXTURES / "tiktok"))
+    assert db.session.get(ImportRun, old.id).status == "cancelled"

@@ -11,6 +11,8 @@ from crm.contacts.services import parse_tags
 from crm.imports.csv_read import clean_cell
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+HANDLE_SEPARATORS = re.compile(r"[;,\n]+")
+OWN_ID_HANDLE = re.compile(r"id:\d{1,30}")
 LENGTHS = {"name": 200, "first_name": 100, "email": 255, "phone": 50, "company": 200,
            "location": 200, "niche": 100, "lead_source": 100, "notes": 20000}
 KIND_WORDS = {"contact": "contact", "contacts": "contact", "influencer": "influencer",
@@ -48,15 +50,26 @@ class RowInput:
         self.errors.append((self.columns.get(fieldname, fieldname), reason))
 
 
-def parse_row(number: int, cells: list[str], mapping: list[str], headers: list[str]) -> RowInput:
-    """Clean every mapped cell; empty cells say nothing (they never clear a value)."""
-    row = RowInput(number)
-    raw: dict[str, str] = {}
+def column_names(mapping: list[str], headers: list[str]) -> dict:
+    """field → the header of its column, for messages (worked out once per file)."""
+    out: dict[str, str] = {}
     for index, fieldname in enumerate(mapping):
-        if not fieldname:
+        if fieldname:
+            out.setdefault(fieldname, headers[index] if index < len(headers) else fieldname)
+    return out
+
+
+def parse_row(number: int, cells: list[str], mapping: list[str], headers: list[str],
+              columns: dict | None = None) -> RowInput:
+    """Clean every mapped cell; empty cells say nothing (they never clear a value)."""
+    row = RowInput(number, columns=columns if columns is not None else
+                   column_names(mapping, headers))
+    raw: dict[str, str] = {}
+    width = len(cells)
+    for index, fieldname in enumerate(mapping):
+        if not fieldname or index >= width:
             continue
-        row.columns.setdefault(fieldname, headers[index] if index < len(headers) else fieldname)
-        value = clean_cell(cells[index]) if index < len(cells) else ""
+        value = clean_cell(cells[index])
         if not value:
             continue
         if fieldname.startswith("handle:"):
@@ -143,11 +156,11 @@ def _money(value: str) -> int | None:
 
 def _handles(row: RowInput, fieldname: str, value: str, header: str) -> None:
     platform = fieldname.split(":", 1)[1]
-    for part in re.split(r"[;,\n]+", value):
+    for part in HANDLE_SEPARATORS.split(value):
         part = part.strip()
         if not part:
             continue
-        if re.fullmatch(r"id:\d{1,30}", part):
+        if OWN_ID_HANDLE.fullmatch(part):
             # How a DM import keeps a person known only by account id (see dm_write).
             if (platform, part) not in {(p, h) for p, h, _ in row.handles}:
                 row.handles.append((platform, part, header))

@@ -20,7 +20,7 @@ from crm.imports import bulk, csv_write, storage
 from crm.imports.csv_plan import Planner, lookups, row_keys
 from crm.imports.csv_read import (FIELDS, CsvFileError, data_rows, field_label, guess_mapping,
                                   read_head)
-from crm.imports.csv_rows import parse_row
+from crm.imports.csv_rows import column_names, parse_row
 from crm.imports.dm_service import check_owner, fail
 from crm.imports.models import ImportRun
 
@@ -125,9 +125,11 @@ def _parsed_chunks(run: ImportRun, *, keep: bool):
                 except EOFError:
                     return
     rows = data_rows(Path(run.stored_path), o["encoding"], o["delimiter"])
+    columns = column_names(o["mapping"], o["headers"])
     with open(kept, "wb") if keep else nullcontext() as out:
         while chunk := list(islice(rows, CHUNK)):
-            inputs = [parse_row(n, cells, o["mapping"], o["headers"]) for n, cells in chunk]
+            inputs = [parse_row(n, cells, o["mapping"], o["headers"], columns)
+                      for n, cells in chunk]
             if out is not None:
                 pickle.dump(inputs, out, protocol=pickle.HIGHEST_PROTOCOL)
             yield inputs
@@ -141,12 +143,13 @@ def _decide_chunk(actor, planner, inputs, write: bool, source: str, search=None)
         found = lookups(actor, inputs[start:])
         batch, keys, i = [], set(), start
         while i < len(inputs):
-            keys_of_row = row_keys(inputs[i])
-            if write and keys_of_row & keys:
-                break
+            if write:
+                keys_of_row = row_keys(inputs[i])
+                if keys_of_row & keys:
+                    break
             d = planner.decide(inputs[i], found)
             batch.append(d)
-            if d.action in ("create", "update"):
+            if write and d.action in ("create", "update"):
                 keys |= keys_of_row
             i += 1
         if write:

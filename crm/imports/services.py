@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -15,6 +16,7 @@ PAGE = 25
 # A run with no sign of life for this long was interrupted (for example by a restart);
 # its transaction never committed, so nothing of it was written.
 STALL_SECONDS = 15 * 60
+PREVIEW_DAYS = 7
 
 
 def past_runs(user, before: int | None = None, page: int = PAGE) -> tuple[list[ImportRun], int | None]:
@@ -35,6 +37,28 @@ def progress(run: ImportRun) -> dict:
     percent = min(100, int(done * 100 / total)) if total else 0
     return {"done": done, "total": total, "percent": percent,
             "phase": (live or {}).get("phase", ""), "stalled": is_stalled(run, live)}
+
+
+def reap_if_stalled(run: ImportRun) -> bool:
+    """Mark an interrupted run as failed (its transaction never committed); True if it was."""
+    if not is_stalled(run, storage.read_progress(run.id) if run.is_active else None):
+        return False
+    run.status = "failed"
+    run.problems = ["The import stopped before it finished (the server may have restarted). "
+                    "Nothing from it was written; upload the file again."]
+    run.finished_at = utcnow()
+    storage.remove(run)
+    return True
+
+
+def forget_old_previews(user, days: int = PREVIEW_DAYS) -> None:
+    """Previews left waiting for a week are cancelled and their uploads deleted."""
+    old = db.session.scalars(select(ImportRun).where(
+        ImportRun.created_by_id == user.id, ImportRun.status == "previewed",
+        ImportRun.created_at < utcnow() - timedelta(days=days)).limit(50)).all()
+    for run in old:
+        run.status, run.finished_at = "cancelled", utcnow()
+        storage.remove(run)
 
 
 def is_stalled(run: ImportRun, live: dict | None) -> bool:

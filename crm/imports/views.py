@@ -64,6 +64,7 @@ def upload_dm():
     if not form.validate_on_submit():
         return _index(dm=form)
     try:
+        services.forget_old_previews(current_user)
         run = dm_service.start_upload(
             current_user, [(f.filename, f.stream) for f in form.file.data if f.filename],
             tz=form.tz.data, owner_id=_owner_of(form), new_kind=form.new_kind.data)
@@ -84,6 +85,7 @@ def upload_csv():
     if not form.validate_on_submit():
         return _index(csv=form)
     try:
+        services.forget_old_previews(current_user)
         run = csv_service.start_upload(
             current_user, [(f.filename, f.stream) for f in form.file.data if f.filename],
             owner_id=_owner_of(form))
@@ -108,6 +110,8 @@ def too_large(e):
 def show(run_id):
     """One import: its progress, its review (before anything is written), or its result."""
     run = policy.get_import(current_user, run_id)
+    if services.reap_if_stalled(run):
+        db.session.commit()
     if run.is_active:
         return render_template("imports/running.html", run=run,
                                progress=services.progress(run))
