@@ -129,8 +129,10 @@ def _search(q: str) -> Search:
     hits = db.session.scalar(
         text("SELECT count(*) FROM (SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH "
              ":fts_q LIMIT :few)").bindparams(fts_q=match, few=FEW_MATCHES + 1))
-    fts = Contact.id.in_(text("SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH :fts_q")
-                         .bindparams(fts_q=match))
+    # The unary + keeps SQLite from fetching thousands of matches by id to sort them: with
+    # many matches, walking the name index finds a page of them sooner.
+    fts = text("+contacts.id IN (SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH "
+               ":fts_q)").bindparams(fts_q=match)
     return Search([fts] + short, match=match, few=hits <= FEW_MATCHES, short=short)
 
 
@@ -200,7 +202,9 @@ def list_contacts(user, f: ContactFilters, cursor: str | None = None,
         rows = rows[:page_size]
         last = rows[-1]
         next_cursor = _encode(getattr(last, column.key), last.id)
-    counted = select(Contact.id).where(*where, *search.clauses)
+    # Counted in name order: SQLite then reads the same (partial) index as the page, which
+    # also holds owner_id, instead of an arbitrary one.
+    counted = select(Contact.id).where(*where, *search.clauses).order_by(Contact.sort_name)
     if search.match:
         # Count outwards from the search index rather than testing every live contact.
         counted = (select(Contact.id).select_from(search.from_index())
