@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 14:15:21.427266
+Create Date: 2026-11-22 14:33:09.901210
 
 """
 from alembic import op
@@ -127,15 +127,15 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_contacts'))
     )
     with op.batch_alter_table('contacts', schema=None) as batch_op:
-        batch_op.create_index('ix_contacts_archived', ['archived_at', 'owner_id'], unique=False)
-        batch_op.create_index('ix_contacts_consent', ['consent_status', 'archived_at', 'sort_name', 'id', 'owner_id'], unique=False)
-        batch_op.create_index('ix_contacts_created', ['archived_at', 'created_at', 'id'], unique=False)
+        batch_op.create_index('ix_contacts_archived', ['sort_name', 'id'], unique=False, sqlite_where=sa.text('archived_at IS NOT NULL'), postgresql_where=sa.text('archived_at IS NOT NULL'))
+        batch_op.create_index('ix_contacts_consent', ['consent_status', 'sort_name', 'id', 'owner_id'], unique=False, sqlite_where=sa.text('archived_at IS NULL'), postgresql_where=sa.text('archived_at IS NULL'))
+        batch_op.create_index('ix_contacts_created', ['created_at', 'id'], unique=False, sqlite_where=sa.text('archived_at IS NULL'), postgresql_where=sa.text('archived_at IS NULL'))
         batch_op.create_index('ix_contacts_dnc', ['do_not_contact'], unique=False)
         batch_op.create_index('ix_contacts_email', ['email'], unique=False)
-        batch_op.create_index('ix_contacts_kind_sort_name', ['kind', 'archived_at', 'sort_name', 'id', 'owner_id'], unique=False)
-        batch_op.create_index('ix_contacts_owner_sort_name', ['owner_id', 'archived_at', 'sort_name', 'id'], unique=False)
-        batch_op.create_index('ix_contacts_sort_name', ['archived_at', 'sort_name', 'id'], unique=False)
-        batch_op.create_index('ix_contacts_updated', ['archived_at', 'updated_at', 'id'], unique=False)
+        batch_op.create_index('ix_contacts_kind_sort_name', ['kind', 'sort_name', 'id', 'owner_id'], unique=False, sqlite_where=sa.text('archived_at IS NULL'), postgresql_where=sa.text('archived_at IS NULL'))
+        batch_op.create_index('ix_contacts_owner_sort_name', ['owner_id', 'sort_name', 'id'], unique=False, sqlite_where=sa.text('archived_at IS NULL'), postgresql_where=sa.text('archived_at IS NULL'))
+        batch_op.create_index('ix_contacts_sort_name', ['sort_name', 'id', 'owner_id'], unique=False, sqlite_where=sa.text('archived_at IS NULL'), postgresql_where=sa.text('archived_at IS NULL'))
+        batch_op.create_index('ix_contacts_updated', ['updated_at', 'id'], unique=False, sqlite_where=sa.text('archived_at IS NULL'), postgresql_where=sa.text('archived_at IS NULL'))
 
     op.create_table('dm_templates',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -517,15 +517,15 @@ def downgrade():
     op.drop_table('import_runs')
     op.drop_table('dm_templates')
     with op.batch_alter_table('contacts', schema=None) as batch_op:
-        batch_op.drop_index('ix_contacts_updated')
-        batch_op.drop_index('ix_contacts_sort_name')
-        batch_op.drop_index('ix_contacts_owner_sort_name')
-        batch_op.drop_index('ix_contacts_kind_sort_name')
+        batch_op.drop_index('ix_contacts_updated', sqlite_where=sa.text('archived_at IS NULL'), postgresql_where=sa.text('archived_at IS NULL'))
+        batch_op.drop_index('ix_contacts_sort_name', sqlite_where=sa.text('archived_at IS NULL'), postgresql_where=sa.text('archived_at IS NULL'))
+        batch_op.drop_index('ix_contacts_owner_sort_name', sqlite_where=sa.text('archived_at IS NULL'), postgresql_where=sa.text('archived_at IS NULL'))
+        batch_op.drop_index('ix_contacts_kind_sort_name', sqlite_where=sa.text('archived_at IS NULL'), postgresql_where=sa.text('archived_at IS NULL'))
         batch_op.drop_index('ix_contacts_email')
         batch_op.drop_index('ix_contacts_dnc')
-        batch_op.drop_index('ix_contacts_created')
-        batch_op.drop_index('ix_contacts_consent')
-        batch_op.drop_index('ix_contacts_archived')
+        batch_op.drop_index('ix_contacts_created', sqlite_where=sa.text('archived_at IS NULL'), postgresql_where=sa.text('archived_at IS NULL'))
+        batch_op.drop_index('ix_contacts_consent', sqlite_where=sa.text('archived_at IS NULL'), postgresql_where=sa.text('archived_at IS NULL'))
+        batch_op.drop_index('ix_contacts_archived', sqlite_where=sa.text('archived_at IS NOT NULL'), postgresql_where=sa.text('archived_at IS NOT NULL'))
 
     op.drop_table('contacts')
     op.drop_table('campaigns')
