@@ -14,27 +14,27 @@ from tests.test_imports_support import (import_storage,  # noqa: F401 (fixture)
                                         import_dm, parsed, stored, tiktok_export)
 
 # (folder under tests/imports/data, platform, layout). The parsers' own files cover the
-# layouts and variants of DM_EXPORTS.md; fixtures/ are the shared samples.
+# layouts and variants of DM_EXPORTS.md; samples/ are the shared samples.
 VARIANTS = [
-    ("fixtures/instagram", "instagram", "instagram-json-2024"),
+    ("samples/instagram", "instagram", "instagram-json-2024"),
     ("instagram_legacy", "instagram", "instagram-json-legacy"),
-    ("fixtures/facebook", "facebook", "facebook-json-2024"),
+    ("samples/facebook", "facebook", "facebook-json-2024"),
     ("facebook_current", "facebook", "facebook-json-2024"),
     ("facebook_legacy", "facebook", "facebook-json-legacy"),
     ("facebook_e2ee", "facebook", "facebook-e2ee"),
-    ("fixtures/x_twitter", "x", "x-archive"),
+    ("samples/x_twitter", "x", "x-archive"),
     ("x_archive", "x", "x-archive"),
-    ("fixtures/linkedin", "linkedin", "linkedin-csv"),
+    ("samples/linkedin", "linkedin", "linkedin-csv"),
     ("linkedin_gen1", "linkedin", "linkedin-csv"),
     ("linkedin_gen2", "linkedin", "linkedin-csv"),
     ("linkedin_gen3_conversation_draft", "linkedin", "linkedin-csv"),
     ("linkedin_with_profile", "linkedin", "linkedin-csv"),
-    ("fixtures/whatsapp/android_without_media", "whatsapp", "whatsapp-android"),
+    ("samples/whatsapp/android_without_media", "whatsapp", "whatsapp-android"),
     ("whatsapp_android_media", "whatsapp", "whatsapp-android"),
     ("whatsapp_ios", "whatsapp", "whatsapp-ios"),
     ("whatsapp_us_narrow", "whatsapp", "whatsapp-android"),
     ("whatsapp_us_plain", "whatsapp", "whatsapp-android"),
-    ("fixtures/tiktok", "tiktok", "tiktok-json"),
+    ("samples/tiktok", "tiktok", "tiktok-json"),
     ("tiktok_legacy", "tiktok", "tiktok-json-legacy"),
 ]
 AMBIGUOUS = {"whatsapp_us_plain"}

@@ -20,7 +20,7 @@ from crm.imports.parsers import open_export
 from crm.tasks.models import Task
 
 DATA = Path(__file__).parent / "imports" / "data"
-FIXTURES = DATA / "fixtures"   # copies of ../shared/fixtures/dm_exports
+FIXTURES = DATA / "samples"   # copies of ../shared/fixtures/dm_exports, checked by the parser tests
 ME = "Alex Rivera"
 
 
