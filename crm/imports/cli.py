@@ -65,7 +65,8 @@ def _progress_printer():
     tty = sys.stderr.isatty()
     state = {"at": 0.0, "tenth": -1}
     words = {"messages": "messages", "indexes": "messages · rebuilding indexes",
-             "reply state": "messages · reply state and response times"}
+             "reply state": "messages · reply state and response times",
+             "contacts": "messages · creating contacts and conversations first"}
 
     def show(done, total, phase):
         now = time.monotonic()

@@ -222,6 +222,7 @@ def run_import(run_id: int) -> None:
         storage.write_progress(run_id, done, total, phase)
 
     try:
+        progress(0, run.progress_total, "reading")
         with open_export(run.stored_path, tz=run.options.get("tz", "UTC"), **limits()) as src:
             execute(actor, run, src, progress=progress)
             db.session.commit()

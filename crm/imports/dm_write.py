@@ -158,6 +158,8 @@ def _write(actor, run, source, plans, options, conn, *, progress, workers, bulk_
     # Contacts and conversations of threads never imported before are made first, while the
     # transaction is small: every message of such a thread is new, so each gets one.
     if not dry_run:
+        if progress:
+            progress(0, total, "contacts")
         for state in states:
             if not state.scope and state.plan.summary["count"]:
                 conversation_for(state)
