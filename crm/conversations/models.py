@@ -70,6 +70,9 @@ class Message(db.Model):
         Index("ix_messages_template", "template_id", "sent_at", "replied_at"),
         Index("ix_messages_conversation_template", "conversation_id", "template_id"),
         Index("ix_messages_author_sent", "author_id", "sent_at"),
+        # Marking a conversation's unanswered outbound messages as replied reads only its rows.
+        Index("ix_messages_conversation_unreplied", "conversation_id", "direction",
+              "replied_at", "sent_at"),
         # Covers the dashboard's counts per week, rep, template and platform without row lookups.
         Index("ix_messages_direction_sent", "direction", "sent_at", "conversation_id",
               "author_id", "template_id", "replied_at"),

@@ -13,7 +13,8 @@ class Task(db.Model):
     __table_args__ = (
         Index("ix_tasks_assignee_open_due", "assignee_id", "status", "due_at"),
         Index("ix_tasks_status_due", "status", "due_at"),
-        Index("ix_tasks_contact", "contact_id", "status"),
+        # A contact's open tasks, filtered and in due order from one index.
+        Index("ix_tasks_contact", "contact_id", "status", "due_at", "id"),
         Index("ix_tasks_deal", "deal_id", "status"),
         Index("ix_tasks_status_done", "status", "done_at", "assignee_id"),
         Index("ix_tasks_auto_created", "auto", "created_at"),

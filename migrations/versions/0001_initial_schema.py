@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 14:33:09.901210
+Create Date: 2026-11-22 14:41:12.781706
 
 """
 from alembic import op
@@ -353,6 +353,7 @@ def upgrade():
         batch_op.create_index('ix_messages_author_sent', ['author_id', 'sent_at'], unique=False)
         batch_op.create_index('ix_messages_conversation_sent', ['conversation_id', 'sent_at', 'id'], unique=False)
         batch_op.create_index('ix_messages_conversation_template', ['conversation_id', 'template_id'], unique=False)
+        batch_op.create_index('ix_messages_conversation_unreplied', ['conversation_id', 'direction', 'replied_at', 'sent_at'], unique=False)
         batch_op.create_index('ix_messages_direction_sent', ['direction', 'sent_at', 'conversation_id', 'author_id', 'template_id', 'replied_at'], unique=False)
         batch_op.create_index('ix_messages_external', ['conversation_id', 'external_id'], unique=False)
         batch_op.create_index('ix_messages_fingerprint', ['fingerprint'], unique=False)
@@ -422,7 +423,7 @@ def upgrade():
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.create_index('ix_tasks_assignee_open_due', ['assignee_id', 'status', 'due_at'], unique=False)
         batch_op.create_index('ix_tasks_auto_created', ['auto', 'created_at'], unique=False)
-        batch_op.create_index('ix_tasks_contact', ['contact_id', 'status'], unique=False)
+        batch_op.create_index('ix_tasks_contact', ['contact_id', 'status', 'due_at', 'id'], unique=False)
         batch_op.create_index('ix_tasks_deal', ['deal_id', 'status'], unique=False)
         batch_op.create_index('ix_tasks_status_done', ['status', 'done_at', 'assignee_id'], unique=False)
         batch_op.create_index('ix_tasks_status_due', ['status', 'due_at'], unique=False)
@@ -464,6 +465,7 @@ def downgrade():
         batch_op.drop_index('ix_messages_fingerprint')
         batch_op.drop_index('ix_messages_external')
         batch_op.drop_index('ix_messages_direction_sent')
+        batch_op.drop_index('ix_messages_conversation_unreplied')
         batch_op.drop_index('ix_messages_conversation_template')
         batch_op.drop_index('ix_messages_conversation_sent')
         batch_op.drop_index('ix_messages_author_sent')
