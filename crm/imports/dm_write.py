@@ -201,8 +201,8 @@ def _write(actor, run, source, plans, options, conn, *, progress, workers, bulk_
         if last:
             state.seen = None  # this thread is finished; let its ids go
     inserter.flush()
-    outcome.seconds["messages"] = round(time.perf_counter() - started, 2) - \
-        outcome.seconds["contacts"]
+    outcome.seconds["messages"] = round(time.perf_counter() - started
+                                        - outcome.seconds["contacts"], 2)
     outcome.seconds["insert"] = round(inserter.seconds, 2)
     mark = time.perf_counter()
 
