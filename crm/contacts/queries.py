@@ -202,9 +202,11 @@ def list_contacts(user, f: ContactFilters, cursor: str | None = None,
         rows = rows[:page_size]
         last = rows[-1]
         next_cursor = _encode(getattr(last, column.key), last.id)
-    # Counted in name order: SQLite then reads the same (partial) index as the page, which
-    # also holds owner_id, instead of an arbitrary one.
-    counted = select(Contact.id).where(*where, *search.clauses).order_by(Contact.sort_name)
+    counted = select(Contact.id).where(*where, *search.clauses)
+    if db.engine.dialect.name == "sqlite":
+        # In name order SQLite reads the page's partial index, which holds owner_id, rather
+        # than an arbitrary one; PostgreSQL picks well alone (its trigram index for a search).
+        counted = counted.order_by(Contact.sort_name)
     if search.match:
         # Count outwards from the search index rather than testing every live contact.
         counted = (select(Contact.id).select_from(search.from_index())
