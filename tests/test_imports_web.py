@@ -356,3 +356,12 @@ def test_an_interrupted_import_is_reported_and_old_previews_expire(auth, rep):
     assert db.session.get(ImportRun, stuck.id).status == "failed"
     run_id(upload_dm(client, FIXTURES / "tiktok"))
     assert db.session.get(ImportRun, old.id).status == "cancelled"
+
+
+def test_preview_counts_each_new_person_once(auth, rep):
+    client = auth.login(rep)
+    rid = run_id(upload_dm(client, DATA / "instagram_legacy"))
+    page = client.get(f"/imports/{rid}").get_data(as_text=True)
+    # Jordan Lee has a chat and is in the group: one new contact for both.
+    assert "<strong>2</strong> new contacts will be created" in page
+    assert "<strong>3</strong> conversations with up to <strong>13</strong> messages" in page

@@ -143,7 +143,8 @@ def totals(plans: list[ThreadPlan]) -> dict:
         "importing": len(doing),
         "skipping": len(plans) - len(doing),
         "messages": sum(p.summary["count"] for p in doing),
-        "new_contacts": sum(1 for p in doing if p.creates_contact),
+        "new_contacts": len({matching.person_key(p.match.participant, p.match.identities)
+                             for p in doing if p.creates_contact}),
         "to_existing": sum(1 for p in doing if p.contact is not None),
         "existing_contacts": len({p.contact.id for p in doing if p.contact is not None}),
         "by_name": sum(1 for p in doing if p.match.how == "name"),

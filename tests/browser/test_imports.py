@@ -69,3 +69,31 @@ def test_contacts_spreadsheet_with_a_bad_row(page, live_server, sign_in, manager
     expect(page.get_by_text("contacts created")).to_be_visible()
     renee = db.session.scalars(select(Contact)).one()
     assert renee.name == "Renée Dubois" and renee.consent_status == "opted_in"
+
+
+def test_attach_a_thread_to_another_contact_with_the_picker(page, live_server, sign_in, rep, db,
+                                                            tmp_path):
+    from tests import factories
+    from tests.test_imports_support import DATA
+    agency = factories.ContactFactory(name="Brand Agency", owner_id=rep.id)
+    export = tmp_path / "instagram.zip"
+    export.write_bytes(zip_bytes(DATA / "instagram_legacy").getvalue())
+    sign_in(page, rep)
+    page.goto(f"{live_server}/imports")
+    page.get_by_label("Export file(s)").set_input_files(str(export))
+    page.get_by_role("button", name="Upload and review").click()
+    expect(page.get_by_role("heading", name="Review your Instagram export")).to_be_visible()
+    row = page.locator(".import-threads tbody tr").filter(has_text="Brand Collab Co")
+    row.get_by_text("Attach to another contact").click()
+    row.get_by_label("Contact").press_sequentially("Brand Ag", delay=50)
+    row.locator(".suggest-item", has_text="Brand Agency").click()
+    expect(row.get_by_label("Contact")).to_have_value("Brand Agency")
+    page.get_by_role("button", name="Save choices").click()
+    expect(page.get_by_text("Choices saved")).to_be_visible()
+    expect(page.locator(".import-threads tbody tr").filter(has_text="Brand Collab Co")) \
+        .to_contain_text("chosen by you")
+    page.get_by_role("button", name="Import 3 conversations").click()
+    expect(page.locator(".import-touched")).to_contain_text("Brand Agency")
+    conv = db.session.scalars(select(Conversation).where(
+        Conversation.external_thread_id == "brandcollabco_178400003")).one()
+    assert conv.contact_id == agency.id
