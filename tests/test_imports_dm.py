@@ -89,6 +89,7 @@ def test_instagram_sample_details(auth, rep):
     assert [t.response_seconds for t in times] == [513, 959, 1457]
     assert msgs[1].direction == "out" and msgs[1].replied_at == msgs[2].sent_at
     assert db.session.get(ImportRun, rid).counts["contacts_created"] == 1
+    assert db.session.get(ImportRun, rid).counts["needs_reply"] == 0   # ends with our message
 
 
 def test_overlapping_newer_export_adds_only_the_new_messages(auth, rep, tmp_path):

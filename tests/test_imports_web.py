@@ -319,6 +319,9 @@ def test_result_page_links_to_the_conversations(auth, rep):
     assert f"/contacts/{conv.contact_id}?conversation={conv.id}" in page
     contact_page = client.get(f"/contacts/{conv.contact_id}").get_data(as_text=True)
     assert "See you Friday" in contact_page
+    rid = import_dm(client, DATA / "linkedin_with_profile")  # ends with their message
+    assert "1 ends with a message from the other person" in \
+        client.get(f"/imports/{rid}").get_data(as_text=True)
 
 
 def test_import_runs_in_a_background_thread(app, auth, rep, monkeypatch):

@@ -21,7 +21,7 @@ from sqlalchemy import func, insert, select
 from crm.audit import services as audit
 from crm.contacts import services as contacts
 from crm.contacts.models import PLATFORM_LABELS, SocialHandle
-from crm.conversations.models import INBOUND, OUTBOUND, Conversation, Message
+from crm.conversations.models import INBOUND, NEEDS_REPLY, OUTBOUND, Conversation, Message
 from crm.conversations.services import get_or_create_conversation, rebuild_reply_state
 from crm.core.errors import ServiceError
 from crm.core.timeutil import utcnow
@@ -237,8 +237,19 @@ def _write(actor, run, source, plans, options, conn, *, progress, workers, bulk_
         "contacts_created": len(created),
         "contacts_matched": len(matched_contacts),
         "conversations": len(touched) if not dry_run else sum(1 for s in states if s.added),
+        "needs_reply": _waiting_on_us(touched),
     }
     return outcome
+
+
+def _waiting_on_us(conversation_ids: list[int]) -> int:
+    """How many of the imported conversations now wait for our answer (they join the inbox)."""
+    waiting = 0
+    for start in range(0, len(conversation_ids), CHUNK):
+        waiting += db.session.scalar(select(func.count()).select_from(Conversation).where(
+            Conversation.id.in_(conversation_ids[start:start + CHUNK]),
+            Conversation.state == NEEDS_REPLY)) or 0
+    return waiting
 
 
 # -- contacts ----------------------------------------------------------------------------
