@@ -8,6 +8,7 @@ SQLite's query plan, and optionally the Python profile of the request.
 It runs in-process (Flask test client) on a copy of the generated database.
 """
 import argparse
+import os
 import cProfile
 import pstats
 import shutil
@@ -94,7 +95,7 @@ def main() -> None:
         for n in range(2, 22):
             send(n)
         profile.disable()
-        pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
+        pstats.Stats(profile).sort_stats(os.environ.get("PSORT", "cumulative")).print_stats(40)
 
 
 if __name__ == "__main__":

@@ -258,7 +258,7 @@ def test_today_query_count_does_not_grow(auth, db, rep, count_queries):
         _db.session.commit()
 
     client = auth.login(rep)
-    add(5)   # one task in every section, so both runs load the same kinds of rows
+    add(60)  # every section longer than its first page, so both runs count and page on
     client.get("/today")
 
     def cold():
@@ -268,7 +268,7 @@ def test_today_query_count_does_not_grow(auth, db, rep, count_queries):
 
     with count_queries() as few:
         cold()
-    add(25)
+    add(60)
     with count_queries() as many:
         cold()
     assert many.count == few.count, many.statements
@@ -282,3 +282,67 @@ def test_today_counts_fragment_follows_task_changes(auth, db, rep, hx):
     client.post(f"/tasks/{task.id}/complete", headers=hx)
     fragment = client.get("/today/counts", headers=hx).data.decode()
     assert "<html" not in fragment and "0 overdue" in fragment
+
+
+# Long sections page on --------------------------------------------------------------------------
+def _overdue_tasks(n, assignee, prefix="Overdue"):
+    base = utcnow() - timedelta(days=3)
+    return [factories.TaskFactory(title=f"{prefix} {i:03d}", assignee_id=assignee.id,
+                                  due_at=base + timedelta(minutes=i)) for i in range(n)]
+
+
+def _more_link(html: str) -> str | None:
+    if 'hx-get="/today/' not in html:
+        return None
+    link = html[html.index('hx-get="/today/') + 8:]
+    return link[:link.index('"')].replace("&amp;", "&")
+
+
+def test_a_long_today_section_shows_its_first_rows_counts_all_and_pages_on(auth, db, rep, hx):
+    from crm.tasks.queries import PAGE_LIMIT, SECTION_LIMIT
+
+    total = SECTION_LIMIT + PAGE_LIMIT + 2
+    _overdue_tasks(total, rep)
+    client = auth.login(rep)
+    page = client.get("/today").data.decode()
+    overdue = page[page.index('id="today-overdue-h"'):page.index('id="today-today-h"')]
+    assert f'<span class="count-pill">{total}</span>' in overdue
+    assert overdue.count('class="task task-open') == SECTION_LIMIT
+    link = _more_link(overdue)
+    assert link.startswith("/today/overdue?")
+
+    fragment = client.get(link, headers=hx).data.decode()
+    assert "<html" not in fragment and fragment.count('class="task task-open') == PAGE_LIMIT
+    assert f"Overdue {SECTION_LIMIT:03d}" in fragment
+    assert f"Overdue {SECTION_LIMIT - 1:03d}" not in fragment
+    last = client.get(_more_link(fragment), headers=hx).data.decode()
+    assert [f"Overdue {i:03d}" in last for i in range(total - 3, total)] == [False, True, True]
+    assert _more_link(last) is None     # the end of the section
+
+    # Without JavaScript the link opens the same rows as a page of their own.
+    full = client.get(link).data.decode()
+    assert "<html" in full and "Back to Today" in full and f"Overdue {SECTION_LIMIT:03d}" in full
+
+
+def test_today_pages_stay_in_the_viewers_scope(auth, db, rep, other_rep, manager, hx):
+    from crm.tasks.queries import SECTION_LIMIT
+
+    _overdue_tasks(SECTION_LIMIT + 3, other_rep, prefix="Theirs")
+    mine = _overdue_tasks(2, rep, prefix="Mine")
+    client = auth.login(rep)
+    # A rep asking for someone else's rows still gets only their own.
+    fragment = client.get(f"/today/overdue?who={other_rep.id}", headers=hx).data.decode()
+    assert "Theirs" not in fragment and mine[0].title in fragment
+    # A manager pages through another rep's section.
+    client = auth.login(manager)
+    page = client.get(f"/today?who={other_rep.id}").data.decode()
+    assert "Theirs 000" in page and f"Theirs {SECTION_LIMIT:03d}" not in page
+    assert f"/today/overdue?who={other_rep.id}" in page.replace("&amp;", "&")
+
+
+def test_today_section_rejects_unknown_sections_and_ignores_a_bad_cursor(auth, db, rep, hx):
+    _overdue_tasks(2, rep)
+    client = auth.login(rep)
+    assert client.get("/today/someday", headers=hx).status_code == 404
+    fragment = client.get("/today/overdue?after=not-a-cursor", headers=hx).data.decode()
+    assert "Overdue 000" in fragment and "Overdue 001" in fragment

@@ -8,6 +8,7 @@ from sqlalchemy.orm import contains_eager, joinedload, lazyload
 from crm import policy
 from crm.contacts.models import PLATFORMS, Contact
 from crm.conversations.models import AWAITING_REPLY, NEEDS_REPLY, Conversation, Message
+from crm.core.keyset import make_cursor, parse_cursor
 from crm.core.timeutil import local, utcnow
 from crm.extensions import db
 from crm.settings import services as settings
@@ -54,14 +55,6 @@ class InboxPage:
                 and self.now - conv.waiting_since > timedelta(hours=self.target_hours))
 
 
-def _cursor(value: str | None):
-    try:
-        when, ident = (value or "").rsplit("~", 1)
-        return datetime.fromisoformat(when), int(ident)
-    except ValueError:
-        return None
-
-
 def _filtered(user, filters: InboxFilters):
     state = NEEDS_REPLY if filters.view == "needs" else AWAITING_REPLY
     stmt = (select(Conversation).join(Contact, Contact.id == Conversation.contact_id)
@@ -90,7 +83,7 @@ def inbox_page(user, filters: InboxFilters, after: str | None = None,
     key = Conversation.waiting_since if filters.view == "needs" else Conversation.last_outbound_at
     stmt = base.options(contains_eager(Conversation.contact).options(
         joinedload(Contact.owner), lazyload(Contact.tags), lazyload(Contact.handles)))
-    cursor = _cursor(after)
+    cursor = parse_cursor(after)
     if cursor:
         stmt = stmt.where(or_(key > cursor[0], and_(key == cursor[0], Conversation.id > cursor[1])))
     rows = db.session.scalars(stmt.order_by(key, Conversation.id).limit(limit + 1)).unique().all()
@@ -100,7 +93,7 @@ def inbox_page(user, filters: InboxFilters, after: str | None = None,
     if more:
         last = rows[-1]
         at = last.waiting_since if filters.view == "needs" else last.last_outbound_at
-        next_cursor = f"{at.isoformat()}~{last.id}"
+        next_cursor = make_cursor(at, last.id)
     target = int(settings.get("response_target_hours") or 24)
     over = 0
     if filters.view == "needs":

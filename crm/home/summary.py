@@ -19,4 +19,4 @@ def summary_for(user) -> Summary:
     """The longest waits (a rep's own contacts; everyone's for managers) and my tasks."""
     filters = InboxFilters(owner="" if user.is_manager else "me")
     return Summary(waiting=inbox_page(user, filters, limit=SHOWN),
-                   tasks=today_lists(user, limit=SHOWN), due=due_counts(user))
+                   tasks=today_lists(user, limit=SHOWN, counted=False), due=due_counts(user))

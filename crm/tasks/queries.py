@@ -3,24 +3,32 @@ Every list is bounded and eager-loads what its rows show."""
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import and_, func, literal, or_, select, union_all
+from sqlalchemy.orm import joinedload
 
 from crm import policy
+from crm.accounts.models import User
 from crm.contacts.models import Contact
+from crm.core.keyset import make_cursor, parse_cursor
 from crm.core.timeutil import utcnow
 from crm.extensions import db
+from crm.pipeline.models import Deal
 from crm.tasks.models import Task
 from crm.tasks.services import OPEN, day_bounds
 
-SECTION_LIMIT = 100
+SECTION_LIMIT = 10     # rows a section opens with: the most urgent first
+PAGE_LIMIT = 25        # rows each "Show more" adds
+COUNT_CAP = 999
 UPCOMING_DAYS = 14
+SECTIONS = ("overdue", "today", "upcoming")
 
 
 def _rows(stmt, limit: int) -> list[Task]:
-    stmt = stmt.options(joinedload(Task.contact).lazyload(Contact.tags),
-                        joinedload(Task.contact).selectinload(Contact.handles),
-                        selectinload(Task.deal).lazyload("*")).limit(limit)
+    # A task row shows its contact's name, its deal's title and its assignee's name only.
+    stmt = stmt.options(joinedload(Task.contact).load_only(Contact.id, Contact.name)
+                        .lazyload("*"),
+                        joinedload(Task.deal).load_only(Deal.id, Deal.title).lazyload("*"),
+                        joinedload(Task.assignee).load_only(User.id, User.name)).limit(limit)
     return list(db.session.scalars(stmt).unique())
 
 
@@ -29,15 +37,13 @@ class TodayLists:
     overdue: list = field(default_factory=list)
     today: list = field(default_factory=list)
     upcoming: list = field(default_factory=list)
-    more: dict = field(default_factory=dict)   # section -> True when cut at the limit
+    more: dict = field(default_factory=dict)    # section -> cursor of the next rows, or None
+    counts: dict = field(default_factory=dict)  # section -> open tasks in it (capped at 999)
     who: str = "me"
 
 
-def today_lists(user, who: str = "me", now: datetime | None = None,
-                limit: int = SECTION_LIMIT) -> TodayLists:
-    """Open tasks: overdue (before today), today, and the next two weeks, in the user's zone."""
-    now = now or utcnow()
-    start, end = day_bounds(user.timezone, now)
+def _who_where(user, who: str) -> tuple[str, list]:
+    """Whose tasks: mine, or (managers) everyone's, the unassigned ones, or one person's."""
     where = [policy.task_scope(user), Task.status == OPEN]
     if who == "all" and user.is_manager:
         pass
@@ -48,15 +54,63 @@ def today_lists(user, who: str = "me", now: datetime | None = None,
     else:
         who = "me"
         where.append(Task.assignee_id == user.id)
+    return who, where
+
+
+def _section_where(user, name: str, now: datetime) -> list:
+    start, end = day_bounds(user.timezone, now)
+    lo, hi = {"overdue": (None, start), "today": (start, end),
+              "upcoming": (end, end + timedelta(days=UPCOMING_DAYS))}[name]
+    return [Task.due_at < hi] if lo is None else [Task.due_at >= lo, Task.due_at < hi]
+
+
+def section_rows(user, name: str, who: str = "me", after: str | None = None,
+                 now: datetime | None = None, limit: int = PAGE_LIMIT):
+    """One page of a Today section, soonest first; keyset on (due_at, id). Returns the rows,
+    the cursor of the next page (None at the end) and whose tasks they are."""
+    who, where = _who_where(user, who)
+    stmt = select(Task).where(*where, *_section_where(user, name, now or utcnow()))
+    cursor = parse_cursor(after)
+    if cursor:
+        stmt = stmt.where(or_(Task.due_at > cursor[0],
+                              and_(Task.due_at == cursor[0], Task.id > cursor[1])))
+    rows = _rows(stmt.order_by(Task.due_at, Task.id), limit + 1)
+    more = make_cursor(rows[limit - 1].due_at, rows[limit - 1].id) if len(rows) > limit else None
+    return rows[:limit], more, who
+
+
+def _capped(where) -> object:
+    inner = select(Task.id).where(*where).limit(COUNT_CAP + 1).subquery()
+    return select(func.count()).select_from(inner).scalar_subquery()
+
+
+def today_lists(user, who: str = "me", now: datetime | None = None,
+                limit: int = SECTION_LIMIT, counted: bool = True) -> TodayLists:
+    """Open tasks: overdue (before today), today, and the next two weeks, in the user's zone.
+    Each section shows its first `limit` rows; a longer one pages on, and is counted (capped
+    at COUNT_CAP + 1) when `counted`. Two statements whatever the sizes: the sections' first
+    rows in one, and the counts in another."""
+    now = now or utcnow()
+    who, where = _who_where(user, who)
     out = TodayLists(who=who)
-    for name, lo, hi in (("overdue", None, start), ("today", start, end),
-                         ("upcoming", end, end + timedelta(days=UPCOMING_DAYS))):
-        stmt = select(Task).where(*where, Task.due_at < hi)
-        if lo is not None:
-            stmt = stmt.where(Task.due_at >= lo)
-        rows = _rows(stmt.order_by(Task.due_at, Task.id), limit + 1)
-        out.more[name] = len(rows) > limit
+    firsts = [select(Task.id).where(*where, *_section_where(user, name, now))
+              .order_by(Task.due_at, Task.id).limit(limit + 1).subquery() for name in SECTIONS]
+    ids = [select(literal(i).label("section"), sub.c.id) for i, sub in enumerate(firsts)]
+    picked = db.session.execute(union_all(*ids)).all()
+    tasks = {t.id: t for t in _rows(select(Task).where(Task.id.in_([r.id for r in picked])),
+                                    len(picked))}
+    for i, name in enumerate(SECTIONS):
+        rows = sorted((tasks[r.id] for r in picked if r.section == i and r.id in tasks),
+                      key=lambda t: (t.due_at, t.id))
+        more = rows[limit - 1] if len(rows) > limit else None
         setattr(out, name, rows[:limit])
+        out.more[name] = make_cursor(more.due_at, more.id) if more else None
+        out.counts[name] = len(rows[:limit])
+    long = [name for name in SECTIONS if out.more[name]]
+    if long and counted:
+        counts = db.session.execute(select(*[
+            _capped([*where, *_section_where(user, name, now)]) for name in long])).one()
+        out.counts.update(zip(long, counts))
     return out
 
 

@@ -103,6 +103,22 @@ def today():
     return render_template("tasks/today.html", **ctx)
 
 
+SECTION_TITLES = {"overdue": "Overdue", "today": "Today", "upcoming": "Next two weeks"}
+
+
+@bp.get("/today/<section>")
+def today_more(section: str):
+    """The next rows of a Today section: appended in place by HTMX, or a page of its own."""
+    if section not in SECTION_TITLES:
+        abort(404)
+    rows, more, who = queries.section_rows(current_user, section, request.args.get("who", "me"),
+                                           after=request.args.get("after"))
+    ctx = dict(rows=rows, more=more, who=who, section=section, title=SECTION_TITLES[section])
+    if fragment():
+        return render_template("tasks/_more_rows.html", **ctx)
+    return render_template("tasks/section.html", **ctx)
+
+
 @bp.get("/today/counts")
 def counts():
     """The overdue / due-today line of the Today page (refreshed when a task changes)."""
