@@ -137,3 +137,29 @@ def test_boosted_pages_keep_the_badge(auth, rep, db):
     html = auth.login(rep).get("/contacts", headers={"HX-Request": "true",
                                                      "HX-Boosted": "true"}).get_data(as_text=True)
     assert 'id="nav-needs-reply" class="count-badge "' in html
+
+
+def _waiting_rows(owner, late: int, recent: int):
+    """Conversations waiting on us, made directly (a hundred through the service is slow)."""
+    now = utcnow()
+    for i in range(late + recent):
+        contact = factories.ContactFactory(owner_id=owner.id)
+        factories.ConversationFactory(contact=contact, state="needs_reply",
+                                      waiting_since=now - timedelta(hours=30 + i if i < late else 1))
+
+
+def test_counts_stop_at_99_and_the_late_count_stays_exact_below_it(auth, rep, other_rep, db):
+    _waiting_rows(rep, late=5, recent=100)
+    _waiting_rows(other_rep, late=3, recent=0)        # not the rep's to see
+    db.session.commit()
+    page = queries.inbox_page(rep, InboxFilters())
+    assert (page.total, page.over_target) == (100, 5)
+    html = auth.login(rep).get("/inbox").get_data(as_text=True)
+    assert "99+ conversations waiting on us" in html and "5 over the 24 h target" in html
+
+
+def test_a_late_count_over_99_says_so(auth, rep, db):
+    _waiting_rows(rep, late=101, recent=2)
+    db.session.commit()
+    html = auth.login(rep).get("/inbox").get_data(as_text=True)
+    assert "99+ conversations waiting on us" in html and "99+ over the 24 h target" in html
