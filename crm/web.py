@@ -1,10 +1,18 @@
 """What every page shares: login loading, template filters, error pages, HTMX headers."""
-from flask import Flask, render_template, request
+from flask import Flask, g, render_template, request
 from flask_login import current_user
 
 from crm.core import timeutil
 from crm.core.errors import OutreachRefused
 from crm.extensions import db, login_manager
+
+
+def viewer_timezone() -> str:
+    """The signed-in user's time zone (UTC otherwise), looked up once per request: a page
+    formats dozens of timestamps."""
+    if "viewer_tz" not in g:
+        g.viewer_tz = current_user.timezone if current_user.is_authenticated else "UTC"
+    return g.viewer_tz
 
 
 def register_web(app: Flask) -> None:
@@ -57,7 +65,7 @@ def register_web(app: Flask) -> None:
 
     @app.template_filter("localtime")
     def localtime(value, fmt="%d %b %Y, %H:%M"):
-        tz = current_user.timezone if current_user.is_authenticated else "UTC"
+        tz = viewer_timezone()
         dt = timeutil.local(value, tz)
         return dt.strftime(fmt) if dt else ""
 

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from crm.audit.models import AuditEvent
 from crm.contacts import consent
-from crm.conversations import services
+from crm.conversations import queries, services
 from crm.conversations.models import Conversation, Message
 from crm.core.errors import OutreachRefused, ValidationFailed
 from crm.core.timeutil import local, utcnow
@@ -319,17 +319,20 @@ def test_thread_is_newest_last_with_day_separators_and_load_earlier(auth, rep, c
     db.session.commit()
     client = auth.login(rep)
     page = client.get(f"/contacts/{contact.id}").get_data(as_text=True)
-    shown = [f"message number {i:02d}" for i in range(5, 35)]
-    assert all(s in page for s in shown) and "message number 04" not in page
-    assert page.index("message number 05") < page.index("message number 34")
+    first = 35 - queries.THREAD_PAGE          # the oldest message the page opens with
+    assert 0 < first < 20                      # (the thread spans both days)
+    shown = [f"message number {i:02d}" for i in range(first, 35)]
+    assert all(s in page for s in shown) and f"message number {first - 1:02d}" not in page
+    assert page.index(f"message number {first:02d}") < page.index("message number 34")
     assert page.count('class="day-sep"') == 2
     assert "Load earlier messages" in page
     first_shown = db.session.scalars(select(Message).where(
-        Message.body == "message number 05")).one()
+        Message.body == f"message number {first:02d}")).one()
     earlier = client.get(f"/conversations/{conv.id}/earlier?before={first_shown.id}",
                          headers=hx).get_data(as_text=True)
     assert "<html" not in earlier
-    assert [f"message number {i:02d}" in earlier for i in range(6)] == [True] * 5 + [False]
+    assert ([f"message number {i:02d}" in earlier for i in range(first + 1)]
+            == [True] * first + [False])
     assert "Load earlier messages" not in earlier
     # Same day as the first message already shown: its separator is removed out of band.
     assert f'id="daysep-{first_shown.id}" hx-swap-oob="delete"' in earlier
@@ -337,7 +340,7 @@ def test_thread_is_newest_last_with_day_separators_and_load_earlier(auth, rep, c
     plain = client.get(f"/conversations/{conv.id}/earlier?before={first_shown.id}")
     assert plain.status_code == 302 and f"before={first_shown.id}" in plain.headers["Location"]
     older = client.get(plain.headers["Location"]).get_data(as_text=True)
-    assert "message number 00" in older and "message number 05" not in older
+    assert "message number 00" in older and f"message number {first:02d}" not in older
     assert "Show the latest messages" in older
 
 

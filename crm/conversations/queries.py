@@ -14,7 +14,7 @@ from crm.extensions import db
 from crm.settings import services as settings
 
 INBOX_PAGE = 25
-THREAD_PAGE = 30
+THREAD_PAGE = 20
 COUNT_CAP = 99        # the inbox counts up to here and shows "99+" beyond
 
 
@@ -168,7 +168,9 @@ def thread_chunk(conv: Conversation, tz_name: str | None, before: Message | None
 
 def contact_conversations(contact, limit: int = 20) -> list[Conversation]:
     """A contact's conversations, latest activity first."""
+    # The caller holds the contact: the joined load of it (and its handles and tags) is waste.
     return db.session.scalars(
-        select(Conversation).where(Conversation.contact_id == contact.id)
+        select(Conversation).options(lazyload(Conversation.contact))
+        .where(Conversation.contact_id == contact.id)
         .order_by(func.coalesce(Conversation.last_message_at, Conversation.created_at).desc(),
                   Conversation.id.desc()).limit(limit)).all()

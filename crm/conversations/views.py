@@ -38,7 +38,8 @@ def since(value) -> str:
 
 @bp.app_template_global()
 def can_edit_message(message) -> bool:
-    return current_user.is_authenticated and policy.can_edit_message(current_user, message)
+    user = current_user._get_current_object()   # once: a thread asks for every message
+    return user.is_authenticated and policy.can_edit_message(user, message)
 
 
 def _fragment() -> bool:
