@@ -15,6 +15,7 @@ from crm.conversations.models import OUTBOUND, Conversation, Message
 from crm.conversations.text import linkify
 from crm.core.errors import OutreachRefused, ServiceError
 from crm.core.forms import apply_service_error
+from crm.core.models import commit_keeping_loaded
 from crm.core.timeutil import from_local, humanize_duration, local, utcnow
 from crm.extensions import db, htmx
 
@@ -118,7 +119,7 @@ def log(contact_id):
             current_user, contact, platform=form.platform.data, direction=form.direction.data,
             body=form.body.data, sent_at=_sent_at(form), media=form.media.data or None,
             template_id=template_id, conversation=conv)
-        db.session.commit()
+        commit_keeping_loaded()
     except OutreachRefused as e:
         if not _fragment():
             raise  # the app's handler rolls back, records the refusal and explains it
