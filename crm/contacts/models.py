@@ -151,9 +151,14 @@ class SocialHandle(db.Model):
 
     @property
     def display(self) -> str:
-        if self.platform in ("email", "whatsapp", "linkedin", "other", "facebook", "youtube"):
-            return self.handle
-        return "@" + self.handle
+        return display_handle(self.platform, self.handle)
+
+
+def display_handle(platform: str, handle: str) -> str:
+    """A handle as people write it: "@name" where the platform uses @-mentions."""
+    if platform in ("email", "whatsapp", "linkedin", "other", "facebook", "youtube"):
+        return handle
+    return "@" + handle
 
 
 class ConsentEvent(db.Model):

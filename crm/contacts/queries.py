@@ -6,12 +6,13 @@ from datetime import datetime
 
 from sqlalchemy import and_, column, exists, func, or_, select, table, text
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import joinedload, lazyload, load_only, selectinload
+from sqlalchemy.orm import lazyload
 from sqlalchemy.sql.selectable import Join
 
 from crm import policy
 from crm.accounts.models import User
-from crm.contacts.models import Contact, SocialHandle, Tag, contact_tags
+from crm.contacts.models import (KIND_LABELS, Contact, SocialHandle, Tag, contact_tags,
+                                 display_handle)
 from crm.extensions import db
 
 SORTS = {
@@ -63,6 +64,51 @@ class ContactPage:
     count_capped: bool
     first: bool
     filters: ContactFilters = field(default_factory=ContactFilters)
+
+
+@dataclass
+class HandleRow:
+    platform: str
+    handle: str
+
+    @property
+    def display(self) -> str:
+        return display_handle(self.platform, self.handle)
+
+
+@dataclass
+class ContactRow:
+    """A row of the contacts list: what it shows, read as plain rows rather than as full
+    Contact objects (a page of those costs more in the ORM than in the database)."""
+    id: int
+    name: str
+    kind: str
+    company: str | None
+    consent_status: str
+    do_not_contact: bool
+    owner_name: str | None
+    sort_key: object
+    handles: list = field(default_factory=list)     # HandleRow, in the order added
+    tags: list = field(default_factory=list)        # tag names, A–Z
+
+    @property
+    def kind_label(self) -> str:
+        return KIND_LABELS.get(self.kind, self.kind)
+
+
+def _with_handles_and_tags(rows: list[ContactRow]) -> list[ContactRow]:
+    by_id = {r.id: r for r in rows}
+    if not by_id:
+        return rows
+    for contact_id, platform, handle in db.session.execute(
+            select(SocialHandle.contact_id, SocialHandle.platform, SocialHandle.handle)
+            .where(SocialHandle.contact_id.in_(by_id)).order_by(SocialHandle.id)):
+        by_id[contact_id].handles.append(HandleRow(platform, handle))
+    for contact_id, name in db.session.execute(
+            select(contact_tags.c.contact_id, Tag.name).join(Tag, Tag.id == contact_tags.c.tag_id)
+            .where(contact_tags.c.contact_id.in_(by_id)).order_by(Tag.name)):
+        by_id[contact_id].tags.append(name)
+    return rows
 
 
 def _encode(value, row_id) -> str:
@@ -180,15 +226,9 @@ PAGE_SIZE = 25
 
 
 def _row_columns(sort_column) -> list:
-    """What a row of the list shows (its name, kind, company, owner, consent, first handles and
-    tags), plus the sort key the next page starts from."""
-    return [load_only(Contact.id, Contact.name, Contact.kind, Contact.company, Contact.owner_id,
-                      Contact.consent_status, Contact.do_not_contact, Contact.version,
-                      sort_column),
-            selectinload(Contact.handles).load_only(SocialHandle.contact_id,
-                                                    SocialHandle.platform, SocialHandle.handle),
-            selectinload(Contact.tags).load_only(Tag.name),
-            joinedload(Contact.owner).load_only(User.name)]
+    """What a row of the list shows, plus the sort key the next page starts from."""
+    return [Contact.id, Contact.name, Contact.kind, Contact.company, Contact.consent_status,
+            Contact.do_not_contact, User.name.label("owner_name"), sort_column.label("sort_key")]
 
 
 def list_contacts(user, f: ContactFilters, cursor: str | None = None,
@@ -200,10 +240,10 @@ def list_contacts(user, f: ContactFilters, cursor: str | None = None,
     if search.few:
         # Few matches: start from the search index and sort them; walking the ordered name
         # index would look at every contact to find them (see bench/README.md).
-        stmt = (select(Contact).select_from(search.from_index())
+        stmt = (select(*_row_columns(column)).select_from(search.from_index())
                 .where(search.match_clause(), *where, *search.short))
     else:
-        stmt = select(Contact).where(*where, *search.clauses)
+        stmt = select(*_row_columns(column)).where(*where, *search.clauses)
     decoded = _decode(cursor, is_time=f.sort != "name") if cursor else None
     if decoded:
         value, row_id = decoded
@@ -211,13 +251,15 @@ def list_contacts(user, f: ContactFilters, cursor: str | None = None,
             stmt = stmt.where(or_(column < value, and_(column == value, Contact.id < row_id)))
         else:
             stmt = stmt.where(or_(column > value, and_(column == value, Contact.id > row_id)))
-    stmt = stmt.options(*_row_columns(column)).order_by(*order).limit(page_size + 1)
-    rows = list(db.session.scalars(stmt).unique())
+    stmt = (stmt.outerjoin(User, User.id == Contact.owner_id)
+            .order_by(*order).limit(page_size + 1))
+    rows = [ContactRow(*row) for row in db.session.execute(stmt)]
     next_cursor = None
     if len(rows) > page_size:
         rows = rows[:page_size]
         last = rows[-1]
-        next_cursor = _encode(getattr(last, column.key), last.id)
+        next_cursor = _encode(last.sort_key, last.id)
+    _with_handles_and_tags(rows)
     counted = select(Contact.id).where(*where, *search.clauses)
     if db.engine.dialect.name == "sqlite":
         # In name order SQLite reads the page's partial index, which holds owner_id, rather
