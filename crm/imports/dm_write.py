@@ -21,7 +21,7 @@ from sqlalchemy import func, insert, select
 from crm.audit import services as audit
 from crm.contacts import services as contacts
 from crm.contacts.models import PLATFORM_LABELS, SocialHandle
-from crm.conversations.models import (INBOUND, NEEDS_REPLY, OUTBOUND, Conversation, Message,
+from crm.conversations.models import (CLOSED, INBOUND, NEEDS_REPLY, OUTBOUND, Conversation, Message,
                                       ResponseTime)
 from crm.conversations.reply_state import write_replayed
 from crm.conversations.services import get_or_create_conversation, rebuild_reply_state
@@ -140,18 +140,22 @@ def _write(actor, run, source, plans, options, conn, *, progress, workers, bulk_
         for ix in indexes:
             ix.drop(conn)
 
+    def contact_for(state: ThreadState):
+        contact = state.plan.contact
+        if contact is None:
+            key = _person_key(state.plan)
+            contact = created.get(key)
+            if contact is None:
+                contact = _new_contact(actor, run, platform, state.plan, new_kind, outcome)
+                created[key] = contact
+            state.plan.contact = contact
+        elif state.plan.match.how in ("name", "picked"):
+            _learn_identity(actor, contact, platform, state.plan, outcome)
+        return contact
+
     def conversation_for(state: ThreadState) -> int:
         if state.conversation_id is None:
-            contact = state.plan.contact
-            if contact is None:
-                key = _person_key(state.plan)
-                contact = created.get(key)
-                if contact is None:
-                    contact = _new_contact(actor, run, platform, state.plan, new_kind, outcome)
-                    created[key] = contact
-                state.plan.contact = contact
-            elif state.plan.match.how in ("name", "picked"):
-                _learn_identity(actor, contact, platform, state.plan, outcome)
+            contact = contact_for(state)
             s = state.plan.summary
             conv = get_or_create_conversation(contact, platform, s["key"],
                                               title=(s["title"] or None) and s["title"][:200],
@@ -160,13 +164,16 @@ def _write(actor, run, source, plans, options, conn, *, progress, workers, bulk_
         return state.conversation_id
 
     # Contacts and conversations of threads never imported before are made first, while the
-    # transaction is small: every message of such a thread is new, so each gets one.
+    # transaction is small: every message of such a thread is new, so each gets one. No
+    # conversation holds such a thread yet (that is what "never imported" means here), so
+    # they are inserted together.
     if not dry_run:
         if progress:
             progress(0, total, "contacts")
-        for state in states:
-            if not state.scope and state.plan.summary["count"]:
-                conversation_for(state)
+        fresh = [state for state in states if not state.scope and state.plan.summary["count"]]
+        for state in fresh:
+            contact_for(state)
+        _new_conversations(platform, fresh)
     outcome.seconds["contacts"] = round(time.perf_counter() - started, 2)
 
     run_id, now = run.id, inserter.now
@@ -311,6 +318,24 @@ def _add_handle(actor, contact, platform, handle, account_id, plan, outcome) -> 
     except ServiceError as e:
         outcome.problems.append(f"Thread “{plan.summary['title']}”: handle {handle} not added "
                                 f"to {contact.name} ({e.message})")
+
+
+def _new_conversations(platform: str, states: list[ThreadState]) -> None:
+    """One conversation per thread, as get_or_create_conversation would make it."""
+    if not states:
+        return
+    db.session.flush()
+    now = utcnow()
+    rows = []
+    for state in states:
+        s = state.plan.summary
+        rows.append({"contact_id": state.plan.contact.id, "platform": platform,
+                     "external_thread_id": s["key"] or "",
+                     "title": (s["title"] or None) and s["title"][:200],
+                     "is_group": bool(s["group"]), "state": CLOSED, "message_count": 0,
+                     "created_at": now})
+    for state, conv_id in zip(states, bulk.insert_returning_ids(Conversation.__table__, rows)):
+        state.conversation_id = conv_id
 
 
 # -- duplicates --------------------------------------------------------------------------
