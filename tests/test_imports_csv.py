@@ -337,3 +337,19 @@ def test_bom_codec_is_detected():
         path = Path(tmp) / "x.csv"
         path.write_bytes(codecs.BOM_UTF16_LE + "Name\n".encode("utf-16-le"))
         assert detect_encoding(path) == "utf-16"
+
+
+def test_bulk_search_text_is_what_refresh_search_text_keeps():
+    from types import SimpleNamespace
+
+    from crm.contacts.services import refresh_search_text
+    from crm.imports.csv_write import search_text
+
+    for name, email, company, handles in [
+            ("Maya Chen", "maya@example.com", "Glow Theory", ["mayachen", "maya.tt"]),
+            ("  Renée  Dubois ", None, "", []), ("Zoë", "", None, ["", "ZOE_K"]),
+            ("A", " X@Y.COM ", "  Acme\tInc ", ["b"])]:
+        shadow = SimpleNamespace(name=name, email=email, company=company,
+                                 handles=[SimpleNamespace(handle=h) for h in handles])
+        refresh_search_text(shadow)
+        assert search_text(name, email, company, handles) == shadow.search_text

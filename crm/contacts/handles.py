@@ -22,6 +22,10 @@ _VALID = {
 }
 
 
+# re's \s is str.isspace(): any Unicode white space.
+_SPACE = re.compile(r"\s")
+
+
 class HandleError(ValueError):
     pass
 
@@ -64,7 +68,7 @@ def normalize_handle(platform: str, raw: str) -> str:
     value = value.strip().lstrip("@").strip().lower()
     if platform == "whatsapp":
         return "+" + re.sub(r"\D", "", value)
-    if not value or any(c.isspace() for c in value):
+    if not value or _SPACE.search(value):
         raise HandleError(f"“{raw}” is not a valid handle.")
     pattern = _VALID.get(platform)
     if pattern and not pattern.match(value):

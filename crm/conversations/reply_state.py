@@ -11,6 +11,9 @@ Rules (both paths agree):
 - each inbound burst gets a ResponseTime row, answered by the first outbound after it
   (a close ends the burst unanswered);
 - an outbound message's replied_at is when the contact next wrote.
+
+An import computes all of this for the conversations it creates while it writes their
+messages (`replay_new`); only conversations that already had messages are rebuilt.
 """
 from itertools import groupby
 
@@ -135,6 +138,75 @@ def _replay(conv_row, messages):
         else None,
     }
     return values, bursts, replied, (last.id if last else None)
+
+
+def replay_new(conversation_id: int, messages) -> tuple[dict, list, list]:
+    """`_replay` for a conversation that had no messages and was never closed, computed from
+    its new messages before they are written, so an import stores replied_at with each row
+    and needs no rebuild afterwards.
+
+    `messages`: (direction, sent_at, author_id, body, media) in the order they will be
+    inserted, which must be sent_at order (ids follow it, so it is the rebuild's order too).
+    Returns (conversation values as `_replay` gives them plus the preview, ResponseTime rows,
+    replied_at of each message).
+    """
+    replied: list = [None] * len(messages)
+    next_in = None
+    for i in range(len(messages) - 1, -1, -1):
+        m = messages[i]
+        if m[0] == INBOUND:
+            next_in = m[1]
+        else:
+            replied[i] = next_in
+    bursts, open_burst = [], None
+    last_in = last_out = None
+    for direction, at, author_id, _body, _media in messages:
+        if direction == INBOUND:
+            last_in = at
+            if open_burst is None:
+                open_burst = {"conversation_id": conversation_id, "burst_started_at": at,
+                              "answered_at": None, "response_seconds": None,
+                              "responder_id": None}
+                bursts.append(open_burst)
+        else:
+            last_out = at
+            if open_burst is not None:
+                open_burst["answered_at"] = at
+                open_burst["response_seconds"] = int(
+                    (at - open_burst["burst_started_at"]).total_seconds())
+                open_burst["responder_id"] = author_id
+                open_burst = None
+    last = messages[-1] if messages else None
+    if last is None:
+        state = CLOSED
+    else:
+        state = NEEDS_REPLY if last[0] == INBOUND else AWAITING_REPLY
+    values = {
+        "id": conversation_id, "state": state, "message_count": len(messages),
+        "last_message_at": last[1] if last else None, "last_inbound_at": last_in,
+        "last_outbound_at": last_out,
+        "waiting_since": open_burst["burst_started_at"] if state == NEEDS_REPLY and open_burst
+        else None,
+        "last_message_preview": preview_of(last[3], last[4]) if last else None,
+    }
+    return values, bursts, replied
+
+
+def write_replayed(values: list[dict], bursts: list[dict]) -> None:
+    """Store what `replay_new` computed: conversation columns and ResponseTime rows.
+
+    The conversations must have no ResponseTime rows yet (they had no messages). Plain
+    executemany on the tables; the caller expires ORM objects it still holds.
+    """
+    if bursts:
+        db.session.execute(insert(ResponseTime.__table__), bursts)
+    if values:
+        convs = Conversation.__table__
+        keys = [k for k in values[0] if k != "id"]
+        db.session.execute(
+            update(convs).where(convs.c.id == bindparam("_id"))
+            .values({k: bindparam(f"_{k}") for k in keys}),
+            [{f"_{k}": v[k] for k in ("id", *keys)} for v in values])
 
 
 def rebuild_reply_state(conversation_ids) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from operator import itemgetter
 
-from sqlalchemy import insert, text
+from sqlalchemy import func, insert, select, text
 
 from crm.contacts import search_index
 from crm.extensions import db
@@ -39,6 +39,24 @@ def insert_rows(table, rows: list[dict]) -> None:
             values[i] = p(values[i])
         data.append(tuple(values))
     conn.exec_driver_sql(sql, data)
+
+
+def insert_returning_ids(table, rows: list[dict]) -> list[int]:
+    """Insert rows in one executemany and return their ids in row order.
+
+    SQLite gives each new row the largest rowid so far plus one, and this transaction is the
+    only writer, so the ids are known without RETURNING (which SQLite would run row by row
+    to keep the order). Elsewhere RETURNING keeps the order.
+    """
+    if db.session.connection().dialect.name != "sqlite":
+        return list(db.session.execute(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars())
+    before = db.session.scalar(select(func.coalesce(func.max(table.c.id), 0)))
+    insert_rows(table, rows)
+    after = db.session.scalar(select(func.max(table.c.id)))
+    if after != before + len(rows):  # cannot happen with one writer; refuse rather than guess
+        raise RuntimeError("new row ids are not consecutive; nothing was imported")
+    return list(range(before + 1, after + 1))
 
 
 def _remembered(process):

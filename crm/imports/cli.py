@@ -28,8 +28,9 @@ def register(app: Flask) -> None:
                   help="The phone's time zone (WhatsApp and TikTok exports do not say).")
     @click.option("--skip-groups", is_flag=True, help="Leave group chats out.")
     @click.option("--workers", type=int, default=None,
-                  help="Processes reading the export while the database is written "
-                       "(default: 2 for big exports where the system allows it).")
+                  help="Processes reading the export when it is opened and while the "
+                       "database is written (default: 2 for big exports where the system "
+                       "allows it; 0 reads in this process).")
     def import_dms(path, owner_email, me, dry_run, as_json, day_first, tz, skip_groups, workers):
         """Import DM history from an Instagram, Facebook, X, LinkedIn, WhatsApp or TikTok export."""
         from crm.imports.cli_run import ImportFailed, run_cli_import

@@ -63,7 +63,8 @@ def run_cli_import(path, *, owner_email=None, me=None, dry_run=False, day_first=
         raise ImportFailed(e.message) from None
     opened = time.perf_counter()
     try:
-        source = open_export(path, tz=tz, **dm_service.limits())
+        source = open_export(path, tz=tz, **dm_service.limits(),
+                             scan_workers=2 if workers is None else workers)
     except ExportError as e:
         raise ImportFailed(f"{e} Nothing was imported.") from None
     except ValueError as e:

@@ -89,6 +89,7 @@ class Planner:
 
     def __init__(self, actor, default_owner_id: int | None, *, dry_run: bool):
         self.actor = actor
+        self.may_reassign = policy.can_reassign(actor)   # asked once, not per row
         self.default_owner_id = default_owner_id
         self.dry_run = dry_run
         self.file_keys: dict = {}     # dry run: handle/email key → first row's state
@@ -141,7 +142,7 @@ class Planner:
             if problem:
                 return self._fail(row, row.columns.get("owner_email", "Owner"), problem)
             owner_id = owner.id
-        if not policy.can_reassign(self.actor) and owner_id != self.actor.id:
+        if not self.may_reassign and owner_id != self.actor.id:
             owner_id = self.actor.id
         return Decision(row, "create", owner_id=owner_id, new_handles=[(p, h) for p, h, _ in
                                                                          row.handles],
@@ -173,7 +174,7 @@ class Planner:
             if problem:
                 return self._fail(row, row.columns.get("owner_email", "Owner"), problem)
             if owner.id != contact.owner_id:
-                if not policy.can_reassign(self.actor):
+                if not self.may_reassign:
                     return self._fail(row, row.columns.get("owner_email", "Owner"),
                                       "only managers can reassign contacts")
                 d.owner_id, d.owner_changed = owner.id, True
@@ -199,7 +200,7 @@ class Planner:
         owner = self._users[email]
         if owner is None:
             return None, f"no active user has the email {email}"
-        if not policy.can_reassign(self.actor) and owner.id != self.actor.id:
+        if not self.may_reassign and owner.id != self.actor.id:
             return None, "reps can only import contacts they own"
         return owner, ""
 

@@ -11,26 +11,21 @@ and one ORM change per row would make a 100,000-row file take minutes.
 """
 from __future__ import annotations
 
-from types import SimpleNamespace
-
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from crm.audit.models import AuditEvent
 from crm.contacts import consent as consent_service
 from crm.contacts.handles import profile_url
 from crm.contacts.models import ConsentEvent, Contact, SocialHandle, Tag, contact_tags
-from crm.contacts.services import refresh_search_text
 from crm.core.timeutil import utcnow
 from crm.extensions import db
 from crm.imports import bulk
 from crm.imports.csv_plan import Decision
 
 def search_text(name, email, company, handles) -> str:
-    """The same words refresh_search_text keeps, for a contact not loaded as an object."""
-    shadow = SimpleNamespace(name=name, email=email, company=company,
-                             handles=[SimpleNamespace(handle=h) for h in handles])
-    refresh_search_text(shadow)
-    return shadow.search_text
+    """The same words refresh_search_text keeps, for a contact not loaded as an object
+    (tests/test_imports_csv.py holds the two to the same result)."""
+    return " ".join(p.strip().lower() for p in (name, email, company, *handles) if p)
 
 
 def write(actor, decisions: list[Decision], source: str, search) -> None:
@@ -72,26 +67,8 @@ def _create(creates: list[Decision], now) -> None:
             "search_text": search_text(name, v.get("email"), v.get("company"),
                                        [h for _, h in d.new_handles]),
             "version": 1, "created_at": now, "updated_at": now})
-    for d, new_id in zip(creates, _insert_returning_ids(Contact.__table__, rows)):
+    for d, new_id in zip(creates, bulk.insert_returning_ids(Contact.__table__, rows)):
         d.new_id = new_id
-
-
-def _insert_returning_ids(table, rows: list[dict]) -> list[int]:
-    """Insert rows in one executemany and return their ids in row order.
-
-    SQLite gives each new row the largest rowid so far plus one, and this transaction is the
-    only writer, so the ids are known without RETURNING (which SQLite would run row by row
-    to keep the order). Elsewhere RETURNING keeps the order.
-    """
-    if db.session.connection().dialect.name != "sqlite":
-        return list(db.session.execute(
-            insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars())
-    before = db.session.scalar(select(func.coalesce(func.max(table.c.id), 0)))
-    bulk.insert_rows(table, rows)
-    after = db.session.scalar(select(func.max(table.c.id)))
-    if after != before + len(rows):  # cannot happen with one writer; refuse rather than guess
-        raise RuntimeError("new contact ids are not consecutive; nothing was imported")
-    return list(range(before + 1, after + 1))
 
 
 def _tags(decisions: list[Decision]) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from multiprocessing import get_all_start_methods, get_context
 from multiprocessing.connection import wait as wait_for
 
+from crm.conversations.reply_state import replay_new
 from crm.imports.parsers import ExportError
 
 BATCH = 5000
@@ -35,45 +36,89 @@ def pack_message(m, sent_at_to_db):
 
 class RowFormat:
     """How rows leave the reader. Threads whose conversation is already known (and whose
-    messages are all new) come as finished `messages` rows, so the writer only inserts them;
-    the others come packed, for the writer to check against what is stored."""
+    messages are all new) come as finished `messages` rows, replied_at included, so the
+    writer only inserts them; the others come packed, for the writer to check against what
+    is stored."""
 
     def __init__(self, to_db, known: dict[int, tuple] | None = None):
         self.to_db = to_db
         self.known = known or {}   # thread index → (conversation id, author id, import id, now)
 
 
+class Replayed:
+    """The reply state of a new conversation, worked out by the reader (see
+    reply_state.replay_new): conversation values, and ResponseTime rows as tuples of
+    RESPONSE_COLUMNS in the database's own form."""
+
+    __slots__ = ("values", "bursts")
+    RESPONSE_COLUMNS = ("conversation_id", "burst_started_at", "answered_at",
+                        "response_seconds", "responder_id")
+
+    def __init__(self, values, bursts):
+        self.values = values
+        self.bursts = bursts
+
+
+def _known_thread(source, thread, me, day_first, fmt: RowFormat, known):
+    """A new conversation's rows, replied_at filled in, and its Replayed state (None when
+    the messages are not in time order: then the writer rebuilds it from the table)."""
+    conv, author, run_id, now = known
+    to_db = fmt.to_db or (lambda v: v)
+    naive, rows = [], []
+    for m in source.messages(thread, me, whatsapp_day_first=day_first):
+        p = pack_message(m, None)
+        out = p[5]
+        naive.append(("out" if out else "in", p[0], author if out else None, p[1], p[2]))
+        rows.append([conv, "out" if out else "in", to_db(p[0]), p[1], p[2],
+                     author if out else None, p[6], p[3], p[4], run_id, now, None])
+    if any(naive[i][1] > naive[i + 1][1] for i in range(len(naive) - 1)):
+        return [tuple(r) for r in rows], None
+    values, bursts, replied = replay_new(conv, naive)
+    for row, at in zip(rows, replied):
+        if at is not None:
+            row[11] = to_db(at)
+    bursts = [(b["conversation_id"], to_db(b["burst_started_at"]),
+               None if b["answered_at"] is None else to_db(b["answered_at"]),
+               b["response_seconds"], b["responder_id"]) for b in bursts]
+    return [tuple(r) for r in rows], Replayed(values, bursts)
+
+
 def _thread_batches(source, index, thread, me, day_first, fmt: RowFormat):
-    """(rows, finished?) batches of one thread."""
+    """(rows, replayed) batches of one thread; replayed comes with the last batch of a
+    finished thread, None otherwise."""
     known = fmt.known.get(index)
+    if known is not None:
+        rows, replayed = _known_thread(source, thread, me, day_first, fmt, known)
+        for start in range(0, len(rows), BATCH):
+            yield rows[start:start + BATCH], None
+        yield [], replayed
+        return
     batch = []
     for m in source.messages(thread, me, whatsapp_day_first=day_first):
-        p = pack_message(m, fmt.to_db)
-        if known is not None:
-            conv, author, run_id, now = known
-            out = p[5]
-            p = (conv, "out" if out else "in", p[0], p[1], p[2], author if out else None, p[6],
-                 p[3], p[4], run_id, now)
-        batch.append(p)
+        batch.append(pack_message(m, fmt.to_db))
         if len(batch) >= BATCH:
-            yield batch
+            yield batch, None
             batch = []
-    yield batch
+    yield batch, None
 
 
 def _thread_items(source, index, thread, me, day_first, fmt):
-    """(index, rows, last?, finished?) items of one thread."""
+    """(index, rows, last?, finished?, replayed) items of one thread; only the last item
+    may carry a Replayed."""
     finished = index in fmt.known
     pending = None
-    for batch in _thread_batches(source, index, thread, me, day_first, fmt):
+    for batch, replayed in _thread_batches(source, index, thread, me, day_first, fmt):
+        if replayed is not None or (not batch and pending is not None):
+            yield index, pending or [], True, finished, replayed
+            return
         if pending is not None:
-            yield index, pending, False, finished
+            yield index, pending, False, finished, None
         pending = batch
-    yield index, pending or [], True, finished
+    yield index, pending or [], True, finished, None
 
 
 def in_line(source, threads, me, day_first, fmt: RowFormat):
-    """Yield (index, rows, last?, finished?) for each thread in turn."""
+    """Yield (index, rows, last?, finished?, replayed) for each thread in turn."""
     for i, thread in enumerate(threads):
         yield from _thread_items(source, i, thread, me, day_first, fmt)
 

@@ -21,7 +21,9 @@ from sqlalchemy import func, insert, select
 from crm.audit import services as audit
 from crm.contacts import services as contacts
 from crm.contacts.models import PLATFORM_LABELS, SocialHandle
-from crm.conversations.models import INBOUND, NEEDS_REPLY, OUTBOUND, Conversation, Message
+from crm.conversations.models import (CLOSED, INBOUND, NEEDS_REPLY, OUTBOUND, Conversation, Message,
+                                      ResponseTime)
+from crm.conversations.reply_state import write_replayed
 from crm.conversations.services import get_or_create_conversation, rebuild_reply_state
 from crm.core.errors import ServiceError
 from crm.core.timeutil import utcnow
@@ -30,7 +32,7 @@ from crm.imports import bulk, dm_stream, matching
 from crm.imports.dm_plan import ThreadPlan, chosen_me
 
 COLUMNS = ("conversation_id", "direction", "sent_at", "body", "media", "author_id",
-           "sender_name", "external_id", "fingerprint", "import_id", "created_at")
+           "sender_name", "external_id", "fingerprint", "import_id", "created_at", "replied_at")
 FLUSH_ROWS = 10_000
 # Existing messages of re-imported threads that may be held in memory for the bulk path.
 PREFETCH_LIMIT = 200_000
@@ -40,17 +42,19 @@ CHUNK = 500
 class MessageInserter:
     """executemany of plain tuples, with the values converted as SQLAlchemy would."""
 
-    def __init__(self, conn):
+    def __init__(self, conn, table=None, columns=COLUMNS):
         self.conn = conn
         dialect = conn.dialect
-        table = Message.__table__
+        table = Message.__table__ if table is None else table
+        self.table, self.columns = table, columns
         mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(dialect.paramstyle)
         self.sql = self.to_db = None
         if mark:
-            self.sql = (f"INSERT INTO {table.name} ({', '.join(COLUMNS)}) "
-                        f"VALUES ({', '.join([mark] * len(COLUMNS))})")
+            self.sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "
+                        f"VALUES ({', '.join([mark] * len(columns))})")
             # Raw executemany skips SQLAlchemy's conversions, so apply the column's own.
-            self.to_db = table.c.sent_at.type.dialect_impl(dialect).bind_processor(dialect)
+            self.to_db = Message.__table__.c.sent_at.type.dialect_impl(dialect) \
+                .bind_processor(dialect)
         now = utcnow()
         self.now = self.to_db(now) if self.to_db else now
         self.rows: list[tuple] = []
@@ -69,7 +73,7 @@ class MessageInserter:
         if self.sql:
             self.conn.exec_driver_sql(self.sql, self.rows)
         else:  # an unusual driver: let SQLAlchemy build the statement
-            self.conn.execute(insert(Message.__table__), [dict(zip(COLUMNS, r)) for r in self.rows])
+            self.conn.execute(insert(self.table), [dict(zip(self.columns, r)) for r in self.rows])
         self.count += len(self.rows)
         self.rows = []
         self.seconds += time.perf_counter() - began
@@ -136,18 +140,22 @@ def _write(actor, run, source, plans, options, conn, *, progress, workers, bulk_
         for ix in indexes:
             ix.drop(conn)
 
+    def contact_for(state: ThreadState):
+        contact = state.plan.contact
+        if contact is None:
+            key = _person_key(state.plan)
+            contact = created.get(key)
+            if contact is None:
+                contact = _new_contact(actor, run, platform, state.plan, new_kind, outcome)
+                created[key] = contact
+            state.plan.contact = contact
+        elif state.plan.match.how in ("name", "picked"):
+            _learn_identity(actor, contact, platform, state.plan, outcome)
+        return contact
+
     def conversation_for(state: ThreadState) -> int:
         if state.conversation_id is None:
-            contact = state.plan.contact
-            if contact is None:
-                key = _person_key(state.plan)
-                contact = created.get(key)
-                if contact is None:
-                    contact = _new_contact(actor, run, platform, state.plan, new_kind, outcome)
-                    created[key] = contact
-                state.plan.contact = contact
-            elif state.plan.match.how in ("name", "picked"):
-                _learn_identity(actor, contact, platform, state.plan, outcome)
+            contact = contact_for(state)
             s = state.plan.summary
             conv = get_or_create_conversation(contact, platform, s["key"],
                                               title=(s["title"] or None) and s["title"][:200],
@@ -156,13 +164,16 @@ def _write(actor, run, source, plans, options, conn, *, progress, workers, bulk_
         return state.conversation_id
 
     # Contacts and conversations of threads never imported before are made first, while the
-    # transaction is small: every message of such a thread is new, so each gets one.
+    # transaction is small: every message of such a thread is new, so each gets one. No
+    # conversation holds such a thread yet (that is what "never imported" means here), so
+    # they are inserted together.
     if not dry_run:
         if progress:
             progress(0, total, "contacts")
-        for state in states:
-            if not state.scope and state.plan.summary["count"]:
-                conversation_for(state)
+        fresh = [state for state in states if not state.scope and state.plan.summary["count"]]
+        for state in fresh:
+            contact_for(state)
+        _new_conversations(platform, fresh)
     outcome.seconds["contacts"] = round(time.perf_counter() - started, 2)
 
     run_id, now = run.id, inserter.now
@@ -173,12 +184,17 @@ def _write(actor, run, source, plans, options, conn, *, progress, workers, bulk_
         stream = dm_stream.forked(source, threads, me, day_first, fmt, workers)
     else:
         stream = dm_stream.in_line(source, threads, me, day_first, fmt)
+    responses = MessageInserter(conn, ResponseTime.__table__, dm_stream.Replayed.RESPONSE_COLUMNS)
+    replayed: list[dict] = []        # conversation values the readers worked out
     done = 0
-    for index, rows, last, finished in stream:
+    for index, rows, last, finished, state_of in stream:
         state = states[index]
         if finished:  # a new thread: every message is new and the rows are ready
             inserter.extend(rows)
             state.added += len(rows)
+            if last and state.added and state_of is not None:
+                replayed.append(state_of.values)
+                responses.extend(state_of.bursts)
         elif rows:
             if state.seen is None:
                 state.seen = _load_seen([cid for cid, _ in state.scope])
@@ -192,7 +208,8 @@ def _write(actor, run, source, plans, options, conn, *, progress, workers, bulk_
             elif fresh:
                 conv_id = conversation_for(state)
                 inserter.extend([(conv_id, OUTBOUND if out else INBOUND, at, body, media,
-                                  author_id if out else None, sender, ext, fp, run_id, now)
+                                  author_id if out else None, sender, ext, fp, run_id, now,
+                                  None)
                                  for at, body, media, ext, fp, out, sender in fresh])
                 state.added += len(fresh)
         done += len(rows)
@@ -209,7 +226,14 @@ def _write(actor, run, source, plans, options, conn, *, progress, workers, bulk_
     touched = [s.conversation_id for s in states if s.added and s.conversation_id]
     if progress and not dry_run:
         progress(done, total, "reply state")
-    rebuild_reply_state(touched)
+    # New conversations got their reply state from the readers; the others (messages added
+    # to a thread imported before) are rebuilt from the table.
+    responses.flush()
+    write_replayed(replayed, [])
+    if replayed:
+        db.session.expire_all()
+    done_ids = {v["id"] for v in replayed}
+    rebuild_reply_state([c for c in touched if c not in done_ids])
     outcome.seconds["reply_state"] = round(time.perf_counter() - mark, 2)
     if bulk_load:
         # Built after the reply state has written replied_at, which one of them holds.
@@ -294,6 +318,24 @@ def _add_handle(actor, contact, platform, handle, account_id, plan, outcome) -> 
     except ServiceError as e:
         outcome.problems.append(f"Thread “{plan.summary['title']}”: handle {handle} not added "
                                 f"to {contact.name} ({e.message})")
+
+
+def _new_conversations(platform: str, states: list[ThreadState]) -> None:
+    """One conversation per thread, as get_or_create_conversation would make it."""
+    if not states:
+        return
+    db.session.flush()
+    now = utcnow()
+    rows = []
+    for state in states:
+        s = state.plan.summary
+        rows.append({"contact_id": state.plan.contact.id, "platform": platform,
+                     "external_thread_id": s["key"] or "",
+                     "title": (s["title"] or None) and s["title"][:200],
+                     "is_group": bool(s["group"]), "state": CLOSED, "message_count": 0,
+                     "created_at": now})
+    for state, conv_id in zip(states, bulk.insert_returning_ids(Conversation.__table__, rows)):
+        state.conversation_id = conv_id
 
 
 # -- duplicates --------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 import marshal
 import os
 import shutil
+import signal
 import tempfile
 from collections import Counter
 from dataclasses import dataclass
@@ -154,7 +155,12 @@ class ExportSource:
         self._sent_counts: Counter[str] = Counter()
         self._spool = None
         self._spool_fd: int | None = None
-        self._spooled: dict[str, tuple[int, int, list[Participant]]] = {}
+        # key → (spool descriptor, offset, size, senders)
+        self._spooled: dict[str, tuple[int, int, int, list[Participant]]] = {}
+        self._extra_spools: list = []     # the spools of parallel readers (see _add_threads)
+        # Processes that may read the files when the export is opened (the command line
+        # asks for 2; the web process never forks).
+        self.scan_workers = 0
 
     # -- lifecycle ---------------------------------------------------------------------
     def close(self) -> None:
@@ -163,6 +169,9 @@ class ExportSource:
         if self._spool is not None:
             self._spool.close()
             self._spool = None
+        for spool in self._extra_spools:
+            spool.close()
+        self._extra_spools = []
         if self._tmpdir:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
@@ -213,11 +222,11 @@ class ExportSource:
 
     def _spooled_messages(self, key: str, me_keys: set[str]) -> Iterator[ParsedMessage]:
         """Replay what the opening pass worked out, instead of parsing the files again."""
-        if self._spool_fd is None:
+        if self._spool_fd is None and not self._extra_spools:
             raise ValueError("this export has been closed")
-        offset, size, senders = self._spooled[key]
+        fd, offset, size, senders = self._spooled[key]
         # pread keeps no file position, so forked workers can share the spool safely.
-        rows = marshal.loads(os.pread(self._spool_fd, size, offset))
+        rows = marshal.loads(os.pread(fd, size, offset))
         outbound = [bool(p.identities() & me_keys) for p in senders]
         from_ts, utc = datetime.fromtimestamp, timezone.utc
         for micros, who, body, media, external_id, fp in rows:
@@ -288,6 +297,63 @@ class ExportSource:
             is_group=is_group, message_count=len(rows), first_at=first,
             last_at=last.sent_at, folder=folder, day_first=day_first))
 
+    def _add_threads(self, jobs: list[tuple[object, dict]], size: int = 0) -> None:
+        """_add_thread(ref, **kw) for each job, in order. With scan_workers and an export of
+        at least PARALLEL_SCAN_BYTES, forked processes read the threads (job i in worker
+        i % n), each into a spool of its own, and send back what _add_thread learnt; the
+        result is the same as reading them here, in the same order."""
+        workers = min(self.scan_workers, len(jobs))
+        if workers < 2 or size < PARALLEL_SCAN_BYTES or not _can_fork():
+            for ref, kw in jobs:
+                self._add_thread(ref, **kw)
+            return
+        spools = [tempfile.TemporaryFile(prefix="rapport-spool-") for _ in range(workers)]
+        self._extra_spools.extend(spools)
+        results: list = [None] * len(jobs)
+        children = []
+        try:
+            for w in range(workers):
+                reader, writer = _pipe()
+                pid = os.fork()
+                if pid == 0:
+                    _scan_child(self, jobs, w, workers, spools[w], reader, writer)
+                writer.close()
+                children.append((pid, reader))
+            for pid, reader in children:
+                while True:
+                    try:
+                        item = reader.recv()
+                    except EOFError:
+                        raise RuntimeError("an export reader stopped unexpectedly") from None
+                    if item is None:
+                        break
+                    if item[0] == "error":
+                        raise ExportError(item[1], item[2])
+                    if item[0] == "crash":
+                        raise RuntimeError(f"reading the export failed: {item[1]}")
+                    _, index, found = item
+                    results[index] = found
+        finally:
+            for pid, reader in children:
+                reader.close()
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+                try:
+                    os.waitpid(pid, 0)
+                except ChildProcessError:
+                    pass
+        for (ref, kw), found in zip(jobs, results):
+            if found is None:
+                continue   # nothing to import in that thread
+            thread, spooled, sent = found
+            self._spooled[thread.key] = spooled
+            self._refs[thread.key] = ref
+            self._threads.append(thread)
+            for name, count in sent:
+                self._sent_counts[name] += count
+
     def _spool_rows(self, key: str, rows: list, senders: list[Participant]) -> None:
         # An unnamed temp file: the OS removes it even if the process dies.
         if self._spool is None:
@@ -295,7 +361,7 @@ class ExportSource:
             self._spool_fd = self._spool.fileno()
         blob = marshal.dumps(rows)
         self._spool.seek(0, os.SEEK_END)
-        self._spooled[key] = (self._spool.tell(), len(blob), senders)
+        self._spooled[key] = (self._spool_fd, self._spool.tell(), len(blob), senders)
         self._spool.write(blob)
         self._spool.flush()  # readers use os.pread on the descriptor, not this buffer
 
@@ -354,11 +420,64 @@ class ExportSource:
         return keys
 
 
+# Below this many bytes of files, reading in one process is as fast as forking readers.
+PARALLEL_SCAN_BYTES = 16 * 1024 * 1024
+
+
+def _can_fork() -> bool:
+    from multiprocessing import get_all_start_methods
+
+    return "fork" in get_all_start_methods()
+
+
+def _pipe():
+    from multiprocessing import get_context
+
+    return get_context("fork").Pipe(duplex=False)
+
+
+def _scan_child(source: ExportSource, jobs, w: int, workers: int, spool, reader, writer):
+    """A forked reader: read every n-th thread into its own spool, send what was learnt
+    ("found", job index, (thread, spool entry, sent counts)), then None; never returns."""
+    import traceback
+
+    code = 0
+    try:
+        reader.close()
+        source._spool, source._spool_fd = spool, spool.fileno()
+        for index in range(w, len(jobs), workers):
+            ref, kw = jobs[index]
+            before = len(source._threads)
+            source._sent_counts = Counter()
+            source._add_thread(ref, **kw)
+            if len(source._threads) == before:
+                writer.send(("found", index, None))
+                continue
+            thread = source._threads[-1]
+            writer.send(("found", index, (thread, source._spooled[thread.key],
+                                          list(source._sent_counts.items()))))
+        writer.send(None)
+    except ExportError as exc:
+        writer.send(("error", exc.filename, exc.reason))
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent
+        try:
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            writer.send(("crash", f"{type(exc).__name__}: {exc} "
+                                  f"({Path(where.filename).name}:{where.lineno})"))
+        except BaseException:
+            code = 1
+    finally:
+        os._exit(code)
+
+
 def open_export(path: str | os.PathLike, *, max_total_bytes: int = 2_000_000_000,
                 max_ratio: float = 200, max_members: int = 200_000, tz: str = "UTC",
-                platform: str | None = None) -> ExportSource:
-    """Open a platform's zip, a folder from it, or one file; detect platform and layout."""
+                platform: str | None = None, scan_workers: int = 0) -> ExportSource:
+    """Open a platform's zip, a folder from it, or one file; detect platform and layout.
+
+    scan_workers: processes that may read a big export's files in parallel (forked; only
+    where the caller may fork, i.e. not in a threaded web server)."""
     from .detect import open_export as _open
 
     return _open(path, max_total_bytes=max_total_bytes, max_ratio=max_ratio,
-                 max_members=max_members, tz=tz, platform=platform)
+                 max_members=max_members, tz=tz, platform=platform, scan_workers=scan_workers)

@@ -31,7 +31,8 @@ FRIENDLY = {"instagram": "Instagram", "facebook": "Facebook", "x": "X", "linkedi
 
 
 def open_export(path, *, max_total_bytes: int, max_ratio: float, max_members: int,
-                tz: str = "UTC", platform: str | None = None) -> ExportSource:
+                tz: str = "UTC", platform: str | None = None,
+                scan_workers: int = 0) -> ExportSource:
     """See base.open_export."""
     try:
         zone = ZoneInfo(tz)
@@ -62,6 +63,7 @@ def open_export(path, *, max_total_bytes: int, max_ratio: float, max_members: in
         if platform is not None and source.platform != platform:
             raise ExportError(label, f"this is a {FRIENDLY[source.platform]} export, "
                                      f"not {FRIENDLY[platform]}")
+        source.scan_workers = scan_workers
         source._scan()
         return source
     except BaseException:

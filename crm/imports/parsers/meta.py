@@ -84,16 +84,19 @@ class MetaSource(ExportSource):
         for path in self._files:
             box, key = self._where or (path.parent.parent.name, path.parent.name)
             by_key.setdefault(key or path.stem, {}).setdefault(box, []).append(path)
+        jobs = []
         for key, boxes in by_key.items():
             ordered = sorted(boxes, key=lambda b: (BOX_ORDER.index(b) if b in BOX_ORDER
                                                    else len(BOX_ORDER), b))
             copies = [(box, sorted(boxes[box], key=_part_number, reverse=True))
                       for box in ordered]
             ref = ThreadRef(copies)
-            self._add_thread(ref, key=key, describe=lambda r=ref, k=key: {
+            jobs.append((ref, {"key": key, "describe": lambda r=ref, k=key: {
                 "title": r.title or k, "declared": r.participants.values(),
                 "is_group": True if r.group_hint else None,
-                "folder": r.copies[0][0] or None})
+                "folder": r.copies[0][0] or None}}))
+        size = sum(_size(p) for p in self._files) if self.scan_workers else 0
+        self._add_threads(jobs, size)
 
     def _may_repeat(self, ref: ThreadRef) -> bool:
         return len(ref.copies) > 1
@@ -187,6 +190,13 @@ def _thread_messages(data, rel: str) -> list:
     if not isinstance(data, dict) or not isinstance(data.get("messages"), list):
         raise ExportError(rel, "not a message file: no 'messages' list")
     return data["messages"]
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _part_number(path: Path) -> int:
