@@ -139,3 +139,23 @@ class DMTemplateFactory(Base):
 
     name = factory.Sequence(lambda n: f"Template {n}")
     body = "Hi {first_name}, it's {my_name}!"
+
+
+def reply_state_snapshot():
+    """Everything the reply state keeps (conversations, response times, Message.replied_at),
+    as lists of rows, to compare before and after a rebuild."""
+    from crm.conversations.models import ResponseTime
+
+    convs = db.session.execute(
+        select(Conversation.id, Conversation.state, Conversation.message_count,
+               Conversation.last_message_at, Conversation.last_inbound_at,
+               Conversation.last_outbound_at, Conversation.waiting_since,
+               Conversation.last_message_preview).order_by(Conversation.id)).all()
+    bursts = db.session.execute(
+        select(ResponseTime.conversation_id, ResponseTime.burst_started_at,
+               ResponseTime.answered_at, ResponseTime.response_seconds,
+               ResponseTime.responder_id)
+        .order_by(ResponseTime.conversation_id, ResponseTime.burst_started_at)).all()
+    replied = db.session.execute(select(Message.id, Message.replied_at)
+                                 .order_by(Message.id)).all()
+    return convs, bursts, replied

@@ -10,13 +10,13 @@ from bench.client import percentile
 from bench.dataset import Sizes, words
 from crm.accounts.models import User
 from crm.contacts.models import ConsentEvent, Contact
-from crm.conversations.models import (CLOSED, INBOUND, NEEDS_REPLY, Conversation, Message,
-                                      ResponseTime)
+from crm.conversations.models import CLOSED, INBOUND, NEEDS_REPLY, Conversation, Message
 from crm.conversations.reply_state import rebuild_reply_state
 from crm.extensions import db as _db
 from crm.pipeline.models import OPEN, Deal, Stage, StageChange
 from crm.tasks.followups import create_follow_ups
 from crm.tasks.models import Task
+from tests.factories import reply_state_snapshot
 
 SIZES = Sizes.scaled(200, messages=2000, deals=40, tasks=100)
 
@@ -54,27 +54,11 @@ def test_sizes_are_honoured(bench_db):
     assert big.contact.owner.email == "rep1@bench.test"
 
 
-def _reply_state():
-    convs = _db.session.execute(
-        select(Conversation.id, Conversation.state, Conversation.last_message_at,
-               Conversation.last_inbound_at, Conversation.last_outbound_at,
-               Conversation.waiting_since, Conversation.message_count,
-               Conversation.last_message_preview).order_by(Conversation.id)).all()
-    bursts = _db.session.execute(
-        select(ResponseTime.conversation_id, ResponseTime.burst_started_at,
-               ResponseTime.answered_at, ResponseTime.response_seconds,
-               ResponseTime.responder_id)
-        .order_by(ResponseTime.conversation_id, ResponseTime.burst_started_at)).all()
-    replied = _db.session.execute(select(Message.id, Message.replied_at)
-                                  .order_by(Message.id)).all()
-    return convs, bursts, replied
-
-
 def test_reply_state_is_what_the_app_rebuilds(bench_db):
-    before = _reply_state()
+    before = reply_state_snapshot()
     assert len(before[1]) > 0 and any(r.replied_at for r in before[2])
     rebuild_reply_state(_db.session.scalars(select(Conversation.id)).all())
-    assert _reply_state() == before
+    assert reply_state_snapshot() == before
 
 
 def test_state_follows_the_last_message(bench_db):

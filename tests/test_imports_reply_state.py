@@ -10,13 +10,11 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import select
 
 from bench import gen_dm_export
 from crm.conversations import reply_state
-from crm.conversations.models import Conversation, Message, ResponseTime
-from crm.extensions import db
 from crm.imports import dm_stream
+from tests.factories import reply_state_snapshot
 from tests.test_imports_support import import_storage  # noqa: F401 (fixture)
 
 T0 = datetime(2025, 3, 1, 9, 0, 0)
@@ -100,22 +98,6 @@ def test_readers_leave_an_out_of_order_thread_to_the_rebuild():
     assert replayed is None and len(rows) == 2
 
 
-def snapshot():
-    convs = db.session.execute(
-        select(Conversation.id, Conversation.state, Conversation.message_count,
-               Conversation.last_message_at, Conversation.last_inbound_at,
-               Conversation.last_outbound_at, Conversation.waiting_since,
-               Conversation.last_message_preview).order_by(Conversation.id)).all()
-    bursts = db.session.execute(
-        select(ResponseTime.conversation_id, ResponseTime.burst_started_at,
-               ResponseTime.answered_at, ResponseTime.response_seconds,
-               ResponseTime.responder_id)
-        .order_by(ResponseTime.conversation_id, ResponseTime.burst_started_at)).all()
-    replied = db.session.execute(select(Message.id, Message.replied_at)
-                                 .order_by(Message.id)).all()
-    return [tuple(r) for r in convs], [tuple(r) for r in bursts], [tuple(r) for r in replied]
-
-
 def write_thread(root, folder, messages):
     """An Instagram thread folder with (sender, timestamp_ms, content) messages."""
     path = root / "your_instagram_activity/messages/inbox" / folder / "message_1.json"
@@ -143,10 +125,10 @@ def test_imported_conversations_are_what_a_rebuild_gives(app, db, admin, tmp_pat
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["messages_added"] > 1400
     db.session.expire_all()
-    before = snapshot()
+    before = reply_state_snapshot()
     assert len(before[0]) == 13 and before[1]
     assert any(at is not None for _, at in before[2])
     assert {c[1] for c in before[0]} == {"needs_reply", "awaiting_reply"}
     reply_state.rebuild_reply_state([c[0] for c in before[0]])
     db.session.commit()
-    assert snapshot() == before
+    assert reply_state_snapshot() == before

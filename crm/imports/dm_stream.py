@@ -11,14 +11,13 @@ from __future__ import annotations
 import multiprocessing.reduction  # noqa: F401  (loaded before forking: children import nothing)
 import os
 import signal
-import traceback
 from datetime import timezone
-from pathlib import Path
 from multiprocessing import get_all_start_methods, get_context
 from multiprocessing.connection import wait as wait_for
 
 from crm.conversations.reply_state import replay_new
 from crm.imports.parsers import ExportError
+from crm.imports.parsers.base import run_forked_child
 
 BATCH = 5000
 
@@ -136,24 +135,13 @@ def forked(source, threads, me, day_first, fmt: RowFormat, workers: int = 2):
             reader, writer = ctx.Pipe(duplex=False)
             pid = os.fork()
             if pid == 0:  # the child: parse, send, and leave without running any cleanup
-                code = 0
-                try:
+                def work(w=w, reader=reader, writer=writer):
                     reader.close()
                     for i in range(w, len(threads), workers):
                         for item in _thread_items(source, i, threads[i], me, day_first, fmt):
                             writer.send(item)
-                    writer.send(None)
-                except ExportError as exc:
-                    writer.send(("error", exc.filename, exc.reason))
-                except BaseException as exc:  # noqa: BLE001 - reported to the parent
-                    try:
-                        where = traceback.extract_tb(exc.__traceback__)[-1]
-                        writer.send(("crash", f"{type(exc).__name__}: {exc} "
-                                              f"({Path(where.filename).name}:{where.lineno})"))
-                    except BaseException:
-                        code = 1
-                finally:
-                    os._exit(code)
+
+                run_forked_child(writer, work)
             writer.close()
             children.append((pid, reader))
         open_readers = [r for _, r in children]

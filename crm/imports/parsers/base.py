@@ -436,13 +436,33 @@ def _pipe():
     return get_context("fork").Pipe(duplex=False)
 
 
-def _scan_child(source: ExportSource, jobs, w: int, workers: int, spool, reader, writer):
-    """A forked reader: read every n-th thread into its own spool, send what was learnt
-    ("found", job index, (thread, spool entry, sent counts)), then None; never returns."""
+def run_forked_child(writer, work) -> None:
+    """The body of a forked reader: run `work()`, then send None. An ExportError is sent as
+    ("error", file name, reason), anything else as ("crash", what and where). Never returns:
+    the child leaves with os._exit, running none of the parent's cleanup."""
     import traceback
 
     code = 0
     try:
+        work()
+        writer.send(None)
+    except ExportError as exc:
+        writer.send(("error", exc.filename, exc.reason))
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent
+        try:
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            writer.send(("crash", f"{type(exc).__name__}: {exc} "
+                                  f"({Path(where.filename).name}:{where.lineno})"))
+        except BaseException:
+            code = 1
+    finally:
+        os._exit(code)
+
+
+def _scan_child(source: ExportSource, jobs, w: int, workers: int, spool, reader, writer):
+    """A forked reader: read every n-th thread into its own spool, send what was learnt
+    ("found", job index, (thread, spool entry, sent counts)), then None; never returns."""
+    def work():
         reader.close()
         source._spool, source._spool_fd = spool, spool.fileno()
         for index in range(w, len(jobs), workers):
@@ -456,18 +476,8 @@ def _scan_child(source: ExportSource, jobs, w: int, workers: int, spool, reader,
             thread = source._threads[-1]
             writer.send(("found", index, (thread, source._spooled[thread.key],
                                           list(source._sent_counts.items()))))
-        writer.send(None)
-    except ExportError as exc:
-        writer.send(("error", exc.filename, exc.reason))
-    except BaseException as exc:  # noqa: BLE001 - reported to the parent
-        try:
-            where = traceback.extract_tb(exc.__traceback__)[-1]
-            writer.send(("crash", f"{type(exc).__name__}: {exc} "
-                                  f"({Path(where.filename).name}:{where.lineno})"))
-        except BaseException:
-            code = 1
-    finally:
-        os._exit(code)
+
+    run_forked_child(writer, work)
 
 
 def open_export(path: str | os.PathLike, *, max_total_bytes: int = 2_000_000_000,
