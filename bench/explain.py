@@ -8,6 +8,7 @@ SQLite's query plan, and optionally the Python profile of the request.
 It runs in-process (Flask test client) on a copy of the generated database.
 """
 import argparse
+import os
 import cProfile
 import pstats
 import shutil
@@ -107,7 +108,7 @@ def main() -> None:
         for n in range(2 + args.cpu, 22 + args.cpu):
             send(n)
         profile.disable()
-        pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
+        pstats.Stats(profile).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(int(os.environ.get("ROWS", "40")))
 
 
 if __name__ == "__main__":

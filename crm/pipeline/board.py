@@ -14,7 +14,7 @@ from crm.extensions import db
 from crm.pipeline.models import OPEN, Deal, Pipeline, Stage
 from crm.tasks.models import Task
 
-COLUMN_SIZE = 20
+COLUMN_SIZE = 10
 
 
 @dataclass
@@ -104,12 +104,15 @@ def deal_where(user, f: BoardFilters) -> list:
     return where
 
 
-def totals(user, pipeline: Pipeline, f: BoardFilters) -> dict[int, Total]:
-    """Count and value per stage of the pipeline, in one grouped query."""
-    rows = db.session.execute(
-        select(Deal.stage_id, Deal.currency, func.count(), func.sum(Deal.value_minor))
+def totals(user, pipeline: Pipeline, f: BoardFilters,
+           stage_ids=None) -> dict[int, Total]:
+    """Count and value per stage of the pipeline (or of `stage_ids` only), in one grouped
+    query that reads `ix_deals_board_totals` alone."""
+    stmt = select(Deal.stage_id, Deal.currency, func.count(), func.sum(Deal.value_minor)) \
         .where(Deal.pipeline_id == pipeline.id, *deal_where(user, f))
-        .group_by(Deal.stage_id, Deal.currency))
+    if stage_ids is not None:
+        stmt = stmt.where(Deal.stage_id.in_(sorted(stage_ids)))
+    rows = db.session.execute(stmt.group_by(Deal.stage_id, Deal.currency))
     out: dict[int, Total] = {}
     for stage_id, currency, count, value in rows:
         out.setdefault(stage_id, Total()).add(currency, count, value)
@@ -163,12 +166,14 @@ def load_cards(deal_ids) -> list[Card]:
         last_dm.setdefault(conv.contact_id, conv)
     by_deal: dict[int, Task] = {}
     by_contact: dict[int, Task] = {}
-    for task in db.session.scalars(
-            select(Task).options(lazyload(Task.contact), lazyload(Task.assignee))
-            .where(Task.status == "open",
-                   or_(Task.deal_id.in_([d.id for d in deals]),
-                       and_(Task.contact_id.in_(contact_ids), Task.deal_id.is_(None))))
-            .order_by(Task.due_at, Task.id)):
+    # A deal's tasks are on the deal's contact (the task rules insist), so the contacts'
+    # index finds them all. Sorted here: asked to sort, SQLite walks every open task in due
+    # order instead (40 ms at 16,000 open tasks, against 0.1 ms).
+    tasks = db.session.scalars(
+        select(Task).options(lazyload(Task.contact), lazyload(Task.assignee))
+        .where(Task.contact_id.in_(contact_ids), Task.status == "open",
+               or_(Task.deal_id.is_(None), Task.deal_id.in_([d.id for d in deals])))).all()
+    for task in sorted(tasks, key=lambda t: (t.due_at, t.id)):
         if task.deal_id is not None:
             by_deal.setdefault(task.deal_id, task)
         else:

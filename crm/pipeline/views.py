@@ -13,7 +13,7 @@ from crm.pipeline import services
 from crm.pipeline.board import BoardFilters
 from crm.pipeline.defaults import ensure_default_pipelines
 from crm.pipeline.forms import LostForm
-from crm.pipeline.models import LOST, WON, LostReason, Stage
+from crm.pipeline.models import LOST, OPEN, WON, LostReason, Stage
 
 bp = Blueprint("pipeline", __name__)
 
@@ -101,16 +101,42 @@ def column_cards(stage_id):
 
 def _board_update(deal, f: BoardFilters, stage_ids: set, *, message=None, category="success",
                   prompt=None, form=None, status=200, trigger=None):
-    """The HTMX answer to a board move: the touched columns (out of band), the dialog, a flash."""
+    """The HTMX answer to a move that did not happen (the lost-reason prompt, a conflict, a
+    refusal): the touched columns again as they are (out of band), the dialog, a flash."""
     pipeline = deal.pipeline
     f.pipeline = pipeline.id
+    only = {s for s in stage_ids if s}
     html = render_template("pipeline/_board_update.html",
-                           **_board_context(pipeline, f, queries.totals(current_user, pipeline, f),
-                                            only={s for s in stage_ids if s}, deal=deal,
-                                            prompt=prompt, lost_form=form, message=message,
+                           **_board_context(pipeline, f,
+                                            queries.totals(current_user, pipeline, f, only),
+                                            only=only, deal=deal, prompt=prompt,
+                                            lost_form=form, message=message,
                                             category=category))
     headers = {"HX-Trigger": trigger} if trigger else {}
     return html, status, headers
+
+
+def _moved(deal, f: BoardFilters, from_stage_id, message: str, moved: bool):
+    """The HTMX answer to a move: the card at the top of its new column, the count and value
+    of the two columns touched, the summary only when a deal opened or closed, a flash."""
+    pipeline = deal.pipeline
+    f.pipeline = pipeline.id
+    stages = {s.id: s for s in pipeline.stages}
+    touched = [stages[i] for i in dict.fromkeys((from_stage_id, deal.stage_id)) if i in stages]
+    reopened_or_closed = any(s.outcome != OPEN for s in touched)
+    wanted = {s.id for s in touched}
+    if reopened_or_closed:
+        wanted |= {s.id for s in pipeline.stages if s.outcome == OPEN}
+    counts = queries.totals(current_user, pipeline, f, wanted)
+    card = None
+    if moved and deal.stage.outcome == OPEN:
+        card = next(iter(queries.load_cards([deal.id])), None)
+    html = render_template(
+        "pipeline/_moved.html", deal=deal, card=card, filters=f, pipeline=pipeline,
+        heads=[queries.Column(s, counts.get(s.id, queries.Total())) for s in touched],
+        summary=queries.open_total(pipeline, counts) if reopened_or_closed else None,
+        move_stages=pipeline.active_stages, message=message, moved=moved)
+    return html, 200, ({"HX-Trigger": "dealMoved"} if moved else {})
 
 
 def _back(deal, on_board: bool, f: BoardFilters):
@@ -161,8 +187,7 @@ def move(deal_id):
         message = (f"“{deal.title}” won. Record the posted content and its results on the "
                    "deal's page when they are in.")
     if on_board and fragment():
-        return _board_update(deal, f, {seen_stage, deal.stage_id}, message=message,
-                             trigger="dealMoved" if moved else None)
+        return _moved(deal, f, seen_stage, message, moved)
     flash(message, "success")
     return _back(deal, on_board, f)
 
