@@ -17,7 +17,7 @@ from crm.extensions import db
 from crm.pipeline.models import OPEN, Deal, Pipeline, Stage
 from crm.tasks.models import Task
 
-COLUMN_SIZE = 10
+COLUMN_SIZE = 8
 
 
 @dataclass
@@ -203,12 +203,30 @@ def load_cards(deal_ids) -> list[Card]:
         .where(Deal.id.in_(deal_ids))
         .order_by(Deal.stage_entered_at.desc(), Deal.id.desc())).all()
     deals = [CardDeal(*row) for row in rows]
-    contact_ids = {d.contact_id for d in deals}
     handles: dict[int, CardHandle] = {}
     for contact_id, platform, handle in db.session.execute(
             select(SocialHandle.contact_id, SocialHandle.platform, SocialHandle.handle)
-            .where(SocialHandle.contact_id.in_(contact_ids)).order_by(SocialHandle.id)):
+            .where(SocialHandle.contact_id.in_({d.contact_id for d in deals}))
+            .order_by(SocialHandle.id)):
         handles.setdefault(contact_id, CardHandle(platform, handle))
+    for deal in deals:
+        deal.handle = handles.get(deal.contact_id)
+    return _with_dms_and_tasks(deals)
+
+
+def card_for(deal: Deal) -> Card:
+    """The card of a deal already in memory with its contact (the answer to a move): only
+    its last DM and next task are read."""
+    handle = deal.contact.primary_handle
+    card_deal = CardDeal(*(getattr(deal, c.key) for c in CARD_COLUMNS), deal.contact.name,
+                         deal.owner.name if deal.owner else None,
+                         deal.campaign.name if deal.campaign else None,
+                         CardHandle(handle.platform, handle.handle) if handle else None)
+    return _with_dms_and_tasks([card_deal])[0]
+
+
+def _with_dms_and_tasks(deals: list[CardDeal]) -> list[Card]:
+    contact_ids = {d.contact_id for d in deals}
     last_dm: dict[int, object] = {}
     for conv in db.session.execute(
             select(Conversation.contact_id, Conversation.state, Conversation.last_message_at,
@@ -231,8 +249,6 @@ def load_cards(deal_ids) -> list[Card]:
             by_deal.setdefault(task.deal_id, task)
         else:
             by_contact.setdefault(task.contact_id, task)
-    for deal in deals:
-        deal.handle = handles.get(deal.contact_id)
     return [Card(d, last_dm.get(d.contact_id),
                  by_deal.get(d.id) or by_contact.get(d.contact_id)) for d in deals]
 
