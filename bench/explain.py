@@ -8,7 +8,6 @@ SQLite's query plan, and optionally the Python profile of the request.
 It runs in-process (Flask test client) on a copy of the generated database.
 """
 import argparse
-import os
 import cProfile
 import pstats
 import shutil
@@ -39,6 +38,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--slow", type=float, default=1.0, help="explain statements over N ms")
     parser.add_argument("--profile", action="store_true", help="also profile 20 requests")
+    parser.add_argument("--sort", default="cumulative", help="profile order (cumulative, tottime…)")
+    parser.add_argument("--rows", type=int, default=40, help="profile rows to print")
+    parser.add_argument("--cpu", type=int, default=0, metavar="N",
+                        help="also time N requests in CPU seconds (time.process_time)")
     args = parser.parse_args()
 
     url, meta = dataset.ensure(dataset.Sizes.scaled(args.contacts), args.seed)
@@ -89,13 +92,24 @@ def main() -> None:
         if statement.lstrip().upper().startswith("SELECT"):
             for row in con.execute("EXPLAIN QUERY PLAN " + statement, params):
                 print("    ", row[3])
+    if args.cpu:
+        cpu, failed = [], 0
+        for n in range(2, 2 + args.cpu):
+            start = time.process_time()
+            r = send(n)
+            cpu.append((time.process_time() - start) * 1000)
+            failed += r.status_code != 200 or bool(plan and plan.success_header not in r.headers)
+        cpu.sort()
+        print(f"\nCPU per request over {len(cpu)}: median {cpu[len(cpu) // 2]:.1f} ms, "
+              f"mean {sum(cpu) / len(cpu):.1f} ms, min {cpu[0]:.1f} ms"
+              + (f" ({failed} not successful)" if failed else ""))
     if args.profile:
         profile = cProfile.Profile()
         profile.enable()
-        for n in range(2, 22):
+        for n in range(2 + args.cpu, 22 + args.cpu):
             send(n)
         profile.disable()
-        pstats.Stats(profile).sort_stats(os.environ.get("PSORT", "cumulative")).print_stats(40)
+        pstats.Stats(profile).sort_stats(args.sort).print_stats(args.rows)
 
 
 if __name__ == "__main__":

@@ -85,8 +85,11 @@ def deal_scope(user):
 
     if _is_manager(user):
         return True
+    # A correlated EXISTS looks up each deal's contact by its key; an IN (SELECT …) would
+    # first list every contact the rep may see (tens of thousands) in each statement.
     return or_(Deal.owner_id == user.id,
-               Deal.contact_id.in_(select(Contact.id).where(contact_scope(user))))
+               select(Contact.id).where(Contact.id == Deal.contact_id, contact_scope(user))
+               .correlate(Deal).exists())
 
 
 def can_view_deal(user, deal) -> bool:

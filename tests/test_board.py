@@ -24,8 +24,13 @@ def column(html: str, stage_id: int) -> str:
     return html[start:html.index("</section>", start)]
 
 
+def head(html: str, stage_id: int) -> str:
+    start = html.index(f'id="col-head-{stage_id}"')
+    return html[start:html.index("</header>", start)]
+
+
 def figures(html: str, stage_id: int) -> tuple[int, str]:
-    col = column(html, stage_id)
+    col = head(html, stage_id)
     count = int(re.search(r'data-count="(\d+)"', col).group(1))
     total = re.search(r"data-total>([^<]*)<", col).group(1).strip()
     return count, total
@@ -90,7 +95,7 @@ def test_show_more_pages_through_a_column(auth, db, manager, hx):
     assert f"Lead {COLUMN_SIZE:02d}" in body and "Lead 00" not in body
     assert 'id="more-' in body and "Show more" not in body   # the last page
     plain = client.get(link)
-    assert plain.status_code == 200 and b"<html" in plain.data and len(deals) == 25
+    assert plain.status_code == 200 and b"<html" in plain.data and len(deals) == COLUMN_SIZE + 5
 
 
 def cold_get(client, url):
@@ -125,7 +130,8 @@ def test_board_query_count_does_not_grow_with_cards(auth, db, manager, count_que
     add(30)
     with count_queries() as many:
         html = cold_get(client, url).data.decode()
-    assert html.count("deal-card-title") == 33
+    # 16 deals in New and 17 in Qualified, each column showing its newest COLUMN_SIZE.
+    assert html.count("deal-card-title") == min(16, COLUMN_SIZE) + min(17, COLUMN_SIZE)
     assert many.count == few.count, many.statements
 
 
@@ -180,12 +186,23 @@ def test_filters_narrow_cards_and_totals(auth, db, manager, rep, other_rep, hx):
     assert figures(by_platform, new.id) == (1, "$2,000")
 
 
-def test_card_select_moves_without_javascript(auth, db, rep):
+def test_card_moves_without_javascript_through_its_columns_menu(auth, db, rep):
     new, contacted = sales(db, "New"), sales(db, "Contacted")
     deal = deal_for(rep, new)
     client = auth.login(rep)
-    html = client.get(f"/board?pipeline={new.pipeline_id}").data.decode()
-    assert f'<select name="stage_id" id="move-{deal.id}">' in html
+    html = client.get(f"/board?pipeline={new.pipeline_id}&owner=me").data.decode()
+    # One stage menu per column, in its header; the card has a button that submits it.
+    menu = head(html, new.id)
+    assert f'<form class="col-move" id="move-{new.id}" method="post"' in menu
+    assert f'<select name="stage_id" id="move-to-{new.id}">' in menu
+    assert f'<option value="{new.id}" selected>New</option>' in menu
+    assert '<input type="hidden" name="owner" value="me">' in menu
+    shown = card(html, deal.id)
+    assert "<select" not in shown and "<form" not in shown
+    assert (f'form="move-{new.id}" formaction="/deals/{deal.id}/move" name="version" '
+            f'value="{deal.version}"') in shown
+    assert html.count(f'id="move-to-') == len([c for c in re.findall(r'data-outcome="(\w+)"',
+                                                                     html) if c == "open"])
     resp = client.post(f"/deals/{deal.id}/move", data={
         "stage_id": contacted.id, "version": deal.version, "board": "1",
         "from_stage_id": new.id, "pipeline": new.pipeline_id, "owner": "me"})
@@ -195,7 +212,7 @@ def test_card_select_moves_without_javascript(auth, db, rep):
     assert deal.stage_id == contacted.id
 
 
-def test_drag_answer_updates_both_columns_out_of_band(auth, db, rep, hx):
+def test_drag_answer_moves_the_card_and_updates_both_column_heads(auth, db, rep, hx):
     new, contacted = sales(db, "New"), sales(db, "Contacted")
     deal = deal_for(rep, new, 300_000)
     deal_for(rep, new, 100_000)
@@ -207,10 +224,115 @@ def test_drag_answer_updates_both_columns_out_of_band(auth, db, rep, hx):
     assert "<html" not in body
     assert figures(body, new.id) == (1, "$1,000")
     assert figures(body, contacted.id) == (1, "$3,000")
-    assert f'id="deal-{deal.id}"' in column(body, contacted.id)
-    assert 'id="col-%d" aria-labelledby' % sales(db, "Qualified").id not in body
+    assert 'hx-swap-oob="true"' in head(body, new.id)
+    # The card leaves wherever it is and comes back at the top of its new column, with the
+    # version the move left and the new column's menu.
+    delete = f'<article id="deal-{deal.id}" hx-swap-oob="delete"></article>'
+    insert = f'<div hx-swap-oob="afterbegin:#cards-{contacted.id}">'
+    assert delete in body and insert in body and body.index(delete) < body.index(insert)
+    db.session.expire_all()
+    moved = card(body[body.index(insert):], deal.id)
+    assert f'form="move-{contacted.id}"' in moved and f'value="{deal.version}"' in moved
+    # Only the two heads: no whole column, no other column, no summary (no deal opened or
+    # closed), and no menu or card of the columns left alone.
+    assert "<section" not in body and body.count("deal-card-title") == 1
+    assert f'id="col-head-{sales(db, "Qualified").id}"' not in body
+    assert 'id="board-summary"' not in body
     assert "moved to Contacted" in body
-    assert 'id="board-summary" aria-live="polite" hx-swap-oob="true"' in body
+    assert '<div id="board-dialog" hx-swap-oob="true"></div>' in body
+
+
+def test_closing_on_the_board_updates_the_summary_and_shows_no_card(auth, db, rep, hx):
+    new, won = sales(db, "New"), sales(db, "Won")
+    deal = deal_for(rep, new, 300_000)
+    deal_for(rep, new, 100_000)
+    resp = auth.login(rep).post(f"/deals/{deal.id}/move", headers=hx, data={
+        "stage_id": won.id, "version": deal.version, "board": "1", "from_stage_id": new.id})
+    body = resp.data.decode()
+    assert resp.headers["HX-Trigger"] == "dealMoved"
+    assert figures(body, won.id) == (1, "$3,000") and figures(body, new.id) == (1, "$1,000")
+    assert f'<article id="deal-{deal.id}" hx-swap-oob="delete"></article>' in body
+    assert "hx-swap-oob=\"afterbegin" not in body and "deal-card-title" not in body
+    summary = body[body.index('id="board-summary"'):]
+    assert 'hx-swap-oob="true"' in summary[:80]
+    assert re.search(r"<strong>1</strong> open deal\s", summary) and "$1,000" in summary
+    # A won column has no menu: nothing is listed there.
+    assert "col-move" not in head(body, won.id)
+
+
+def test_a_move_to_the_stage_it_is_in_changes_nothing(auth, db, rep, hx):
+    new = sales(db, "New")
+    deal = deal_for(rep, new)
+    version = deal.version
+    resp = auth.login(rep).post(f"/deals/{deal.id}/move", headers=hx, data={
+        "stage_id": new.id, "version": version, "board": "1", "from_stage_id": new.id})
+    body = resp.data.decode()
+    assert resp.status_code == 200 and "HX-Trigger" not in resp.headers
+    assert "is already in New" in body and "hx-swap-oob=\"delete\"" not in body
+    assert figures(body, new.id) == (1, "$1,000")
+    db.session.expire_all()
+    assert deal.version == version
+
+
+def test_a_stale_card_on_the_board_changes_nothing_and_comes_back(auth, db, rep, hx):
+    new, contacted, qualified = sales(db, "New"), sales(db, "Contacted"), sales(db, "Qualified")
+    deal = deal_for(rep, new)
+    stale = deal.version
+    client = auth.login(rep)
+    client.post(f"/deals/{deal.id}/move", headers=hx, data={
+        "stage_id": contacted.id, "version": stale, "board": "1", "from_stage_id": new.id})
+    late = client.post(f"/deals/{deal.id}/move", headers=hx, data={
+        "stage_id": qualified.id, "version": stale, "board": "1", "from_stage_id": new.id})
+    body = late.data.decode()
+    assert "was changed by someone else" in body and "flash-error" in body
+    assert "HX-Trigger" not in late.headers
+    # The columns involved come back whole, the card in the one it really is in.
+    assert f'id="deal-{deal.id}"' in column(body, contacted.id)
+    assert "deal-card" not in column(body, qualified.id) and "deal-card" not in column(body, new.id)
+    assert figures(body, contacted.id) == (1, "$1,000") and figures(body, qualified.id)[0] == 0
+    db.session.expire_all()
+    assert deal.stage_id == contacted.id and deal.version == stale + 1
+
+
+def test_another_reps_deal_cannot_be_moved_from_the_board(auth, db, rep, other_rep, hx):
+    new, contacted = sales(db, "New"), sales(db, "Contacted")
+    theirs = deal_for(other_rep, new)
+    resp = auth.login(rep).post(f"/deals/{theirs.id}/move", headers=hx, data={
+        "stage_id": contacted.id, "version": theirs.version, "board": "1",
+        "from_stage_id": new.id})
+    assert resp.status_code == 404
+    db.session.expire_all()
+    assert theirs.stage_id == new.id
+
+
+def test_a_move_answer_counts_only_what_the_rep_may_see(auth, db, rep, other_rep, hx):
+    new, contacted = sales(db, "New"), sales(db, "Contacted")
+    mine = deal_for(rep, new, 100_000)
+    deal_for(other_rep, contacted, 900_000)
+    # A deal another rep owns on a contact this rep may see (unassigned) counts too.
+    shared = factories.DealFactory(contact=factories.ContactFactory(owner_id=None),
+                                   stage=contacted, owner_id=other_rep.id, value_minor=50_000)
+    resp = auth.login(rep).post(f"/deals/{mine.id}/move", headers=hx, data={
+        "stage_id": contacted.id, "version": mine.version, "board": "1",
+        "from_stage_id": new.id})
+    assert figures(resp.data.decode(), contacted.id) == (2, "$1,500")
+    assert shared.id
+
+
+def test_bad_move_input_on_the_board_is_refused(auth, db, rep, hx):
+    new = sales(db, "New")
+    deal = deal_for(rep, new)
+    other_pipeline = factories.default_stage("Influencer collaborations", 1)
+    client = auth.login(rep)
+    for stage_id in ("", "abc", str(other_pipeline.id), "99999"):
+        resp = client.post(f"/deals/{deal.id}/move", headers=hx, data={
+            "stage_id": stage_id, "version": deal.version, "board": "1",
+            "from_stage_id": "nonsense"})
+        body = resp.data.decode()
+        assert resp.status_code == 200 and "flash-error" in body, stage_id
+        assert "Choose a stage of this deal" in body and "HX-Trigger" not in resp.headers
+    db.session.expire_all()
+    assert deal.stage_id == new.id
 
 
 def test_retired_stage_with_deals_stays_visible(auth, db, manager):
@@ -220,11 +342,42 @@ def test_retired_stage_with_deals_stays_visible(auth, db, manager):
     db.session.commit()
     html = auth.login(manager).get(f"/board?pipeline={qualified.pipeline_id}").data.decode()
     assert "Stuck in a retired stage" in html and "Retired" in column(html, qualified.id)
-    # Its own card still names it, but no other card offers it as a move target.
-    assert f'<option value="{qualified.id}" selected>Qualified (retired)' in card(html, deal.id)
-    other = deal_for(manager, sales(db, "New"))
+    # Its own column's menu still names it, but no other column offers it as a move target.
+    assert f'<option value="{qualified.id}" selected>Qualified (retired)' in head(html, qualified.id)
+    assert f'form="move-{qualified.id}"' in card(html, deal.id)
+    new = sales(db, "New")
+    deal_for(manager, new)
     html = auth.client.get(f"/board?pipeline={qualified.pipeline_id}").data.decode()
-    assert f'<option value="{qualified.id}"' not in card(html, other.id)
+    assert f'<option value="{qualified.id}"' not in head(html, new.id)
+
+
+def test_column_page_without_javascript_has_the_menu_its_cards_submit(auth, db, manager):
+    won = sales(db, "Won")
+    deal = deal_for(manager, won, title="Closed and won", closed_at=utcnow())
+    html = auth.login(manager).get(f"/board/stages/{won.id}/cards").data.decode()
+    assert "<html" in html and "Closed and won" in html
+    assert f'<form class="col-move" id="move-{won.id}" method="post">' in html
+    assert 'hx-post' not in html[html.index('class="col-move"'):html.index("</form>")]
+    assert f'form="move-{won.id}" formaction="/deals/{deal.id}/move"' in card(html, deal.id)
+
+
+def test_cards_show_the_deals_own_task_or_one_on_the_contact(auth, db, rep):
+    new = sales(db, "New")
+    contact = factories.ContactFactory(owner_id=rep.id)
+    first = factories.DealFactory(contact=contact, stage=new, title="First deal")
+    second = factories.DealFactory(contact=contact, stage=new, title="Second deal")
+    soon = utcnow() + timedelta(days=1)
+    factories.TaskFactory(title="Task of the first deal", contact_id=contact.id,
+                          deal_id=first.id, assignee_id=rep.id, due_at=soon)
+    factories.TaskFactory(title="Task on the contact", contact_id=contact.id,
+                          assignee_id=rep.id, due_at=soon + timedelta(days=1))
+    factories.TaskFactory(title="Done already", contact_id=contact.id, deal_id=second.id,
+                          assignee_id=rep.id, due_at=utcnow(), status="done")
+    html = auth.login(rep).get(f"/board?pipeline={new.pipeline_id}").data.decode()
+    assert "Task of the first deal" in card(html, first.id)
+    shown = card(html, second.id)
+    assert "Task on the contact" in shown
+    assert "Task of the first deal" not in shown and "Done already" not in shown
 
 
 @pytest.mark.parametrize("url", ["/board?pipeline=999", "/board?owner=x&platform=nope"])

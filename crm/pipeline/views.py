@@ -13,7 +13,7 @@ from crm.pipeline import services
 from crm.pipeline.board import BoardFilters
 from crm.pipeline.defaults import ensure_default_pipelines
 from crm.pipeline.forms import LostForm
-from crm.pipeline.models import LOST, WON, LostReason, Stage
+from crm.pipeline.models import LOST, OPEN, WON, LostReason, Stage
 
 bp = Blueprint("pipeline", __name__)
 
@@ -50,6 +50,26 @@ def lost_form(formdata=None) -> LostForm:
     return form
 
 
+class CardLinks:
+    """The three links of every card, each route built once per page: url_for for each
+    card was a tenth of the board's rendering."""
+    _ID = 987654321
+
+    def __init__(self):
+        self._deal = url_for("pipeline.deal", deal_id=self._ID).split(str(self._ID))
+        self._move = url_for("pipeline.move", deal_id=self._ID).split(str(self._ID))
+        self._contact = url_for("contacts.show", contact_id=self._ID).split(str(self._ID))
+
+    def deal(self, deal_id: int) -> str:
+        return f"{self._deal[0]}{deal_id}{self._deal[1]}"
+
+    def move(self, deal_id: int) -> str:
+        return f"{self._move[0]}{deal_id}{self._move[1]}"
+
+    def contact(self, contact_id: int) -> str:
+        return f"{self._contact[0]}{contact_id}{self._contact[1]}"
+
+
 def _pipeline_for(f: BoardFilters):
     """The chosen pipeline; a fresh workspace gets the ready-made ones on first visit."""
     pipelines = queries.pipelines()
@@ -66,7 +86,8 @@ def _board_context(pipeline, f: BoardFilters, counts, only=None, **extra) -> dic
     ctx = dict(pipeline=pipeline, filters=f,
                columns=queries.columns(current_user, pipeline, f, only=only, counts=counts),
                summary=queries.open_total(pipeline, counts),
-               move_stages=pipeline.active_stages, lost_form=None, prompt=None)
+               move_stages=pipeline.active_stages, lost_form=None, prompt=None,
+               links=CardLinks())
     ctx.update(extra)
     return ctx
 
@@ -93,7 +114,8 @@ def column_cards(stage_id):
     f.pipeline = stage.pipeline_id
     cards, next_cursor = queries.more_cards(current_user, stage, f, request.args.get("after"))
     ctx = dict(stage=stage, cards=cards, next_cursor=next_cursor, filters=f,
-               pipeline=stage.pipeline, move_stages=stage.pipeline.active_stages)
+               pipeline=stage.pipeline, move_stages=stage.pipeline.active_stages,
+               links=CardLinks())
     if fragment():
         return render_template("pipeline/_more_cards.html", **ctx)
     return render_template("pipeline/column.html", **ctx)
@@ -101,16 +123,55 @@ def column_cards(stage_id):
 
 def _board_update(deal, f: BoardFilters, stage_ids: set, *, message=None, category="success",
                   prompt=None, form=None, status=200, trigger=None):
-    """The HTMX answer to a board move: the touched columns (out of band), the dialog, a flash."""
+    """The HTMX answer to a move that did not happen (the lost-reason prompt, a conflict, a
+    refusal): the touched columns again as they are (out of band), the dialog, a flash."""
     pipeline = deal.pipeline
     f.pipeline = pipeline.id
+    only = {s for s in stage_ids if s}
     html = render_template("pipeline/_board_update.html",
-                           **_board_context(pipeline, f, queries.totals(current_user, pipeline, f),
-                                            only={s for s in stage_ids if s}, deal=deal,
-                                            prompt=prompt, lost_form=form, message=message,
+                           **_board_context(pipeline, f,
+                                            queries.totals(current_user, pipeline, f, only),
+                                            only=only, deal=deal, prompt=prompt,
+                                            lost_form=form, message=message,
                                             category=category))
     headers = {"HX-Trigger": trigger} if trigger else {}
     return html, status, headers
+
+
+def _moved(deal, f: BoardFilters, from_stage_id, message: str, moved: bool):
+    """The HTMX answer to a move: the card at the top of its new column, the count and value
+    of the two columns touched, the summary only when a deal opened or closed, a flash."""
+    pipeline = deal.pipeline
+    f.pipeline = pipeline.id
+    stages = {s.id: s for s in pipeline.stages}
+    touched = [stages[i] for i in dict.fromkeys((from_stage_id, deal.stage_id)) if i in stages]
+    reopened_or_closed = any(s.outcome != OPEN for s in touched)
+    wanted = {s.id for s in touched}
+    if reopened_or_closed:
+        wanted |= {s.id for s in pipeline.stages if s.outcome == OPEN}
+    counts = queries.totals(current_user, pipeline, f, wanted)
+    card = None
+    if moved and deal.stage.outcome == OPEN:
+        card = queries.card_for(deal)
+    html = render_template(
+        "pipeline/_moved.html", deal=deal, card=card, filters=f, pipeline=pipeline,
+        heads=[queries.Column(s, counts.get(s.id, queries.Total())) for s in touched],
+        summary=queries.open_total(pipeline, counts) if reopened_or_closed else None,
+        move_stages=pipeline.active_stages, message=message, moved=moved, links=CardLinks())
+    return html, 200, ({"HX-Trigger": "dealMoved"} if moved else {})
+
+
+def _commit_keeping_state() -> None:
+    """Commit without expiring what the request has loaded: the answer shows the deal as it
+    was just saved, so reading it back (deal, contact, handles, tags, pipeline, stages, the
+    user) would only repeat what is in memory."""
+    session = db.session()
+    expire = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire
 
 
 def _back(deal, on_board: bool, f: BoardFilters):
@@ -127,19 +188,19 @@ def move(deal_id):
     f = BoardFilters.from_args(request.form)
     seen_stage = to_int(request.form.get("from_stage_id")) or deal.stage_id
     target = to_int(request.form.get("stage_id"))
-    form = lost_form(request.form)
     try:
         moved = services.move_deal(
             current_user, deal, request.form.get("stage_id"),
             expected_version=to_int(request.form.get("version")),
             lost_reason_id=request.form.get("lost_reason_id") or None,
             lost_note=request.form.get("lost_note"))
-        db.session.commit()
+        _commit_keeping_state()
     except OutreachRefused:
         raise
     except ServiceError as e:
         db.session.rollback()
         if e.field in ("lost_reason_id", "lost_note"):
+            form = lost_form(request.form)
             stage = db.session.get(Stage, target)
             if request.form.get("prompt") == "1" or not isinstance(e, services.LostReasonRequired):
                 form[e.field].errors = [e.message]
@@ -161,8 +222,7 @@ def move(deal_id):
         message = (f"“{deal.title}” won. Record the posted content and its results on the "
                    "deal's page when they are in.")
     if on_board and fragment():
-        return _board_update(deal, f, {seen_stage, deal.stage_id}, message=message,
-                             trigger="dealMoved" if moved else None)
+        return _moved(deal, f, seen_stage, message, moved)
     flash(message, "success")
     return _back(deal, on_board, f)
 

@@ -1,25 +1,31 @@
-// The board: drag a card to another column and the card's own stage form is submitted
-// (htmx posts it with the card's version), so dragging and the no-JS select share one path.
+// The board: drag a card to another column and the card's "Move" button submits its column's
+// stage menu (htmx posts it with the card's version), so dragging and the no-JS menu share
+// one path.
 (function () {
   // Boosted navigation runs this file again; the listeners below only need adding once.
   if (window.rapportBoard) { window.rapportBoard.init(document); return; }
   var script = document.currentScript;
 
   function submitMove(card, stageId) {
-    var form = card.querySelector("form.card-move");
+    // The card's "Move" button submits its column's stage menu (form="move-<stage>") to the
+    // deal's own move URL with its version; a drag chooses the stage and presses it.
+    var button = card.querySelector("button.card-move");
+    var form = button && button.form;
     if (!form) return;
-    form.querySelector("select[name=stage_id]").value = stageId;
+    var select = form.querySelector("select[name=stage_id]");
     var hidden = form.querySelector("input[name=stage_id][type=hidden]");
     if (hidden) hidden.remove();
-    if (form.querySelector("select[name=stage_id]").value !== stageId) {
-      // A stage the select does not offer (e.g. a retired one): post it anyway.
+    select.disabled = false;
+    select.value = stageId;
+    if (select.value !== stageId) {
+      // A stage the menu does not offer (e.g. a retired one): post it anyway.
       var input = document.createElement("input");
       input.type = "hidden"; input.name = "stage_id"; input.value = stageId;
-      form.querySelector("select[name=stage_id]").disabled = true;
+      select.disabled = true;
       form.appendChild(input);
     }
     card.classList.add("is-saving");
-    form.requestSubmit();
+    button.click();   // a click, so htmx knows the submitter (its formaction and version)
   }
 
   function listUnder(e) {

@@ -81,9 +81,46 @@ def test_board_works_without_javascript(browser, live_server, db, rep):
     page.get_by_label("Password").fill(factories.PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.goto(f"{live_server}/board?pipeline={new.pipeline_id}")
-    card = page.locator(f"#deal-{deal.id}")
-    card.get_by_label("Stage of No-script deal").select_option(label="Qualified")
-    card.get_by_role("button", name="Move").click()
+    # One stage menu per column; the card's own button moves it there.
+    page.locator(f"#col-{new.id}").get_by_label("Move to").select_option(label="Qualified")
+    page.locator(f"#deal-{deal.id}").get_by_role("button", name="Move No-script deal").click()
     expect(page.locator(f"#col-{qualified.id} .col-count")).to_have_text("1")
     expect(page.locator(".flash-success")).to_contain_text("moved to Qualified")
     context.close()
+
+
+def test_column_menu_and_card_button_move_in_place(page, live_server, sign_in, db, rep):
+    """The keyboard path with JavaScript on: choose a stage in the column's menu, press the
+    card's button; htmx posts it, the card goes to the top of its new column, both heads
+    update and the page is not reloaded."""
+    new = factories.default_stage("Sales", 0)
+    proposal = factories.default_stage("Sales", 4)
+    older = factories.DealFactory(contact=factories.ContactFactory(owner_id=rep.id),
+                                  stage=proposal, title="Already in proposal",
+                                  value_minor=100_000)
+    deal = factories.DealFactory(contact=factories.ContactFactory(owner_id=rep.id), stage=new,
+                                 title="Keyboard deal", value_minor=250_000)
+    page.set_viewport_size({"width": 1900, "height": 950})
+    sign_in(page, rep)
+    page.goto(f"{live_server}/board?pipeline={new.pipeline_id}")
+    page.evaluate("window.notReloaded = true")
+    page.locator(f"#col-{new.id}").get_by_label("Move to").select_option(label="Proposal")
+    page.locator(f"#deal-{deal.id}").get_by_role("button", name="Move Keyboard deal").focus()
+    page.keyboard.press("Enter")
+    proposal_col = page.locator(f"#col-{proposal.id}")
+    expect(proposal_col.locator(".col-count")).to_have_text("2")
+    expect(proposal_col.locator(".col-total")).to_have_text("$3,500")
+    expect(page.locator(f"#col-{new.id} .col-count")).to_have_text("0")
+    expect(proposal_col.locator(".deal-card").first).to_have_id(f"deal-{deal.id}")
+    expect(proposal_col.locator(f"#deal-{older.id}")).to_be_visible()
+    expect(page.locator(f"#deal-{deal.id}")).to_have_count(1)
+    expect(page.locator("#flashes")).to_contain_text("moved to Proposal")
+    # The menu it came from is back on its own stage, and the new one drives the card now.
+    expect(page.locator(f"#move-to-{new.id}")).to_have_value(str(new.id))
+    expect(page.locator(f"#col-{new.id} .col-empty")).to_be_visible()
+    assert page.evaluate("window.notReloaded") is True
+    page.locator(f"#col-{proposal.id}").get_by_label("Move to").select_option(label="Qualified")
+    page.locator(f"#deal-{deal.id}").get_by_role("button", name="Move Keyboard deal").click()
+    expect(page.locator(f"#col-{factories.default_stage('Sales', 3).id} #deal-{deal.id}")).to_be_visible()
+    db.session.expire_all()
+    assert db.session.get(Deal, deal.id).stage.name == "Qualified"
