@@ -4,6 +4,7 @@ SQLite's query plan, and optionally the Python profile of the request.
     python -m bench.explain /contacts --as rep
     python -m bench.explain /board --as manager --profile
     python -m bench.explain move_deal --as rep          # a write benchmark from bench/forms.py
+    python -m bench.explain "/dashboard?preset=90d" --as manager --repeat 30
 
 It runs in-process (Flask test client) on a copy of the generated database.
 """
@@ -38,11 +39,16 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--slow", type=float, default=1.0, help="explain statements over N ms")
     parser.add_argument("--profile", action="store_true", help="also profile 20 requests")
+    parser.add_argument("--repeat", type=int, default=0,
+                        help="also time N more requests: wall and CPU, p50 and p95")
+    parser.add_argument("--set", dest="settings", action="append", default=[],
+                        metavar="KEY=VALUE", help="an app setting, e.g. REPORTS_CACHE=0")
     args = parser.parse_args()
 
     url, meta = dataset.ensure(dataset.Sizes.scaled(args.contacts), args.seed)
     url = working_copy(url)
-    app = dataset.bench_app(url, WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False)
+    extra = {k: _value(v) for k, v in (s.split("=", 1) for s in args.settings)}
+    app = dataset.bench_app(url, WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False, **extra)
     from crm.accounts.models import User
     from crm.extensions import db
 
@@ -88,6 +94,16 @@ def main() -> None:
         if statement.lstrip().upper().startswith("SELECT"):
             for row in con.execute("EXPLAIN QUERY PLAN " + statement, params):
                 print("    ", row[3])
+    if args.repeat:
+        walls, cpus = [], []
+        for n in range(args.repeat):
+            wall, cpu = time.perf_counter(), time.process_time()
+            send(100 + n)
+            walls.append((time.perf_counter() - wall) * 1000)
+            cpus.append((time.process_time() - cpu) * 1000)
+        print(f"\n{args.repeat} requests: wall p50 {_pct(walls, 0.5):.1f} ms, "
+              f"p95 {_pct(walls, 0.95):.1f} ms; CPU p50 {_pct(cpus, 0.5):.1f} ms, "
+              f"p95 {_pct(cpus, 0.95):.1f} ms")
     if args.profile:
         profile = cProfile.Profile()
         profile.enable()
@@ -95,6 +111,19 @@ def main() -> None:
             send(n)
         profile.disable()
         pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
+
+
+def _value(text: str):
+    """A setting from the command line: integers and true/false as such, else the text."""
+    low = text.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    return int(text) if text.lstrip("-").isdigit() else text
+
+
+def _pct(values: list, p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p * (len(ordered) - 1))))]
 
 
 if __name__ == "__main__":

@@ -1,0 +1,260 @@
+"""The DM rollup: message counts per UTC hour, and per local day of each viewer's zone.
+
+Two layers, both kept exact:
+- dm_hour_counts: messages per UTC hour × contact owner × platform × direction × author ×
+  template (sent and replied-to). Triggers (crm.reports.rollup_triggers) mark the hours of
+  every changed message dirty; `refresh()` recomputes those hours from the messages (a few
+  hundred rows each) when a dashboard is read, in that request, before reading.
+- dm_day_counts: per (zone, local day) — the dashboard's ranges and trend periods always
+  start and end at a local midnight — the slices the dashboard reads: each owner and
+  everyone's, each platform and all platforms; "in"/"out" totals, "author" and "template"
+  breakdowns. A day is built from the whole UTC hours inside it plus the raw messages of
+  the partial hours at its edges (zones with :30/:45 offsets), and dropped whenever one of
+  its hours is refreshed. Days are built on first use, so a zone nobody uses costs nothing.
+"""
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import case, delete, func, insert, or_, select, text, tuple_
+
+from crm.contacts.models import Contact
+from crm.conversations.models import Conversation, Message
+from crm.core.timeutil import from_local, local
+from crm.extensions import db
+from crm.reports.models import DMDayBuilt, DMDayCount, DMDirtyHour, DMHourCount
+
+NO_OWNER = -2      # the contact has no owner
+EVERYONE = -1      # owner slice: everyone's
+ALL_PLATFORMS = ""
+HOUR = timedelta(hours=1)
+LOCK_ID = 7_406_001   # PostgreSQL advisory lock serialising rollup maintenance
+
+
+def hour_key(value: datetime) -> str:
+    return value.strftime("%Y-%m-%d %H")
+
+
+def hour_start(key: str) -> datetime:
+    return datetime.strptime(key, "%Y-%m-%d %H")
+
+
+def _hour_expr():
+    if db.engine.dialect.name == "sqlite":
+        return func.substr(Message.sent_at, 1, 13)
+    return func.to_char(Message.sent_at, "YYYY-MM-DD HH24")
+
+
+def _group_columns():
+    return [func.coalesce(Contact.owner_id, NO_OWNER), Conversation.platform, Message.direction,
+            func.coalesce(Message.author_id, 0), func.coalesce(Message.template_id, 0)]
+
+
+def _counted(*leading):
+    """messages × conversation × contact grouped by `leading` and the rollup's keys."""
+    keys = [*leading, *_group_columns()]
+    return (select(*keys, func.count(),
+                   func.sum(case((Message.replied_at.is_not(None), 1), else_=0)))
+            .select_from(Message)
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .join(Contact, Contact.id == Conversation.contact_id)
+            .group_by(*keys))
+
+
+def _ranges(hours: list[datetime]) -> list[tuple[datetime, datetime]]:
+    """Consecutive hours merged into [start, end) ranges."""
+    out = []
+    for h in sorted(hours):
+        if out and out[-1][1] == h:
+            out[-1][1] = h + HOUR
+        else:
+            out.append([h, h + HOUR])
+    return [tuple(r) for r in out]
+
+
+def _in_ranges(ranges) -> object:
+    return or_(*[(Message.sent_at >= a) & (Message.sent_at < b) for a, b in ranges])
+
+
+def _lock() -> None:
+    """Serialise maintenance: PostgreSQL takes an advisory lock for the transaction; SQLite
+    takes its write lock now, so what is read next cannot change before it is written."""
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": LOCK_ID})
+    else:
+        db.session.execute(delete(DMDirtyHour).where(DMDirtyHour.hour == ""))
+
+
+# The hour layer -----------------------------------------------------------------------------
+def recompute_hours(keys: list[str]) -> None:
+    """Replace the hour rows of `keys` with counts from the messages."""
+    if not keys:
+        return
+    for i in range(0, len(keys), 500):
+        chunk = keys[i:i + 500]
+        db.session.execute(delete(DMHourCount).where(DMHourCount.hour.in_(chunk)))
+        stmt = _counted(_hour_expr()).where(_in_ranges(_ranges([hour_start(k) for k in chunk])))
+        db.session.execute(insert(DMHourCount).from_select(
+            ["hour", "owner_id", "platform", "direction", "author_id", "template_id", "messages",
+             "replied"], stmt))
+
+
+def local_days_of_hour(key: str, tz: str) -> set[date]:
+    start = hour_start(key)
+    return {local(start, tz).date(), local(start + HOUR - timedelta(microseconds=1), tz).date()}
+
+
+def refresh() -> bool:
+    """Bring the hour layer up to date with the messages (the dirty hours), and drop the
+    days built on them. True when anything was done (the caller commits)."""
+    if db.session.scalar(select(DMDirtyHour.hour).limit(1)) is None:
+        return False
+    _lock()
+    dirty = db.session.execute(select(DMDirtyHour.hour, DMDirtyHour.changes)).all()
+    if not dirty:
+        return True
+    keys = [h for h, _ in dirty]
+    recompute_hours(keys)
+    zones = db.session.scalars(select(DMDayBuilt.tz).distinct()).all()
+    for tz in zones:
+        days = sorted({d for k in keys for d in local_days_of_hour(k, tz)})
+        for i in range(0, len(days), 500):
+            chunk = days[i:i + 500]
+            db.session.execute(delete(DMDayCount).where(DMDayCount.tz == tz,
+                                                        DMDayCount.day.in_(chunk)))
+            db.session.execute(delete(DMDayBuilt).where(DMDayBuilt.tz == tz,
+                                                        DMDayBuilt.day.in_(chunk)))
+    # A change made since the rows were read bumped `changes`: that hour stays dirty.
+    for i in range(0, len(dirty), 500):
+        db.session.execute(delete(DMDirtyHour).where(
+            tuple_(DMDirtyHour.hour, DMDirtyHour.changes).in_(dirty[i:i + 500])))
+    return True
+
+
+# The day layer ------------------------------------------------------------------------------
+def day_bounds(day: date, tz: str) -> tuple[datetime, datetime]:
+    """[start, end) in UTC of a local day, exactly as the dashboard's filters compute them."""
+    return (from_local(datetime.combine(day, time()), tz),
+            from_local(datetime.combine(day + timedelta(days=1), time()), tz))
+
+
+def _ceil_hour(value: datetime) -> datetime:
+    floor = value.replace(minute=0, second=0, microsecond=0)
+    return floor if floor == value else floor + HOUR
+
+
+def _floor_hour(value: datetime) -> datetime:
+    return value.replace(minute=0, second=0, microsecond=0)
+
+
+def _slices(full: dict) -> list[tuple]:
+    """Rows (owner slice, platform slice, kind, key, messages, replied) from the counts per
+    (owner, platform, direction, author, template)."""
+    out: dict = defaultdict(lambda: [0, 0])
+    for (owner, platform, direction, author, template), (n, replied) in full.items():
+        for o in (owner, EVERYONE):
+            for p in (platform, ALL_PLATFORMS):
+                keys = [(direction, 0)]
+                if direction == "out":
+                    keys.append(("author", author))
+                    if template:
+                        keys.append(("template", template))
+                for kind, key in keys:
+                    row = out[(o, p, kind, key)]
+                    row[0] += n
+                    row[1] += replied
+    return [(*k, n, r) for k, (n, r) in out.items()]
+
+
+def build_days(tz: str, days: list[date]) -> None:
+    """Compute and store the day rows of `days` in zone `tz` (the hour layer is current)."""
+    if not days:
+        return
+    whole: dict = {}                 # hour key -> day
+    partial: list = []               # (day, start, end) of sub-hour edges
+    for day in days:
+        start, end = day_bounds(day, tz)
+        first, last = _ceil_hour(start), _floor_hour(end)
+        if first >= last:            # a day shorter than its hours (never in practice)
+            partial.append((day, start, end))
+            continue
+        h = first
+        while h < last:
+            whole[hour_key(h)] = day
+            h += HOUR
+        if start < first:
+            partial.append((day, start, first))
+        if last < end:
+            partial.append((day, last, end))
+    counts: dict = {day: defaultdict(lambda: [0, 0]) for day in days}
+    for lo, hi in _ranges([hour_start(k) for k in whole]):
+        for row in db.session.execute(
+                select(DMHourCount.hour, DMHourCount.owner_id, DMHourCount.platform,
+                       DMHourCount.direction, DMHourCount.author_id, DMHourCount.template_id,
+                       DMHourCount.messages, DMHourCount.replied)
+                .where(DMHourCount.hour >= hour_key(lo), DMHourCount.hour < hour_key(hi))):
+            entry = counts[whole[row[0]]][tuple(row[1:6])]
+            entry[0] += row[6]
+            entry[1] += row[7]
+    for day, a, b in partial:
+        for row in db.session.execute(_counted().where(Message.sent_at >= a, Message.sent_at < b)):
+            entry = counts[day][tuple(row[:5])]
+            entry[0] += row[5]
+            entry[1] += int(row[6] or 0)
+    rows = [dict(tz=tz, day=day, owner_id=o, platform=p, kind=k, key_id=key, messages=n,
+                 replied=r) for day in days for o, p, k, key, n, r in _slices(counts[day])]
+    for i in range(0, len(rows), 5000):
+        db.session.execute(insert(DMDayCount), rows[i:i + 5000])
+    db.session.execute(insert(DMDayBuilt), [dict(tz=tz, day=day) for day in days])
+
+
+def ensure_days(tz: str, first: date, last: date) -> bool:
+    """Build the missing days of [first, last] for `tz`. True when anything was built."""
+    wanted = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+    def missing():
+        built = set(db.session.scalars(select(DMDayBuilt.day).where(
+            DMDayBuilt.tz == tz, DMDayBuilt.day >= first, DMDayBuilt.day <= last)))
+        return [d for d in wanted if d not in built]
+
+    if not missing():
+        return False
+    _lock()
+    build_days(tz, missing())
+    return True
+
+
+def prepare(tz: str, first: date, last: date) -> None:
+    """What the dashboard calls before reading dm_day_counts: refresh dirty hours, build
+    missing days, and commit the work so the next request reuses it."""
+    if refresh() | ensure_days(tz, first, last):
+        db.session.commit()
+
+
+# Rebuilding ---------------------------------------------------------------------------------
+def rebuild() -> int:
+    """Recompute the hour layer from every message and forget every built day (they are
+    built again on first use). Returns the number of hour rows."""
+    _lock()
+    # Dirty marks first: a change committed from here on leaves a new one.
+    db.session.execute(delete(DMDirtyHour))
+    db.session.execute(delete(DMDayCount))
+    db.session.execute(delete(DMDayBuilt))
+    db.session.execute(delete(DMHourCount))
+    db.session.execute(insert(DMHourCount).from_select(
+        ["hour", "owner_id", "platform", "direction", "author_id", "template_id", "messages",
+         "replied"], _counted(_hour_expr())))
+    return db.session.scalar(select(func.count()).select_from(DMHourCount))
+
+
+def recomputed_hours() -> dict:
+    """{(hour, owner, platform, direction, author, template): (messages, replied)} straight
+    from the messages — what the hour layer must equal."""
+    return {tuple(r[:6]): (r[6], int(r[7] or 0))
+            for r in db.session.execute(_counted(_hour_expr()))}
+
+
+def stored_hours() -> dict:
+    return {tuple(r[:6]): (r[6], r[7]) for r in db.session.execute(
+        select(DMHourCount.hour, DMHourCount.owner_id, DMHourCount.platform,
+               DMHourCount.direction, DMHourCount.author_id, DMHourCount.template_id,
+               DMHourCount.messages, DMHourCount.replied))}
