@@ -233,7 +233,7 @@ def prepare(tz: str, first: date, last: date) -> None:
 # Rebuilding ---------------------------------------------------------------------------------
 def rebuild() -> int:
     """Recompute the hour layer from every message and forget every built day (they are
-    built again on first use). Returns the number of hour rows."""
+    built again on first use). Returns the number of hours with messages."""
     _lock()
     # Dirty marks first: a change committed from here on leaves a new one.
     db.session.execute(delete(DMDirtyHour))
@@ -243,7 +243,7 @@ def rebuild() -> int:
     db.session.execute(insert(DMHourCount).from_select(
         ["hour", "owner_id", "platform", "direction", "author_id", "template_id", "messages",
          "replied"], _counted(_hour_expr())))
-    return db.session.scalar(select(func.count()).select_from(DMHourCount))
+    return db.session.scalar(select(func.count(DMHourCount.hour.distinct())))
 
 
 def recomputed_hours() -> dict:
