@@ -225,7 +225,15 @@ def ensure_days(tz: str, first: date, last: date) -> bool:
 
 def prepare(tz: str, first: date, last: date) -> None:
     """What the dashboard calls before reading dm_day_counts: refresh dirty hours, build
-    missing days, and commit the work so the next request reuses it."""
+    missing days, and commit the work so the next request reuses it. When there is nothing
+    to do (the usual case) this is one small query."""
+    dirty, built = db.session.execute(select(
+        select(DMDirtyHour.hour).limit(1).scalar_subquery(),
+        select(func.count()).select_from(DMDayBuilt)
+        .where(DMDayBuilt.tz == tz, DMDayBuilt.day >= first, DMDayBuilt.day <= last)
+        .scalar_subquery())).one()
+    if dirty is None and built == (last - first).days + 1:
+        return
     if refresh() | ensure_days(tz, first, last):
         db.session.commit()
 
