@@ -207,3 +207,40 @@ def test_rebuild_rollup_command(app, team):
     assert "2 hours of DMs counted" in result.output
     assert rollup.stored_hours() == rollup.recomputed_hours()
     assert _db.session.scalar(select(DMDayBuilt.day)) is None
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_response_times_are_exact_percentiles(team, seed):
+    """The two-pass binned percentiles equal percentile_cont over every response."""
+    import random
+
+    from crm.conversations.models import ResponseTime
+    from crm.reports.dm_figures import burst_where, response_figures
+    from crm.reports.percentiles import EVERYONE, response_percentiles
+
+    manager, rep, other_rep, mine, theirs, *_ = team
+    rng = random.Random(seed)
+    convs = [factories.ConversationFactory(contact=c, external_thread_id=f"t{seed}{i}")
+             for i, c in enumerate((mine, theirs))]
+    edges = [0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 3599, 3600, 86399, 86400, 86401, 123456]
+    for i in range(rng.randint(40, 120)):
+        value = rng.choice(edges) if i % 3 == 0 else rng.randint(0, 300_000)
+        answered = rng.random() > 0.15
+        _db.session.add(ResponseTime(
+            conversation_id=rng.choice(convs).id,
+            burst_started_at=NOW - timedelta(days=rng.randint(0, 9), minutes=rng.randint(0, 900)),
+            answered_at=NOW if answered else None, response_seconds=value if answered else None,
+            responder_id=rng.choice([rep.id, other_rep.id, manager.id, None]) if answered else None))
+    _db.session.flush()
+    for viewer in (manager, rep):
+        scope = Scope.for_view(viewer, DashboardFilters.from_args({"preset": "7d"}, "UTC", NOW))
+        bursts, answered, within, pct = response_figures(scope, 86400)
+        rows = _db.session.execute(select(ResponseTime.response_seconds)
+                                   .where(*burst_where(scope))).scalars().all()
+        assert bursts == len(rows) > 0
+        assert answered == sum(v is not None for v in rows)
+        assert within == sum(v is not None and v <= 86400 for v in rows)
+        expected = response_percentiles(
+            [*burst_where(scope), ResponseTime.response_seconds.is_not(None)],
+            ResponseTime.response_seconds, ResponseTime.responder_id)
+        assert pct == expected and EVERYONE in pct

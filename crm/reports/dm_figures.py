@@ -1,10 +1,11 @@
 """DM figures, from the kept state: messages (direction, sent_at, author, template and
 replied_at — when the contact next wrote), first-response times per inbound burst, and the
 conversations' reply state. Every figure is a grouped SQL aggregate."""
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import Integer, String, and_, case, cast, func, or_, select
 
 from crm.contacts.models import Contact
 from crm.conversations.models import (INBOUND, NEEDS_REPLY, OUTBOUND, Conversation, Message,
@@ -14,8 +15,8 @@ from crm.extensions import db
 from crm.reports import rollup
 from crm.reports.cache import remember
 from crm.reports.models import DMDayCount
-from crm.reports.percentiles import EVERYONE, response_percentiles
-from crm.reports.sqlhelp import ratio
+from crm.reports.percentiles import EVERYONE, LEVELS, interpolate, response_percentiles
+from crm.reports.sqlhelp import is_sqlite, ratio
 
 
 @dataclass
@@ -157,6 +158,92 @@ def response_counts(scope, target_seconds: int) -> tuple[int, int, int]:
     return tuple(int(v or 0) for v in row)
 
 
+def response_figures(scope, target_seconds: int) -> tuple[int, int, int, dict]:
+    """(bursts started in the range, answered, answered within target, {EVERYONE or
+    responder: (median, p90)}). PostgreSQL counts and runs percentile_cont. SQLite has no
+    percentile function and sorting every response of the range is slow (two window sorts),
+    so two passes over the covering burst index do it exactly: the first counts the
+    responses per responder and value bin (bins of two significant digits), which says in
+    which bin each wanted rank lies; the second reads only the values in those bins."""
+    if not is_sqlite():
+        answered = [*burst_where(scope), ResponseTime.response_seconds.is_not(None)]
+        return (*response_counts(scope, target_seconds), response_percentiles(
+            answered, ResponseTime.response_seconds, ResponseTime.responder_id))
+    value = ResponseTime.response_seconds
+    as_text = cast(value, String)
+    bin_of = func.length(as_text) * 100 + cast(func.substr(as_text, 1, 2), Integer)
+    bursts = answered = within = 0
+    hist: dict = {}                              # group -> {bin: count}
+    for responder, b, n, n_answered, n_within in db.session.execute(
+            select(ResponseTime.responder_id, bin_of, func.count(),
+                   func.count(ResponseTime.answered_at),
+                   func.sum(case((value <= target_seconds, 1), else_=0)))
+            .where(*burst_where(scope)).group_by(ResponseTime.responder_id, bin_of)):
+        bursts += n
+        answered += n_answered
+        within += int(n_within or 0)
+        if b is None:
+            continue
+        for group in (EVERYONE, responder):
+            bins = hist.setdefault(group, {})
+            bins[b] = bins.get(b, 0) + n
+    wanted = {}                                   # (group, bin) -> [(rank in bin, key)]
+    totals = {}
+    for group, bins in hist.items():
+        n = totals[group] = sum(bins.values())
+        ranks = {r for p in LEVELS for r in (math.floor(p * (n - 1)) + 1,
+                                              math.floor(p * (n - 1)) + 2) if r <= n}
+        below = 0
+        for b in sorted(bins):
+            for r in ranks:
+                if below < r <= below + bins[b]:
+                    wanted.setdefault((group, b), []).append((r - below, r))
+            below += bins[b]
+    values: dict = {}                             # (group, bin) -> sorted values
+    if wanted:
+        picks = []
+        for group, b in wanted:
+            lo, hi = _bin_range(b)
+            clause = [value >= lo, value < hi]
+            if group != EVERYONE:
+                clause.append(ResponseTime.responder_id.is_(None) if group is None
+                              else ResponseTime.responder_id == group)
+            picks.append(and_(*clause))
+        for responder, v in db.session.execute(
+                select(ResponseTime.responder_id, value)
+                .where(*burst_where(scope), value.is_not(None), or_(*picks))):
+            for group in (EVERYONE, responder):
+                b = _bin_of(v)
+                if (group, b) in wanted:
+                    values.setdefault((group, b), []).append(v)
+    at: dict = {}                                 # group -> {rank: value}
+    for (group, b), ranks in wanted.items():
+        ordered = sorted(values.get((group, b), []))
+        for within_bin, rank in ranks:
+            if within_bin > len(ordered):         # values outside the bins (negative): sort all
+                answered_where = [*burst_where(scope), value.is_not(None)]
+                return bursts, answered, within, response_percentiles(
+                    answered_where, value, ResponseTime.responder_id)
+            at.setdefault(group, {})[rank] = ordered[within_bin - 1]
+    pct = {group: tuple(interpolate(p, totals[group], at.get(group, {})) for p in LEVELS)
+           for group in hist}
+    return bursts, answered, within, pct
+
+
+def _bin_of(v: int) -> int:
+    text = str(v)
+    return len(text) * 100 + int(text[:2])
+
+
+def _bin_range(b: int) -> tuple[int, int]:
+    """[lo, hi) of the values in a bin: its length in digits and first two digits."""
+    digits, lead = divmod(b, 100)
+    if digits == 1:
+        return lead, lead + 1
+    scale = 10 ** (digits - 2)
+    return lead * scale, (lead + 1) * scale
+
+
 def waiting_in_range(scope, target_seconds: int, now: datetime) -> tuple[int, int]:
     """Bursts of the range still waiting now (the conversation's current wait started in the
     range), and how many of them are past the target. Read from the conversations alone."""
@@ -207,14 +294,11 @@ def dm_figures(scope, periods, target_hours: int, now: datetime | None = None) -
     key = scope.cache_key
     fig = DMFigures(target_hours=int(target_hours))
     fig.trend, fig.by_author, fig.by_platform, fig.by_template = sent_figures(scope, periods)
-    bursts, fig.answered, fig.within_target = remember(
-        "responses", key + (target,), lambda: response_counts(scope, target))
+    bursts, fig.answered, fig.within_target, pct = remember(
+        "responses", key + (target,), lambda: response_figures(scope, target))
     still_waiting, fig.late_waiting = remember(
         "waiting_in_range", key + (target, now), lambda: waiting_in_range(scope, target, now))
     fig.closed_unanswered = max(0, bursts - fig.answered - still_waiting)
-    answered = [*burst_where(scope), ResponseTime.response_seconds.is_not(None)]
-    pct = remember("percentiles", key, lambda: response_percentiles(
-        answered, ResponseTime.response_seconds, ResponseTime.responder_id))
     fig.median, fig.p90 = pct.get(EVERYONE, (None, None))
     fig.median_by_responder = {k: v[0] for k, v in pct.items() if k != EVERYONE}
     fig.needs_reply, fig.needs_reply_over_target, fig.oldest_wait_since = remember(
