@@ -15,10 +15,10 @@ Two layers, both kept exact:
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import case, delete, func, insert, or_, select, text, tuple_
+from sqlalchemy import case, delete, func, insert, select, text, tuple_
 
 from crm.contacts.models import Contact
-from crm.conversations.models import Conversation, Message
+from crm.conversations.models import INBOUND, OUTBOUND, Conversation, Message
 from crm.core.timeutil import from_local, local
 from crm.extensions import db
 from crm.reports.models import DMDayBuilt, DMDayCount, DMDirtyHour, DMHourCount
@@ -71,8 +71,11 @@ def _ranges(hours: list[datetime]) -> list[tuple[datetime, datetime]]:
     return [tuple(r) for r in out]
 
 
-def _in_ranges(ranges) -> object:
-    return or_(*[(Message.sent_at >= a) & (Message.sent_at < b) for a, b in ranges])
+def _sent_between(start: datetime, end: datetime) -> list:
+    """Messages sent in [start, end): a range of the (direction, sent_at, …) covering index
+    for each direction (without the direction SQLite would scan the whole table)."""
+    return [Message.direction.in_((INBOUND, OUTBOUND)), Message.sent_at >= start,
+            Message.sent_at < end]
 
 
 def _lock() -> None:
@@ -92,10 +95,10 @@ def recompute_hours(keys: list[str]) -> None:
     for i in range(0, len(keys), 500):
         chunk = keys[i:i + 500]
         db.session.execute(delete(DMHourCount).where(DMHourCount.hour.in_(chunk)))
-        stmt = _counted(_hour_expr()).where(_in_ranges(_ranges([hour_start(k) for k in chunk])))
-        db.session.execute(insert(DMHourCount).from_select(
-            ["hour", "owner_id", "platform", "direction", "author_id", "template_id", "messages",
-             "replied"], stmt))
+        for start, end in _ranges([hour_start(k) for k in chunk]):
+            db.session.execute(insert(DMHourCount).from_select(
+                ["hour", "owner_id", "platform", "direction", "author_id", "template_id",
+                 "messages", "replied"], _counted(_hour_expr()).where(*_sent_between(start, end))))
 
 
 def local_days_of_hour(key: str, tz: str) -> set[date]:
@@ -169,7 +172,7 @@ def build_days(tz: str, days: list[date]) -> None:
     """Compute and store the day rows of `days` in zone `tz` (the hour layer is current)."""
     if not days:
         return
-    whole: dict = {}                 # hour key -> day
+    hours: dict = {}                 # day -> [first whole hour, end of the last)
     partial: list = []               # (day, start, end) of sub-hour edges
     for day in days:
         start, end = day_bounds(day, tz)
@@ -177,33 +180,31 @@ def build_days(tz: str, days: list[date]) -> None:
         if first >= last:            # a day shorter than its hours (never in practice)
             partial.append((day, start, end))
             continue
-        h = first
-        while h < last:
-            whole[hour_key(h)] = day
-            h += HOUR
+        hours[day] = (first, last)
         if start < first:
             partial.append((day, start, first))
         if last < end:
             partial.append((day, last, end))
     counts: dict = {day: defaultdict(lambda: [0, 0]) for day in days}
-    for lo, hi in _ranges([hour_start(k) for k in whole]):
+    keys = [DMHourCount.owner_id, DMHourCount.platform, DMHourCount.direction,
+            DMHourCount.author_id, DMHourCount.template_id]
+    for day, (lo, hi) in hours.items():
         for row in db.session.execute(
-                select(DMHourCount.hour, DMHourCount.owner_id, DMHourCount.platform,
-                       DMHourCount.direction, DMHourCount.author_id, DMHourCount.template_id,
-                       DMHourCount.messages, DMHourCount.replied)
-                .where(DMHourCount.hour >= hour_key(lo), DMHourCount.hour < hour_key(hi))):
-            entry = counts[whole[row[0]]][tuple(row[1:6])]
-            entry[0] += row[6]
-            entry[1] += row[7]
+                select(*keys, func.sum(DMHourCount.messages), func.sum(DMHourCount.replied))
+                .where(DMHourCount.hour >= hour_key(lo), DMHourCount.hour < hour_key(hi))
+                .group_by(*keys)):
+            entry = counts[day][tuple(row[:5])]
+            entry[0] += int(row[5])
+            entry[1] += int(row[6])
     for day, a, b in partial:
-        for row in db.session.execute(_counted().where(Message.sent_at >= a, Message.sent_at < b)):
+        for row in db.session.execute(_counted().where(*_sent_between(a, b))):
             entry = counts[day][tuple(row[:5])]
             entry[0] += row[5]
             entry[1] += int(row[6] or 0)
     rows = [dict(tz=tz, day=day, owner_id=o, platform=p, kind=k, key_id=key, messages=n,
                  replied=r) for day in days for o, p, k, key, n, r in _slices(counts[day])]
     for i in range(0, len(rows), 5000):
-        db.session.execute(insert(DMDayCount), rows[i:i + 5000])
+        db.session.connection().execute(insert(DMDayCount.__table__), rows[i:i + 5000])
     db.session.execute(insert(DMDayBuilt), [dict(tz=tz, day=day) for day in days])
 
 
