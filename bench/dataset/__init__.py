@@ -157,7 +157,7 @@ def generate(url: str, sizes: Sizes, seed: int = 1, quiet: bool = False) -> dict
 
 def fill_rollup(now) -> None:
     """The dashboard's DM rollup, as the app would have kept it: every hour counted, and the
-    days of the last 120 in each user's zone built (older days build on first use)."""
+    days of the default 30-day view built in each user's zone (others build on first use)."""
     from crm.accounts.models import User
     from crm.core.timeutil import local
     from crm.extensions import db
@@ -166,7 +166,7 @@ def fill_rollup(now) -> None:
     rollup.rebuild()
     for tz in db.session.scalars(select(User.timezone).distinct()).all():
         today = local(now, tz).date()
-        rollup.ensure_days(tz, today - timedelta(days=120), today)
+        rollup.ensure_days(tz, today - timedelta(days=29), today)
     db.session.commit()
     db.session.remove()
 
