@@ -35,7 +35,7 @@ def hour_key(value: datetime) -> str:
 
 
 def hour_start(key: str) -> datetime:
-    return datetime.strptime(key, "%Y-%m-%d %H")
+    return datetime.strptime(key.replace("T", " "), "%Y-%m-%d %H")
 
 
 def _hour_expr():
