@@ -94,7 +94,11 @@ def log(actor, contact, direction, sent_at, platform="instagram", **kw):
                            body=f"{direction} at {sent_at:%H:%M}", sent_at=sent_at, **kw)
 
 
-def test_rollup_equals_a_recomputation_after_every_kind_of_change(team):
+@pytest.mark.parametrize("difference_max_hours", [48, 0])
+def test_rollup_equals_a_recomputation_after_every_kind_of_change(team, monkeypatch,
+                                                                   difference_max_hours):
+    # 48: built days take the changed hours' differences; 0: they are dropped and rebuilt.
+    monkeypatch.setattr(rollup, "DIFFERENCE_MAX_HOURS", difference_max_hours)
     manager, rep, other_rep, mine, theirs, nobody, _ = team
     everyone = views(manager, rep, other_rep)
     # Around midnight UTC and around midnight in India (18:30 UTC) and Nepal (18:15 UTC).

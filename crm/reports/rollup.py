@@ -16,6 +16,8 @@ from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import case, delete, func, insert, select, text, tuple_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from crm.contacts.models import Contact
 from crm.conversations.models import INBOUND, OUTBOUND, Conversation, Message
@@ -28,6 +30,7 @@ EVERYONE = -1      # owner slice: everyone's
 ALL_PLATFORMS = ""
 HOUR = timedelta(hours=1)
 LOCK_ID = 7_406_001   # PostgreSQL advisory lock serialising rollup maintenance
+DIFFERENCE_MAX_HOURS = 48   # more changed hours than this: drop their days, build on use
 
 
 def hour_key(value: datetime) -> str:
@@ -106,9 +109,20 @@ def local_days_of_hour(key: str, tz: str) -> set[date]:
     return {local(start, tz).date(), local(start + HOUR - timedelta(microseconds=1), tz).date()}
 
 
+def _hour_rows(keys: list[str]) -> dict:
+    """{(hour, owner, platform, direction, author, template): (messages, replied)}."""
+    return {tuple(r[:6]): (r[6], r[7]) for r in db.session.execute(
+        select(DMHourCount.hour, DMHourCount.owner_id, DMHourCount.platform,
+               DMHourCount.direction, DMHourCount.author_id, DMHourCount.template_id,
+               DMHourCount.messages, DMHourCount.replied).where(DMHourCount.hour.in_(keys)))}
+
+
 def refresh() -> bool:
-    """Bring the hour layer up to date with the messages (the dirty hours), and drop the
-    days built on them. True when anything was done (the caller commits)."""
+    """Bring the hour layer up to date with the messages (the dirty hours), and the days
+    built on them: a day that holds a changed hour whole gets the hour's difference added;
+    a day that holds only part of it (zones at :30/:45), or any day after a change spread
+    over many hours (an import), is dropped and built again on use. True when anything
+    was done (the caller commits)."""
     if db.session.scalar(select(DMDirtyHour.hour).limit(1)) is None:
         return False
     _lock()
@@ -116,21 +130,69 @@ def refresh() -> bool:
     if not dirty:
         return True
     keys = [h for h, _ in dirty]
-    recompute_hours(keys)
     zones = db.session.scalars(select(DMDayBuilt.tz).distinct()).all()
+    by_difference = bool(zones) and len(keys) <= DIFFERENCE_MAX_HOURS
+    before = _hour_rows(keys) if by_difference else {}
+    recompute_hours(keys)
+    changes: dict = defaultdict(dict)          # hour -> {keys: [messages, replied] added}
+    if by_difference:
+        after = _hour_rows(keys)
+        for k in before.keys() | after.keys():
+            (n0, r0), (n1, r1) = before.get(k, (0, 0)), after.get(k, (0, 0))
+            if (n0, r0) != (n1, r1):
+                changes[k[0]][k[1:]] = [n1 - n0, r1 - r0]
     for tz in zones:
-        days = sorted({d for k in keys for d in local_days_of_hour(k, tz)})
-        for i in range(0, len(days), 500):
-            chunk = days[i:i + 500]
-            db.session.execute(delete(DMDayCount).where(DMDayCount.tz == tz,
-                                                        DMDayCount.day.in_(chunk)))
-            db.session.execute(delete(DMDayBuilt).where(DMDayBuilt.tz == tz,
-                                                        DMDayBuilt.day.in_(chunk)))
+        stale: set = set()
+        added: dict = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+        for key in keys:
+            days = local_days_of_hour(key, tz)
+            if not by_difference or len(days) != 1:
+                stale |= days
+                continue
+            day = next(iter(days))
+            for group, (dn, dr) in changes.get(key, {}).items():
+                added[day][group][0] += dn
+                added[day][group][1] += dr
+        _drop_days(tz, sorted(stale))
+        _add_to_days(tz, {d: v for d, v in added.items() if d not in stale})
     # A change made since the rows were read bumped `changes`: that hour stays dirty.
     for i in range(0, len(dirty), 500):
         db.session.execute(delete(DMDirtyHour).where(
             tuple_(DMDirtyHour.hour, DMDirtyHour.changes).in_(dirty[i:i + 500])))
     return True
+
+
+def _drop_days(tz: str, days: list) -> None:
+    for i in range(0, len(days), 500):
+        chunk = days[i:i + 500]
+        db.session.execute(delete(DMDayCount).where(DMDayCount.tz == tz,
+                                                    DMDayCount.day.in_(chunk)))
+        db.session.execute(delete(DMDayBuilt).where(DMDayBuilt.tz == tz,
+                                                    DMDayBuilt.day.in_(chunk)))
+
+
+def _add_to_days(tz: str, added: dict) -> None:
+    """Add differences to the built days among `added` ({day: {keys: [messages, replied]}});
+    rows left at zero messages go."""
+    if not added:
+        return
+    built = set(db.session.scalars(select(DMDayBuilt.day).where(
+        DMDayBuilt.tz == tz, DMDayBuilt.day.in_(list(added)))))
+    rows = [dict(tz=tz, day=day, owner_id=o, platform=p, kind=k, key_id=key, messages=n,
+                 replied=r)
+            for day in built for o, p, k, key, n, r in _slices(added[day]) if n or r]
+    if not rows:
+        return
+    table = DMDayCount.__table__
+    upsert = (sqlite_insert if db.engine.dialect.name == "sqlite" else pg_insert)(table)
+    upsert = upsert.on_conflict_do_update(
+        index_elements=[c.name for c in table.primary_key.columns],
+        set_={"messages": table.c.messages + upsert.excluded.messages,
+              "replied": table.c.replied + upsert.excluded.replied})
+    db.session.connection().execute(upsert, rows)
+    db.session.execute(delete(DMDayCount).where(DMDayCount.tz == tz,
+                                                DMDayCount.day.in_(list(built)),
+                                                DMDayCount.messages <= 0))
 
 
 # The day layer ------------------------------------------------------------------------------
