@@ -9,8 +9,10 @@ Two layers, both kept exact:
   start and end at a local midnight — the slices the dashboard reads: each owner and
   everyone's, each platform and all platforms; "in"/"out" totals, "author" and "template"
   breakdowns. A day is built from the whole UTC hours inside it plus the raw messages of
-  the partial hours at its edges (zones with :30/:45 offsets), and dropped whenever one of
-  its hours is refreshed. Days are built on first use, so a zone nobody uses costs nothing.
+  the partial hours at its edges (zones with :30/:45 offsets). When one of its hours is
+  refreshed it takes the hour's difference, or is dropped when it holds only part of the
+  hour (or many hours changed at once). Days are built on first use, so a zone nobody uses
+  costs nothing.
 """
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
