@@ -4,6 +4,7 @@ SQLite's query plan, and optionally the Python profile of the request.
     python -m bench.explain /contacts --as rep
     python -m bench.explain /board --as manager --profile
     python -m bench.explain move_deal --as rep          # a write benchmark from bench/forms.py
+    python -m bench.explain "/dashboard?preset=90d" --as manager --repeat 30
 
 It runs in-process (Flask test client) on a copy of the generated database.
 """
@@ -40,13 +41,20 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="also profile 20 requests")
     parser.add_argument("--sort", default="cumulative", help="profile order (cumulative, tottime…)")
     parser.add_argument("--rows", type=int, default=40, help="profile rows to print")
-    parser.add_argument("--cpu", type=int, default=0, metavar="N",
-                        help="also time N requests in CPU seconds (time.process_time)")
+    parser.add_argument("--repeat", "--cpu", type=int, default=0, metavar="N",
+                        help="also time N more requests: wall and CPU (time.process_time), "
+                        "p50 and p95, and how many were not successful")
+    parser.add_argument("--touch", action="store_true",
+                        help="before each timed request, change the newest DM (as logging one "
+                        "would: the dashboard's rollup has an hour to refresh)")
+    parser.add_argument("--set", dest="settings", action="append", default=[],
+                        metavar="KEY=VALUE", help="an app setting, e.g. REPORTS_CACHE=0")
     args = parser.parse_args()
 
     url, meta = dataset.ensure(dataset.Sizes.scaled(args.contacts), args.seed)
     url = working_copy(url)
-    app = dataset.bench_app(url, WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False)
+    extra = {k: _value(v) for k, v in (s.split("=", 1) for s in args.settings)}
+    app = dataset.bench_app(url, WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False, **extra)
     from crm.accounts.models import User
     from crm.extensions import db
 
@@ -63,6 +71,13 @@ def main() -> None:
             target, form = plan.build(forms.COUNT, n)
             return client.post(target, data=form, headers=plan.headers)
         return client.get(path)
+
+    def touch():
+        with app.app_context():
+            db.session.execute(db.text(
+                "UPDATE messages SET replied_at = replied_at "
+                "WHERE id = (SELECT max(id) FROM messages)"))
+            db.session.commit()
 
     send(0)
     statements = []
@@ -92,24 +107,39 @@ def main() -> None:
         if statement.lstrip().upper().startswith("SELECT"):
             for row in con.execute("EXPLAIN QUERY PLAN " + statement, params):
                 print("    ", row[3])
-    if args.cpu:
-        cpu, failed = [], 0
-        for n in range(2, 2 + args.cpu):
-            start = time.process_time()
-            r = send(n)
-            cpu.append((time.process_time() - start) * 1000)
+    if args.repeat:
+        walls, cpus, failed = [], [], 0
+        for n in range(args.repeat):
+            if args.touch:
+                touch()
+            wall, cpu = time.perf_counter(), time.process_time()
+            r = send(100 + n)
+            walls.append((time.perf_counter() - wall) * 1000)
+            cpus.append((time.process_time() - cpu) * 1000)
             failed += r.status_code != 200 or bool(plan and plan.success_header not in r.headers)
-        cpu.sort()
-        print(f"\nCPU per request over {len(cpu)}: median {cpu[len(cpu) // 2]:.1f} ms, "
-              f"mean {sum(cpu) / len(cpu):.1f} ms, min {cpu[0]:.1f} ms"
-              + (f" ({failed} not successful)" if failed else ""))
+        print(f"\n{args.repeat} requests: wall p50 {_pct(walls, 0.5):.1f} ms, "
+              f"p95 {_pct(walls, 0.95):.1f} ms; CPU p50 {_pct(cpus, 0.5):.1f} ms, "
+              f"p95 {_pct(cpus, 0.95):.1f} ms" + (f" ({failed} not successful)" if failed else ""))
     if args.profile:
         profile = cProfile.Profile()
         profile.enable()
-        for n in range(2 + args.cpu, 22 + args.cpu):
+        for n in range(200 + args.repeat, 220 + args.repeat):
             send(n)
         profile.disable()
         pstats.Stats(profile).sort_stats(args.sort).print_stats(args.rows)
+
+
+def _value(text: str):
+    """A setting from the command line: integers and true/false as such, else the text."""
+    low = text.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    return int(text) if text.lstrip("-").isdigit() else text
+
+
+def _pct(values: list, p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p * (len(ordered) - 1))))]
 
 
 if __name__ == "__main__":

@@ -7,5 +7,6 @@ from crm.conversations.models import Conversation, Message, ResponseTime  # noqa
 from crm.dm_templates.models import DMTemplate  # noqa: F401
 from crm.imports.models import ImportRun  # noqa: F401
 from crm.pipeline.models import Deal, LostReason, Pipeline, Stage, StageChange  # noqa: F401
+from crm.reports.models import DMDayBuilt, DMDayCount, DMDirtyHour, DMHourCount  # noqa: F401
 from crm.settings.models import Setting  # noqa: F401
 from crm.tasks.models import Task  # noqa: F401

@@ -133,6 +133,31 @@ def test_search_index_finds_the_common_surname(bench_db):
     assert fts == like > 0
 
 
+def test_the_dm_rollup_is_what_the_messages_say(bench_db):
+    from crm.accounts.models import User
+    from crm.reports import rollup
+    from crm.reports.models import DMDayBuilt, DMDayCount, DMDirtyHour
+
+    assert count(DMDirtyHour) == 0
+    assert rollup.stored_hours() == rollup.recomputed_hours() != {}
+    # The days built for the users' zones equal days built again from the hours.
+    tz = _db.session.scalar(select(User.timezone).where(User.email == "rep1@bench.test"))
+    days = sorted(_db.session.scalars(select(DMDayBuilt.day).where(DMDayBuilt.tz == tz)))
+    assert len(days) == 30
+
+    def rows():
+        return sorted(tuple(r) for r in _db.session.execute(
+            select(DMDayCount.day, DMDayCount.owner_id, DMDayCount.platform, DMDayCount.kind,
+                   DMDayCount.key_id, DMDayCount.messages, DMDayCount.replied)
+            .where(DMDayCount.tz == tz)))
+
+    kept = rows()
+    _db.session.execute(DMDayCount.__table__.delete().where(DMDayCount.tz == tz))
+    _db.session.execute(DMDayBuilt.__table__.delete().where(DMDayBuilt.tz == tz))
+    rollup.build_days(tz, days)
+    assert rows() == kept and kept
+
+
 def test_a_generated_database_is_reused(tmp_path, monkeypatch):
     monkeypatch.setattr(dataset, "DATA_DIR", tmp_path)
     sizes = Sizes.scaled(30, messages=300, deals=6, tasks=10)

@@ -161,6 +161,13 @@ def test_query_count_does_not_grow_with_the_data(auth, world, db, count_queries)
         factories.DealFactory(contact=contact, owner_id=world.other.id)
         factories.TaskFactory(assignee_id=world.other.id, due_at=world.msgs["m4"].sent_at)
     auth.login(world.manager)
+    with count_queries() as refreshing:
+        resp = client.get(f"/dashboard?{RANGE}")
+    assert resp.status_code == 200
+    # The first load after the change refreshes the changed hour of the DM rollup (a fixed
+    # number of statements per changed hour and zone, whatever the number of messages).
+    assert refreshing.count <= few.count + 25
+    auth.login(world.manager)
     with count_queries() as many:
         resp = client.get(f"/dashboard?{RANGE}")
     assert resp.status_code == 200

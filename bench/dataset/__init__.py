@@ -13,6 +13,7 @@ import random
 import sys
 import time
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -138,6 +139,8 @@ def generate(url: str, sizes: Sizes, seed: int = 1, quiet: bool = False) -> dict
                 task_count = tasks.add_tasks(conn, world, sizes.tasks)
                 _log(quiet, started, f"{sizes.deals:,} deals, {task_count:,} tasks; "
                                      "building indexes")
+        fill_rollup(world.now)
+        _log(quiet, started, "DM rollup")
         if db.engine.dialect.name == "sqlite":
             with db.engine.connect() as conn:
                 conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -150,6 +153,22 @@ def generate(url: str, sizes: Sizes, seed: int = 1, quiet: bool = False) -> dict
     return {"seed": seed, "sizes": asdict(sizes), "schema": schema_fingerprint(),
             "generated_at": world.now.isoformat(), "seconds": round(time.monotonic() - started, 1),
             "tasks": task_count, "password": people.PASSWORD, **world.special}
+
+
+def fill_rollup(now) -> None:
+    """The dashboard's DM rollup, as the app would have kept it: every hour counted, and the
+    days of the default 30-day view built in each user's zone (others build on first use)."""
+    from crm.accounts.models import User
+    from crm.core.timeutil import local
+    from crm.extensions import db
+    from crm.reports import rollup
+
+    rollup.rebuild()
+    for tz in db.session.scalars(select(User.timezone).distinct()).all():
+        today = local(now, tz).date()
+        rollup.ensure_days(tz, today - timedelta(days=29), today)
+    db.session.commit()
+    db.session.remove()
 
 
 def _meta_path(db_path: Path) -> Path:

@@ -43,5 +43,7 @@ def register(app: Flask) -> None:
         for name in FEATURE_DEMOS:
             if importlib.util.find_spec(f"crm.{name}.demo"):
                 importlib.import_module(f"crm.{name}.demo").load(ctx)
+        from crm.reports import rollup
+        rollup.refresh()   # the dashboard's DM counts for the DMs just written
         db.session.commit()
         click.echo(f"Demo loaded: {len(ctx.contacts)} contacts.")

@@ -70,8 +70,15 @@ def unknown_in_outreach_where(scope) -> list:
         Conversation.last_outbound_at >= scope.start, Conversation.last_outbound_at < scope.end)
     if scope.platform:
         dmed = dmed.where(Conversation.platform == scope.platform)
-    return [Contact.consent_status == "unknown", Contact.do_not_contact.is_(False),
-            Contact.archived_at.is_(None), Contact.id.in_(dmed), *scope.contact_where()]
+    contactable = Contact.do_not_contact.is_(False)
+    if scope.owner_id is not None:
+        # One person's contacts are few next to the conversations DMed in the range: start
+        # from the contacts and probe each one's conversations (250 ms → 50 ms for a rep).
+        dmed_here = dmed.where(Conversation.contact_id == Contact.id).exists()
+    else:
+        dmed_here = Contact.id.in_(dmed)
+    return [Contact.consent_status == "unknown", contactable,
+            Contact.archived_at.is_(None), dmed_here, *scope.contact_where()]
 
 
 def consent_figures(scope, periods) -> ConsentFigures:

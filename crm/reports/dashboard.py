@@ -1,7 +1,9 @@
 """The manager dashboard, assembled: every figure for one viewer and one set of filters.
 
-Nothing is cached, so a user's own change shows on their next load; the cost is a fixed
-number of grouped queries (about twenty) whatever the size of the workspace.
+A fixed number of grouped queries (about twenty) whatever the size of the workspace. DM
+counts come from the rollup, brought up to date in the same request (crm.reports.rollup);
+the rest may be remembered per data version (crm.reports.cache). Either way a user's own
+change shows on their next load.
 """
 from dataclasses import dataclass, field
 from datetime import datetime

@@ -1,19 +1,22 @@
 """DM figures, from the kept state: messages (direction, sent_at, author, template and
 replied_at — when the contact next wrote), first-response times per inbound burst, and the
 conversations' reply state. Every figure is a grouped SQL aggregate."""
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, literal, select, union_all
+from sqlalchemy import case, func, or_, select
 
 from crm.contacts.models import Contact
 from crm.conversations.models import (INBOUND, NEEDS_REPLY, OUTBOUND, Conversation, Message,
                                       ResponseTime)
-from crm.core.timeutil import utcnow
+from crm.core.timeutil import local, utcnow
 from crm.extensions import db
+from crm.reports import rollup
 from crm.reports.cache import remember
-from crm.reports.percentiles import EVERYONE, response_percentiles
-from crm.reports.sqlhelp import ratio
+from crm.reports.models import DMDayCount
+from crm.reports.percentiles import EVERYONE, LEVELS, interpolate, response_percentiles
+from crm.reports.sqlhelp import is_sqlite, ratio
 
 
 @dataclass
@@ -84,58 +87,60 @@ class DMFigures:
         return ratio(self.within_target, self.decided)
 
 
-def replied_flag():
-    return func.sum(case((Message.replied_at.is_not(None), 1), else_=0))
+def local_days(scope) -> tuple:
+    """The first and last local day of the scope's range (its bounds are local midnights)."""
+    first = local(scope.start, scope.tz).date()
+    return first, local(scope.end, scope.tz).date() - timedelta(days=1)
 
 
-def period_of(column, periods):
-    """The index of the period a timestamp falls in (the caller keeps it inside the range)."""
-    if len(periods) == 1:
-        return literal(0)
-    return case(*[(column < p.end, i) for i, p in enumerate(periods[:-1])],
-                else_=len(periods) - 1)
-
-
-def received_per_period(scope, periods) -> list[int]:
-    """Inbound DMs per period: one range of the (direction, sent_at) index per period."""
-    counts = [0] * len(periods)
-    if not periods:
-        return counts
-    in_scope = scope.in_conversations(Message.conversation_id)
-    parts = [select(literal(i).label("i"), func.count())
-             .where(Message.direction == INBOUND, Message.sent_at >= p.start,
-                    Message.sent_at < p.end, *in_scope) for i, p in enumerate(periods)]
-    for i, count in db.session.execute(parts[0] if len(parts) == 1 else union_all(*parts)):
-        counts[i] = count
-    return counts
-
-
-def outbound_groups(scope, periods) -> list:
-    """(period, author, template, platform, sent, replied) for the DMs sent in the range: one
-    pass over them gives the trend and every breakdown."""
-    period = period_of(Message.sent_at, periods)
-    return db.session.execute(
-        select(period, Message.author_id, Message.template_id, Conversation.platform,
-               func.count(), replied_flag())
-        .join(Conversation, Conversation.id == Message.conversation_id)
-        .where(Message.direction == OUTBOUND, Message.sent_at >= scope.start,
-               Message.sent_at < scope.end, *scope.in_conversations(Message.conversation_id))
-        .group_by(period, Message.author_id, Message.template_id, Conversation.platform)).all()
+def period_of_day(periods, tz: str) -> dict:
+    """{local day: index of the trend period it falls in}."""
+    out = {}
+    for i, p in enumerate(periods):
+        day, last = local(p.start, tz).date(), local(p.end, tz).date()
+        while day < last:
+            out[day] = i
+            day += timedelta(days=1)
+    return out
 
 
 def sent_figures(scope, periods) -> tuple[list, dict, dict, dict]:
-    """The trend, and sent / replied-to per author, per platform and per template."""
+    """The trend (sent, replied-to and received per period), and sent / replied-to per
+    author, per platform and per template — read from the DM rollup's days, which are
+    brought up to date with the messages first (crm.reports.rollup)."""
     points = [TrendPoint(p.label, p.start, p.end) for p in periods]
-    for point, received in zip(points, received_per_period(scope, periods)):
-        point.received = received
     by_author, by_platform, by_template = {}, {}, {}
-    for i, author_id, template_id, platform, sent, replied in outbound_groups(scope, periods):
-        points[i].sent += sent
-        points[i].replied += int(replied or 0)
-        by_author.setdefault(author_id, SentReplies()).add(sent, replied)
-        by_platform.setdefault(platform, SentReplies()).add(sent, replied)
-        if template_id is not None:
-            by_template.setdefault(template_id, SentReplies()).add(sent, replied)
+    first, last = local_days(scope)
+    if first > last:
+        return points, by_author, by_platform, by_template
+    rollup.prepare(scope.tz, first, last)
+    owner = rollup.EVERYONE if scope.owner_id is None else scope.owner_id
+    platform = scope.platform or rollup.ALL_PLATFORMS
+    wanted = DMDayCount.platform == platform
+    if not scope.platform:   # the per-platform breakdown reads each platform's "out" rows
+        wanted = or_(wanted, DMDayCount.kind == OUTBOUND)
+    period = period_of_day(periods, scope.tz)
+    for day, row_platform, kind, key, sent, replied in db.session.execute(
+            select(DMDayCount.day, DMDayCount.platform, DMDayCount.kind, DMDayCount.key_id,
+                   DMDayCount.messages, DMDayCount.replied)
+            .where(DMDayCount.tz == scope.tz, DMDayCount.owner_id == owner,
+                   DMDayCount.day >= first, DMDayCount.day <= last, wanted)):
+        if row_platform != platform:
+            by_platform.setdefault(row_platform, SentReplies()).add(sent, replied)
+            continue
+        if kind == INBOUND:
+            if day in period:
+                points[period[day]].received += sent
+        elif kind == OUTBOUND:
+            if scope.platform:
+                by_platform.setdefault(row_platform, SentReplies()).add(sent, replied)
+            if day in period:
+                points[period[day]].sent += sent
+                points[period[day]].replied += replied
+        elif kind == "author":
+            by_author.setdefault(key or None, SentReplies()).add(sent, replied)
+        elif kind == "template":
+            by_template.setdefault(key, SentReplies()).add(sent, replied)
     return points, by_author, by_platform, by_template
 
 
@@ -151,6 +156,44 @@ def response_counts(scope, target_seconds: int) -> tuple[int, int, int]:
                func.sum(case((ResponseTime.response_seconds <= target_seconds, 1), else_=0)))
         .where(*burst_where(scope))).one()
     return tuple(int(v or 0) for v in row)
+
+
+def response_figures(scope, target_seconds: int) -> tuple[int, int, int, dict]:
+    """(bursts started in the range, answered, answered within target, {EVERYONE or
+    responder: (median, p90)}). PostgreSQL counts and runs percentile_cont. SQLite has no
+    percentile function, and its window functions sort the range's responses twice; one
+    read of the covering burst index, sorted here, gives every figure exactly (the same
+    interpolation as percentile_cont)."""
+    if not is_sqlite():
+        answered = [*burst_where(scope), ResponseTime.response_seconds.is_not(None)]
+        return (*response_counts(scope, target_seconds), response_percentiles(
+            answered, ResponseTime.response_seconds, ResponseTime.responder_id))
+    # The rows straight from the driver: SQLAlchemy's row objects cost more than the query
+    # at ~140,000 rows, and SQLite's GROUP BY would sort them anyway.
+    result = db.session.connection().execute(
+        select(ResponseTime.responder_id, ResponseTime.response_seconds,
+               ResponseTime.answered_at.is_not(None)).where(*burst_where(scope)))
+    rows = result.cursor.fetchall()
+    result.close()
+    answered = sum(a for _, _, a in rows)
+    within = sum(1 for _, v, _ in rows if v is not None and v <= target_seconds)
+    groups: dict = {}
+    for responder, v, _ in rows:
+        if v is not None:
+            groups.setdefault(responder, []).append(v)
+    values = {group: sorted(vs) for group, vs in groups.items()}
+    if values:
+        values[EVERYONE] = sorted(v for vs in groups.values() for v in vs)
+    totals = {group: len(vs) for group, vs in values.items()}
+    at = {}
+    for group, ordered in values.items():
+        n = len(ordered)
+        at[group] = {r: ordered[r - 1] for p in LEVELS
+                     for r in (math.floor(p * (n - 1)) + 1, math.floor(p * (n - 1)) + 2) if r <= n}
+    bursts = len(rows)
+    pct = {group: tuple(interpolate(p, totals[group], at[group]) for p in LEVELS)
+           for group in values}
+    return bursts, answered, within, pct
 
 
 def waiting_in_range(scope, target_seconds: int, now: datetime) -> tuple[int, int]:
@@ -201,18 +244,13 @@ def dm_figures(scope, periods, target_hours: int, now: datetime | None = None) -
     now = (now or utcnow()).replace(second=0, microsecond=0)
     target = int(target_hours) * 3600
     key = scope.cache_key
-    span = tuple((p.start, p.end) for p in periods)
     fig = DMFigures(target_hours=int(target_hours))
-    fig.trend, fig.by_author, fig.by_platform, fig.by_template = remember(
-        "sent", key + span, lambda: sent_figures(scope, periods))
-    bursts, fig.answered, fig.within_target = remember(
-        "responses", key + (target,), lambda: response_counts(scope, target))
+    fig.trend, fig.by_author, fig.by_platform, fig.by_template = sent_figures(scope, periods)
+    bursts, fig.answered, fig.within_target, pct = remember(
+        "responses", key + (target,), lambda: response_figures(scope, target))
     still_waiting, fig.late_waiting = remember(
         "waiting_in_range", key + (target, now), lambda: waiting_in_range(scope, target, now))
     fig.closed_unanswered = max(0, bursts - fig.answered - still_waiting)
-    answered = [*burst_where(scope), ResponseTime.response_seconds.is_not(None)]
-    pct = remember("percentiles", key, lambda: response_percentiles(
-        answered, ResponseTime.response_seconds, ResponseTime.responder_id))
     fig.median, fig.p90 = pct.get(EVERYONE, (None, None))
     fig.median_by_responder = {k: v[0] for k, v in pct.items() if k != EVERYONE}
     fig.needs_reply, fig.needs_reply_over_target, fig.oldest_wait_since = remember(

@@ -1,0 +1,72 @@
+"""The DM rollup the dashboard reads instead of the messages (see crm.reports.rollup).
+
+Ids are plain integers, never NULL, so the keys can be primary keys on both databases:
+owner -2 stands for "no owner", author and template 0 for "none", and in the per-day rows
+owner -1 and platform "" for "everyone's" and "every platform".
+"""
+from datetime import date
+
+from sqlalchemy import Date, Index, Integer, String, event
+from sqlalchemy.orm import Mapped, mapped_column
+
+from crm.extensions import db
+
+
+class DMHourCount(db.Model):
+    """Messages per UTC hour and contact owner, platform, direction, author and template."""
+
+    __tablename__ = "dm_hour_counts"
+
+    hour: Mapped[str] = mapped_column(String(13), primary_key=True)   # 'YYYY-MM-DD HH', UTC
+    owner_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    direction: Mapped[str] = mapped_column(String(3), primary_key=True)
+    author_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    template_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    messages: Mapped[int] = mapped_column(Integer, nullable=False)
+    replied: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class DMDayCount(db.Model):
+    """Per local day of one time zone, for each owner slice (one owner or everyone's) and
+    platform slice: kind "in"/"out" (key 0), "author" (key = author) and "template"."""
+
+    __tablename__ = "dm_day_counts"
+    __table_args__ = (Index("ix_dm_day_counts_tz_day", "tz", "day"),)
+
+    tz: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    key_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    messages: Mapped[int] = mapped_column(Integer, nullable=False)
+    replied: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class DMDayBuilt(db.Model):
+    """The (zone, local day) pairs whose dm_day_counts are complete and current."""
+
+    __tablename__ = "dm_days_built"
+
+    tz: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+
+
+class DMDirtyHour(db.Model):
+    """UTC hours whose messages changed since their dm_hour_counts were computed. Written by
+    database triggers; `changes` grows with each change, so a refresh that read the row
+    before a later change leaves it dirty."""
+
+    __tablename__ = "dm_dirty_hours"
+
+    hour: Mapped[str] = mapped_column(String(13), primary_key=True)
+    changes: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+
+@event.listens_for(db.metadata, "after_create")
+def _create_rollup_triggers(target, connection, **kw):
+    from crm.reports.rollup_triggers import install
+
+    if {"messages", "contacts", "conversations", "dm_dirty_hours"} <= set(target.tables):
+        install(connection)

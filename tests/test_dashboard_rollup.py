@@ -1,0 +1,250 @@
+"""The DM rollup behind the dashboard stays exactly what the messages say, whatever wrote
+them, in every time zone (including :30 and :45 offsets)."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select, update
+
+from crm.contacts.models import Contact
+from crm.conversations import services as dms
+from crm.conversations.models import Conversation, Message
+from crm.extensions import db as _db
+from crm.reports import rollup
+from crm.reports.dm_figures import sent_figures
+from crm.reports.filters import DashboardFilters
+from crm.reports.models import DMDayBuilt, DMDirtyHour, DMHourCount
+from crm.reports.scope import Scope
+from tests import factories
+from tests.test_imports_support import (ME, import_storage,  # noqa: F401 (fixture)
+                                        ig_export, ig_message, import_dm)
+
+NOW = datetime(2026, 3, 20, 12, 0)
+ZONES = ["UTC", "Asia/Kolkata", "Asia/Kathmandu", "America/St_Johns", "America/New_York"]
+
+
+def oracle(viewer, filters):
+    """The figures counted one message at a time, straight from the messages."""
+    scope = Scope.for_view(viewer, filters)
+    periods = filters.periods()
+    trend = [[0, 0, 0] for _ in periods]          # sent, replied, received
+    by_author, by_platform, by_template = {}, {}, {}
+    rows = _db.session.execute(
+        select(Message.sent_at, Message.direction, Message.author_id, Message.template_id,
+               Message.replied_at, Conversation.platform, Contact.owner_id)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .join(Contact, Contact.id == Conversation.contact_id)).all()
+    for sent_at, direction, author, template, replied_at, platform, owner in rows:
+        if not scope.start <= sent_at < scope.end:
+            continue
+        if scope.owner_id is not None and owner != scope.owner_id:
+            continue
+        if scope.platform and platform != scope.platform:
+            continue
+        i = next(n for n, p in enumerate(periods) if p.start <= sent_at < p.end)
+        if direction == "in":
+            trend[i][2] += 1
+            continue
+        got = int(replied_at is not None)
+        trend[i][0] += 1
+        trend[i][1] += got
+        for table, key in ((by_author, author), (by_platform, platform), (by_template, template)):
+            if table is by_template and key is None:
+                continue
+            entry = table.setdefault(key, [0, 0])
+            entry[0] += 1
+            entry[1] += got
+    return trend, by_author, by_platform, by_template
+
+
+def figures(viewer, filters):
+    points, by_author, by_platform, by_template = sent_figures(
+        Scope.for_view(viewer, filters), filters.periods())
+    flat = lambda table: {k: [v.sent, v.replied] for k, v in table.items()}  # noqa: E731
+    return ([[p.sent, p.replied, p.received] for p in points], flat(by_author),
+            flat(by_platform), flat(by_template))
+
+
+def assert_exact(viewers, zones=ZONES, presets=("7d", "30d", "90d")):
+    """Hours equal a recomputation; every view's figures equal the oracle's."""
+    rollup.refresh()
+    assert rollup.stored_hours() == rollup.recomputed_hours()
+    for viewer, args in viewers:
+        for tz in zones:
+            for preset in presets:
+                f = DashboardFilters.from_args({"preset": preset, **args}, tz, NOW)
+                assert figures(viewer, f) == oracle(viewer, f), (viewer.name, tz, preset, args)
+
+
+@pytest.fixture
+def team(db, manager, rep, other_rep):
+    template = factories.DMTemplateFactory()
+    mine = factories.ContactFactory(owner_id=rep.id)
+    theirs = factories.ContactFactory(owner_id=other_rep.id)
+    nobody = factories.ContactFactory(owner_id=None)
+    return manager, rep, other_rep, mine, theirs, nobody, template
+
+
+def views(manager, rep, other_rep):
+    return [(manager, {}), (manager, {"owner": str(rep.id)}), (manager, {"platform": "tiktok"}),
+            (rep, {}), (other_rep, {"platform": "instagram"})]
+
+
+def log(actor, contact, direction, sent_at, platform="instagram", **kw):
+    return dms.log_message(actor, contact, platform=platform, direction=direction,
+                           body=f"{direction} at {sent_at:%H:%M}", sent_at=sent_at, **kw)
+
+
+@pytest.mark.parametrize("difference_max_hours", [48, 0])
+def test_rollup_equals_a_recomputation_after_every_kind_of_change(team, monkeypatch,
+                                                                   difference_max_hours):
+    # 48: built days take the changed hours' differences; 0: they are dropped and rebuilt.
+    monkeypatch.setattr(rollup, "DIFFERENCE_MAX_HOURS", difference_max_hours)
+    manager, rep, other_rep, mine, theirs, nobody, _ = team
+    everyone = views(manager, rep, other_rep)
+    # Around midnight UTC and around midnight in India (18:30 UTC) and Nepal (18:15 UTC).
+    log(rep, mine, "out", NOW.replace(hour=18, minute=29) - timedelta(days=1),
+        template_id=team[-1].id)
+    out = log(rep, mine, "out", NOW.replace(hour=18, minute=31) - timedelta(days=2))
+    log(other_rep, theirs, "out", NOW.replace(hour=23, minute=59) - timedelta(days=3),
+        platform="tiktok")
+    log(manager, nobody, "out", NOW.replace(hour=0, minute=0) - timedelta(days=3),
+        template_id=team[-1].id)
+    log(rep, mine, "out", NOW.replace(hour=2, minute=44) - timedelta(days=8))
+    log(rep, theirs, "in", NOW.replace(hour=18, minute=14) - timedelta(days=1), platform="tiktok")
+    _db.session.flush()
+    assert_exact(everyone)
+
+    # A reply sets replied_at on the earlier outbound DM (written by the reply state).
+    log(rep, mine, "in", NOW.replace(hour=18, minute=40) - timedelta(days=2))
+    _db.session.flush()
+    _db.session.refresh(out)
+    assert out.replied_at is not None
+    assert_exact(everyone)
+
+    # A backdated DM far outside the built days, and one moved across midnight.
+    old = log(rep, mine, "out", NOW - timedelta(days=80))
+    dms.edit_message(rep, old, body=old.body, direction="out",
+                     sent_at=NOW.replace(hour=18, minute=20) - timedelta(days=5))
+    _db.session.flush()
+    assert_exact(everyone)
+
+    # A deleted DM.
+    dms.delete_message(rep, out)
+    _db.session.flush()
+    assert_exact(everyone)
+
+    # A contact given to another owner (its DMs move with it), and one left unassigned.
+    mine.owner_id = other_rep.id
+    theirs.owner_id = None
+    _db.session.flush()
+    assert_exact(everyone)
+
+    # A conversation moved to another platform; a bulk UPDATE past the ORM.
+    conv = _db.session.scalars(select(Conversation).where(Conversation.contact_id == nobody.id)).first()
+    conv.platform = "tiktok"
+    _db.session.flush()
+    _db.session.execute(update(Message).where(Message.direction == "out")
+                        .values(replied_at=NOW - timedelta(days=1)))
+    assert_exact(everyone)
+
+
+def test_a_dm_import_is_counted(auth, rep, manager, tmp_path):
+    people = ["Renée Dubois", ME]
+    base = int((NOW - timedelta(days=3)).replace(tzinfo=timezone.utc).timestamp() * 1000)
+    msgs = [ig_message(people[i % 2], base + i * 1_800_000, f"message {i}") for i in range(12)]
+    client = auth.login(rep)
+    f = DashboardFilters.from_args({"preset": "7d"}, "Asia/Kolkata", NOW)
+    before = figures(rep, f)
+    import_dm(client, ig_export(tmp_path / "v1", {"renee_1": ("Renée Dubois", people, msgs)}),
+              me=ME)
+    after = figures(rep, f)
+    assert after == oracle(rep, f)
+    assert sum(p[0] for p in after[0]) == sum(p[0] for p in before[0]) + 6
+    assert_exact([(rep, {}), (manager, {})], zones=["Asia/Kolkata", "UTC"], presets=("7d",))
+
+
+def test_a_change_marks_its_hour_and_the_next_load_shows_it(auth, team):
+    manager, rep, *_ , mine, theirs, nobody, _template = team
+    client = auth.login(rep)
+    path = "/dashboard/export/summary.csv?preset=7d"
+
+    def sent():
+        rows = client.get(path).get_data(as_text=True).splitlines()
+        return int(next(r for r in rows if r.startswith("DMs sent")).split(",")[1])
+
+    first = sent()
+    assert _db.session.scalar(select(DMDirtyHour.hour)) is None       # the load refreshed all
+    assert _db.session.scalar(select(DMDayBuilt.day)) is not None     # and built its days
+    log(rep, mine, "out", datetime.utcnow() - timedelta(minutes=5))
+    _db.session.commit()
+    assert _db.session.scalar(select(DMDirtyHour.hour)) is not None   # the trigger marked it
+    assert sent() == first + 1
+    message = _db.session.scalars(select(Message).order_by(Message.id.desc())).first()
+    dms.delete_message(rep, message)
+    _db.session.commit()
+    assert sent() == first
+
+
+def test_a_later_change_to_an_hour_being_refreshed_keeps_it_dirty(team):
+    manager, rep, other_rep, mine, *_ = team
+    log(rep, mine, "out", NOW - timedelta(hours=2))
+    _db.session.flush()
+    key = rollup.hour_key(NOW - timedelta(hours=2))
+    seen = _db.session.scalar(select(DMDirtyHour.changes).where(DMDirtyHour.hour == key))
+    log(rep, mine, "out", NOW - timedelta(hours=2, minutes=-1))   # same hour, after the read
+    _db.session.flush()
+    assert _db.session.scalar(select(DMDirtyHour.changes)
+                              .where(DMDirtyHour.hour == key)) == seen + 1
+
+
+def test_rebuild_rollup_command(app, team):
+    manager, rep, other_rep, mine, theirs, *_ = team
+    log(rep, mine, "out", NOW - timedelta(days=1))
+    log(rep, theirs, "in", NOW - timedelta(days=2), platform="tiktok")
+    _db.session.commit()
+    rollup.refresh()
+    _db.session.execute(update(DMHourCount).values(messages=99))      # damaged by hand
+    _db.session.commit()
+    assert rollup.stored_hours() != rollup.recomputed_hours()
+    result = app.test_cli_runner().invoke(args=["reports", "rebuild-rollup"])
+    assert result.exit_code == 0, result.output
+    assert "2 hours of DMs counted" in result.output
+    assert rollup.stored_hours() == rollup.recomputed_hours()
+    assert _db.session.scalar(select(DMDayBuilt.day)) is None
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_response_times_are_exact_percentiles(team, seed):
+    """The two-pass binned percentiles equal percentile_cont over every response."""
+    import random
+
+    from crm.conversations.models import ResponseTime
+    from crm.reports.dm_figures import burst_where, response_figures
+    from crm.reports.percentiles import EVERYONE, response_percentiles
+
+    manager, rep, other_rep, mine, theirs, *_ = team
+    rng = random.Random(seed)
+    convs = [factories.ConversationFactory(contact=c, external_thread_id=f"t{seed}{i}")
+             for i, c in enumerate((mine, theirs))]
+    edges = [0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 3599, 3600, 86399, 86400, 86401, 123456]
+    for i in range(rng.randint(40, 120)):
+        value = rng.choice(edges) if i % 3 == 0 else rng.randint(0, 300_000)
+        answered = rng.random() > 0.15
+        _db.session.add(ResponseTime(
+            conversation_id=rng.choice(convs).id,
+            burst_started_at=NOW - timedelta(days=rng.randint(0, 9), minutes=rng.randint(0, 900)),
+            answered_at=NOW if answered else None, response_seconds=value if answered else None,
+            responder_id=rng.choice([rep.id, other_rep.id, manager.id, None]) if answered else None))
+    _db.session.flush()
+    for viewer in (manager, rep):
+        scope = Scope.for_view(viewer, DashboardFilters.from_args({"preset": "7d"}, "UTC", NOW))
+        bursts, answered, within, pct = response_figures(scope, 86400)
+        rows = _db.session.execute(select(ResponseTime.response_seconds)
+                                   .where(*burst_where(scope))).scalars().all()
+        assert bursts == len(rows) > 0
+        assert answered == sum(v is not None for v in rows)
+        assert within == sum(v is not None and v <= 86400 for v in rows)
+        expected = response_percentiles(
+            [*burst_where(scope), ResponseTime.response_seconds.is_not(None)],
+            ResponseTime.response_seconds, ResponseTime.responder_id)
+        assert pct == expected and EVERYONE in pct
