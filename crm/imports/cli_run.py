@@ -115,8 +115,10 @@ def run_cli_import(path, *, owner_email=None, me=None, dry_run=False, day_first=
             dm_service.fail(run, f"{message} Nothing was imported.")
             db.session.commit()
             raise ImportFailed(f"{message} Nothing was imported.") from None
+        figures = dm_service.refresh_dashboard_figures()
         return _summary(run.counts, run.problems, source, run.id,
-                        seconds={"reading": reading, **outcome.seconds})
+                        seconds={"reading": reading, **outcome.seconds,
+                                 "dashboard_figures": figures})
 
 
 def _summary(counts: dict, problems: list, source, run_id, dry_run=False, seconds=None) -> dict:

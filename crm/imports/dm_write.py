@@ -30,6 +30,7 @@ from crm.core.timeutil import utcnow
 from crm.extensions import db
 from crm.imports import bulk, dm_stream, matching
 from crm.imports.dm_plan import ThreadPlan, chosen_me
+from crm.reports import rollup_triggers
 
 COLUMNS = ("conversation_id", "direction", "sent_at", "body", "media", "author_id",
            "sender_name", "external_id", "fingerprint", "import_id", "created_at", "replied_at")
@@ -139,6 +140,7 @@ def _write(actor, run, source, plans, options, conn, *, progress, workers, bulk_
         indexes = _scattered_indexes()
         for ix in indexes:
             ix.drop(conn)
+        marked_up_to = rollup_triggers.suspend_insert_marking(conn)
 
     def contact_for(state: ThreadState):
         contact = state.plan.contact
@@ -242,6 +244,7 @@ def _write(actor, run, source, plans, options, conn, *, progress, workers, bulk_
         mark = time.perf_counter()
         for ix in indexes:
             ix.create(conn)
+        rollup_triggers.resume_insert_marking(conn, marked_up_to)
         outcome.seconds["indexes"] = round(time.perf_counter() - mark, 2)
     label = PLATFORM_LABELS.get(platform, platform)
     for state in states if not dry_run else ():

@@ -92,3 +92,20 @@ def install(connection) -> None:
 def uninstall(connection) -> None:
     for sql in statements(connection.dialect.name, drop=True):
         connection.exec_driver_sql(sql)
+
+
+def suspend_insert_marking(connection) -> int:
+    """For a bulk load on SQLite, inside its transaction: stop marking hours row by row on
+    INSERT into messages (a million upserts cost more than the load's inserts). Returns the
+    newest message id so far; `resume_insert_marking` marks the hours of everything after it
+    in one statement and puts the trigger back — before the transaction commits, so nothing
+    is ever left unmarked (a rollback restores the trigger with the rest)."""
+    connection.exec_driver_sql(SQLITE_DROP[0])
+    return connection.exec_driver_sql("SELECT coalesce(max(id), 0) FROM messages").scalar()
+
+
+def resume_insert_marking(connection, after_id: int) -> None:
+    connection.exec_driver_sql(
+        "INSERT INTO dm_dirty_hours (hour, changes) SELECT DISTINCT substr(sent_at, 1, 13), 1 "
+        f"FROM messages WHERE id > ? {_UPSERT}", (after_id,))
+    connection.exec_driver_sql(SQLITE_CREATE[0])
