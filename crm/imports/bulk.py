@@ -69,8 +69,13 @@ def _remembered(process):
         except KeyError:
             result = seen[value] = process(value)
             return result
-        except TypeError:  # unhashable (a JSON dict)
-            return process(value)
+        except TypeError:  # unhashable (a JSON dict): an empty one is converted once
+            if value:
+                return process(value)
+            key = ("empty", type(value))
+            if key not in seen:
+                seen[key] = process(value)
+            return seen[key]
     return convert
 
 

@@ -22,7 +22,7 @@ from crm.imports import bulk, csv_write, storage
 from crm.imports.csv_plan import Planner, lookups, row_keys
 from crm.imports.csv_read import (FIELDS, CsvFileError, data_rows, field_label, guess_mapping,
                                   read_head)
-from crm.imports.csv_rows import column_names, parse_row
+from crm.imports.csv_rows import column_names, mapped_columns, pack, parse_row, unpack
 from crm.imports.dm_service import check_owner, fail
 from crm.imports.models import ImportRun
 
@@ -118,7 +118,7 @@ def process(actor, run: ImportRun, *, write: bool, progress=None, search=None) -
                 # A row with a Rapport ID is always decided again: the id may be one that
                 # the import itself creates before reaching it.
                 flags = bytes(d.action == "create" and not d.row.rapport_id for d in decisions)
-                pickle.dump((inputs, flags), out, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump((pack(inputs), flags), out, protocol=pickle.HIGHEST_PROTOCOL)
             for d in decisions:
                 counts[d.action] += 1
                 if d.action == "fail":
@@ -161,7 +161,10 @@ def _kept_chunks(path: Path):
                 chunk = pickle.load(fh)
             except EOFError:
                 return
-            yield chunk if isinstance(chunk, tuple) else (chunk, None)
+            if isinstance(chunk, list):  # kept before the flags were
+                yield chunk, None
+            else:
+                yield unpack(chunk[0]), chunk[1]
 
 
 def _parsed_chunks(run: ImportRun):
@@ -169,8 +172,10 @@ def _parsed_chunks(run: ImportRun):
     o = run.options
     rows = data_rows(Path(run.stored_path), o["encoding"], o["delimiter"])
     columns = column_names(o["mapping"], o["headers"])
+    mapped = mapped_columns(o["mapping"], o["headers"])
     while chunk := list(islice(rows, CHUNK)):
-        yield [parse_row(n, cells, o["mapping"], o["headers"], columns) for n, cells in chunk]
+        yield [parse_row(n, cells, o["mapping"], o["headers"], columns, mapped)
+               for n, cells in chunk]
 
 
 def _decide_chunk(actor, planner, inputs, write: bool, source: str, search=None, *,
