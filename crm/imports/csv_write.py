@@ -93,9 +93,8 @@ def _tags(decisions: list[Decision]) -> None:
     replaced = [d.contact.id for d in wanted if d.contact is not None]
     if replaced:
         db.session.execute(delete(contact_tags).where(contact_tags.c.contact_id.in_(replaced)))
-    links = [{"contact_id": _id(d), "tag_id": known[t]} for d in wanted for t in d.tags]
-    if links:
-        bulk.insert_rows(contact_tags, links)
+    bulk.insert_tuples(contact_tags, ["contact_id", "tag_id"],
+                       [(_id(d), known[t]) for d in wanted for t in d.tags])
 
 
 def _initial_consent(actor, creates: list[Decision], source: str, now) -> None:
