@@ -165,3 +165,20 @@ def test_a_failed_import_after_a_check_writes_nothing(auth, rep, monkeypatch):
     assert run.status == "failed" and "Nothing was imported" in run.problems[0]
     assert db.session.scalars(select(Contact)).all() == []
     assert db.session.scalars(select(SocialHandle)).all() == []
+
+
+def test_the_cycle_collector_is_paused_only_while_rows_are_written(auth, rep, monkeypatch):
+    import gc
+
+    client = auth.login(rep)
+    rid = check(client, "Name,Instagram\nAnn Lee,ann.lee\n")
+    seen = []
+
+    def write(*args, **kw):
+        seen.append(gc.isenabled())
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(csv_service.csv_write, "write", write)
+    run = confirm(client, rid)
+    assert run.status == "failed" and seen == [False]
+    assert gc.isenabled()

@@ -109,7 +109,8 @@ def process(actor, run: ImportRun, *, write: bool, progress=None, search=None) -
         chunks = ((inputs, None) for inputs in _parsed_chunks(run))
         reuse = False
     written: set | None = set() if reuse else None   # keys of every row written so far
-    with open(kept, "wb") if not write else nullcontext() as out:
+    with open(kept, "wb") if not write else nullcontext() as out, \
+            bulk.without_cycle_collection():
         for inputs, created in chunks:
             decisions = list(_decide_chunk(actor, planner, inputs, write, source, search,
                                            created=created if reuse else None,
