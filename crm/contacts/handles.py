@@ -58,12 +58,14 @@ def normalize_handle(platform: str, raw: str) -> str:
         if not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", value):
             raise HandleError(f"“{raw}” is not an email address.")
         return value
-    if platform == "whatsapp" and not _looks_like_url(value.lower()):
+    # A URL always has a "/" (checked first: most values are plain handles).
+    url = "/" in value and _looks_like_url(value.lower())
+    if platform == "whatsapp" and not url:
         digits = re.sub(r"[^\d+]", "", value)
         if len(re.sub(r"\D", "", digits)) < 6:
             raise HandleError(f"“{raw}” is not a phone number.")
         return "+" + re.sub(r"\D", "", digits)
-    if _looks_like_url(value.lower()):
+    if url:
         value = _handle_from_url(platform, value)
     value = value.strip().lstrip("@").strip().lower()
     if platform == "whatsapp":

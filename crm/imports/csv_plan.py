@@ -133,6 +133,13 @@ class Planner:
         return decision
 
     # -- create -----------------------------------------------------------------------
+    def create(self, row: RowInput) -> Decision:
+        """A row that matches no contact (the check found none, and nothing has changed)."""
+        if row.errors:
+            column, reason = row.errors[0]
+            return Decision(row, "fail", column=column, reason=reason)
+        return self._create(row)
+
     def _create(self, row: RowInput) -> Decision:
         if not row.name:
             return self._fail(row, row.columns.get("name", "Name"), "the name is empty")

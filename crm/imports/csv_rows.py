@@ -50,6 +50,19 @@ class RowInput:
         self.errors.append((self.columns.get(fieldname, fieldname), reason))
 
 
+def pack(rows: list[RowInput]) -> tuple:
+    """A chunk of rows as plain tuples (kept between the check and the import: a third the
+    work of pickling the objects); the column names, the same for every row, once."""
+    return (rows[0].columns if rows else {},
+            [(r.number, r.values, r.handles, r.tags, r.consent, r.dnc, r.owner_email,
+              r.rapport_id, r.errors) for r in rows])
+
+
+def unpack(packed: tuple) -> list[RowInput]:
+    columns, rows = packed
+    return [RowInput(*r, columns=columns) for r in rows]
+
+
 def column_names(mapping: list[str], headers: list[str]) -> dict:
     """field → the header of its column, for messages (worked out once per file)."""
     out: dict[str, str] = {}
@@ -59,21 +72,31 @@ def column_names(mapping: list[str], headers: list[str]) -> dict:
     return out
 
 
+def mapped_columns(mapping: list[str], headers: list[str]) -> list[tuple]:
+    """(index, field, header, is a handle column) of each mapped column, once per file."""
+    return [(index, fieldname, headers[index] if index < len(headers) else fieldname,
+             fieldname.startswith("handle:"))
+            for index, fieldname in enumerate(mapping) if fieldname]
+
+
 def parse_row(number: int, cells: list[str], mapping: list[str], headers: list[str],
-              columns: dict | None = None) -> RowInput:
+              columns: dict | None = None, mapped: list[tuple] | None = None) -> RowInput:
     """Clean every mapped cell; empty cells say nothing (they never clear a value)."""
     row = RowInput(number, columns=columns if columns is not None else
                    column_names(mapping, headers))
     raw: dict[str, str] = {}
     width = len(cells)
-    for index, fieldname in enumerate(mapping):
-        if not fieldname or index >= width:
+    for index, fieldname, header, is_handle in (mapped if mapped is not None else
+                                                 mapped_columns(mapping, headers)):
+        if index >= width:
             continue
-        value = clean_cell(cells[index])
+        value = cells[index].strip()
         if not value:
             continue
-        if fieldname.startswith("handle:"):
-            _handles(row, fieldname, value, headers[index])
+        if value[0] == "'":
+            value = clean_cell(value)
+        if is_handle:
+            _handles(row, fieldname, value, header)
         else:
             raw[fieldname] = value
     for fieldname, value in raw.items():

@@ -10,9 +10,11 @@ from itertools import islice
 from pathlib import Path
 
 from flask import current_app
+from sqlalchemy import func, select
 
 from crm import policy
 from crm.audit import services as audit
+from crm.contacts.models import Contact, SocialHandle
 from crm.core.errors import ValidationFailed
 from crm.core.timeutil import utcnow
 from crm.extensions import db
@@ -20,7 +22,7 @@ from crm.imports import bulk, csv_write, storage
 from crm.imports.csv_plan import Planner, lookups, row_keys
 from crm.imports.csv_read import (FIELDS, CsvFileError, data_rows, field_label, guess_mapping,
                                   read_head)
-from crm.imports.csv_rows import column_names, parse_row
+from crm.imports.csv_rows import column_names, mapped_columns, pack, parse_row, unpack
 from crm.imports.dm_service import check_owner, fail
 from crm.imports.models import ImportRun
 
@@ -88,72 +90,126 @@ def back_to_mapping(actor, run: ImportRun) -> None:
 
 
 def process(actor, run: ImportRun, *, write: bool, progress=None, search=None) -> dict:
-    """Decide (and with write=True apply) every row; returns counts, failures and examples."""
+    """Decide (and with write=True apply) every row; returns counts, failures and examples.
+
+    The check keeps the parsed rows beside the upload, each chunk with which of its rows it
+    decided to create. The import reads them back; when nothing it read has changed since
+    (data_version), those rows are created as decided, without looking them up again, and
+    every other row is decided again against the contacts as they are now."""
     o = run.options
     planner = Planner(actor, run.owner_id, dry_run=not write)
     counts: Counter = Counter()
     failures, examples = [], {"create": [], "update": [], "unchanged": []}
     source = f"CSV import {run.filename}"
-    for inputs in _parsed_chunks(run, keep=not write):
-        for d in _decide_chunk(actor, planner, inputs, write, source, search):
-            counts[d.action] += 1
-            if d.action == "fail":
-                if len(failures) < LISTED:
-                    failures.append([d.row.number, d.column, d.reason])
-            elif len(examples[d.action]) < EXAMPLES:
-                examples[d.action].append(
-                    [d.row.number, d.row.name or (d.contact.name if d.contact else ""),
-                     d.note or _describe(d)])
-        counts["rows"] += len(inputs)
-        if progress:
-            progress(counts["rows"], o.get("check", {}).get("rows") or counts["rows"], "rows")
+    kept = storage.run_folder(run.id) / "parsed-rows.pickle"
+    if write and o.get("parsed_kept") and kept.exists():
+        chunks = _kept_chunks(kept)
+        reuse = o.get("data_version") is not None and data_version(actor) == o["data_version"]
+    else:
+        chunks = ((inputs, None) for inputs in _parsed_chunks(run))
+        reuse = False
+    written: set | None = set() if reuse else None   # keys of every row written so far
+    with open(kept, "wb") if not write else nullcontext() as out, \
+            bulk.without_cycle_collection():
+        for inputs, created in chunks:
+            decisions = list(_decide_chunk(actor, planner, inputs, write, source, search,
+                                           created=created if reuse else None,
+                                           written=written))
+            if out is not None:
+                # A row with a Rapport ID is always decided again: the id may be one that
+                # the import itself creates before reaching it.
+                flags = bytes(d.action == "create" and not d.row.rapport_id for d in decisions)
+                pickle.dump((pack(inputs), flags), out, protocol=pickle.HIGHEST_PROTOCOL)
+            for d in decisions:
+                counts[d.action] += 1
+                if d.action == "fail":
+                    if len(failures) < LISTED:
+                        failures.append([d.row.number, d.column, d.reason])
+                elif len(examples[d.action]) < EXAMPLES:
+                    examples[d.action].append(
+                        [d.row.number, d.row.name or (d.contact.name if d.contact else ""),
+                         d.note or _describe(d)])
+            counts["rows"] += len(inputs)
+            if progress:
+                progress(counts["rows"], o.get("check", {}).get("rows") or counts["rows"],
+                         "rows")
     return {"rows": counts["rows"], "create": counts["create"], "update": counts["update"],
             "unchanged": counts["unchanged"], "fail": counts["fail"], "failures": failures,
-            "examples": examples}
+            "examples": examples, "reused": reuse}
 
 
-def _parsed_chunks(run: ImportRun, *, keep: bool):
-    """Chunks of parsed rows. The check keeps them beside the upload, so the import that
-    follows decides again (the contacts may have changed) without parsing again."""
+def data_version(actor) -> list:
+    """What a row's "create" depends on, cheaply: the contacts (every change to one bumps
+    its version and updated_at; a new one raises the largest id; a deleted one lowers the
+    count), the handles (only ever added or removed) and whether the user sees every
+    contact. Equal before the check and before the import: nothing the check looked up
+    has changed."""
+    contacts = db.session.execute(select(
+        func.count(Contact.id), func.max(Contact.id), func.sum(Contact.version),
+        func.max(Contact.updated_at))).one()
+    handles = db.session.execute(select(func.count(SocialHandle.id),
+                                        func.max(SocialHandle.id))).one()
+    return [contacts[0], contacts[1], int(contacts[2] or 0),
+            contacts[3].isoformat() if contacts[3] else None, handles[0], handles[1],
+            bool(policy.contact_scope(actor) is True), getattr(actor, "id", None)]
+
+
+def _kept_chunks(path: Path):
+    """The check's chunks: (parsed rows, one byte per row, 1 where the check created it)."""
+    with open(path, "rb") as fh:
+        while True:
+            try:
+                chunk = pickle.load(fh)
+            except EOFError:
+                return
+            if isinstance(chunk, list):  # kept before the flags were
+                yield chunk, None
+            else:
+                yield unpack(chunk[0]), chunk[1]
+
+
+def _parsed_chunks(run: ImportRun):
+    """Chunks of parsed rows, read from the upload."""
     o = run.options
-    kept = storage.run_folder(run.id) / "parsed-rows.pickle"
-    if not keep and o.get("parsed_kept") and kept.exists():
-        with open(kept, "rb") as fh:
-            while True:
-                try:
-                    yield pickle.load(fh)
-                except EOFError:
-                    return
     rows = data_rows(Path(run.stored_path), o["encoding"], o["delimiter"])
     columns = column_names(o["mapping"], o["headers"])
-    with open(kept, "wb") if keep else nullcontext() as out:
-        while chunk := list(islice(rows, CHUNK)):
-            inputs = [parse_row(n, cells, o["mapping"], o["headers"], columns)
-                      for n, cells in chunk]
-            if out is not None:
-                pickle.dump(inputs, out, protocol=pickle.HIGHEST_PROTOCOL)
-            yield inputs
+    mapped = mapped_columns(o["mapping"], o["headers"])
+    while chunk := list(islice(rows, CHUNK)):
+        yield [parse_row(n, cells, o["mapping"], o["headers"], columns, mapped)
+               for n, cells in chunk]
 
 
-def _decide_chunk(actor, planner, inputs, write: bool, source: str, search=None):
+def _decide_chunk(actor, planner, inputs, write: bool, source: str, search=None, *,
+                  created: bytes | None = None, written: set | None = None):
     """Decisions for a chunk; when writing, two rows for the same person are written apart
-    so the second one sees the first as an existing contact."""
+    so the second one sees the first as an existing contact. With `created` (the check's
+    flags, nothing changed since), a row the check created is created again without a
+    look-up, unless an earlier row of this import wrote one of its handles or its email."""
     start = 0
     while start < len(inputs):
-        found = lookups(actor, inputs[start:])
+        found = None
         batch, keys, i = [], set(), start
         while i < len(inputs):
+            row = inputs[i]
             if write:
-                keys_of_row = row_keys(inputs[i])
+                keys_of_row = row_keys(row)
                 if keys_of_row & keys:
                     break
-            d = planner.decide(inputs[i], found)
+            if created is not None and created[i] and not (keys_of_row & written):
+                d = planner.create(row)
+            else:
+                if found is None:
+                    found = lookups(actor, [r for j, r in enumerate(inputs[i:], i)
+                                            if not r.errors and not (created and created[j])])
+                d = planner.decide(row, found)
             batch.append(d)
             if write and d.action in ("create", "update"):
                 keys |= keys_of_row
             i += 1
         if write:
             csv_write.write(actor, batch, source, search or bulk.SearchIndexBatches())
+            if written is not None:
+                written |= keys
         yield from batch
         start = i
 
@@ -191,6 +247,7 @@ def check(run_id: int) -> None:
     if run is None or run.status != "analysing":
         return
     actor = db.session.get(User, run.created_by_id)
+    version = data_version(actor)  # before reading: a change during the check is noticed
     try:
         summary = process(actor, run, write=False,
                           progress=lambda d, t, p: storage.write_progress(run_id, d, t, p))
@@ -201,7 +258,9 @@ def check(run_id: int) -> None:
         return
     db.session.rollback()  # a dry run leaves nothing behind, not even autoflushed state
     run = db.session.get(ImportRun, run_id)
-    run.options = {**run.options, "check": summary, "stage": "review", "parsed_kept": True}
+    summary.pop("reused")
+    run.options = {**run.options, "check": summary, "stage": "review", "parsed_kept": True,
+                   "data_version": version}
     run.progress_total = summary["rows"]
     run.status = "previewed"
     db.session.commit()

@@ -28,6 +28,9 @@ def search_text(name, email, company, handles) -> str:
     return " ".join(p.strip().lower() for p in (name, email, company, *handles) if p)
 
 
+HANDLE_KEYS = ["contact_id", "platform", "handle", "profile_url", "created_at"]
+
+
 def write(actor, decisions: list[Decision], source: str, search) -> None:
     """Apply the create and update decisions of one chunk."""
     now = utcnow()
@@ -36,11 +39,10 @@ def write(actor, decisions: list[Decision], source: str, search) -> None:
     if creates:
         _create(creates, now)
         search.added(creates[0].new_id, creates[-1].new_id)
-    handle_rows = [{"contact_id": d.contact.id if d.contact else d.new_id, "platform": p,
-                    "handle": h, "profile_url": profile_url(p, h), "created_at": now}
-                   for d in creates + updates for p, h in d.new_handles]
-    if handle_rows:
-        bulk.insert_rows(SocialHandle.__table__, handle_rows)
+    at = bulk.bound(SocialHandle.__table__, "created_at", now)
+    bulk.insert_tuples(SocialHandle.__table__, HANDLE_KEYS,
+                       [(_id(d), p, h, profile_url(p, h), at)
+                        for d in creates + updates for p, h in d.new_handles])
     _tags(creates + updates)
     _audit(actor, creates + updates, source, now)  # before the updates: it reads old values
     _initial_consent(actor, creates, source, now)
@@ -49,25 +51,30 @@ def write(actor, decisions: list[Decision], source: str, search) -> None:
         _update(updates, now)
 
 
+CONTACT_KEYS = ["kind", "name", "sort_name", "first_name", "email", "phone", "company",
+                "location", "notes", "owner_id", "niche", "rate_per_post_minor", "currency",
+                "lead_source", "estimated_value_minor", "consent_status", "do_not_contact",
+                "consent_changed_at", "search_text", "version", "created_at", "updated_at"]
+
+
 def _create(creates: list[Decision], now) -> None:
+    table = Contact.__table__
+    at = bulk.bound(table, "created_at", now)
+    flag = {b: bulk.bound(table, "do_not_contact", b) for b in (False, True)}
     rows = []
     for d in creates:
         v = d.row.values
-        name = v["name"]
-        rows.append({
-            "kind": v.get("kind", "contact"), "name": name, "sort_name": name.strip().lower(),
-            "first_name": v.get("first_name") or (name.split()[0] if name.split() else None),
-            "email": v.get("email"), "phone": v.get("phone"), "company": v.get("company"),
-            "location": v.get("location"), "notes": v.get("notes"), "owner_id": d.owner_id,
-            "niche": v.get("niche"), "rate_per_post_minor": v.get("rate_per_post_minor"),
-            "currency": v.get("currency", "USD"), "lead_source": v.get("lead_source"),
-            "estimated_value_minor": v.get("estimated_value_minor"),
-            "consent_status": d.consent or "unknown", "do_not_contact": bool(d.dnc),
-            "consent_changed_at": now if (d.consent or d.dnc) else None,
-            "search_text": search_text(name, v.get("email"), v.get("company"),
-                                       [h for _, h in d.new_handles]),
-            "version": 1, "created_at": now, "updated_at": now})
-    for d, new_id in zip(creates, bulk.insert_returning_ids(Contact.__table__, rows)):
+        name, email, company = v["name"], v.get("email"), v.get("company")
+        changed = d.consent or d.dnc
+        rows.append((
+            v.get("kind", "contact"), name, name.strip().lower(),
+            v.get("first_name") or (name.split()[0] if name.split() else None),
+            email, v.get("phone"), company, v.get("location"), v.get("notes"), d.owner_id,
+            v.get("niche"), v.get("rate_per_post_minor"), v.get("currency", "USD"),
+            v.get("lead_source"), v.get("estimated_value_minor"), d.consent or "unknown",
+            flag[bool(d.dnc)], at if changed else None,
+            search_text(name, email, company, [h for _, h in d.new_handles]), 1, at, at))
+    for d, new_id in zip(creates, bulk.insert_returning_ids(table, rows, CONTACT_KEYS)):
         d.new_id = new_id
 
 
@@ -86,9 +93,8 @@ def _tags(decisions: list[Decision]) -> None:
     replaced = [d.contact.id for d in wanted if d.contact is not None]
     if replaced:
         db.session.execute(delete(contact_tags).where(contact_tags.c.contact_id.in_(replaced)))
-    links = [{"contact_id": _id(d), "tag_id": known[t]} for d in wanted for t in d.tags]
-    if links:
-        bulk.insert_rows(contact_tags, links)
+    bulk.insert_tuples(contact_tags, ["contact_id", "tag_id"],
+                       [(_id(d), known[t]) for d in wanted for t in d.tags])
 
 
 def _initial_consent(actor, creates: list[Decision], source: str, now) -> None:
@@ -152,11 +158,17 @@ def _update(updates: list[Decision], now) -> None:
         db.session.expire(d.contact)
 
 
+AUDIT_KEYS = ["at", "actor_id", "action", "entity_type", "entity_id", "summary", "changes"]
+
+
 def _audit(actor, decisions: list[Decision], source: str, now) -> None:
+    table = AuditEvent.__table__
+    at, actor_id = bulk.bound(table, "at", now), getattr(actor, "id", None)
+    created = (f"Created by {source}"[:255], bulk.bound(table, "changes", {}))
     rows = []
     for d in decisions:
         if d.action == "create":
-            summary, changes = f"Created by {source}", {}
+            summary, changes = created
         else:
             changes = {k: [_plain(getattr(d.contact, k, None)), _plain(v)]
                        for k, v in d.changes.items()}
@@ -167,12 +179,10 @@ def _audit(actor, decisions: list[Decision], source: str, now) -> None:
             if d.owner_changed:
                 changes["owner_id"] = [d.contact.owner_id, d.owner_id]
             fields = ", ".join(k.replace("_minor", "").replace("_", " ") for k in changes)
-            summary = f"Updated by {source}" + (f": {fields}" if fields else "")
-        rows.append({"at": now, "actor_id": getattr(actor, "id", None), "action": "import",
-                     "entity_type": "contact", "entity_id": _id(d), "summary": summary[:255],
-                     "changes": changes})
-    if rows:
-        bulk.insert_rows(AuditEvent.__table__, rows)
+            summary = (f"Updated by {source}" + (f": {fields}" if fields else ""))[:255]
+            changes = bulk.bound(table, "changes", changes)
+        rows.append((at, actor_id, "import", "contact", _id(d), summary, changes))
+    bulk.insert_tuples(table, AUDIT_KEYS, rows)
 
 
 def _id(d: Decision) -> int:
