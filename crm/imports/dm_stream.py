@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import multiprocessing.reduction  # noqa: F401  (loaded before forking: children import nothing)
 import os
-import signal
 from datetime import timezone
 from multiprocessing import get_all_start_methods, get_context
 from multiprocessing.connection import wait as wait_for
 
 from crm.conversations.reply_state import replay_new
-from crm.imports.parsers import ExportError
-from crm.imports.parsers.base import run_forked_child
+from crm.imports.parsers.base import reap, receive, run_forked_child
 
 BATCH = 5000
 
@@ -147,26 +145,10 @@ def forked(source, threads, me, day_first, fmt: RowFormat, workers: int = 2):
         open_readers = [r for _, r in children]
         while open_readers:
             for reader in wait_for(open_readers):
-                try:
-                    item = reader.recv()
-                except EOFError:
-                    raise RuntimeError("an export reader stopped unexpectedly") from None
+                item = receive(reader)
                 if item is None:
                     open_readers.remove(reader)
-                elif item[0] == "error":
-                    raise ExportError(item[1], item[2])
-                elif item[0] == "crash":
-                    raise RuntimeError(f"reading the export failed: {item[1]}")
                 else:
                     yield item
     finally:
-        for pid, reader in children:
-            reader.close()
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
+        reap(children)

@@ -320,30 +320,11 @@ class ExportSource:
                 writer.close()
                 children.append((pid, reader))
             for pid, reader in children:
-                while True:
-                    try:
-                        item = reader.recv()
-                    except EOFError:
-                        raise RuntimeError("an export reader stopped unexpectedly") from None
-                    if item is None:
-                        break
-                    if item[0] == "error":
-                        raise ExportError(item[1], item[2])
-                    if item[0] == "crash":
-                        raise RuntimeError(f"reading the export failed: {item[1]}")
+                while (item := receive(reader)) is not None:
                     _, index, found = item
                     results[index] = found
         finally:
-            for pid, reader in children:
-                reader.close()
-                try:
-                    os.kill(pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-                try:
-                    os.waitpid(pid, 0)
-                except ChildProcessError:
-                    pass
+            reap(children)
         for (ref, kw), found in zip(jobs, results):
             if found is None:
                 continue   # nothing to import in that thread
@@ -434,6 +415,34 @@ def _pipe():
     from multiprocessing import get_context
 
     return get_context("fork").Pipe(duplex=False)
+
+
+def receive(reader):
+    """The next item a forked reader sent: None when it is done; its ExportError or crash
+    raised here, in the parent."""
+    try:
+        item = reader.recv()
+    except EOFError:
+        raise RuntimeError("an export reader stopped unexpectedly") from None
+    if item is not None and item[0] == "error":
+        raise ExportError(item[1], item[2])
+    if item is not None and item[0] == "crash":
+        raise RuntimeError(f"reading the export failed: {item[1]}")
+    return item
+
+
+def reap(children) -> None:
+    """Close the pipes of forked readers, stop them and wait for them."""
+    for pid, reader in children:
+        reader.close()
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
 
 
 def run_forked_child(writer, work) -> None:
