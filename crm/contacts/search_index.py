@@ -4,6 +4,8 @@ SQLite: an FTS5 table with the trigram tokenizer, kept in step by triggers.
 PostgreSQL: a pg_trgm GIN index, which serves LIKE '%term%'.
 The same statements run from the migration and when tests create tables directly.
 """
+from crm.core.ddl import DialectDDL
+
 SQLITE_CREATE = [
     "CREATE VIRTUAL TABLE IF NOT EXISTS contacts_fts USING fts5("
     "search_text, content='contacts', content_rowid='id', tokenize='trigram')",
@@ -29,17 +31,8 @@ POSTGRES_CREATE = [
 POSTGRES_DROP = ["DROP INDEX IF EXISTS ix_contacts_search_trgm"]
 
 
-def statements(dialect: str, drop: bool = False) -> list[str]:
-    if dialect == "sqlite":
-        return SQLITE_DROP if drop else SQLITE_CREATE
-    if dialect == "postgresql":
-        return POSTGRES_DROP if drop else POSTGRES_CREATE
-    return []
-
-
-def install(connection) -> None:
-    for sql in statements(connection.dialect.name):
-        connection.exec_driver_sql(sql)
+DDL = DialectDDL(SQLITE_CREATE, SQLITE_DROP, POSTGRES_CREATE, POSTGRES_DROP)
+statements, install, uninstall = DDL.statements, DDL.install, DDL.uninstall
 
 
 def rebuild(connection) -> None:

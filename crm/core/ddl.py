@@ -1,0 +1,29 @@
+"""Raw DDL a feature keeps beside its tables (search indexes, triggers), per database.
+
+The same statements run from the feature's migration and when tests or the benchmark create
+tables directly, so both always agree.
+"""
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class DialectDDL:
+    sqlite_create: list = field(default_factory=list)
+    sqlite_drop: list = field(default_factory=list)
+    postgres_create: list = field(default_factory=list)
+    postgres_drop: list = field(default_factory=list)
+
+    def statements(self, dialect: str, drop: bool = False) -> list[str]:
+        if dialect == "sqlite":
+            return self.sqlite_drop if drop else self.sqlite_create
+        if dialect == "postgresql":
+            return self.postgres_drop if drop else self.postgres_create
+        return []
+
+    def install(self, connection) -> None:
+        for sql in self.statements(connection.dialect.name):
+            connection.exec_driver_sql(sql)
+
+    def uninstall(self, connection) -> None:
+        for sql in self.statements(connection.dialect.name, drop=True):
+            connection.exec_driver_sql(sql)
