@@ -1,9 +1,11 @@
-"""dashboard covering indexes
+"""dashboard covering indexes and response-time rollup
 
 The manager dashboard's stage-history funnel and time in stage, the automatic follow-ups,
 overdue tasks per person and the "unknown consent in outreach" count read these indexes
 alone instead of visiting table rows. Each replaces a narrower index with the same leading
 columns, so writes keep the same number of index updates (stage changes gain one).
+response_day_counts counts first responses per UTC day (crm.reports.response_rollup), kept
+by triggers marking changed days in response_dirty_days.
 
 Revision ID: 0004
 Revises: 0003
@@ -11,6 +13,9 @@ Create Date: 2026-11-22 16:50:00.000000
 
 """
 from alembic import op
+import sqlalchemy as sa
+
+from crm.reports import response_triggers
 
 
 # revision identifiers, used by Alembic.
@@ -39,9 +44,37 @@ def upgrade():
         op.create_index(new, table, columns, unique=False)
         if old:
             op.drop_index(old, table_name=table)
+    op.create_table('response_day_counts',
+    sa.Column('owner_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('platform', sa.String(length=16), nullable=False),
+    sa.Column('day', sa.String(length=10), nullable=False),
+    sa.Column('responder_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('bucket', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('bursts', sa.Integer(), nullable=False),
+    sa.Column('answered', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('owner_id', 'platform', 'day', 'responder_id', 'bucket', name=op.f('pk_response_day_counts'))
+    )
+    op.create_index('ix_response_day_counts_day', 'response_day_counts', ['day'], unique=False)
+    op.create_table('response_dirty_days',
+    sa.Column('day', sa.String(length=10), nullable=False),
+    sa.Column('changes', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('day', name=op.f('pk_response_dirty_days'))
+    )
+    response_triggers.install(op.get_bind())
+    # Every day that has response times starts dirty: the first dashboard load counts them.
+    if op.get_bind().dialect.name == 'sqlite':
+        day = 'substr(burst_started_at, 1, 10)'
+    else:
+        day = "to_char(burst_started_at, 'YYYY-MM-DD')"
+    op.execute(f'INSERT INTO response_dirty_days (day, changes) '
+               f'SELECT DISTINCT {day}, 1 FROM response_times')
 
 
 def downgrade():
+    response_triggers.uninstall(op.get_bind())
+    op.drop_index('ix_response_day_counts_day', table_name='response_day_counts')
+    op.drop_table('response_dirty_days')
+    op.drop_table('response_day_counts')
     for table, old, old_columns, new, _ in reversed(CHANGES):
         if old:
             op.create_index(old, table, old_columns, unique=False)
