@@ -8,7 +8,8 @@ recounts those days from the response times before the dashboard reads.
 
 A dashboard range starts and ends at local midnights: its whole UTC days come from here,
 the hours at its two edges from the response times themselves. The buckets tell the
-within-target count (their bounds fall on whole hours up to a week) and where the median
+within-target count (from an hour to a week they are (h-1, h] hours, so a target of whole
+hours never splits one; a longer target counts its bucket's values) and where the median
 and 90th percentile ranks lie; the exact values are then read from the response times in
 those buckets only.
 """
@@ -25,13 +26,14 @@ from crm.reports.rollup import ALL_PLATFORMS, EVERYONE, NO_OWNER, _lock
 
 UNANSWERED = -2      # bucket of bursts without a response time
 WEEK = 7 * 86400
-SHORT = (60, 300, 900, 1800, 3600)   # upper bounds of buckets 0-4
+SHORT = (60, 300, 900, 1800, 3600)   # bounds of buckets 0-4: [0, 60) … [1800, 3600]
+TAIL = 4 + WEEK // 3600               # over a week; buckets 4-171 end on whole hours
 
 
 def bucket_sql(s):
     return case((s.is_(None), UNANSWERED), (s < 0, -1), (s < 60, 0), (s < 300, 1),
-                (s < 900, 2), (s < 1800, 3), (s < 3600, 4), (s < WEEK, 4 + s // 3600),
-                else_=4 + WEEK // 3600)
+                (s < 900, 2), (s < 1800, 3), (s <= WEEK, 3 + (s + 3599) // 3600),
+                else_=TAIL)
 
 
 def bucket_of(s: int | None) -> int:
@@ -39,21 +41,23 @@ def bucket_of(s: int | None) -> int:
         return UNANSWERED
     if s < 0:
         return -1
-    for i, high in enumerate(SHORT):
+    for i, high in enumerate(SHORT[:-1]):
         if s < high:
             return i
-    return 4 + min(s, WEEK) // 3600
+    return 3 + (s + 3599) // 3600 if s <= WEEK else TAIL
 
 
 def bounds(bucket: int) -> tuple[int | None, int | None]:
     """[low, high] seconds of a bucket (None: unbounded)."""
     if bucket == -1:
         return None, -1
-    if bucket < len(SHORT):
+    if bucket < len(SHORT) - 1:
         return (SHORT[bucket - 1] if bucket else 0), SHORT[bucket] - 1
-    if bucket == 4 + WEEK // 3600:
-        return WEEK, None
-    return (bucket - 4) * 3600, (bucket - 3) * 3600 - 1
+    if bucket == TAIL:
+        return WEEK + 1, None
+    if bucket == len(SHORT) - 1:
+        return SHORT[-2], SHORT[-1]
+    return (bucket - 4) * 3600 + 1, (bucket - 3) * 3600
 
 
 def day_key(value: datetime) -> str:
