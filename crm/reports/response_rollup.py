@@ -8,8 +8,8 @@ recounts those days from the response times before the dashboard reads.
 
 A dashboard range starts and ends at local midnights: its whole UTC days come from here,
 the hours at its two edges from the response times themselves. The buckets tell the
-within-target count (from an hour to a week they are (h-1, h] hours, so a target of whole
-hours never splits one; a longer target counts its bucket's values) and where the median
+within-target count (a target of whole hours up to a week never splits one; a longer one
+counts its bucket's values) and where the median
 and 90th percentile ranks lie; the exact values are then read from the response times in
 those buckets only.
 """
@@ -26,38 +26,42 @@ from crm.reports.rollup import ALL_PLATFORMS, EVERYONE, NO_OWNER, _lock
 
 UNANSWERED = -2      # bucket of bursts without a response time
 WEEK = 7 * 86400
-SHORT = (60, 300, 900, 1800, 3600)   # bounds of buckets 0-4: [0, 60) … [1800, 3600]
-TAIL = 4 + WEEK // 3600               # over a week; buckets 4-171 end on whole hours
+# Buckets are (low, high] seconds: minutes up to 30 minutes, quarter hours up to a day, hours
+# up to a week, then the rest. A target of whole hours (up to a week) never splits one.
+TAIL = 124 + (WEEK - 86400) // 3600 + 1
 
 
 def bucket_sql(s):
-    return case((s.is_(None), UNANSWERED), (s < 0, -1), (s < 60, 0), (s < 300, 1),
-                (s < 900, 2), (s < 1800, 3), (s <= WEEK, 3 + (s + 3599) // 3600),
-                else_=TAIL)
+    return case((s.is_(None), UNANSWERED), (s <= 0, 0), (s <= 1800, (s + 59) // 60),
+                (s <= 86400, 30 + (s - 1800 + 899) // 900),
+                (s <= WEEK, 124 + (s - 86400 + 3599) // 3600), else_=TAIL)
 
 
 def bucket_of(s: int | None) -> int:
     if s is None:
         return UNANSWERED
-    if s < 0:
-        return -1
-    for i, high in enumerate(SHORT[:-1]):
-        if s < high:
-            return i
-    return 3 + (s + 3599) // 3600 if s <= WEEK else TAIL
+    if s <= 0:
+        return 0
+    if s <= 1800:
+        return (s + 59) // 60
+    if s <= 86400:
+        return 30 + (s - 1800 + 899) // 900
+    if s <= WEEK:
+        return 124 + (s - 86400 + 3599) // 3600
+    return TAIL
 
 
 def bounds(bucket: int) -> tuple[int | None, int | None]:
     """[low, high] seconds of a bucket (None: unbounded)."""
-    if bucket == -1:
-        return None, -1
-    if bucket < len(SHORT) - 1:
-        return (SHORT[bucket - 1] if bucket else 0), SHORT[bucket] - 1
-    if bucket == TAIL:
-        return WEEK + 1, None
-    if bucket == len(SHORT) - 1:
-        return SHORT[-2], SHORT[-1]
-    return (bucket - 4) * 3600 + 1, (bucket - 3) * 3600
+    if bucket == 0:
+        return None, 0
+    if bucket <= 30:
+        return (bucket - 1) * 60 + 1, bucket * 60
+    if bucket <= 124:
+        return 1800 + (bucket - 31) * 900 + 1, 1800 + (bucket - 30) * 900
+    if bucket < TAIL:
+        return 86400 + (bucket - 125) * 3600 + 1, 86400 + (bucket - 124) * 3600
+    return WEEK + 1, None
 
 
 def day_key(value: datetime) -> str:
@@ -169,12 +173,12 @@ def figures(scope, where_raw: list, target_seconds: int, levels, interpolate, ev
     edges = [(a, b) for a, b in edges if a < b]
     if edges:
         result = db.session.connection().execute(
-            select(ResponseTime.responder_id, ResponseTime.response_seconds,
+            select(ResponseTime.responder_id, bucket_sql(ResponseTime.response_seconds),
                    ResponseTime.answered_at.is_not(None))
             .where(*where_raw, or_(*[and_(ResponseTime.burst_started_at >= a,
                                           ResponseTime.burst_started_at < b) for a, b in edges])))
-        for responder, seconds, answered in result.cursor.fetchall():
-            entry = counts[(responder, bucket_of(seconds))]
+        for responder, bucket, answered in result.cursor.fetchall():
+            entry = counts[(responder, bucket)]
             entry[0] += 1
             entry[1] += int(answered)
         result.close()
@@ -199,9 +203,10 @@ def figures(scope, where_raw: list, target_seconds: int, levels, interpolate, ev
         low, _ = bounds(split)
         within += db.session.scalar(select(func.count()).where(
             *range_where, value <= target_seconds, *([value >= low] if low is not None else [])))
-    # The buckets holding each group's wanted ranks; their values are read, nothing else.
+    # The buckets holding each group's wanted ranks; their values are read, nothing else
+    # (and of a bucket only one responder needs, only that responder's).
     wanted: dict = {}
-    needed: set = set()
+    needed: dict = defaultdict(set)                   # bucket -> groups
     for group, per in per_group.items():
         n = sum(per.values())
         ranks = {r for p in levels for r in (int(p * (n - 1)) + 1, int(p * (n - 1)) + 2)
@@ -211,25 +216,28 @@ def figures(scope, where_raw: list, target_seconds: int, levels, interpolate, ev
             for r in ranks:
                 if below < r <= below + per[bucket]:
                     spots[r] = (bucket, r - below)
-                    needed.add(bucket)
+                    needed[bucket].add(group)
             below += per[bucket]
         wanted[group] = (n, spots)
     values: dict = defaultdict(lambda: defaultdict(list))   # bucket -> responder -> values
     if needed:
-        spans = []
-        for bucket in sorted(needed):
+        clauses = []
+        for bucket, groups in sorted(needed.items()):
             low, high = bounds(bucket)
-            if spans and spans[-1][2] + 1 == bucket:
-                spans[-1][1], spans[-1][2] = high, bucket
-            else:
-                spans.append([low, high, bucket])
+            clause = [value >= low if low is not None else value.is_not(None)]
+            if high is not None:
+                clause.append(value <= high)
+            if everyone_key not in groups:
+                who = [g for g in groups if g is not None]
+                clause.append(or_(*([ResponseTime.responder_id.in_(who)] if who else []),
+                                  *([ResponseTime.responder_id.is_(None)]
+                                    if None in groups else [])))
+            clauses.append(and_(*clause))
         result = db.session.connection().execute(
-            select(ResponseTime.responder_id, value).where(*range_where, or_(*[
-                and_(*([value >= low] if low is not None else []),
-                     *([value <= high] if high is not None else [value.is_not(None)]))
-                for low, high, _ in spans])))
-        for responder, seconds in result.cursor.fetchall():
-            values[bucket_of(seconds)][responder].append(seconds)
+            select(bucket_sql(value), ResponseTime.responder_id, value)
+            .where(*range_where, or_(*clauses)))
+        for bucket, responder, seconds in result.cursor.fetchall():
+            values[bucket][responder].append(seconds)
         result.close()
     sorted_cache: dict = {}
 
