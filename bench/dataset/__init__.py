@@ -157,13 +157,15 @@ def generate(url: str, sizes: Sizes, seed: int = 1, quiet: bool = False) -> dict
 
 def fill_rollup(now) -> None:
     """The dashboard's DM rollup, as the app would have kept it: every hour counted, and the
-    days of the default 30-day view built in each user's zone (others build on first use)."""
+    days of the default 30-day view built in each user's zone (others build on first use);
+    the first-response counts of every day."""
     from crm.accounts.models import User
     from crm.core.timeutil import local
     from crm.extensions import db
-    from crm.reports import rollup
+    from crm.reports import response_rollup, rollup
 
     rollup.rebuild()
+    response_rollup.rebuild()
     for tz in db.session.scalars(select(User.timezone).distinct()).all():
         today = local(now, tz).date()
         rollup.ensure_days(tz, today - timedelta(days=29), today)

@@ -28,7 +28,9 @@ class Conversation(db.Model):
                          name="uq_conversations_contact_platform_thread"),
         Index("ix_conversations_state_waiting", "state", "waiting_since"),
         Index("ix_conversations_contact", "contact_id", "last_message_at"),
-        Index("ix_conversations_awaiting", "state", "last_outbound_at"),
+        # contact_id: "unknown consent in outreach" lists the contacts DMed in a range from
+        # this index alone.
+        Index("ix_conversations_outbound", "state", "last_outbound_at", "contact_id"),
         Index("ix_conversations_state_platform_waiting", "state", "platform", "waiting_since"),
     )
 

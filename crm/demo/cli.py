@@ -43,7 +43,8 @@ def register(app: Flask) -> None:
         for name in FEATURE_DEMOS:
             if importlib.util.find_spec(f"crm.{name}.demo"):
                 importlib.import_module(f"crm.{name}.demo").load(ctx)
-        from crm.reports import rollup
+        from crm.reports import response_rollup, rollup
         rollup.refresh()   # the dashboard's DM counts for the DMs just written
         db.session.commit()
+        response_rollup.prepare()   # and its first-response counts (commits)
         click.echo(f"Demo loaded: {len(ctx.contacts)} contacts.")

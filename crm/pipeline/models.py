@@ -149,7 +149,11 @@ class Deal(Timestamps, db.Model):
 class StageChange(db.Model):
     __tablename__ = "stage_changes"
     __table_args__ = (
-        Index("ix_stage_changes_deal_at", "deal_id", "at"),
+        # Covering for the dashboard: each cohort deal's furthest stage, and deals opened /
+        # moves out of a stage in a range with the time spent there.
+        Index("ix_stage_changes_deal_to", "deal_id", "at", "to_stage_id"),
+        Index("ix_stage_changes_from_at", "from_stage_id", "at", "deal_id",
+              "seconds_in_from_stage"),
         Index("ix_stage_changes_to_at", "to_stage_id", "at"),
         Index("ix_stage_changes_at", "at"),
     )

@@ -12,7 +12,7 @@ from crm.conversations.models import (INBOUND, NEEDS_REPLY, OUTBOUND, Conversati
                                       ResponseTime)
 from crm.core.timeutil import local, utcnow
 from crm.extensions import db
-from crm.reports import rollup
+from crm.reports import response_rollup, rollup
 from crm.reports.cache import remember
 from crm.reports.models import DMDayCount
 from crm.reports.percentiles import EVERYONE, LEVELS, interpolate, response_percentiles
@@ -164,6 +164,10 @@ def response_figures(scope, target_seconds: int) -> tuple[int, int, int, dict]:
     percentile function, and its window functions sort the range's responses twice; one
     read of the covering burst index, sorted here, gives every figure exactly (the same
     interpolation as percentile_cont)."""
+    if scope.owner_id is not None or getattr(scope.viewer, "is_manager", False):
+        # One owner's or everyone's: the per-day counts, the values near the ranks only.
+        return response_rollup.figures(scope, scope.in_conversations(ResponseTime.conversation_id),
+                                       target_seconds, LEVELS, interpolate, EVERYONE)
     if not is_sqlite():
         answered = [*burst_where(scope), ResponseTime.response_seconds.is_not(None)]
         return (*response_counts(scope, target_seconds), response_percentiles(

@@ -64,9 +64,44 @@ class DMDirtyHour(db.Model):
     changes: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
 
+class ResponseDayCount(db.Model):
+    """First responses per UTC day of the burst's start, owner slice (one owner, -1 for
+    everyone's, -2 for no owner), platform slice ("" for all), responder (0: none) and bucket
+    of response time (crm.reports.response_rollup; -2: not answered)."""
+
+    __tablename__ = "response_day_counts"
+    __table_args__ = (Index("ix_response_day_counts_day", "day"),)
+
+    owner_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)       # 'YYYY-MM-DD', UTC
+    responder_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    bursts: Mapped[int] = mapped_column(Integer, nullable=False)
+    answered: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class ResponseDirtyDay(db.Model):
+    """UTC days whose response times changed since response_day_counts counted them
+    (written by triggers, crm.reports.response_triggers)."""
+
+    __tablename__ = "response_dirty_days"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    changes: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+
 @event.listens_for(db.metadata, "after_create")
 def _create_rollup_triggers(target, connection, **kw):
     from crm.reports.rollup_triggers import install
 
     if {"messages", "contacts", "conversations", "dm_dirty_hours"} <= set(target.tables):
+        install(connection)
+
+
+@event.listens_for(db.metadata, "after_create")
+def _create_response_triggers(target, connection, **kw):
+    from crm.reports.response_triggers import install
+
+    if {"response_times", "contacts", "conversations", "response_dirty_days"} <= set(target.tables):
         install(connection)

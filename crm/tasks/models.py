@@ -12,12 +12,13 @@ class Task(db.Model):
     __tablename__ = "tasks"
     __table_args__ = (
         Index("ix_tasks_assignee_open_due", "assignee_id", "status", "due_at"),
-        Index("ix_tasks_status_due", "status", "due_at"),
+        Index("ix_tasks_status_due_assignee", "status", "due_at", "assignee_id"),
         # A contact's open tasks, filtered and in due order from one index.
         Index("ix_tasks_contact", "contact_id", "status", "due_at", "id"),
         Index("ix_tasks_deal", "deal_id", "status"),
         Index("ix_tasks_status_done", "status", "done_at", "assignee_id"),
-        Index("ix_tasks_auto_created", "auto", "created_at"),
+        # Covering for the dashboard's automatic follow-ups created in a range.
+        Index("ix_tasks_auto_followups", "auto", "created_at", "source_message_id", "assignee_id"),
         # One automatic follow-up per unanswered outbound message.
         Index("uq_tasks_source_message", "source_message_id", unique=True),
     )

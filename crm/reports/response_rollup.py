@@ -1,0 +1,257 @@
+"""First-response counts per UTC day, for the dashboard's response-time figures.
+
+response_day_counts holds, per UTC day of the burst's start, owner slice (one contact owner
+or everyone's), platform slice (one or all), responder and bucket of response time, how
+many bursts started and how many were answered. Triggers (below) mark the days of every
+changed response time, reassigned contact or moved conversation dirty; `prepare()`
+recounts those days from the response times before the dashboard reads.
+
+A dashboard range starts and ends at local midnights: its whole UTC days come from here,
+the hours at its two edges from the response times themselves. The buckets tell the
+within-target count (a target of whole hours up to a week never splits one; a longer one
+counts its bucket's values) and where the median
+and 90th percentile ranks lie; the exact values are then read from the response times in
+those buckets only.
+"""
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, case, delete, func, insert, or_, select, tuple_
+
+from crm.contacts.models import Contact
+from crm.conversations.models import Conversation, ResponseTime
+from crm.extensions import db
+from crm.reports.models import ResponseDayCount, ResponseDirtyDay
+from crm.reports.rollup import ALL_PLATFORMS, EVERYONE, NO_OWNER, _lock
+
+UNANSWERED = -2      # bucket of bursts without a response time
+WEEK = 7 * 86400
+# Buckets are (low, high] seconds: minutes up to 30 minutes, quarter hours up to a day, hours
+# up to a week, then the rest. A target of whole hours (up to a week) never splits one.
+TAIL = 124 + (WEEK - 86400) // 3600 + 1
+
+
+def bucket_sql(s):
+    return case((s.is_(None), UNANSWERED), (s <= 0, 0), (s <= 1800, (s + 59) // 60),
+                (s <= 86400, 30 + (s - 1800 + 899) // 900),
+                (s <= WEEK, 124 + (s - 86400 + 3599) // 3600), else_=TAIL)
+
+
+def bucket_of(s: int | None) -> int:
+    if s is None:
+        return UNANSWERED
+    if s <= 0:
+        return 0
+    if s <= 1800:
+        return (s + 59) // 60
+    if s <= 86400:
+        return 30 + (s - 1800 + 899) // 900
+    if s <= WEEK:
+        return 124 + (s - 86400 + 3599) // 3600
+    return TAIL
+
+
+def bounds(bucket: int) -> tuple[int | None, int | None]:
+    """[low, high] seconds of a bucket (None: unbounded)."""
+    if bucket == 0:
+        return None, 0
+    if bucket <= 30:
+        return (bucket - 1) * 60 + 1, bucket * 60
+    if bucket <= 124:
+        return 1800 + (bucket - 31) * 900 + 1, 1800 + (bucket - 30) * 900
+    if bucket < TAIL:
+        return 86400 + (bucket - 125) * 3600 + 1, 86400 + (bucket - 124) * 3600
+    return WEEK + 1, None
+
+
+def day_key(value: datetime) -> str:
+    return value.strftime("%Y-%m-%d")
+
+
+def _day_expr():
+    if db.engine.dialect.name == "sqlite":
+        return func.substr(ResponseTime.burst_started_at, 1, 10)
+    return func.to_char(ResponseTime.burst_started_at, "YYYY-MM-DD")
+
+
+# Upkeep ------------------------------------------------------------------------------------
+def _counted(start: datetime | None = None, end: datetime | None = None):
+    keys = [_day_expr(), func.coalesce(Contact.owner_id, NO_OWNER), Conversation.platform,
+            func.coalesce(ResponseTime.responder_id, 0), bucket_sql(ResponseTime.response_seconds)]
+    stmt = (select(*keys, func.count(), func.count(ResponseTime.answered_at))
+            .select_from(ResponseTime)
+            .join(Conversation, Conversation.id == ResponseTime.conversation_id)
+            .join(Contact, Contact.id == Conversation.contact_id).group_by(*keys))
+    if start is not None:
+        stmt = stmt.where(ResponseTime.burst_started_at >= start,
+                          ResponseTime.burst_started_at < end)
+    return stmt
+
+
+def _store(rows) -> None:
+    out: dict = defaultdict(lambda: [0, 0])
+    for day, owner, platform, responder, bucket, n, answered in rows:
+        for o in (owner, EVERYONE):
+            for p in (platform, ALL_PLATFORMS):
+                entry = out[(day, o, p, responder, bucket)]
+                entry[0] += n
+                entry[1] += answered
+    values = [dict(day=d, owner_id=o, platform=p, responder_id=r, bucket=b, bursts=n,
+                   answered=a) for (d, o, p, r, b), (n, a) in out.items()]
+    for i in range(0, len(values), 5000):
+        db.session.connection().execute(insert(ResponseDayCount.__table__), values[i:i + 5000])
+
+
+def recount_days(days: list[str]) -> None:
+    for i in range(0, len(days), 200):
+        chunk = days[i:i + 200]
+        db.session.execute(delete(ResponseDayCount).where(ResponseDayCount.day.in_(chunk)))
+        rows = []
+        for day in chunk:
+            start = datetime.strptime(day, "%Y-%m-%d")
+            rows += db.session.execute(_counted(start, start + timedelta(days=1))).all()
+        _store(rows)
+
+
+def prepare() -> None:
+    """Recount the dirty days (one small query when there are none) and commit."""
+    if db.session.scalar(select(ResponseDirtyDay.day).limit(1)) is None:
+        return
+    _lock()
+    dirty = db.session.execute(select(ResponseDirtyDay.day, ResponseDirtyDay.changes)).all()
+    recount_days([d for d, _ in dirty])
+    # A change made since the marks were read bumped `changes`: that day stays dirty.
+    for i in range(0, len(dirty), 500):
+        db.session.execute(delete(ResponseDirtyDay).where(
+            tuple_(ResponseDirtyDay.day, ResponseDirtyDay.changes).in_(dirty[i:i + 500])))
+    db.session.commit()
+
+
+def rebuild() -> None:
+    _lock()
+    db.session.execute(delete(ResponseDirtyDay))
+    db.session.execute(delete(ResponseDayCount))
+    _store(db.session.execute(_counted()).all())
+
+
+def stored() -> dict:
+    return {tuple(r[:5]): (r[5], r[6]) for r in db.session.execute(
+        select(ResponseDayCount.day, ResponseDayCount.owner_id, ResponseDayCount.platform,
+               ResponseDayCount.responder_id, ResponseDayCount.bucket, ResponseDayCount.bursts,
+               ResponseDayCount.answered))}
+
+
+# Reading -----------------------------------------------------------------------------------
+def _whole_days(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    first = start.replace(hour=0, minute=0, second=0, microsecond=0)
+    if first < start:
+        first += timedelta(days=1)
+    last = end.replace(hour=0, minute=0, second=0, microsecond=0)
+    return first, max(first, last)
+
+
+def figures(scope, where_raw: list, target_seconds: int, levels, interpolate, everyone_key):
+    """(bursts, answered, within target, {everyone_key or responder: (median, p90)})."""
+    prepare()
+    first, last = _whole_days(scope.start, scope.end)
+    counts: dict = defaultdict(lambda: [0, 0])      # (responder, bucket) -> [bursts, answered]
+    if first < last:
+        owner = EVERYONE if scope.owner_id is None else scope.owner_id
+        for responder, bucket, n, a in db.session.execute(
+                select(ResponseDayCount.responder_id, ResponseDayCount.bucket,
+                       func.sum(ResponseDayCount.bursts), func.sum(ResponseDayCount.answered))
+                .where(ResponseDayCount.owner_id == owner,
+                       ResponseDayCount.platform == (scope.platform or ALL_PLATFORMS),
+                       ResponseDayCount.day >= day_key(first), ResponseDayCount.day < day_key(last))
+                .group_by(ResponseDayCount.responder_id, ResponseDayCount.bucket)):
+            entry = counts[(responder or None, bucket)]
+            entry[0] += int(n)
+            entry[1] += int(a)
+        edges = [(scope.start, first), (last, scope.end)]
+    else:
+        edges = [(scope.start, scope.end)]
+    edges = [(a, b) for a, b in edges if a < b]
+    if edges:
+        result = db.session.connection().execute(
+            select(ResponseTime.responder_id, bucket_sql(ResponseTime.response_seconds),
+                   ResponseTime.answered_at.is_not(None))
+            .where(*where_raw, or_(*[and_(ResponseTime.burst_started_at >= a,
+                                          ResponseTime.burst_started_at < b) for a, b in edges])))
+        for responder, bucket, answered in result.cursor.fetchall():
+            entry = counts[(responder, bucket)]
+            entry[0] += 1
+            entry[1] += int(answered)
+        result.close()
+    bursts = sum(n for n, _ in counts.values())
+    answered = sum(a for _, a in counts.values())
+    within, split = 0, None
+    per_group: dict = defaultdict(dict)               # group -> {bucket: values}
+    for (responder, bucket), (n, _) in counts.items():
+        if bucket == UNANSWERED or not n:
+            continue
+        low, high = bounds(bucket)
+        if high is not None and high <= target_seconds:
+            within += n
+        elif low is None or low <= target_seconds:
+            split = bucket                            # the target falls inside this bucket
+        for group in (responder, everyone_key):
+            per_group[group][bucket] = per_group[group].get(bucket, 0) + n
+    value = ResponseTime.response_seconds
+    range_where = [*where_raw, ResponseTime.burst_started_at >= scope.start,
+                   ResponseTime.burst_started_at < scope.end]
+    if split is not None:
+        low, _ = bounds(split)
+        within += db.session.scalar(select(func.count()).where(
+            *range_where, value <= target_seconds, *([value >= low] if low is not None else [])))
+    # The buckets holding each group's wanted ranks; their values are read, nothing else
+    # (and of a bucket only one responder needs, only that responder's).
+    wanted: dict = {}
+    needed: dict = defaultdict(set)                   # bucket -> groups
+    for group, per in per_group.items():
+        n = sum(per.values())
+        ranks = {r for p in levels for r in (int(p * (n - 1)) + 1, int(p * (n - 1)) + 2)
+                 if r <= n}
+        below, spots = 0, {}
+        for bucket in sorted(per):
+            for r in ranks:
+                if below < r <= below + per[bucket]:
+                    spots[r] = (bucket, r - below)
+                    needed[bucket].add(group)
+            below += per[bucket]
+        wanted[group] = (n, spots)
+    values: dict = defaultdict(lambda: defaultdict(list))   # bucket -> responder -> values
+    if needed:
+        clauses = []
+        for bucket, groups in sorted(needed.items()):
+            low, high = bounds(bucket)
+            clause = [value >= low if low is not None else value.is_not(None)]
+            if high is not None:
+                clause.append(value <= high)
+            if everyone_key not in groups:
+                who = [g for g in groups if g is not None]
+                clause.append(or_(*([ResponseTime.responder_id.in_(who)] if who else []),
+                                  *([ResponseTime.responder_id.is_(None)]
+                                    if None in groups else [])))
+            clauses.append(and_(*clause))
+        result = db.session.connection().execute(
+            select(bucket_sql(value), ResponseTime.responder_id, value)
+            .where(*range_where, or_(*clauses)))
+        for bucket, responder, seconds in result.cursor.fetchall():
+            values[bucket][responder].append(seconds)
+        result.close()
+    sorted_cache: dict = {}
+
+    def ordered(group, bucket):
+        key = (group, bucket)
+        if key not in sorted_cache:
+            by_responder = values[bucket]
+            vs = [v for vs in by_responder.values() for v in vs] if group == everyone_key \
+                else by_responder.get(group, [])
+            sorted_cache[key] = sorted(vs)
+        return sorted_cache[key]
+
+    pct = {}
+    for group, (n, spots) in wanted.items():
+        at = {r: ordered(group, bucket)[i - 1] for r, (bucket, i) in spots.items()}
+        pct[group] = tuple(interpolate(p, n, at) for p in levels)
+    return bursts, answered, within, pct
