@@ -9,10 +9,10 @@ from crm.contacts.models import Contact
 from crm.conversations import services as dms
 from crm.conversations.models import Conversation, Message
 from crm.extensions import db as _db
-from crm.reports import rollup
+from crm.reports import response_rollup, rollup
 from crm.reports.dm_figures import sent_figures
 from crm.reports.filters import DashboardFilters
-from crm.reports.models import DMDayBuilt, DMDirtyHour, DMHourCount
+from crm.reports.models import DMDayBuilt, DMDirtyHour, DMHourCount, ResponseDirtyDay
 from crm.reports.scope import Scope
 from tests import factories
 from tests.test_imports_support import (ME, import_storage,  # noqa: F401 (fixture)
@@ -178,7 +178,11 @@ def test_an_import_leaves_the_rollup_current_when_it_is_done(app, auth, rep, man
     import_dm(auth.login(rep), ig_export(tmp_path / "v1", {"ana_1": ("Ana Ortiz", people, msgs)}),
               me=ME)
     assert _db.session.scalar(select(DMDirtyHour.hour).limit(1)) is None
+    assert _db.session.scalar(select(ResponseDirtyDay.day).limit(1)) is None
     assert rollup.stored_hours() == rollup.recomputed_hours()
+    kept = response_rollup.stored()
+    response_rollup.rebuild()
+    assert response_rollup.stored() == kept and kept
     assert figures(rep, f) == oracle(rep, f)
     # The per-row trigger is back for whatever writes next.
     contact = _db.session.scalars(select(Contact).where(Contact.name == "Ana Ortiz")).one()

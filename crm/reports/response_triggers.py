@@ -3,6 +3,8 @@ dashboard's response-time counts (crm.reports.response_rollup): a response time 
 answered, moved or deleted, a contact reassigned, a conversation moved to another contact
 or platform. One small upsert per row; the same statements run from migration 0004 and
 when tests create tables directly."""
+from crm.core.ddl import DialectDDL
+
 _UPSERT = "ON CONFLICT (day) DO UPDATE SET changes = response_dirty_days.changes + 1"
 _COLUMNS = "burst_started_at, answered_at, response_seconds, responder_id, conversation_id"
 
@@ -77,19 +79,6 @@ POSTGRES_DROP = [
 ]
 
 
-def statements(dialect: str, drop: bool = False) -> list[str]:
-    if dialect == "sqlite":
-        return SQLITE_DROP if drop else SQLITE_CREATE
-    if dialect == "postgresql":
-        return POSTGRES_DROP if drop else POSTGRES_CREATE
-    return []
+DDL = DialectDDL(SQLITE_CREATE, SQLITE_DROP, POSTGRES_CREATE, POSTGRES_DROP)
+statements, install, uninstall = DDL.statements, DDL.install, DDL.uninstall
 
-
-def install(connection) -> None:
-    for sql in statements(connection.dialect.name):
-        connection.exec_driver_sql(sql)
-
-
-def uninstall(connection) -> None:
-    for sql in statements(connection.dialect.name, drop=True):
-        connection.exec_driver_sql(sql)

@@ -6,6 +6,8 @@ in dm_dirty_hours in the same transaction, and the dashboard refreshes them befo
 (crm.reports.rollup). The trigger does one small upsert per row and nothing else.
 The same statements run from the migration and when tests create tables directly.
 """
+from crm.core.ddl import DialectDDL
+
 _UPSERT = "ON CONFLICT (hour) DO UPDATE SET changes = dm_dirty_hours.changes + 1"
 _MESSAGE_COLUMNS = "sent_at, direction, author_id, template_id, replied_at, conversation_id"
 
@@ -76,36 +78,35 @@ POSTGRES_DROP = [
 ]
 
 
-def statements(dialect: str, drop: bool = False) -> list[str]:
-    if dialect == "sqlite":
-        return SQLITE_DROP if drop else SQLITE_CREATE
-    if dialect == "postgresql":
-        return POSTGRES_DROP if drop else POSTGRES_CREATE
-    return []
+DDL = DialectDDL(SQLITE_CREATE, SQLITE_DROP, POSTGRES_CREATE, POSTGRES_DROP)
+statements, install, uninstall = DDL.statements, DDL.install, DDL.uninstall
 
 
-def install(connection) -> None:
-    for sql in statements(connection.dialect.name):
-        connection.exec_driver_sql(sql)
 
+def suspend_insert_marking(connection) -> tuple[int, int]:
+    """For a bulk load on SQLite, inside its transaction: stop marking hours (messages) and
+    days (response times) row by row on INSERT — a million upserts cost more than the load's
+    own inserts. Returns the newest ids so far; `resume_insert_marking` marks what was added
+    after them in one statement each and puts the triggers back, before the transaction
+    commits, so nothing is left unmarked (a rollback restores the triggers with the rest)."""
+    from crm.reports import response_triggers
 
-def uninstall(connection) -> None:
-    for sql in statements(connection.dialect.name, drop=True):
-        connection.exec_driver_sql(sql)
-
-
-def suspend_insert_marking(connection) -> int:
-    """For a bulk load on SQLite, inside its transaction: stop marking hours row by row on
-    INSERT into messages (a million upserts cost more than the load's inserts). Returns the
-    newest message id so far; `resume_insert_marking` marks the hours of everything after it
-    in one statement and puts the trigger back — before the transaction commits, so nothing
-    is ever left unmarked (a rollback restores the trigger with the rest)."""
     connection.exec_driver_sql(SQLITE_DROP[0])
-    return connection.exec_driver_sql("SELECT coalesce(max(id), 0) FROM messages").scalar()
+    connection.exec_driver_sql(response_triggers.SQLITE_DROP[0])
+    return tuple(connection.exec_driver_sql(
+        "SELECT (SELECT coalesce(max(id), 0) FROM messages), "
+        "(SELECT coalesce(max(id), 0) FROM response_times)").one())
 
 
-def resume_insert_marking(connection, after_id: int) -> None:
+def resume_insert_marking(connection, after: tuple[int, int]) -> None:
+    from crm.reports import response_triggers
+
     connection.exec_driver_sql(
         "INSERT INTO dm_dirty_hours (hour, changes) SELECT DISTINCT substr(sent_at, 1, 13), 1 "
-        f"FROM messages WHERE id > ? {_UPSERT}", (after_id,))
+        f"FROM messages WHERE id > ? {_UPSERT}", (after[0],))
+    connection.exec_driver_sql(
+        "INSERT INTO response_dirty_days (day, changes) "
+        "SELECT DISTINCT substr(burst_started_at, 1, 10), 1 FROM response_times WHERE id > ? "
+        f"{response_triggers._UPSERT}", (after[1],))
     connection.exec_driver_sql(SQLITE_CREATE[0])
+    connection.exec_driver_sql(response_triggers.SQLITE_CREATE[0])
