@@ -386,3 +386,42 @@ def test_deals_panel_on_the_contact_page(auth, db, deal, rep, count_queries):
     assert resp.status_code == 200
     html = resp.data.decode()
     assert 'id="deals"' in html and "Spring reel" in html and "New deal" in html
+
+
+def test_contact_page_fetches_the_quick_deal_form(auth, db, deal, rep):
+    html = auth.login(rep).get(f"/contacts/{deal.contact_id}").data.decode()
+    assert 'id="qd-title"' not in html      # not rendered until asked for
+    assert f'href="/deals/new?contact_id={deal.contact_id}"' in html
+    assert f'hx-get="/deals/new?contact_id={deal.contact_id}"' in html
+
+
+def test_quick_deal_fragment(auth, db, deal, rep, hx):
+    body = auth.login(rep).get(f"/deals/new?contact_id={deal.contact_id}", headers=hx).data.decode()
+    assert "<html" not in body and 'id="qd-title"' in body and "autofocus" in body
+    assert 'name="csrf_token"' in body and f'value="/contacts/{deal.contact_id}"' in body
+    assert 'selected' in body and "<optgroup" in body
+
+
+def test_quick_deal_fragment_vs_full_page(auth, db, deal, rep):
+    body = auth.login(rep).get(f"/deals/new?contact_id={deal.contact_id}").data.decode()
+    assert "<html" in body and 'id="qd-title"' not in body
+
+
+def test_quick_deal_fragment_for_someone_elses_contact_is_404(auth, db, rep, other_rep, hx):
+    theirs = factories.ContactFactory(owner_id=other_rep.id)
+    assert auth.login(rep).get(f"/deals/new?contact_id={theirs.id}", headers=hx).status_code == 404
+
+
+def test_quick_deal_fragment_bad_contact_id_is_the_contact_picker(auth, db, rep, hx):
+    resp = auth.login(rep).get("/deals/new?contact_id=abc", headers=hx)
+    assert resp.status_code == 200 and b'id="qd-title"' not in resp.data
+
+
+def test_quick_deal_posts_back_to_the_contact(auth, db, rep):
+    contact = factories.ContactFactory(owner_id=rep.id)
+    client = auth.login(rep)
+    body = client.get(f"/deals/new?contact_id={contact.id}", headers={"HX-Request": "true"}).data.decode()
+    stage_id = body.split('selected')[0].rsplit('value="', 1)[1].split('"')[0]
+    resp = client.post("/deals/new", data={"contact_id": contact.id, "title": "Reel", "stage_id": stage_id,
+                                           "currency": "USD", "next": f"/contacts/{contact.id}"})
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/contacts/{contact.id}")

@@ -50,7 +50,43 @@ def test_contact_page_has_the_tasks_panel(auth, db, rep, contact):
     factories.TaskFactory(title="Check the draft", contact_id=contact.id, assignee_id=rep.id)
     html = auth.login(rep).get(f"/contacts/{contact.id}").data.decode()
     assert f'id="tasks-contact-{contact.id}"' in html and "Check the draft" in html
-    assert "This is outreach" in html
+    # The form is fetched on demand; without JavaScript the button is a link to the full form.
+    assert "This is outreach" not in html
+    assert f'href="/tasks/new?contact_id={contact.id}"' in html
+    assert f'hx-get="/tasks/new?contact_id={contact.id}"' in html
+
+
+def test_new_task_fragment_for_the_contact_page(auth, db, rep, contact, hx):
+    body = auth.login(rep).get(f"/tasks/new?contact_id={contact.id}", headers=hx).data.decode()
+    assert "<html" not in body and "This is outreach" in body and "autofocus" in body
+    assert f'hx-target="#tasks-contact-{contact.id}"' in body
+    assert 'name="csrf_token"' in body and 'name="scope" type="hidden" value="contact"' in body
+
+
+def test_new_task_full_page_without_javascript(auth, db, rep, contact):
+    body = auth.login(rep).get(f"/tasks/new?contact_id={contact.id}").data.decode()
+    assert "<html" in body and "New task for Liam Okafor" in body and "This is outreach" in body
+    assert f'value="/contacts/{contact.id}"' in body      # back to the contact afterwards
+
+
+def test_new_task_fragment_shows_the_consent_refusal(auth, db, rep, contact, hx):
+    change_consent(rep, contact, status="opted_out", source="Replied STOP")
+    db.session.commit()
+    for headers in (hx, {}):
+        body = auth.login(rep).get(f"/tasks/new?contact_id={contact.id}", headers=headers).data.decode()
+        assert "No outreach task possible" in body and "opted out" in body
+        assert "This is outreach" not in body
+
+
+def test_new_task_fragment_for_someone_elses_contact_is_404(auth, db, rep, other_rep, hx):
+    theirs = factories.ContactFactory(owner_id=other_rep.id)
+    assert auth.login(rep).get(f"/tasks/new?contact_id={theirs.id}", headers=hx).status_code == 404
+
+
+def test_new_task_with_a_bad_contact_id_is_the_plain_form(auth, db, rep, hx):
+    resp = auth.login(rep).get("/tasks/new?contact_id=abc")
+    assert resp.status_code == 200 and b"<html" in resp.data
+    assert b'name="contact_id" type="hidden" value=""' in resp.data
 
 
 @pytest.mark.parametrize("data, message", [

@@ -11,7 +11,7 @@ from crm.contacts.queries import suggest_contacts
 from crm.conversations.models import Conversation
 from crm.core.errors import Conflict, OutreachRefused, ServiceError
 from crm.core.forms import apply_service_error
-from crm.extensions import db
+from crm.extensions import db, htmx
 from crm.pipeline import board as queries
 from crm.pipeline import services
 from crm.pipeline.forms import CloseForm, DealForm, ResultsForm
@@ -76,6 +76,13 @@ def new_deal():
         return render_template("pipeline/choose_contact.html", q=q, rows=rows,
                                campaign_id=request.args.get("campaign_id", ""))
     contact = policy.get_contact(current_user, contact_id)
+    if request.method == "GET" and htmx and not htmx.boosted:
+        # The contact page's "Quick deal" button: a short form, in place.
+        default = services.default_pipeline_for(contact)
+        first = default.first_open_stage() if default else None
+        return render_template("pipeline/_quick_deal.html", contact=contact,
+                               stage_choices=stage_choices(),
+                               default_stage_id=str(first.id) if first else "")
     form = deal_form(formdata=request.form if request.method == "POST" else None)
     if request.method == "GET":
         default = services.default_pipeline_for(contact)

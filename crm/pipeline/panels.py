@@ -10,16 +10,11 @@ from crm.pipeline.models import Deal
 
 @contact_panel("pipeline/_contact_panel.html", order=20)
 def deals_panel(user, contact) -> dict:
-    """The contact's deals (open first) and a quick "new deal" form: three queries."""
-    from crm.pipeline.deal_views import stage_choices
-    from crm.pipeline.services import default_pipeline_for
-
+    """The contact's deals (open first): one query. The quick "new deal" form is fetched
+    when asked for (GET /deals/new?contact_id=… answers HTMX with it)."""
     deals = db.session.scalars(
         select(Deal).options(joinedload(Deal.campaign))
         .where(Deal.contact_id == contact.id, Deal.archived_at.is_(None),
                policy.deal_scope(user))
         .order_by((Deal.outcome != "open"), Deal.updated_at.desc()).limit(20)).all()
-    default = default_pipeline_for(contact)
-    first = default.first_open_stage() if default else None
-    return {"deals": deals, "stage_choices": stage_choices(),
-            "default_stage_id": str(first.id) if first else ""}
+    return {"deals": deals}

@@ -5,10 +5,12 @@ from crm.contacts.panels import contact_panel
 
 @contact_panel("tasks/_contact_panel.html", order=30)
 def tasks_panel(user, contact) -> dict:
-    """The contact's open tasks (and the last few closed) with a "new task" form."""
-    from crm.tasks.queries import tasks_for_contact
-    from crm.tasks.views import new_task_form
+    """The contact's open tasks (and the last few closed) with a "New task" button.
 
-    return {"tasks": tasks_for_contact(user, contact),
-            "task_form": new_task_form(contact=contact),
+    The form itself is fetched when the button is pressed (GET /tasks/new?contact_id=…
+    answers HTMX with the inline form, anything else with the full page).
+    """
+    from crm.tasks.queries import tasks_for_contact
+
+    return {"tasks": tasks_for_contact(user, contact), "task_form": None,
             "may_contact": may_contact(contact)}

@@ -135,7 +135,18 @@ def new():
         contact = policy.get_contact(current_user, contact_id) if contact_id else (
             deal.contact if deal else None)
         form = new_task_form(contact=contact, deal=deal)
-        return render_template("tasks/new.html", form=form, contact=contact, deal=deal)
+        permission = None
+        if contact is not None and deal is None:
+            from crm.contacts.consent import may_contact
+            permission = may_contact(contact)
+            if fragment():
+                # The contact page's "New task" button: the inline form, in place.
+                return render_template("tasks/_quick_form.html", task_form=form, focus_title=True,
+                                       section_id=f"contact-{contact.id}",
+                                       may_contact=permission, contact=contact)
+            form.next.data = url_for("contacts.show", contact_id=contact.id)
+        return render_template("tasks/new.html", form=form, contact=contact, deal=deal,
+                               may_contact=permission)
     scope = form.scope.data or ""
     if form.validate():
         try:
