@@ -102,14 +102,25 @@ def _store(rows) -> None:
         db.session.connection().execute(insert(ResponseDayCount.__table__), values[i:i + 5000])
 
 
+def _day_ranges(days: list[str]) -> list[tuple[datetime, datetime]]:
+    """Consecutive days merged into [start, end) ranges: one grouped read per range (an
+    import touches hundreds of days in a row)."""
+    out: list = []
+    for start in sorted(datetime.strptime(d, "%Y-%m-%d") for d in days):
+        if out and out[-1][1] == start:
+            out[-1][1] = start + timedelta(days=1)
+        else:
+            out.append([start, start + timedelta(days=1)])
+    return [tuple(r) for r in out]
+
+
 def recount_days(days: list[str]) -> None:
     for i in range(0, len(days), 200):
         chunk = days[i:i + 200]
         db.session.execute(delete(ResponseDayCount).where(ResponseDayCount.day.in_(chunk)))
         rows = []
-        for day in chunk:
-            start = datetime.strptime(day, "%Y-%m-%d")
-            rows += db.session.execute(_counted(start, start + timedelta(days=1))).all()
+        for start, end in _day_ranges(chunk):
+            rows += db.session.execute(_counted(start, end)).all()
         _store(rows)
 
 
