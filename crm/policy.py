@@ -164,11 +164,14 @@ def import_scope(user):
     return ImportRun.created_by_id == user.id
 
 
-def get_import(user, run_id):
+def get_import(user, run_id, kind: str | None = None):
+    """An import run the user started (managers: anyone's); with `kind`, only that kind."""
     from crm.imports.models import ImportRun
 
     run = db.session.get(ImportRun, run_id)
     if run is None or not (_is_manager(user) or run.created_by_id == user.id):
+        abort(404)
+    if kind is not None and run.kind != kind:
         abort(404)
     return run
 

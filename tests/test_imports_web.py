@@ -229,6 +229,14 @@ def test_another_reps_import_is_404_everywhere(auth, rep, other_rep):
     assert db.session.get(ImportRun, rid).status == "previewed"
 
 
+def test_csv_steps_on_a_dm_import_are_404(auth, rep):
+    client = auth.login(rep)
+    rid = run_id(upload_dm(client, FIXTURES / "instagram"))
+    for action in ("mapping", "remap"):
+        assert client.post(f"/imports/{rid}/{action}").status_code == 404
+    assert db.session.get(ImportRun, rid).status == "previewed"
+
+
 def test_managers_see_every_import(auth, rep, manager):
     client = auth.login(rep)
     rid = import_dm(client, FIXTURES / "tiktok")

@@ -1,5 +1,5 @@
 """The review of a contacts CSV: map its columns, see what every row will do, confirm."""
-from flask import abort, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_login import current_user
 
 from crm import policy
@@ -23,17 +23,10 @@ def review_context(run) -> dict:
             "handle_fields": HANDLE_FIELDS}
 
 
-def _csv_run(run_id):
-    run = policy.get_import(current_user, run_id)
-    if run.kind != "csv":
-        abort(404)
-    return run
-
-
 @bp.post("/imports/<int:run_id>/mapping")
 def save_mapping(run_id):
     """Keep the column mapping and check every row (nothing is written)."""
-    run = _csv_run(run_id)
+    run = policy.get_import(current_user, run_id, kind="csv")
     mapping = [request.form.get(f"col-{i}", "") for i in range(len(run.options["headers"]))]
     try:
         csv_service.save_mapping(current_user, run, mapping)
@@ -49,7 +42,7 @@ def save_mapping(run_id):
 @bp.post("/imports/<int:run_id>/remap")
 def remap(run_id):
     """Go back to the column mapping."""
-    run = _csv_run(run_id)
+    run = policy.get_import(current_user, run_id, kind="csv")
     try:
         csv_service.back_to_mapping(current_user, run)
         db.session.commit()

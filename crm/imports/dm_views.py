@@ -2,7 +2,7 @@
 import re
 from datetime import date, datetime
 
-from flask import abort, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_login import current_user
 
 from crm import policy
@@ -87,18 +87,10 @@ def _back(run, form=None):
     return redirect(url_for("imports.show", run_id=run.id, **args) + "#threads")
 
 
-def _dm_run(run_id):
-    # CSRFProtect has already checked the token of every POST.
-    run = policy.get_import(current_user, run_id)
-    if run.kind != "dm":
-        abort(404)
-    return run
-
-
 @bp.post("/imports/<int:run_id>/me")
 def choose_me(run_id):
     """Which person in the export is you."""
-    run = _dm_run(run_id)
+    run = policy.get_import(current_user, run_id, kind="dm")
     try:
         dm_service.choose_me(current_user, run, request.form.get("me", ""))
         db.session.commit()
@@ -111,7 +103,7 @@ def choose_me(run_id):
 @bp.post("/imports/<int:run_id>/dates")
 def choose_dates(run_id):
     """How the WhatsApp chat writes dates: day first or month first."""
-    run = _dm_run(run_id)
+    run = policy.get_import(current_user, run_id, kind="dm")
     order = request.form.get("order")
     try:
         if order not in ("day", "month"):
@@ -157,7 +149,7 @@ def choices_from(run, form) -> dict[int, dict]:
 @bp.post("/imports/<int:run_id>/threads")
 def save_threads(run_id):
     """Keep the choices made on this page of threads."""
-    run = _dm_run(run_id)
+    run = policy.get_import(current_user, run_id, kind="dm")
     try:
         dm_service.save_choices(current_user, run, choices_from(run, request.form))
         db.session.commit()
