@@ -98,7 +98,7 @@ def today_lists(user, who: str = "me", now: datetime | None = None,
     ids = [select(literal(i).label("section"), sub.c.id) for i, sub in enumerate(firsts)]
     picked = db.session.execute(union_all(*ids)).all()
     tasks = {t.id: t for t in _rows(select(Task).where(Task.id.in_([r.id for r in picked])),
-                                    len(picked))}
+                                    len(picked))} if picked else {}
     for i, name in enumerate(SECTIONS):
         rows = sorted((tasks[r.id] for r in picked if r.section == i and r.id in tasks),
                       key=lambda t: (t.due_at, t.id))
