@@ -24,6 +24,9 @@ def test_create_search_and_opt_out(page, live_server, sign_in, rep, db):
     expect(page.locator("#handles")).to_contain_text("@priyamoves")
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Contacts").click()
+    # The navigation is boosted: type only once htmx has wired the swapped-in search form.
+    page.wait_for_function("() => { const f = document.querySelector('form[role=search]');"
+                           " return f && f['htmx-internal-data'] && f['htmx-internal-data'].initHash; }")
     page.get_by_label("Search").fill("priya.mo")
     expect(page).to_have_url(re.compile(r"q=priya.mo"))
     expect(page.locator("#contact-results")).to_contain_text("Priya Nair")
