@@ -6,9 +6,18 @@ from playwright.sync_api import expect
 from crm.contacts.models import ConsentEvent, Contact
 
 
+def open_contacts(page):
+    """Follow the main navigation to Contacts. It is boosted: wait until htmx has swapped in
+    and wired the contacts page before using it."""
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Contacts").click()
+    expect(page).to_have_url(re.compile(r"/contacts$"))
+    page.wait_for_function("() => { const f = document.querySelector('form[role=search]');"
+                           " return f && f['htmx-internal-data'] && f['htmx-internal-data'].initHash; }")
+
+
 def test_create_search_and_opt_out(page, live_server, sign_in, rep, db):
     sign_in(page, rep)
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Contacts").click()
+    open_contacts(page)
     page.get_by_role("link", name="New contact").first.click()
     expect(page.get_by_role("heading", name="New contact")).to_be_visible()
     page.get_by_label("Kind").select_option("influencer")
@@ -23,10 +32,7 @@ def test_create_search_and_opt_out(page, live_server, sign_in, rep, db):
     expect(page.locator("#handles")).to_contain_text("@priya.moves")
     expect(page.locator("#handles")).to_contain_text("@priyamoves")
 
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Contacts").click()
-    # The navigation is boosted: type only once htmx has wired the swapped-in search form.
-    page.wait_for_function("() => { const f = document.querySelector('form[role=search]');"
-                           " return f && f['htmx-internal-data'] && f['htmx-internal-data'].initHash; }")
+    open_contacts(page)
     page.get_by_label("Search").fill("priya.mo")
     expect(page).to_have_url(re.compile(r"q=priya.mo"))
     expect(page.locator("#contact-results")).to_contain_text("Priya Nair")
