@@ -184,6 +184,25 @@ def test_an_import_leaves_the_rollup_current_when_it_is_done(app, auth, rep, man
     response_rollup.rebuild()
     assert response_rollup.stored() == kept and kept
     assert figures(rep, f) == oracle(rep, f)
+    # A newer export: the same thread with more messages (added to an existing conversation,
+    # so recounted from the table) and a new thread (counted by its reader), while days are
+    # built in two zones, one of them at a :45 offset.
+    g = DashboardFilters.from_args({"preset": "7d"}, "Asia/Kathmandu", NOW)
+    figures(rep, g)
+    more = msgs + [ig_message(people[i % 2], base + i * 3_600_000 + 1_200_000, f"later {i}")
+                   for i in range(30, 41)]
+    bo = ["Bo Lind", ME]
+    bo_msgs = [ig_message(bo[i % 3 == 2], base + i * 2_700_000, f"bo {i}") for i in range(25)]
+    import_dm(auth.login(rep), ig_export(tmp_path / "v2", {"ana_1": ("Ana Ortiz", people, more),
+                                                          "bo_1": ("Bo Lind", bo, bo_msgs)}),
+              me=ME)
+    assert _db.session.scalar(select(DMDirtyHour.hour).limit(1)) is None
+    assert rollup.stored_hours() == rollup.recomputed_hours()
+    kept = response_rollup.stored()
+    response_rollup.rebuild()
+    assert response_rollup.stored() == kept
+    assert figures(rep, f) == oracle(rep, f) and figures(rep, g) == oracle(rep, g)
+    assert figures(manager, g) == oracle(manager, g)
     # The per-row trigger is back for whatever writes next.
     contact = _db.session.scalars(select(Contact).where(Contact.name == "Ana Ortiz")).one()
     dms.log_message(rep, contact, platform="instagram", direction="in", body="again",

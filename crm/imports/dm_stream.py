@@ -16,6 +16,7 @@ from multiprocessing.connection import wait as wait_for
 
 from crm.conversations.reply_state import replay_new
 from crm.imports.parsers.base import reap, receive, run_forked_child
+from crm.reports.loaded import thread_counts
 
 BATCH = 5000
 
@@ -43,22 +44,27 @@ class RowFormat:
 
 
 class Replayed:
-    """The reply state of a new conversation, worked out by the reader (see
-    reply_state.replay_new): conversation values, and ResponseTime rows as tuples of
-    RESPONSE_COLUMNS in the database's own form."""
+    """What the reader worked out for a new conversation: its reply state (see
+    reply_state.replay_new) — conversation values, and ResponseTime rows as tuples of
+    RESPONSE_COLUMNS in the database's own form; both None when the messages are not in time
+    order, for the writer to rebuild — and its counts for the dashboard's rollups
+    (crm.reports.loaded.thread_counts)."""
 
-    __slots__ = ("values", "bursts")
+    __slots__ = ("values", "bursts", "hours", "days")
     RESPONSE_COLUMNS = ("conversation_id", "burst_started_at", "answered_at",
                         "response_seconds", "responder_id")
 
-    def __init__(self, values, bursts):
+    def __init__(self, values, bursts, hours, days):
         self.values = values
         self.bursts = bursts
+        self.hours = hours
+        self.days = days
 
 
 def _known_thread(source, thread, me, day_first, fmt: RowFormat, known):
-    """A new conversation's rows, replied_at filled in, and its Replayed state (None when
-    the messages are not in time order: then the writer rebuilds it from the table)."""
+    """A new conversation's rows, replied_at filled in, and its Replayed state (without a
+    reply state when the messages are not in time order: the writer rebuilds that from the
+    table, and the rollups count none of them replied until then)."""
     conv, author, run_id, now = known
     to_db = fmt.to_db or (lambda v: v)
     naive, rows = [], []
@@ -69,15 +75,17 @@ def _known_thread(source, thread, me, day_first, fmt: RowFormat, known):
         rows.append([conv, "out" if out else "in", to_db(p[0]), p[1], p[2],
                      author if out else None, p[6], p[3], p[4], run_id, now, None])
     if any(naive[i][1] > naive[i + 1][1] for i in range(len(naive) - 1)):
-        return [tuple(r) for r in rows], None
+        hours, _ = thread_counts(naive, [None] * len(naive), [])
+        return [tuple(r) for r in rows], Replayed(None, None, hours, {})
     values, bursts, replied = replay_new(conv, naive)
+    hours, days = thread_counts(naive, replied, bursts)
     for row, at in zip(rows, replied):
         if at is not None:
             row[11] = to_db(at)
     bursts = [(b["conversation_id"], to_db(b["burst_started_at"]),
                None if b["answered_at"] is None else to_db(b["answered_at"]),
                b["response_seconds"], b["responder_id"]) for b in bursts]
-    return [tuple(r) for r in rows], Replayed(values, bursts)
+    return [tuple(r) for r in rows], Replayed(values, bursts, hours, days)
 
 
 def _thread_batches(source, index, thread, me, day_first, fmt: RowFormat):

@@ -30,7 +30,8 @@ from crm.core.timeutil import utcnow
 from crm.extensions import db
 from crm.imports import bulk, dm_stream, matching
 from crm.imports.dm_plan import ThreadPlan, chosen_me
-from crm.reports import rollup_triggers
+from crm.reports import rollup, rollup_triggers
+from crm.reports.loaded import LoadedCounts
 
 COLUMNS = ("conversation_id", "direction", "sent_at", "body", "media", "author_id",
            "sender_name", "external_id", "fingerprint", "import_id", "created_at", "replied_at")
@@ -38,6 +39,12 @@ FLUSH_ROWS = 10_000
 # Existing messages of re-imported threads that may be held in memory for the bulk path.
 PREFETCH_LIMIT = 200_000
 CHUNK = 500
+
+
+def hour_of(sent_at) -> str:
+    """The rollup's hour of a message time as the writer holds it (SQLite's text, or a
+    datetime)."""
+    return sent_at[:13] if isinstance(sent_at, str) else rollup.hour_key(sent_at)
 
 
 class MessageInserter:
@@ -140,7 +147,13 @@ def _write(actor, run, source, plans, options, conn, *, progress, workers, bulk_
         indexes = _scattered_indexes()
         for ix in indexes:
             ix.drop(conn)
-        marked_up_to = rollup_triggers.suspend_insert_marking(conn)
+        rollup_triggers.suspend_insert_marking(conn)
+        # New conversations' messages and response times are added to the rollups as
+        # counted by the readers; the hours of messages added to existing conversations
+        # are marked dirty, and recounted from the table.
+        loaded, marked_hours = LoadedCounts(platform), set()
+    else:
+        loaded = None
 
     def contact_for(state: ThreadState):
         contact = state.plan.contact
@@ -195,8 +208,11 @@ def _write(actor, run, source, plans, options, conn, *, progress, workers, bulk_
             inserter.extend(rows)
             state.added += len(rows)
             if last and state.added and state_of is not None:
-                replayed.append(state_of.values)
-                responses.extend(state_of.bursts)
+                if state_of.values is not None:
+                    replayed.append(state_of.values)
+                    responses.extend(state_of.bursts)
+                if loaded is not None:
+                    loaded.add(state.plan.contact.owner_id, state_of.hours, state_of.days)
         elif rows:
             if state.seen is None:
                 state.seen = _load_seen([cid for cid, _ in state.scope])
@@ -209,6 +225,8 @@ def _write(actor, run, source, plans, options, conn, *, progress, workers, bulk_
                     created.setdefault(_person_key(state.plan), None)
             elif fresh:
                 conv_id = conversation_for(state)
+                if loaded is not None:
+                    marked_hours.update(hour_of(r[0]) for r in fresh)
                 inserter.extend([(conv_id, OUTBOUND if out else INBOUND, at, body, media,
                                   author_id if out else None, sender, ext, fp, run_id, now,
                                   None)
@@ -231,6 +249,8 @@ def _write(actor, run, source, plans, options, conn, *, progress, workers, bulk_
     # New conversations got their reply state from the readers; the others (messages added
     # to a thread imported before) are rebuilt from the table.
     responses.flush()
+    if bulk_load:   # response times written from here on (the rebuild's) are marked dirty
+        counted_responses = conn.execute(select(func.max(ResponseTime.id))).scalar() or 0
     write_replayed(replayed, [])
     if replayed:
         db.session.expire_all()
@@ -244,7 +264,8 @@ def _write(actor, run, source, plans, options, conn, *, progress, workers, bulk_
         mark = time.perf_counter()
         for ix in indexes:
             ix.create(conn)
-        rollup_triggers.resume_insert_marking(conn, marked_up_to)
+        loaded.write()
+        rollup_triggers.resume_insert_marking(conn, sorted(marked_hours), counted_responses)
         outcome.seconds["indexes"] = round(time.perf_counter() - mark, 2)
     label = PLATFORM_LABELS.get(platform, platform)
     for state in states if not dry_run else ():

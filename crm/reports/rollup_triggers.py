@@ -83,30 +83,31 @@ statements, install, uninstall = DDL.statements, DDL.install, DDL.uninstall
 
 
 
-def suspend_insert_marking(connection) -> tuple[int, int]:
+def suspend_insert_marking(connection) -> None:
     """For a bulk load on SQLite, inside its transaction: stop marking hours (messages) and
     days (response times) row by row on INSERT — a million upserts cost more than the load's
-    own inserts. Returns the newest ids so far; `resume_insert_marking` marks what was added
-    after them in one statement each and puts the triggers back, before the transaction
-    commits, so nothing is left unmarked (a rollback restores the triggers with the rest)."""
+    own inserts. The load adds what it counted itself (crm.reports.loaded) and gives
+    `resume_insert_marking` what it did not count; that marks it and puts the triggers back,
+    before the transaction commits, so nothing is left unmarked (a rollback restores the
+    triggers with the rest)."""
     from crm.reports import response_triggers
 
     connection.exec_driver_sql(SQLITE_DROP[0])
     connection.exec_driver_sql(response_triggers.SQLITE_DROP[0])
-    return tuple(connection.exec_driver_sql(
-        "SELECT (SELECT coalesce(max(id), 0) FROM messages), "
-        "(SELECT coalesce(max(id), 0) FROM response_times)").one())
 
 
-def resume_insert_marking(connection, after: tuple[int, int]) -> None:
+def resume_insert_marking(connection, hours: list[str], responses_after: int) -> None:
+    """Mark `hours` (of messages the load did not count) and the days of response times
+    written after id `responses_after` dirty, and put the INSERT triggers back."""
     from crm.reports import response_triggers
 
-    connection.exec_driver_sql(
-        "INSERT INTO dm_dirty_hours (hour, changes) SELECT DISTINCT substr(sent_at, 1, 13), 1 "
-        f"FROM messages WHERE id > ? {_UPSERT}", (after[0],))
+    if hours:
+        connection.exec_driver_sql(
+            f"INSERT INTO dm_dirty_hours (hour, changes) VALUES (?, 1) {_UPSERT}",
+            [(h,) for h in hours])
     connection.exec_driver_sql(
         "INSERT INTO response_dirty_days (day, changes) "
         "SELECT DISTINCT substr(burst_started_at, 1, 10), 1 FROM response_times WHERE id > ? "
-        f"{response_triggers._UPSERT}", (after[1],))
+        f"{response_triggers._UPSERT}", (responses_after,))
     connection.exec_driver_sql(SQLITE_CREATE[0])
     connection.exec_driver_sql(response_triggers.SQLITE_CREATE[0])
