@@ -92,17 +92,10 @@ def test_readers_leave_an_out_of_order_thread_to_the_rebuild():
     assert replayed is not None and replayed.values["state"] == "awaiting_reply"
     assert [r[-1] for r in rows] == [None, None]
     assert replayed.bursts == [(5, T0, T0 + timedelta(minutes=1), 60, 2)]
-    hour = T0.strftime("%Y-%m-%d %H")
-    assert replayed.hours == {(hour, "in", 0): [1, 0], (hour, "out", 2): [1, 0]}
-    assert replayed.days == {(T0.strftime("%Y-%m-%d"), 2, 1): [1, 1]}
     backwards = [(True, T0 + timedelta(minutes=1)), (False, T0)]
     rows, replayed = dm_stream._known_thread(FakeSource(backwards), None, "Me", None, fmt,
                                              fmt.known[0])
-    assert replayed.values is None and replayed.bursts is None and len(rows) == 2
-    # Counted for the rollups as not replied: the rebuild sets replied_at later, and the
-    # UPDATE trigger marks those hours for a recount.
-    assert replayed.hours == {(hour, "in", 0): [1, 0], (hour, "out", 2): [1, 0]}
-    assert replayed.days == {}
+    assert replayed is None and len(rows) == 2
 
 
 def write_thread(root, folder, messages):

@@ -16,7 +16,7 @@ from multiprocessing.connection import wait as wait_for
 
 from crm.conversations.reply_state import replay_new
 from crm.imports.parsers.base import reap, receive, run_forked_child
-from crm.reports.loaded import thread_counts
+from crm.reports.loaded import Tally
 
 BATCH = 5000
 
@@ -38,33 +38,32 @@ class RowFormat:
     writer only inserts them; the others come packed, for the writer to check against what
     is stored."""
 
-    def __init__(self, to_db, known: dict[int, tuple] | None = None):
+    def __init__(self, to_db, known: dict[int, tuple] | None = None, owners=None):
         self.to_db = to_db
         self.known = known or {}   # thread index → (conversation id, author id, import id, now)
+        # With `owners` (thread index → contact owner id), the reader also keeps the
+        # dashboard rollups' counts of those threads, and sends them once it is done.
+        self.owners = owners
+        self.tally = Tally() if owners is not None else None
 
 
 class Replayed:
-    """What the reader worked out for a new conversation: its reply state (see
-    reply_state.replay_new) — conversation values, and ResponseTime rows as tuples of
-    RESPONSE_COLUMNS in the database's own form; both None when the messages are not in time
-    order, for the writer to rebuild — and its counts for the dashboard's rollups
-    (crm.reports.loaded.thread_counts)."""
+    """The reply state of a new conversation, worked out by the reader (see
+    reply_state.replay_new): conversation values, and ResponseTime rows as tuples of
+    RESPONSE_COLUMNS in the database's own form."""
 
-    __slots__ = ("values", "bursts", "hours", "days")
+    __slots__ = ("values", "bursts")
     RESPONSE_COLUMNS = ("conversation_id", "burst_started_at", "answered_at",
                         "response_seconds", "responder_id")
 
-    def __init__(self, values, bursts, hours, days):
+    def __init__(self, values, bursts):
         self.values = values
         self.bursts = bursts
-        self.hours = hours
-        self.days = days
 
 
-def _known_thread(source, thread, me, day_first, fmt: RowFormat, known):
-    """A new conversation's rows, replied_at filled in, and its Replayed state (without a
-    reply state when the messages are not in time order: the writer rebuilds that from the
-    table, and the rollups count none of them replied until then)."""
+def _known_thread(source, thread, me, day_first, fmt: RowFormat, known, index=None):
+    """A new conversation's rows, replied_at filled in, and its Replayed state (None when
+    the messages are not in time order: then the writer rebuilds it from the table)."""
     conv, author, run_id, now = known
     to_db = fmt.to_db or (lambda v: v)
     naive, rows = [], []
@@ -75,17 +74,19 @@ def _known_thread(source, thread, me, day_first, fmt: RowFormat, known):
         rows.append([conv, "out" if out else "in", to_db(p[0]), p[1], p[2],
                      author if out else None, p[6], p[3], p[4], run_id, now, None])
     if any(naive[i][1] > naive[i + 1][1] for i in range(len(naive) - 1)):
-        hours, _ = thread_counts(naive, [None] * len(naive), [])
-        return [tuple(r) for r in rows], Replayed(None, None, hours, {})
+        if fmt.tally is not None:  # none replied until the rebuild (its UPDATEs mark them)
+            fmt.tally.count(fmt.owners.get(index), naive, [None] * len(naive), [])
+        return [tuple(r) for r in rows], None
     values, bursts, replied = replay_new(conv, naive)
-    hours, days = thread_counts(naive, replied, bursts)
+    if fmt.tally is not None:
+        fmt.tally.count(fmt.owners.get(index), naive, replied, bursts)
     for row, at in zip(rows, replied):
         if at is not None:
             row[11] = to_db(at)
     bursts = [(b["conversation_id"], to_db(b["burst_started_at"]),
                None if b["answered_at"] is None else to_db(b["answered_at"]),
                b["response_seconds"], b["responder_id"]) for b in bursts]
-    return [tuple(r) for r in rows], Replayed(values, bursts, hours, days)
+    return [tuple(r) for r in rows], Replayed(values, bursts)
 
 
 def _thread_batches(source, index, thread, me, day_first, fmt: RowFormat):
@@ -93,7 +94,7 @@ def _thread_batches(source, index, thread, me, day_first, fmt: RowFormat):
     finished thread, None otherwise."""
     known = fmt.known.get(index)
     if known is not None:
-        rows, replayed = _known_thread(source, thread, me, day_first, fmt, known)
+        rows, replayed = _known_thread(source, thread, me, day_first, fmt, known, index)
         for start in range(0, len(rows), BATCH):
             yield rows[start:start + BATCH], None
         yield [], replayed
@@ -122,10 +123,18 @@ def _thread_items(source, index, thread, me, day_first, fmt):
     yield index, pending or [], True, finished, None
 
 
+def _tally_item(fmt: RowFormat):
+    """The reader's last item: its rollup counts (index None)."""
+    return None, [], True, False, fmt.tally
+
+
 def in_line(source, threads, me, day_first, fmt: RowFormat):
-    """Yield (index, rows, last?, finished?, replayed) for each thread in turn."""
+    """Yield (index, rows, last?, finished?, replayed) for each thread in turn, then, when
+    counting for the rollups, (None, [], True, False, tally)."""
     for i, thread in enumerate(threads):
         yield from _thread_items(source, i, thread, me, day_first, fmt)
+    if fmt.tally is not None:
+        yield _tally_item(fmt)
 
 
 def can_fork() -> bool:
@@ -133,7 +142,8 @@ def can_fork() -> bool:
 
 
 def forked(source, threads, me, day_first, fmt: RowFormat, workers: int = 2):
-    """The same batches, read by `workers` child processes (thread i goes to worker i % n)."""
+    """The same batches, read by `workers` child processes (thread i goes to worker i % n);
+    each sends its own tally last."""
     ctx = get_context("fork")
     children: list[tuple[int, object]] = []
     try:
@@ -146,6 +156,8 @@ def forked(source, threads, me, day_first, fmt: RowFormat, workers: int = 2):
                     for i in range(w, len(threads), workers):
                         for item in _thread_items(source, i, threads[i], me, day_first, fmt):
                             writer.send(item)
+                    if fmt.tally is not None:
+                        writer.send(_tally_item(fmt))
 
                 run_forked_child(writer, work)
             writer.close()

@@ -31,7 +31,7 @@ from crm.extensions import db
 from crm.imports import bulk, dm_stream, matching
 from crm.imports.dm_plan import ThreadPlan, chosen_me
 from crm.reports import rollup, rollup_triggers
-from crm.reports.loaded import LoadedCounts
+from crm.reports.loaded import Tally
 
 COLUMNS = ("conversation_id", "direction", "sent_at", "body", "media", "author_id",
            "sender_name", "external_id", "fingerprint", "import_id", "created_at", "replied_at")
@@ -151,9 +151,7 @@ def _write(actor, run, source, plans, options, conn, *, progress, workers, bulk_
         # New conversations' messages and response times are added to the rollups as
         # counted by the readers; the hours of messages added to existing conversations
         # are marked dirty, and recounted from the table.
-        loaded, marked_hours = LoadedCounts(platform), set()
-    else:
-        loaded = None
+        tally, marked_hours = Tally(), set()
 
     def contact_for(state: ThreadState):
         contact = state.plan.contact
@@ -192,9 +190,10 @@ def _write(actor, run, source, plans, options, conn, *, progress, workers, bulk_
     outcome.seconds["contacts"] = round(time.perf_counter() - started, 2)
 
     run_id, now = run.id, inserter.now
-    fmt = dm_stream.RowFormat(inserter.to_db, {
-        i: (st.conversation_id, author_id, run_id, now)
-        for i, st in enumerate(states) if st.conversation_id is not None and not st.scope})
+    known = {i: (st.conversation_id, author_id, run_id, now)
+             for i, st in enumerate(states) if st.conversation_id is not None and not st.scope}
+    fmt = dm_stream.RowFormat(inserter.to_db, known, owners={
+        i: states[i].plan.contact.owner_id for i in known} if bulk_load else None)
     if workers and dm_stream.can_fork() and len(threads) > 1:
         stream = dm_stream.forked(source, threads, me, day_first, fmt, workers)
     else:
@@ -203,16 +202,16 @@ def _write(actor, run, source, plans, options, conn, *, progress, workers, bulk_
     replayed: list[dict] = []        # conversation values the readers worked out
     done = 0
     for index, rows, last, finished, state_of in stream:
+        if index is None:   # a reader's rollup counts, sent when it is done
+            tally.merge(state_of)
+            continue
         state = states[index]
         if finished:  # a new thread: every message is new and the rows are ready
             inserter.extend(rows)
             state.added += len(rows)
             if last and state.added and state_of is not None:
-                if state_of.values is not None:
-                    replayed.append(state_of.values)
-                    responses.extend(state_of.bursts)
-                if loaded is not None:
-                    loaded.add(state.plan.contact.owner_id, state_of.hours, state_of.days)
+                replayed.append(state_of.values)
+                responses.extend(state_of.bursts)
         elif rows:
             if state.seen is None:
                 state.seen = _load_seen([cid for cid, _ in state.scope])
@@ -225,7 +224,7 @@ def _write(actor, run, source, plans, options, conn, *, progress, workers, bulk_
                     created.setdefault(_person_key(state.plan), None)
             elif fresh:
                 conv_id = conversation_for(state)
-                if loaded is not None:
+                if bulk_load:
                     marked_hours.update(hour_of(r[0]) for r in fresh)
                 inserter.extend([(conv_id, OUTBOUND if out else INBOUND, at, body, media,
                                   author_id if out else None, sender, ext, fp, run_id, now,
@@ -264,7 +263,7 @@ def _write(actor, run, source, plans, options, conn, *, progress, workers, bulk_
         mark = time.perf_counter()
         for ix in indexes:
             ix.create(conn)
-        loaded.write()
+        tally.write(platform)
         rollup_triggers.resume_insert_marking(conn, sorted(marked_hours), counted_responses)
         outcome.seconds["indexes"] = round(time.perf_counter() - mark, 2)
     label = PLATFORM_LABELS.get(platform, platform)
