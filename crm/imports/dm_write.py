@@ -6,7 +6,7 @@ already stored for the same thread — same platform message id, or same fingerp
 skipped, so importing an export twice, or a newer overlapping one, adds nothing twice.
 
 On SQLite, a load that is big next to the messages table drops the indexes it would
-scatter writes over (by time, author, fingerprint) inside the transaction and builds them
+scatter writes over (by direction and time, by author) inside the transaction and builds them
 again at the end: sorting once is far cheaper than a million random index inserts, and
 readers keep seeing the committed table (with its indexes) until the commit. A rollback
 brings the indexes back with the data.
@@ -411,6 +411,8 @@ def _bulk_load_wanted(conn, rows: int, minimum: int, states) -> bool:
 def _scattered_indexes():
     """The messages indexes a load would update all over the tree. Those led by
     conversation_id stay: rows arrive conversation by conversation, with growing ids, so
-    they only grow at one end (and the reply state reads through one of them)."""
+    they only grow at one end (and the reply state reads through one of them). So does the
+    template index: it holds only messages sent from a template, which an import never is."""
     return sorted((ix for ix in Message.__table__.indexes
-                   if next(iter(ix.columns)).name != "conversation_id"), key=lambda ix: ix.name)
+                   if next(iter(ix.columns)).name not in ("conversation_id", "template_id")),
+                  key=lambda ix: ix.name)
