@@ -75,14 +75,14 @@ def _known_thread(source, thread, me, day_first, fmt: RowFormat, known, index=No
                      author if out else None, p[6], p[3], p[4], run_id, now, None])
     if any(naive[i][1] > naive[i + 1][1] for i in range(len(naive) - 1)):
         if fmt.tally is not None:  # none replied until the rebuild (its UPDATEs mark them)
-            fmt.tally.count(fmt.owners.get(index), naive, [None] * len(naive), [])
+            fmt.tally.count(fmt.owners.get(index), rows, [])
         return [tuple(r) for r in rows], None
     values, bursts, replied = replay_new(conv, naive)
-    if fmt.tally is not None:
-        fmt.tally.count(fmt.owners.get(index), naive, replied, bursts)
     for row, at in zip(rows, replied):
         if at is not None:
             row[11] = to_db(at)
+    if fmt.tally is not None:
+        fmt.tally.count(fmt.owners.get(index), rows, bursts)
     bursts = [(b["conversation_id"], to_db(b["burst_started_at"]),
                None if b["answered_at"] is None else to_db(b["answered_at"]),
                b["response_seconds"], b["responder_id"]) for b in bursts]

@@ -61,8 +61,7 @@ class MessageInserter:
             self.sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "
                         f"VALUES ({', '.join([mark] * len(columns))})")
             # Raw executemany skips SQLAlchemy's conversions, so apply the column's own.
-            self.to_db = Message.__table__.c.sent_at.type.dialect_impl(dialect) \
-                .bind_processor(dialect)
+            self.to_db = bulk.datetime_to_db(dialect)
         now = utcnow()
         self.now = self.to_db(now) if self.to_db else now
         self.rows: list[tuple] = []

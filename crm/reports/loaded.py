@@ -20,7 +20,7 @@ the UPDATE trigger) is recounted from the table as usual, whatever it holds.
 """
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from sqlalchemy import select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -28,29 +28,28 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from crm.extensions import db
 from crm.reports.models import DMDayBuilt, DMHourCount, ResponseDayCount
 from crm.reports.response_rollup import bucket_of
-from crm.reports.rollup import ALL_PLATFORMS, EVERYONE, NO_OWNER, _drop_days, local_days_of_hour
+from crm.reports.rollup import (ALL_PLATFORMS, EVERYONE, NO_OWNER, _drop_days, hour_key,
+                                local_days_of_hour)
 
 
 class Tally:
     """Rollup counts of new conversations: kept by each reader while it works out the
-    conversations' reply state, merged and written by the writer. Plain dicts, so a forked
+    conversations' reply state, merged and written by the writer. Dicts of counts, so a forked
     reader can send its tally through a pipe."""
 
     def __init__(self):
-        self.hours: dict = {}   # (y, m, d, h, owner, direction, author, replied?) -> messages
+        self.hours = Counter()  # (hour, owner, direction, author, replied?) -> messages
         self.days: dict = {}    # (day, owner, responder, bucket, answered?) -> bursts
 
-    def count(self, owner_id, messages, replied, bursts) -> None:
-        """One new conversation: `messages` as (direction, sent_at, author_id, …) in the order
-        given to `replay_new`, `replied` each one's replied_at (None when not worked out),
-        `bursts` its ResponseTime rows as dicts."""
+    def count(self, owner_id, rows, bursts) -> None:
+        """One new conversation: `rows` its messages as written (direction at 1, sent_at at
+        2, author at 5, replied_at at 11), `bursts` its ResponseTime rows as dicts."""
         owner = NO_OWNER if owner_id is None else owner_id
-        hours = self.hours
-        for m, at in zip(messages, replied):
-            sent = m[1]
-            key = (sent.year, sent.month, sent.day, sent.hour, owner, m[0], m[2] or 0,
-                   at is not None)
-            hours[key] = hours.get(key, 0) + 1
+        if rows and rows[0][2].__class__ is str:    # SQLite's text: the hour is its start
+            self.hours.update([(r[2][:13], owner, r[1], r[5], r[11] is not None) for r in rows])
+        else:
+            self.hours.update([(hour_key(r[2]), owner, r[1], r[5], r[11] is not None)
+                               for r in rows])
         days = self.days
         for b in bursts:
             key = (b["burst_started_at"].date(), owner, b["responder_id"] or 0,
@@ -66,8 +65,8 @@ class Tally:
         """Add the counts to the rollups, inside the load's transaction (SQLite), and drop
         the local days built on the hours they changed."""
         hours: dict = defaultdict(lambda: [0, 0])
-        for (y, mo, d, h, owner, direction, author, was_replied), n in self.hours.items():
-            entry = hours[(f"{y:04d}-{mo:02d}-{d:02d} {h:02d}", owner, direction, author)]
+        for (hour, owner, direction, author, was_replied), n in self.hours.items():
+            entry = hours[(hour, owner, direction, author or 0)]
             entry[0] += n
             if was_replied:
                 entry[1] += n
