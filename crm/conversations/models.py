@@ -71,13 +71,13 @@ class Message(db.Model):
     __tablename__ = "messages"
     __table_args__ = (
         Index("ix_messages_conversation_sent", "conversation_id", "sent_at", "id"),
-        Index("ix_messages_external", "conversation_id", "external_id"),
         # replied_at is included so a template's sent count and reply rate come from the index.
         # Partial, like the author index: every query names a template (an author), and most
         # messages have none (imported and inbound ones), so they cost no index writes.
         Index("ix_messages_template", "template_id", "sent_at", "replied_at",
               **_not_null("template_id")),
-        Index("ix_messages_conversation_template", "conversation_id", "template_id"),
+        Index("ix_messages_conversation_template", "conversation_id", "template_id",
+              **_not_null("template_id")),
         Index("ix_messages_author_sent", "author_id", "sent_at", **_not_null("author_id")),
         # Marking a conversation's unanswered outbound messages as replied reads only its rows.
         Index("ix_messages_conversation_unreplied", "conversation_id", "direction",

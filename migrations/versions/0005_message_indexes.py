@@ -1,4 +1,5 @@
-"""message indexes: the unused fingerprint index goes, template and author are partial
+"""message indexes: the unused fingerprint and external id indexes go, template and author
+indexes hold only messages that have one
 
 Revision ID: 0005
 Revises: 0004
@@ -24,10 +25,15 @@ def _not_null(column):
 def upgrade():
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.drop_index('ix_messages_fingerprint')
+        batch_op.drop_index('ix_messages_external')
         batch_op.drop_index('ix_messages_template')
+        batch_op.drop_index('ix_messages_conversation_template')
         batch_op.drop_index('ix_messages_author_sent')
         batch_op.create_index('ix_messages_template', ['template_id', 'sent_at', 'replied_at'],
                               unique=False, **_not_null('template_id'))
+        batch_op.create_index('ix_messages_conversation_template',
+                              ['conversation_id', 'template_id'], unique=False,
+                              **_not_null('template_id'))
         batch_op.create_index('ix_messages_author_sent', ['author_id', 'sent_at'], unique=False,
                               **_not_null('author_id'))
 
@@ -35,8 +41,13 @@ def upgrade():
 def downgrade():
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.drop_index('ix_messages_author_sent', **_not_null('author_id'))
+        batch_op.drop_index('ix_messages_conversation_template', **_not_null('template_id'))
         batch_op.drop_index('ix_messages_template', **_not_null('template_id'))
         batch_op.create_index('ix_messages_author_sent', ['author_id', 'sent_at'], unique=False)
         batch_op.create_index('ix_messages_template', ['template_id', 'sent_at', 'replied_at'],
+                              unique=False)
+        batch_op.create_index('ix_messages_conversation_template',
+                              ['conversation_id', 'template_id'], unique=False)
+        batch_op.create_index('ix_messages_external', ['conversation_id', 'external_id'],
                               unique=False)
         batch_op.create_index('ix_messages_fingerprint', ['fingerprint'], unique=False)
