@@ -2,7 +2,7 @@
 from flask import Flask, g, render_template, request
 from flask_login import current_user
 
-from crm.core import timeutil
+from crm.core import badges, timeutil
 from crm.core.errors import OutreachRefused
 from crm.extensions import db, login_manager
 
@@ -62,6 +62,9 @@ def register_web(app: Flask) -> None:
     @app.errorhandler(429)
     def too_many(e):
         return render_template("errors/429.html"), 429
+
+    for badge in (badges.consent_badge, badges.kind_badge, badges.platform_chip):
+        app.add_template_global(badge)
 
     @app.template_filter("localtime")
     def localtime(value, fmt="%d %b %Y, %H:%M"):
