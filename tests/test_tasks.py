@@ -256,6 +256,7 @@ def test_today_sorts_overdue_today_and_upcoming_in_the_users_zone(auth, db, rep,
     for hidden in ("Far away", "Someone else's", "Finished"):
         assert hidden not in html
     assert services.due_counts(rep) == {"overdue": 1, "due_today": 2}
+    assert "1 overdue</span> · 2 due today" in html     # the head's counts say the same
 
 
 def test_home_page_counts_come_from_due_counts(auth, db, rep):
@@ -343,6 +344,7 @@ def test_a_long_today_section_shows_its_first_rows_counts_all_and_pages_on(auth,
     page = client.get("/today").data.decode()
     overdue = page[page.index('id="today-overdue-h"'):page.index('id="today-today-h"')]
     assert f'<span class="count-pill">{total}</span>' in overdue
+    assert f"{total} overdue</span>" in page
     assert overdue.count('class="task task-open') == SECTION_LIMIT
     link = _more_link(overdue)
     assert link.startswith("/today/overdue?")

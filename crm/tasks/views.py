@@ -119,7 +119,10 @@ def today():
         db.session.commit()
     who = request.args.get("who", "me")
     lists = queries.today_lists(current_user, who)
-    ctx = dict(lists=lists, counts=services.due_counts(current_user),
+    # Your own lists already counted your overdue and today's tasks: the same figures.
+    counts = ({"overdue": lists.counts["overdue"], "due_today": lists.counts["today"]}
+              if lists.who == "me" else services.due_counts(current_user))
+    ctx = dict(lists=lists, counts=counts,
                users=assignee_choices() if current_user.is_manager else [],
                task_form=new_task_form(), created=created)
     if fragment() and htmx.target == "today-lists":
