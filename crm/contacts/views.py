@@ -99,8 +99,10 @@ def _detail_context(contact, **extra):
                                .order_by(Note.created_at.desc()).limit(20)).all()
     consent_form = ConsentForm(status=contact.consent_status,
                                do_not_contact=contact.do_not_contact, formdata=None)
-    owner_form = OwnerForm(owner_id=str(contact.owner_id or ""), formdata=None)
-    owner_form.owner_id.choices = _owner_choices()
+    owner_form = None
+    if current_user.is_manager:     # only managers reassign: a rep's page lists no users
+        owner_form = OwnerForm(owner_id=str(contact.owner_id or ""), formdata=None)
+        owner_form.owner_id.choices = _owner_choices()
     ctx = dict(contact=contact, timeline=timeline, notes=notes, consent_form=consent_form,
                consent_events=contact.consent_events.limit(50).all(),
                handle_form=HandleForm(formdata=None), note_form=NoteForm(formdata=None),
