@@ -64,7 +64,8 @@ def register_web(app: Flask) -> None:
     def too_many(e):
         return render_template("errors/429.html"), 429
 
-    for badge in (badges.consent_badge, badges.kind_badge, badges.platform_chip):
+    for badge in (badges.consent_badge, badges.kind_badge, badges.platform_chip,
+                  badges.last_dm_text):
         app.add_template_global(badge)
     app.add_template_global(row_url)
 
@@ -86,11 +87,7 @@ def register_web(app: Flask) -> None:
         amount = f"{minor / 100:,.0f}" if minor % 100 == 0 else f"{minor / 100:,.2f}"
         return f"{symbol}{amount}" if symbol else f"{amount} {currency}"
 
-    @app.template_filter("ago")
-    def ago(value):
-        if value is None:
-            return "—"
-        return timeutil.humanize_duration((timeutil.utcnow() - value).total_seconds())
+    app.add_template_filter(timeutil.ago, "ago")
 
     @app.template_filter("thousands")
     def thousands(value):

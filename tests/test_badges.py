@@ -3,7 +3,8 @@ from types import SimpleNamespace
 
 from markupsafe import Markup
 
-from crm.core.badges import consent_badge, kind_badge, platform_chip
+from crm.core.badges import consent_badge, kind_badge, last_dm_text, platform_chip
+from crm.core.timeutil import utcnow
 
 
 def person(**kw):
@@ -26,6 +27,21 @@ def test_kind_badge_and_platform_chip_name_the_kind_and_platform():
         '<span class="badge badge-kind-influencer">Influencer</span>')
     assert platform_chip("tiktok") == '<span class="chip chip-tiktok">TikTok</span>'
     assert platform_chip("x", "On X") == '<span class="chip chip-x">On X</span>'
+
+
+def test_last_dm_text_says_who_wrote_last_and_when():
+    from datetime import timedelta
+
+    hours_ago = utcnow() - timedelta(hours=5, minutes=1)
+    conv = SimpleNamespace(state="needs_reply", last_inbound_at=hours_ago,
+                           last_outbound_at=None, last_message_at=hours_ago)
+    assert last_dm_text(None) == '<span class="muted">No DMs logged</span>'
+    assert last_dm_text(conv) == ('<span class="badge badge-warn">Needs reply</span> '
+                                  '<span class="muted">they wrote 5 h 1 min ago</span>')
+    conv.state, conv.last_outbound_at = "awaiting_reply", hours_ago
+    assert last_dm_text(conv) == '<span class="muted">You wrote 5 h 1 min ago · no reply yet</span>'
+    conv.state = "closed"
+    assert last_dm_text(conv) == '<span class="muted">Last DM 5 h 1 min ago</span>'
 
 
 def test_badges_escape_what_they_are_given():

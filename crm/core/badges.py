@@ -1,4 +1,5 @@
-"""The small labels every list repeats — consent, kind, platform — as plain functions.
+"""The small labels every list repeats — consent, kind, platform, a deal's last DM — as
+plain functions.
 
 They were Jinja macros; a macro call costs several times the formatting it does, and a list
 page makes one or two per row. Registered as template globals under the same names
@@ -7,6 +8,7 @@ page makes one or two per row. Registered as template globals under the same nam
 from markupsafe import Markup, escape
 
 from crm.contacts.models import KIND_LABELS, PLATFORM_LABELS
+from crm.core.timeutil import ago
 
 _CONSENT = {
     "do_not_contact": Markup('<span class="badge badge-danger" title="Do not contact">'
@@ -35,3 +37,16 @@ def platform_chip(platform, text=None) -> Markup:
     """The platform's name in its colour; `text` instead of the name when given."""
     label = text or PLATFORM_LABELS.get(platform, platform or "")
     return Markup(f'<span class="chip chip-{escape(platform)}">{escape(label)}</span>')
+
+
+def last_dm_text(conv) -> Markup:
+    """Where a deal's conversation stands: who wrote last and how long ago (board cards)."""
+    if conv is None:
+        return Markup('<span class="muted">No DMs logged</span>')
+    if conv.state == "needs_reply":
+        return Markup('<span class="badge badge-warn">Needs reply</span> <span class="muted">'
+                      f'they wrote {escape(ago(conv.last_inbound_at))} ago</span>')
+    if conv.state == "awaiting_reply":
+        return Markup(f'<span class="muted">You wrote {escape(ago(conv.last_outbound_at))} ago'
+                      ' · no reply yet</span>')
+    return Markup(f'<span class="muted">Last DM {escape(ago(conv.last_message_at))} ago</span>')
