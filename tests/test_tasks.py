@@ -384,3 +384,28 @@ def test_today_section_rejects_unknown_sections_and_ignores_a_bad_cursor(auth, d
     assert client.get("/today/someday", headers=hx).status_code == 404
     fragment = client.get("/today/overdue?after=not-a-cursor", headers=hx).data.decode()
     assert "Overdue 000" in fragment and "Overdue 001" in fragment
+
+
+def test_a_contacts_tasks_are_its_open_ones_soonest_first_then_the_last_closed(
+        db, rep, other_rep, contact, count_queries):
+    from crm.tasks.queries import tasks_for_contact
+
+    now = utcnow()
+    for n in range(4):
+        factories.TaskFactory(title=f"Open {n}", contact_id=contact.id, assignee_id=rep.id,
+                              due_at=now + timedelta(days=3 - n))
+    for n in range(7):
+        factories.TaskFactory(title=f"Done {n}", contact_id=contact.id, assignee_id=rep.id,
+                              status="done", due_at=now, done_at=now - timedelta(hours=n))
+    factories.TaskFactory(title="Cancelled", contact_id=contact.id, assignee_id=rep.id,
+                          status="cancelled", due_at=now, cancelled_at=now - timedelta(minutes=90))
+    factories.TaskFactory(title="Elsewhere", assignee_id=rep.id, due_at=now)
+    db.session.commit()
+    rep.role, contact.name       # loaded again after the commit, before counting
+    with count_queries() as q:
+        titles = [t.title for t in tasks_for_contact(rep, contact, limit=3)]
+    assert q.count == 1, q.statements
+    assert titles == ["Open 3", "Open 2", "Open 1", "Done 0", "Done 1", "Cancelled", "Done 2",
+                      "Done 3"]
+    # Another rep sees none of them: the contact is not theirs, nor are the tasks.
+    assert tasks_for_contact(other_rep, contact) == []
