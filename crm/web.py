@@ -102,5 +102,7 @@ def register_web(app: Flask) -> None:
         fragment = request.headers.get("HX-Request") and not request.headers.get("HX-Boosted")
         if current_user.is_authenticated and request.endpoint and not fragment:
             from crm.conversations.services import needs_reply_count
-            counts["needs_reply"] = needs_reply_count(current_user)
+            # The inbox has just counted the same conversations (see conversations.inbox).
+            counts["needs_reply"] = (g.needs_reply_count if "needs_reply_count" in g
+                                     else needs_reply_count(current_user))
         return {"nav_counts": counts, "platform_labels": PLATFORM_LABELS}
