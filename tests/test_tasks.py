@@ -409,3 +409,19 @@ def test_a_contacts_tasks_are_its_open_ones_soonest_first_then_the_last_closed(
                       "Done 3"]
     # Another rep sees none of them: the contact is not theirs, nor are the tasks.
     assert tasks_for_contact(other_rep, contact) == []
+
+
+def test_todays_new_task_form_is_fetched_when_asked_for(auth, db, rep, hx):
+    client = auth.login(rep)
+    page = client.get("/today").data.decode()
+    assert 'name="title"' not in page
+    assert 'href="/tasks/new" hx-get="/tasks/new"' in page and ">New task</a>" in page
+    form = client.get("/tasks/new", headers=hx).data.decode()
+    assert "<html" not in form and 'action="/tasks/new"' in form and "hx-post" not in form
+    assert 'name="title"' in form and "autofocus" in form
+    # Without JavaScript the link is the full page, and the form still comes back to Today.
+    full = client.get("/tasks/new").data.decode()
+    assert "<html" in full and 'name="title"' in full
+    resp = client.post("/tasks/new", data={"title": "Call the venue", "due_on": "2030-01-02",
+                                           "due_time": "09:00", "assignee_id": str(rep.id)})
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/today")

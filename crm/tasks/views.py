@@ -123,8 +123,7 @@ def today():
     counts = ({"overdue": lists.counts["overdue"], "due_today": lists.counts["today"]}
               if lists.who == "me" else services.due_counts(current_user))
     ctx = dict(lists=lists, counts=counts,
-               users=assignee_choices() if current_user.is_manager else [],
-               task_form=new_task_form(), created=created)
+               users=assignee_choices() if current_user.is_manager else [], created=created)
     if fragment() and htmx.target == "today-lists":
         return render_template("tasks/_lists.html", **ctx)
     return render_template("tasks/today.html", **ctx)
@@ -155,13 +154,15 @@ def counts():
 @bp.route("/tasks/new", methods=["GET", "POST"])
 def new():
     """Create a follow-up task (from the Today page, a contact or a deal)."""
-    form = new_task_form(formdata=request.form if request.method == "POST" else None)
     if request.method == "GET":
         contact_id, deal_id = _int(request.args.get("contact_id")), _int(request.args.get("deal_id"))
         deal = policy.get_deal(current_user, deal_id) if deal_id else None
         contact = policy.get_contact(current_user, contact_id) if contact_id else (
             deal.contact if deal else None)
         form = new_task_form(contact=contact, deal=deal)
+        if contact is None and fragment():
+            # The Today page's "New task" button: the form, in place.
+            return render_template("tasks/_today_form.html", task_form=form, focus_title=True)
         permission = None
         if contact is not None and deal is None:
             from crm.contacts.consent import may_contact
@@ -174,6 +175,7 @@ def new():
             form.next.data = url_for("contacts.show", contact_id=contact.id)
         return render_template("tasks/new.html", form=form, contact=contact, deal=deal,
                                may_contact=permission)
+    form = new_task_form(formdata=request.form)
     scope = form.scope.data or ""
     if form.validate():
         try:
