@@ -39,7 +39,8 @@ def test_last_dm_text_says_who_wrote_last_and_when():
     assert last_dm_text(conv) == ('<span class="badge badge-warn">Needs reply</span> '
                                   '<span class="muted">they wrote 5 h 1 min ago</span>')
     conv.state, conv.last_outbound_at = "awaiting_reply", hours_ago
-    assert last_dm_text(conv) == '<span class="muted">You wrote 5 h 1 min ago · no reply yet</span>'
+    assert last_dm_text(conv) == (
+        '<span class="muted">You wrote 5 h 1 min ago · no reply yet</span>')
     conv.state = "closed"
     assert last_dm_text(conv) == '<span class="muted">Last DM 5 h 1 min ago</span>'
 

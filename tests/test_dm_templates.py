@@ -182,7 +182,8 @@ def test_the_contact_page_fetches_the_template_picker_when_the_tool_is_opened(
     db.session.commit()
     client = auth.login(rep)
     page = client.get(f"/contacts/{contact.id}").get_data(as_text=True)
-    tool = page[page.index('id="template-tool"'):page.index("</details>", page.index('id="template-tool"'))]
+    start = page.index('id="template-tool"')
+    tool = page[start:page.index("</details>", start)]
     assert "Intro" not in tool and 'id="tpl-id"' not in tool
     assert f'hx-get="/templates/pick/{contact.id}?platform=instagram"' in tool
     assert 'hx-trigger="toggle once from:#template-tool"' in tool
