@@ -2,7 +2,8 @@
 from flask import Flask, g, render_template, request
 from flask_login import current_user
 
-from crm.core import timeutil
+from crm.core import badges, timeutil
+from crm.core.links import row_url
 from crm.core.errors import OutreachRefused
 from crm.extensions import db, login_manager
 
@@ -63,6 +64,11 @@ def register_web(app: Flask) -> None:
     def too_many(e):
         return render_template("errors/429.html"), 429
 
+    for badge in (badges.consent_badge, badges.kind_badge, badges.platform_chip,
+                  badges.last_dm_text):
+        app.add_template_global(badge)
+    app.add_template_global(row_url)
+
     @app.template_filter("localtime")
     def localtime(value, fmt="%d %b %Y, %H:%M"):
         tz = viewer_timezone()
@@ -81,11 +87,7 @@ def register_web(app: Flask) -> None:
         amount = f"{minor / 100:,.0f}" if minor % 100 == 0 else f"{minor / 100:,.2f}"
         return f"{symbol}{amount}" if symbol else f"{amount} {currency}"
 
-    @app.template_filter("ago")
-    def ago(value):
-        if value is None:
-            return "—"
-        return timeutil.humanize_duration((timeutil.utcnow() - value).total_seconds())
+    app.add_template_filter(timeutil.ago, "ago")
 
     @app.template_filter("thousands")
     def thousands(value):
@@ -100,5 +102,7 @@ def register_web(app: Flask) -> None:
         fragment = request.headers.get("HX-Request") and not request.headers.get("HX-Boosted")
         if current_user.is_authenticated and request.endpoint and not fragment:
             from crm.conversations.services import needs_reply_count
-            counts["needs_reply"] = needs_reply_count(current_user)
+            # The inbox has just counted the same conversations (see conversations.inbox).
+            counts["needs_reply"] = (g.needs_reply_count if "needs_reply_count" in g
+                                     else needs_reply_count(current_user))
         return {"nav_counts": counts, "platform_labels": PLATFORM_LABELS}

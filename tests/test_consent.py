@@ -79,8 +79,29 @@ def test_history_is_append_only(db, rep):
 
 
 def test_no_route_edits_or_deletes_history(app):
-    rules = [r.rule for r in app.url_map.iter_rules()]
-    assert not [r for r in rules if "consent" in r and r != "/contacts/<int:contact_id>/consent"]
+    # The one route that writes appends a change; the other only shows its form.
+    rules = {r.rule: r.methods - {"HEAD", "OPTIONS"} for r in app.url_map.iter_rules()
+             if "consent" in r.rule}
+    assert rules == {"/contacts/<int:contact_id>/consent": {"POST"},
+                     "/contacts/<int:contact_id>/consent/form": {"GET"}}
+
+
+def test_the_consent_form_with_a_note_is_fetched_when_opened(auth, rep, other_rep, db, hx):
+    mine = ContactFactory(owner_id=rep.id, consent_status="opted_in")
+    theirs = ContactFactory(owner_id=other_rep.id)
+    client = auth.login(rep)
+    page = client.get(f"/contacts/{mine.id}").get_data(as_text=True)
+    assert 'id="consent-source"' not in page
+    assert f'hx-get="/contacts/{mine.id}/consent/form"' in page
+    form = client.get(f"/contacts/{mine.id}/consent/form", headers=hx).get_data(as_text=True)
+    assert "<html" not in form and 'id="consent-source"' in form
+    assert '<option selected value="opted_in">' in form
+    assert client.get(f"/contacts/{theirs.id}/consent/form", headers=hx).status_code == 404
+    resp = client.get(f"/contacts/{mine.id}/consent/form")
+    assert resp.headers["Location"].endswith(f"/contacts/{mine.id}?change=consent#consent")
+    page = client.get(f"/contacts/{mine.id}?change=consent").get_data(as_text=True)
+    assert '<details class="consent-detail" id="consent-detail" open>' in page
+    assert 'id="consent-source"' in page
 
 
 def test_opt_out_cancels_open_outreach_tasks(db, rep):

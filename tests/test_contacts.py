@@ -75,6 +75,28 @@ def test_add_handle_to_contact_is_normalised_and_unique(auth, rep, db, hx):
     assert [h.handle for h in db.session.get(Contact, mine.id).handles] == ["newone"]
 
 
+def test_the_add_a_handle_form_is_fetched_when_asked_for(auth, rep, other_rep, db, hx):
+    mine = ContactFactory(owner_id=rep.id, kind="influencer")
+    theirs = ContactFactory(owner_id=other_rep.id)
+    client = auth.login(rep)
+    page = client.get(f"/contacts/{mine.id}").get_data(as_text=True)
+    assert 'id="hf-handle"' not in page
+    assert f'hx-get="/contacts/{mine.id}/handles/new"' in page and ">Add a handle</a>" in page
+    form = client.get(f"/contacts/{mine.id}/handles/new", headers=hx).get_data(as_text=True)
+    assert "<html" not in form and 'id="hf-handle"' in form and "autofocus" in form
+    assert 'id="hf-followers"' in form       # an influencer's handle has an audience
+    assert client.get(f"/contacts/{theirs.id}/handles/new", headers=hx).status_code == 404
+    # Without JavaScript: the contact page with the form in place.
+    resp = client.get(f"/contacts/{mine.id}/handles/new")
+    assert resp.headers["Location"].endswith(f"/contacts/{mine.id}?add=handle#handles")
+    page = client.get(f"/contacts/{mine.id}?add=handle").get_data(as_text=True)
+    assert 'id="hf-handle"' in page and ">Add a handle</a>" not in page
+    # After a handle is added the form stays, ready for the next one.
+    added = client.post(f"/contacts/{mine.id}/handles", data={"platform": "x", "handle": "@a1"},
+                        headers=hx).get_data(as_text=True)
+    assert "@a1" in added and 'id="hf-handle"' in added
+
+
 def test_rep_sees_own_and_unassigned_only(auth, rep, other_rep, db):
     ContactFactory(name="Mine Person", owner_id=rep.id)
     ContactFactory(name="Nobody Person", owner_id=None)

@@ -96,6 +96,17 @@ def test_bad_input_names_the_field_and_writes_nothing(auth, rep, contact, hx, db
     assert count(db, Message) == 0
 
 
+def test_a_refused_form_keeps_what_was_typed(auth, rep, contact, hx, db):
+    resp = auth.login(rep).post(f"/contacts/{contact.id}/messages", headers=hx, data={
+        "body": "hi", "direction": "in", "platform": "tiktok", "media": "video",
+        "sent_at": "yesterday"})
+    html = resp.get_data(as_text=True)
+    assert '<option selected value="tiktok">TikTok</option>' in html
+    assert '<option selected value="video">Video</option>' in html
+    assert 'id="log-when" name="sent_at" type="datetime-local" value="yesterday"' in html
+    assert count(db, Message) == 0
+
+
 def test_service_errors_name_their_field(rep, contact):
     with pytest.raises(ValidationFailed) as e:
         services.log_message(rep, contact, platform="instagram", direction="in", body="",

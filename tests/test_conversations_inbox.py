@@ -125,6 +125,26 @@ def test_nav_badge_counts_only_what_the_user_may_see(auth, rep, other_rep, db):
     assert "<html" not in mine
 
 
+def test_the_inbox_and_its_navigation_badge_share_one_count(auth, rep, other_rep, db,
+                                                            count_queries):
+    from crm.conversations.queries import COUNT_CAP
+
+    assert COUNT_CAP == services.NAV_COUNT_CAP      # the same figure, capped alike
+    waiting(rep, 1)
+    waiting(rep, 2, platform="x")
+    waiting(other_rep, 1)
+    client = auth.login(rep)
+    db.session.commit()
+    with count_queries() as q:
+        html = client.get("/inbox").get_data(as_text=True)
+    assert 'aria-label="conversations needing a reply">2</span>' in html
+    assert sum("count(*)" in s for s in q.statements) == 1
+    # A filtered inbox counts less than the badge does: the badge is counted on its own.
+    html = client.get("/inbox?platform=x").get_data(as_text=True)
+    assert "1 conversation waiting on us" in html
+    assert 'aria-label="conversations needing a reply">2</span>' in html
+
+
 def test_nav_badge_is_bounded(rep, db):
     for hours in range(5):
         waiting(rep, hours + 1)

@@ -176,6 +176,50 @@ def test_use_template_without_javascript_opens_the_contact_page(auth, rep, conta
     assert "Hello Maya</textarea>" in page and "Log as sent" in page
 
 
+def test_the_contact_page_fetches_the_template_picker_when_the_tool_is_opened(
+        auth, rep, contact, hx, db):
+    factories.DMTemplateFactory(name="Intro", body="Hello {first_name}", platform="instagram")
+    db.session.commit()
+    client = auth.login(rep)
+    page = client.get(f"/contacts/{contact.id}").get_data(as_text=True)
+    start = page.index('id="template-tool"')
+    tool = page[start:page.index("</details>", start)]
+    assert "Intro" not in tool and 'id="tpl-id"' not in tool
+    assert f'hx-get="/templates/pick/{contact.id}?platform=instagram"' in tool
+    assert 'hx-trigger="toggle once from:#template-tool"' in tool
+    picker = client.get(f"/templates/pick/{contact.id}?platform=instagram", headers=hx)
+    html = picker.get_data(as_text=True)
+    assert picker.status_code == 200 and "<html" not in html
+    assert "Intro (Instagram)</option>" in html and '<option value="instagram" selected>' in html
+    assert f'hx-get="/templates/use/{contact.id}"' in html
+
+
+def test_the_template_picker_without_javascript_is_the_contact_page_with_the_tool_open(
+        auth, rep, contact, db):
+    factories.DMTemplateFactory(name="Intro", body="Hello {first_name}")
+    db.session.commit()
+    client = auth.login(rep)
+    resp = client.get(f"/templates/pick/{contact.id}")
+    assert resp.status_code == 302
+    assert resp.headers["Location"].endswith(f"/contacts/{contact.id}?templates=1#template-tool")
+    page = client.get(f"/contacts/{contact.id}?templates=1").get_data(as_text=True)
+    assert '<details class="tpl-tool" id="template-tool" open>' in page
+    assert "Intro</option>" in page and 'id="tpl-id"' in page
+
+
+def test_the_template_picker_follows_the_policy_and_consent(auth, rep, other_rep, contact, hx,
+                                                            db):
+    factories.DMTemplateFactory(name="Intro")
+    theirs = factories.ContactFactory(owner_id=other_rep.id)
+    consent.change_consent(None, contact, status="opted_out", source="DM")
+    db.session.commit()
+    client = auth.login(rep)
+    assert client.get(f"/templates/pick/{theirs.id}", headers=hx).status_code == 404
+    html = client.get(f"/templates/pick/{contact.id}", headers=hx).get_data(as_text=True)
+    assert "Maya Chen opted out on" in html and "Templates cannot be used for them" in html
+    assert "Intro" not in html
+
+
 def test_logging_it_as_sent_records_the_template(auth, rep, contact, hx, db):
     t = factories.DMTemplateFactory(name="Pitch", body="Hello {first_name}")
     db.session.commit()

@@ -256,6 +256,7 @@ def test_today_sorts_overdue_today_and_upcoming_in_the_users_zone(auth, db, rep,
     for hidden in ("Far away", "Someone else's", "Finished"):
         assert hidden not in html
     assert services.due_counts(rep) == {"overdue": 1, "due_today": 2}
+    assert "1 overdue</span> · 2 due today" in html     # the head's counts say the same
 
 
 def test_home_page_counts_come_from_due_counts(auth, db, rep):
@@ -343,6 +344,7 @@ def test_a_long_today_section_shows_its_first_rows_counts_all_and_pages_on(auth,
     page = client.get("/today").data.decode()
     overdue = page[page.index('id="today-overdue-h"'):page.index('id="today-today-h"')]
     assert f'<span class="count-pill">{total}</span>' in overdue
+    assert f"{total} overdue</span>" in page
     assert overdue.count('class="task task-open') == SECTION_LIMIT
     link = _more_link(overdue)
     assert link.startswith("/today/overdue?")
@@ -382,3 +384,44 @@ def test_today_section_rejects_unknown_sections_and_ignores_a_bad_cursor(auth, d
     assert client.get("/today/someday", headers=hx).status_code == 404
     fragment = client.get("/today/overdue?after=not-a-cursor", headers=hx).data.decode()
     assert "Overdue 000" in fragment and "Overdue 001" in fragment
+
+
+def test_a_contacts_tasks_are_its_open_ones_soonest_first_then_the_last_closed(
+        db, rep, other_rep, contact, count_queries):
+    from crm.tasks.queries import tasks_for_contact
+
+    now = utcnow()
+    for n in range(4):
+        factories.TaskFactory(title=f"Open {n}", contact_id=contact.id, assignee_id=rep.id,
+                              due_at=now + timedelta(days=3 - n))
+    for n in range(7):
+        factories.TaskFactory(title=f"Done {n}", contact_id=contact.id, assignee_id=rep.id,
+                              status="done", due_at=now, done_at=now - timedelta(hours=n))
+    factories.TaskFactory(title="Cancelled", contact_id=contact.id, assignee_id=rep.id,
+                          status="cancelled", due_at=now, cancelled_at=now - timedelta(minutes=90))
+    factories.TaskFactory(title="Elsewhere", assignee_id=rep.id, due_at=now)
+    db.session.commit()
+    rep.role, contact.name       # loaded again after the commit, before counting
+    with count_queries() as q:
+        titles = [t.title for t in tasks_for_contact(rep, contact, limit=3)]
+    assert q.count == 1, q.statements
+    assert titles == ["Open 3", "Open 2", "Open 1", "Done 0", "Done 1", "Cancelled", "Done 2",
+                      "Done 3"]
+    # Another rep sees none of them: the contact is not theirs, nor are the tasks.
+    assert tasks_for_contact(other_rep, contact) == []
+
+
+def test_todays_new_task_form_is_fetched_when_asked_for(auth, db, rep, hx):
+    client = auth.login(rep)
+    page = client.get("/today").data.decode()
+    assert 'name="title"' not in page
+    assert 'href="/tasks/new" hx-get="/tasks/new"' in page and ">New task</a>" in page
+    form = client.get("/tasks/new", headers=hx).data.decode()
+    assert "<html" not in form and 'action="/tasks/new"' in form and "hx-post" not in form
+    assert 'name="title"' in form and "autofocus" in form
+    # Without JavaScript the link is the full page, and the form still comes back to Today.
+    full = client.get("/tasks/new").data.decode()
+    assert "<html" in full and 'name="title"' in full
+    resp = client.post("/tasks/new", data={"title": "Call the venue", "due_on": "2030-01-02",
+                                           "due_time": "09:00", "assignee_id": str(rep.id)})
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/today")

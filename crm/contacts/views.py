@@ -97,17 +97,26 @@ def _detail_context(contact, **extra):
         .order_by(AuditEvent.at.desc()).limit(15)).all()
     notes = db.session.scalars(select(Note).where(Note.contact_id == contact.id)
                                .order_by(Note.created_at.desc()).limit(20)).all()
-    consent_form = ConsentForm(status=contact.consent_status,
-                               do_not_contact=contact.do_not_contact, formdata=None)
-    owner_form = OwnerForm(owner_id=str(contact.owner_id or ""), formdata=None)
-    owner_form.owner_id.choices = _owner_choices()
+    # The side column's longer forms are built only when asked for (?add=handle,
+    # ?change=consent without JavaScript); otherwise the page fetches them on demand.
+    consent_form = _consent_form(contact) if request.args.get("change") == "consent" else None
+    handle_form = HandleForm(formdata=None) if request.args.get("add") == "handle" else None
+    owner_form = None
+    if current_user.is_manager:     # only managers reassign: a rep's page lists no users
+        owner_form = OwnerForm(owner_id=str(contact.owner_id or ""), formdata=None)
+        owner_form.owner_id.choices = _owner_choices()
     ctx = dict(contact=contact, timeline=timeline, notes=notes, consent_form=consent_form,
                consent_events=contact.consent_events.limit(50).all(),
-               handle_form=HandleForm(formdata=None), note_form=NoteForm(formdata=None),
+               handle_form=handle_form, note_form=NoteForm(formdata=None),
                owner_form=owner_form, permission=consent_service.may_contact(contact),
                panels=panels.render_context(current_user, contact))
     ctx.update(extra)
     return ctx
+
+
+def _consent_form(contact) -> ConsentForm:
+    return ConsentForm(status=contact.consent_status, do_not_contact=contact.do_not_contact,
+                       formdata=None)
 
 
 @bp.get("/<int:contact_id>")
@@ -213,6 +222,28 @@ def change_consent(contact_id):
         return resp, 200, {"HX-Trigger": "consentChanged"}
     flash(error or "Consent updated.", "error" if error else "success")
     return redirect(url_for("contacts.show", contact_id=contact.id))
+
+
+@bp.get("/<int:contact_id>/consent/form")
+def consent_form(contact_id):
+    """The consent form with a source and note, fetched when its section is opened."""
+    contact = policy.get_contact(current_user, contact_id)
+    if not htmx:
+        return redirect(url_for("contacts.show", contact_id=contact.id, change="consent")
+                        + "#consent")
+    return render_template("contacts/_consent_form.html", contact=contact,
+                           consent_form=_consent_form(contact))
+
+
+@bp.get("/<int:contact_id>/handles/new")
+def new_handle(contact_id):
+    """The add-a-handle form, fetched when "Add a handle" is clicked."""
+    contact = policy.get_contact(current_user, contact_id)
+    if not htmx:
+        return redirect(url_for("contacts.show", contact_id=contact.id, add="handle")
+                        + "#handles")
+    return render_template("contacts/_handle_form.html", contact=contact,
+                           handle_form=HandleForm(formdata=None), duplicate=None, focus=True)
 
 
 @bp.post("/<int:contact_id>/handles")

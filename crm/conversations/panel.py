@@ -31,8 +31,10 @@ def default_platform(contact, conversations, active, chosen: bool) -> str:
 
 
 def build(user, contact, *, conversation_id=None, before_id=None, form=None, warnings=None,
-          refusal=None, use=None, focus=False) -> dict:
-    """Everything the panel shows; a constant handful of queries whatever the history size."""
+          refusal=None, use=None, focus=False, templates_open=False) -> dict:
+    """Everything the panel shows; a constant handful of queries whatever the history size.
+    The template picker is read only when the tool is open (`templates_open`, or a template
+    in `use`); otherwise the page fetches it when the tool is opened."""
     conversations = queries.contact_conversations(contact)
     active = next((c for c in conversations if c.id == conversation_id), None)
     if active is None and conversations:
@@ -65,7 +67,8 @@ def build(user, contact, *, conversation_id=None, before_id=None, form=None, war
     return {"conversations": conversations, "active": active, "chunk": chunk, "before": before,
             "form": form, "warnings": warnings or [], "refusal": refusal, "focus": focus,
             "permission": permission, "flagged": flagged, "use": use,
-            "templates": active_templates(form.platform.data if form else None),
+            "templates": active_templates(form.platform.data if form else None)
+            if use or templates_open else None,
             "target_hours": int(settings.get("response_target_hours") or 24)}
 
 
@@ -74,6 +77,7 @@ def contact_page_panel(user, contact) -> dict:
     overrides = dict(getattr(g, "conversation_panel", None) or {})
     overrides.setdefault("conversation_id", _int(request.args.get("conversation")))
     overrides.setdefault("before_id", _int(request.args.get("before")))
+    overrides.setdefault("templates_open", bool(request.args.get("templates")))
     if "use" not in overrides and request.args.get("template_id"):
         from crm.dm_templates.views import use_context
         overrides["use"] = use_context(contact, request.args)

@@ -68,6 +68,9 @@ def inbox():
     """Conversations waiting on us, longest wait first (or those waiting on them)."""
     filters = queries.InboxFilters.from_args(request.args)
     page = queries.inbox_page(current_user, filters, request.args.get("after"))
+    if filters == queries.InboxFilters():
+        # Everything waiting on us, counted up to the same cap: the navigation's figure.
+        g.needs_reply_count = page.total
     if _fragment() and htmx.target == "inbox-results":
         return render_template("conversations/_inbox_rows.html", page=page)
     owners = db.session.execute(select(User.id, User.name).where(User.active.is_(True))

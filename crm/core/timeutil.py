@@ -47,3 +47,10 @@ def humanize_duration(seconds: float | int | None) -> str:
     if hours:
         return f"{hours} h {minutes} min" if minutes else f"{hours} h"
     return f"{minutes} min"
+
+
+def ago(value: datetime | None) -> str:
+    """How long ago a stored time was, as humanize_duration says it ('—' for none)."""
+    if value is None:
+        return "—"
+    return humanize_duration((utcnow() - value).total_seconds())

@@ -5,6 +5,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from crm import policy
+from crm.contacts.consent import may_contact
 from crm.conversations import services as conversations
 from crm.core.errors import Conflict, ServiceError
 from crm.core.forms import apply_service_error
@@ -141,6 +142,22 @@ def use_context(contact, args) -> dict | None:
             "labels": placeholders.LABELS,
             "warnings": conversations.outreach_warnings(contact, template.id,
                                                         tz_name=current_user.timezone)}
+
+
+@bp.get("/pick/<int:contact_id>")
+def pick(contact_id):
+    """The template picker of a contact's page, fetched when "Use a template" is opened."""
+    contact = policy.get_contact(current_user, contact_id)
+    if not (htmx and not htmx.boosted):
+        return redirect(url_for("contacts.show", contact_id=contact.id, templates=1)
+                        + "#template-tool")
+    permission = may_contact(contact)
+    if not permission.allowed:
+        return render_template("dm_templates/_pick.html", contact=contact, refusal=(
+            f"{permission.reason} Templates cannot be used for them."))
+    platform = request.args.get("platform") or None
+    return render_template("dm_templates/_pick.html", contact=contact, use=None, chosen=platform,
+                           templates=services.active_templates(platform))
 
 
 @bp.get("/use/<int:contact_id>")

@@ -123,14 +123,21 @@ def open_tasks_for_deal(user, deal, limit: int = 50) -> list[Task]:
         .order_by(Task.due_at, Task.id), limit)
 
 
-def tasks_for_contact(user, contact, limit: int = 20) -> list[Task]:
-    """The contact's open tasks, then the most recently closed few."""
-    open_rows = _rows(select(Task).where(policy.task_scope(user), Task.contact_id == contact.id,
-                                         Task.status == OPEN)
-                      .order_by(Task.due_at, Task.id), limit)
-    closed = _rows(select(Task).where(policy.task_scope(user), Task.contact_id == contact.id,
-                                      Task.status != OPEN)
-                   .order_by(func.coalesce(Task.done_at, Task.cancelled_at).desc(),
-                             Task.id.desc()), 5)
-    return open_rows + closed
+def tasks_for_contact(user, contact, limit: int = 20, closed: int = 5) -> list[Task]:
+    """The contact's open tasks (soonest first), then the most recently closed few. One
+    statement: the two lists' ids are picked by two limited subqueries."""
+    where = [policy.task_scope(user), Task.contact_id == contact.id]
+    closed_at = func.coalesce(Task.done_at, Task.cancelled_at)
+    open_ids = (select(Task.id).where(*where, Task.status == OPEN)
+                .order_by(Task.due_at, Task.id).limit(limit))
+    closed_ids = (select(Task.id).where(*where, Task.status != OPEN)
+                  .order_by(closed_at.desc(), Task.id.desc()).limit(closed))
+    rows = _rows(select(Task).where(or_(Task.id.in_(open_ids.scalar_subquery()),
+                                        Task.id.in_(closed_ids.scalar_subquery()))),
+                 limit + closed)
+    open_rows = sorted((t for t in rows if t.status == OPEN), key=lambda t: (t.due_at, t.id))
+    closed_rows = sorted((t for t in rows if t.status != OPEN),
+                         key=lambda t: (t.done_at or t.cancelled_at or datetime.min, t.id),
+                         reverse=True)
+    return open_rows + closed_rows
 

@@ -1,0 +1,37 @@
+"""Row links built once per page: `url_for` costs tens of microseconds a call, and a list of
+25 rows with two links each spent more on building URLs than on the rest of its markup."""
+import re
+
+from flask import url_for
+
+_FIRST_MARK = 987654321
+
+
+class RowUrl:
+    """`url_for(endpoint, **fixed)` with integer arguments (`names`) filled in per call:
+    `RowUrl("contacts.show", "contact_id")(42) == url_for("contacts.show", contact_id=42)`.
+    """
+
+    def __init__(self, endpoint: str, *names: str, **fixed):
+        marks = {name: _FIRST_MARK + i for i, name in enumerate(names)}
+        url = url_for(endpoint, **fixed, **marks)
+        pieces = re.split("(" + "|".join(str(m) for m in marks.values()) + ")", url)
+        # Even positions are literal text, odd ones the marks, in the order they appear.
+        self._text = pieces[0::2]
+        self._order = [int(m) - _FIRST_MARK for m in pieces[1::2]]
+        if sorted(self._order) != list(range(len(names))):
+            raise ValueError(f"{endpoint}: each of {names} must appear once in the URL")
+
+    def __call__(self, *ids: int) -> str:
+        text = self._text
+        parts = [text[0]]
+        for i, which in enumerate(self._order):
+            parts.append(str(int(ids[which])))
+            parts.append(text[i + 1])
+        return "".join(parts)
+
+
+def row_url(endpoint: str, *names: str, **fixed) -> RowUrl:
+    """For templates: `{% set contact_url = row_url('contacts.show', 'contact_id') %}` once,
+    then `contact_url(c.id)` in the loop."""
+    return RowUrl(endpoint, *names, **fixed)
