@@ -57,6 +57,14 @@ class Contact(Timestamps, db.Model):
         Index("ix_contacts_kind_sort_name", "kind", "sort_name", "id", "owner_id", **LIVE),
         Index("ix_contacts_consent", "consent_status", "sort_name", "id", "owner_id", **LIVE),
         Index("ix_contacts_dnc", "do_not_contact"),
+        # Every contact, archived too: a rep's dashboard lists their contacts from this index
+        # alone (the list indexes above hold live contacts only, so "owner is me" scanned
+        # the table).
+        Index("ix_contacts_owner", "owner_id"),
+        # "Unknown consent in outreach": the contactable live contacts with unknown consent,
+        # for everyone or one owner, from the index alone; and the archived contacts' ids.
+        Index("ix_contacts_consent_outreach", "archived_at", "consent_status", "do_not_contact",
+              "owner_id"),
         Index("ix_contacts_email", "email"),
         Index("ix_contacts_archived", "sort_name", "id", **ARCHIVED),
     )
