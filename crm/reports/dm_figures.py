@@ -166,8 +166,8 @@ def response_figures(scope, target_seconds: int) -> tuple[int, int, int, dict]:
     interpolation as percentile_cont)."""
     if scope.owner_id is not None or getattr(scope.viewer, "is_manager", False):
         # One owner's or everyone's: the per-day counts, the values near the ranks only.
-        return response_rollup.figures(scope, scope.in_conversations(ResponseTime.conversation_id),
-                                       target_seconds, LEVELS, interpolate, EVERYONE)
+        return response_rollup.figures(scope, scope.conversation_ids(), target_seconds, LEVELS,
+                                       interpolate, EVERYONE)
     if not is_sqlite():
         answered = [*burst_where(scope), ResponseTime.response_seconds.is_not(None)]
         return (*response_counts(scope, target_seconds), response_percentiles(
