@@ -6,7 +6,8 @@ contactable live contacts with unknown consent from ix_contacts_consent_outreach
 waiting counts check the conversation's contact from the (state, waiting_since) index; the
 median and p90 of first responses read one range of ix_response_times_seconds per bucket of
 values they need instead of every response time of the range, and the per-day counts come
-from ix_response_day_counts_read alone.
+from ix_response_day_counts_read alone; the opt-outs of a range from
+ix_consent_events_opt_outs (which replaces ix_consent_events_at).
 
 Revision ID: 0005
 Revises: 0004
@@ -32,6 +33,9 @@ CHANGES = [
     ('response_times', None, None,
      'ix_response_times_seconds', ['response_seconds', 'burst_started_at', 'responder_id',
                                    'conversation_id']),
+    ('consent_events', 'ix_consent_events_at', ['at'],
+     'ix_consent_events_opt_outs', ['at', 'to_status', 'from_status', 'to_dnc', 'from_dnc',
+                                    'evidence_message_id', 'source', 'contact_id']),
     ('response_day_counts', None, None,
      'ix_response_day_counts_read', ['owner_id', 'platform', 'day', 'responder_id', 'bucket',
                                      'bursts', 'answered']),
