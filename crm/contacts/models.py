@@ -57,6 +57,14 @@ class Contact(Timestamps, db.Model):
         Index("ix_contacts_kind_sort_name", "kind", "sort_name", "id", "owner_id", **LIVE),
         Index("ix_contacts_consent", "consent_status", "sort_name", "id", "owner_id", **LIVE),
         Index("ix_contacts_dnc", "do_not_contact"),
+        # Every contact, archived too: a rep's dashboard lists their contacts from this index
+        # alone (the list indexes above hold live contacts only, so "owner is me" scanned
+        # the table).
+        Index("ix_contacts_owner", "owner_id"),
+        # "Unknown consent in outreach": the contactable live contacts with unknown consent,
+        # for everyone or one owner, from the index alone; and the archived contacts' ids.
+        Index("ix_contacts_consent_outreach", "archived_at", "consent_status", "do_not_contact",
+              "owner_id"),
         Index("ix_contacts_email", "email"),
         Index("ix_contacts_archived", "sort_name", "id", **ARCHIVED),
     )
@@ -167,7 +175,9 @@ class ConsentEvent(db.Model):
     __tablename__ = "consent_events"
     __table_args__ = (
         Index("ix_consent_events_contact_at", "contact_id", "at"),
-        Index("ix_consent_events_at", "at"),
+        # Covers the dashboard's opt-outs per period and source: a range of it, no row read.
+        Index("ix_consent_events_opt_outs", "at", "to_status", "from_status", "to_dnc",
+              "from_dnc", "evidence_message_id", "source", "contact_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

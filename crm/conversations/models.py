@@ -26,7 +26,8 @@ class Conversation(db.Model):
     __table_args__ = (
         UniqueConstraint("contact_id", "platform", "external_thread_id",
                          name="uq_conversations_contact_platform_thread"),
-        Index("ix_conversations_state_waiting", "state", "waiting_since"),
+        # contact_id: the dashboard's waiting counts check a rep's scope without row lookups.
+        Index("ix_conversations_waiting", "state", "waiting_since", "contact_id"),
         Index("ix_conversations_contact", "contact_id", "last_message_at"),
         # contact_id: "unknown consent in outreach" lists the contacts DMed in a range from
         # this index alone.
@@ -131,6 +132,10 @@ class ResponseTime(db.Model):
         Index("ix_response_times_burst", "burst_started_at", "conversation_id",
               "response_seconds", "responder_id", "answered_at"),
         Index("ix_response_times_responder", "responder_id", "answered_at"),
+        # The dashboard's median and p90 read only the response times in the few buckets of
+        # values holding the wanted ranks: one range of this index per bucket.
+        Index("ix_response_times_seconds", "response_seconds", "burst_started_at",
+              "responder_id", "conversation_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -166,8 +166,8 @@ def response_figures(scope, target_seconds: int) -> tuple[int, int, int, dict]:
     interpolation as percentile_cont)."""
     if scope.owner_id is not None or getattr(scope.viewer, "is_manager", False):
         # One owner's or everyone's: the per-day counts, the values near the ranks only.
-        return response_rollup.figures(scope, scope.in_conversations(ResponseTime.conversation_id),
-                                       target_seconds, LEVELS, interpolate, EVERYONE)
+        return response_rollup.figures(scope, scope.conversation_ids(), target_seconds, LEVELS,
+                                       interpolate, EVERYONE)
     if not is_sqlite():
         answered = [*burst_where(scope), ResponseTime.response_seconds.is_not(None)]
         return (*response_counts(scope, target_seconds), response_percentiles(
@@ -224,10 +224,12 @@ def waiting_now(scope, target_seconds: int, now: datetime) -> tuple[int, int, da
         # few conversations of archived contacts, instead of joining every row.
         total, late = db.session.execute(select(func.count(), func.sum(over))
                                          .where(*waiting)).one()
+        # The archived contacts are few: listed from their partial index, each waiting
+        # conversation is checked against the list without visiting its contact.
         archived, archived_late = db.session.execute(
-            select(func.count(), func.sum(over)).select_from(Contact)
-            .join(Conversation, Conversation.contact_id == Contact.id)
-            .where(Contact.archived_at.is_not(None), *waiting)).one()
+            select(func.count(), func.sum(over)).where(
+                *waiting, Conversation.contact_id.in_(
+                    select(Contact.id).where(Contact.archived_at.is_not(None))))).one()
         total, late = (total or 0) - (archived or 0), (late or 0) - (archived_late or 0)
     else:
         total, late = db.session.execute(

@@ -70,7 +70,13 @@ class ResponseDayCount(db.Model):
     of response time (crm.reports.response_rollup; -2: not answered)."""
 
     __tablename__ = "response_day_counts"
-    __table_args__ = (Index("ix_response_day_counts_day", "day"),)
+    __table_args__ = (
+        Index("ix_response_day_counts_day", "day"),
+        # The dashboard sums a range of days of one owner and platform slice from this index
+        # alone (the primary key's index would send it to the table for every row).
+        Index("ix_response_day_counts_read", "owner_id", "platform", "day", "responder_id",
+              "bucket", "bursts", "answered"),
+    )
 
     owner_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     platform: Mapped[str] = mapped_column(String(16), primary_key=True)

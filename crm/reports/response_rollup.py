@@ -16,13 +16,15 @@ those buckets only.
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, delete, func, insert, or_, select, tuple_
+from sqlalchemy import (and_, case, delete, func, insert, literal, or_, select, tuple_,
+                        union_all)
 
 from crm.contacts.models import Contact
 from crm.conversations.models import Conversation, ResponseTime
 from crm.extensions import db
 from crm.reports.models import ResponseDayCount, ResponseDirtyDay
 from crm.reports.rollup import ALL_PLATFORMS, EVERYONE, NO_OWNER, _lock
+from crm.reports.sqlhelp import indexed_by
 
 UNANSWERED = -2      # bucket of bursts without a response time
 WEEK = 7 * 86400
@@ -153,6 +155,21 @@ def stored() -> dict:
 
 
 # Reading -----------------------------------------------------------------------------------
+VALUE_INDEX = "ix_response_times_seconds"
+BURST_INDEX = "ix_response_times_burst"
+
+
+def _by_value(stmt):
+    """`stmt` reading response times by value. Without statistics SQLite would rather take
+    the range's burst index (every response time of the range), a responder's index (all of
+    their response times) or a rep's conversations one by one."""
+    return indexed_by(stmt, ResponseTime, VALUE_INDEX)
+
+
+def _union(parts: list):
+    return parts[0] if len(parts) == 1 else union_all(*parts)
+
+
 def _whole_days(start: datetime, end: datetime) -> tuple[datetime, datetime]:
     first = start.replace(hour=0, minute=0, second=0, microsecond=0)
     if first < start:
@@ -161,9 +178,16 @@ def _whole_days(start: datetime, end: datetime) -> tuple[datetime, datetime]:
     return first, max(first, last)
 
 
-def figures(scope, where_raw: list, target_seconds: int, levels, interpolate, everyone_key):
-    """(bursts, answered, within target, {everyone_key or responder: (median, p90)})."""
+def figures(scope, conversation_ids, target_seconds: int, levels, interpolate, everyone_key):
+    """(bursts, answered, within target, {everyone_key or responder: (median, p90)}) for
+    the response times of the conversations `conversation_ids` (a SELECT of their ids, or
+    None for every conversation)."""
     prepare()
+    # Every conversation: each range below is read on its own from a covering index. Some
+    # (one owner's, one platform's): one statement per read, so that the conversations are
+    # listed once (SQLite would list them again for each part of a UNION).
+    spread = conversation_ids is None
+    where_raw = [] if spread else [ResponseTime.conversation_id.in_(conversation_ids)]
     first, last = _whole_days(scope.start, scope.end)
     counts: dict = defaultdict(lambda: [0, 0])      # (responder, bucket) -> [bursts, answered]
     if first < last:
@@ -183,11 +207,16 @@ def figures(scope, where_raw: list, target_seconds: int, levels, interpolate, ev
         edges = [(scope.start, scope.end)]
     edges = [(a, b) for a, b in edges if a < b]
     if edges:
-        result = db.session.connection().execute(
-            select(ResponseTime.responder_id, bucket_sql(ResponseTime.response_seconds),
+        columns = (ResponseTime.responder_id, bucket_sql(ResponseTime.response_seconds),
                    ResponseTime.answered_at.is_not(None))
-            .where(*where_raw, or_(*[and_(ResponseTime.burst_started_at >= a,
-                                          ResponseTime.burst_started_at < b) for a, b in edges])))
+        ranges = [and_(ResponseTime.burst_started_at >= a, ResponseTime.burst_started_at < b)
+                  for a, b in edges]
+        if spread:   # each edge (less than a day) one range of the covering burst index
+            stmt = _union([indexed_by(select(*columns).where(r), ResponseTime, BURST_INDEX)
+                           for r in ranges])
+        else:
+            stmt = select(*columns).where(*where_raw, or_(*ranges))
+        result = db.session.connection().execute(stmt)
         for responder, bucket, answered in result.cursor.fetchall():
             entry = counts[(responder, bucket)]
             entry[0] += 1
@@ -212,8 +241,8 @@ def figures(scope, where_raw: list, target_seconds: int, levels, interpolate, ev
                    ResponseTime.burst_started_at < scope.end]
     if split is not None:
         low, _ = bounds(split)
-        within += db.session.scalar(select(func.count()).where(
-            *range_where, value <= target_seconds, *([value >= low] if low is not None else [])))
+        within += db.session.scalar(_by_value(select(func.count()).where(
+            *range_where, value <= target_seconds, *([value >= low] if low is not None else []))))
     # The buckets holding each group's wanted ranks; their values are read, nothing else
     # (and of a bucket only one responder needs, only that responder's).
     wanted: dict = {}
@@ -243,10 +272,17 @@ def figures(scope, where_raw: list, target_seconds: int, levels, interpolate, ev
                 clause.append(or_(*([ResponseTime.responder_id.in_(who)] if who else []),
                                   *([ResponseTime.responder_id.is_(None)]
                                     if None in groups else [])))
-            clauses.append(and_(*clause))
-        result = db.session.connection().execute(
-            select(bucket_sql(value), ResponseTime.responder_id, value)
-            .where(*range_where, or_(*clauses)))
+            clauses.append((bucket, clause))
+        if spread:
+            # One range of the value index per bucket (buckets are disjoint ranges of
+            # values), from the index alone, instead of every response time of the range.
+            stmt = _union([_by_value(select(literal(bucket), ResponseTime.responder_id, value)
+                                     .where(*range_where, *clause))
+                           for bucket, clause in clauses])
+        else:
+            stmt = select(bucket_sql(value), ResponseTime.responder_id, value).where(
+                *range_where, or_(*[and_(*clause) for _, clause in clauses]))
+        result = db.session.connection().execute(stmt)
         for bucket, responder, seconds in result.cursor.fetchall():
             values[bucket][responder].append(seconds)
         result.close()

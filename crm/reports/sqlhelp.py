@@ -1,7 +1,23 @@
 """Small SQL expressions that differ between SQLite and PostgreSQL."""
 from sqlalchemy import Float, cast, func
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 
 from crm.extensions import db
+
+
+def _sqlite_from_hint(compiler, table, text):
+    return text
+
+
+# SQLAlchemy renders Select.with_hint(table, text, "sqlite") nowhere; SQLite takes a hint
+# right after the table name, where other dialects' compilers put theirs.
+SQLiteCompiler.get_from_hint_text = _sqlite_from_hint
+
+
+def indexed_by(stmt, table, index: str):
+    """`stmt` made to read `table` through `index` on SQLite (PostgreSQL plans with
+    statistics and is left to choose)."""
+    return stmt.with_hint(table, f"INDEXED BY {index}", "sqlite")
 
 
 def is_sqlite() -> bool:
