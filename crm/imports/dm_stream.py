@@ -12,10 +12,9 @@ import multiprocessing.reduction  # noqa: F401  (loaded before forking: children
 import os
 from datetime import timezone
 from multiprocessing import get_all_start_methods, get_context
-from multiprocessing.connection import wait as wait_for
 
 from crm.conversations.reply_state import replay_new
-from crm.imports.parsers.base import reap, receive, run_forked_child
+from crm.imports.parsers.base import reap, received_from, run_forked_child
 from crm.reports.loaded import Tally
 
 BATCH = 5000
@@ -162,13 +161,6 @@ def forked(source, threads, me, day_first, fmt: RowFormat, workers: int = 2):
                 run_forked_child(writer, work)
             writer.close()
             children.append((pid, reader))
-        open_readers = [r for _, r in children]
-        while open_readers:
-            for reader in wait_for(open_readers):
-                item = receive(reader)
-                if item is None:
-                    open_readers.remove(reader)
-                else:
-                    yield item
+        yield from received_from([r for _, r in children])
     finally:
         reap(children)

@@ -9,8 +9,8 @@ values they need instead of every response time of the range, and the per-day co
 from ix_response_day_counts_read alone; the opt-outs of a range from
 ix_consent_events_opt_outs (which replaces ix_consent_events_at).
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-22 18:45:00.000000
 
 """
@@ -18,8 +18,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = '0005'
-down_revision = '0004'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 

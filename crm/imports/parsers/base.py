@@ -319,10 +319,10 @@ class ExportSource:
                     _scan_child(self, jobs, w, workers, spools[w], reader, writer)
                 writer.close()
                 children.append((pid, reader))
-            for pid, reader in children:
-                while (item := receive(reader)) is not None:
-                    _, index, found = item
-                    results[index] = found
+            # Drain every worker as it sends: reading one to its end first would leave the
+            # others blocked on a full pipe, one worker at a time.
+            for _, index, found in received_from([reader for _, reader in children]):
+                results[index] = found
         finally:
             reap(children)
         for (ref, kw), found in zip(jobs, results):
@@ -429,6 +429,20 @@ def receive(reader):
     if item is not None and item[0] == "crash":
         raise RuntimeError(f"reading the export failed: {item[1]}")
     return item
+
+
+def received_from(readers: list):
+    """Every item the forked readers send, taken from whichever has one, until all are done."""
+    from multiprocessing.connection import wait
+
+    open_readers = list(readers)
+    while open_readers:
+        for reader in wait(open_readers):
+            item = receive(reader)
+            if item is None:
+                open_readers.remove(reader)
+            else:
+                yield item
 
 
 def reap(children) -> None:
