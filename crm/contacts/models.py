@@ -57,14 +57,18 @@ class Contact(Timestamps, db.Model):
         Index("ix_contacts_kind_sort_name", "kind", "sort_name", "id", "owner_id", **LIVE),
         Index("ix_contacts_consent", "consent_status", "sort_name", "id", "owner_id", **LIVE),
         Index("ix_contacts_dnc", "do_not_contact"),
-        # Every contact, archived too: a rep's dashboard lists their contacts from this index
-        # alone (the list indexes above hold live contacts only, so "owner is me" scanned
-        # the table).
-        Index("ix_contacts_owner", "owner_id"),
+        # Every owned contact, archived too: a rep's dashboard lists their contacts from this
+        # index alone (the list indexes above hold live contacts only, so "owner is me"
+        # scanned the table). Without the unowned ones, so that it cannot serve the "or no
+        # owner" half of a rep's list, which then keeps reading the name index in order.
+        Index("ix_contacts_owner", "owner_id", sqlite_where=text("owner_id IS NOT NULL"),
+              postgresql_where=text("owner_id IS NOT NULL")),
         # "Unknown consent in outreach": the contactable live contacts with unknown consent,
-        # for everyone or one owner, from the index alone; and the archived contacts' ids.
-        Index("ix_contacts_consent_outreach", "archived_at", "consent_status", "do_not_contact",
-              "owner_id"),
+        # for everyone or one owner, from the index alone. Partial, not led by archived_at:
+        # without statistics SQLite took such an index for the list's "archived_at IS NULL"
+        # and sorted every live contact by name.
+        Index("ix_contacts_consent_outreach", "consent_status", "do_not_contact", "owner_id",
+              **LIVE),
         Index("ix_contacts_email", "email"),
         Index("ix_contacts_archived", "sort_name", "id", **ARCHIVED),
     )

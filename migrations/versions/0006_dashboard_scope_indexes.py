@@ -15,6 +15,7 @@ Create Date: 2026-11-22 18:45:00.000000
 
 """
 from alembic import op
+import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
@@ -25,9 +26,6 @@ depends_on = None
 
 # (table, old index, its columns, new index, its columns); old None: only added.
 CHANGES = [
-    ('contacts', None, None, 'ix_contacts_owner', ['owner_id']),
-    ('contacts', None, None,
-     'ix_contacts_consent_outreach', ['archived_at', 'consent_status', 'do_not_contact', 'owner_id']),
     ('conversations', 'ix_conversations_state_waiting', ['state', 'waiting_since'],
      'ix_conversations_waiting', ['state', 'waiting_since', 'contact_id']),
     ('response_times', None, None,
@@ -42,14 +40,29 @@ CHANGES = [
 ]
 
 
+# Both partial, so that the contacts list keeps reading its name index in order: led by
+# archived_at, SQLite (without statistics) took the consent index for the list's
+# "archived_at IS NULL", and a plain owner index for both halves of a rep's "owner is me or
+# no owner", and sorted every contact it found by name.
+LIVE = {"sqlite_where": sa.text("archived_at IS NULL"),
+        "postgresql_where": sa.text("archived_at IS NULL")}
+OWNED = {"sqlite_where": sa.text("owner_id IS NOT NULL"),
+         "postgresql_where": sa.text("owner_id IS NOT NULL")}
+
+
 def upgrade():
     for table, old, _, new, columns in CHANGES:
         op.create_index(new, table, columns, unique=False)
         if old:
             op.drop_index(old, table_name=table)
+    op.create_index('ix_contacts_owner', 'contacts', ['owner_id'], unique=False, **OWNED)
+    op.create_index('ix_contacts_consent_outreach', 'contacts',
+                    ['consent_status', 'do_not_contact', 'owner_id'], unique=False, **LIVE)
 
 
 def downgrade():
+    op.drop_index('ix_contacts_consent_outreach', table_name='contacts', **LIVE)
+    op.drop_index('ix_contacts_owner', table_name='contacts', **OWNED)
     for table, old, old_columns, new, _ in reversed(CHANGES):
         if old:
             op.create_index(old, table, old_columns, unique=False)
