@@ -3,7 +3,7 @@ from flask import Flask, g, render_template, request
 from flask_login import current_user
 
 from crm.core import badges, timeutil
-from crm.core.links import row_url
+from crm.core.links import RowUrl
 from crm.core.errors import OutreachRefused
 from crm.extensions import db, login_manager
 
@@ -67,7 +67,7 @@ def register_web(app: Flask) -> None:
     for badge in (badges.consent_badge, badges.kind_badge, badges.platform_chip,
                   badges.last_dm_text):
         app.add_template_global(badge)
-    app.add_template_global(row_url)
+    app.add_template_global(RowUrl, "row_url")
 
     @app.template_filter("localtime")
     def localtime(value, fmt="%d %b %Y, %H:%M"):

@@ -10,6 +10,8 @@ _FIRST_MARK = 987654321
 class RowUrl:
     """`url_for(endpoint, **fixed)` with integer arguments (`names`) filled in per call:
     `RowUrl("contacts.show", "contact_id")(42) == url_for("contacts.show", contact_id=42)`.
+    Templates have it as `row_url`: `{% set contact_url = row_url('contacts.show',
+    'contact_id') %}` once, then `contact_url(c.id)` in the loop.
     """
 
     def __init__(self, endpoint: str, *names: str, **fixed):
@@ -30,8 +32,3 @@ class RowUrl:
             parts.append(text[i + 1])
         return "".join(parts)
 
-
-def row_url(endpoint: str, *names: str, **fixed) -> RowUrl:
-    """For templates: `{% set contact_url = row_url('contacts.show', 'contact_id') %}` once,
-    then `contact_url(c.id)` in the loop."""
-    return RowUrl(endpoint, *names, **fixed)

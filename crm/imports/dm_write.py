@@ -41,12 +41,6 @@ PREFETCH_LIMIT = 200_000
 CHUNK = 500
 
 
-def hour_of(sent_at) -> str:
-    """The rollup's hour of a message time as the writer holds it (SQLite's text, or a
-    datetime)."""
-    return sent_at[:13] if isinstance(sent_at, str) else rollup.hour_key(sent_at)
-
-
 class MessageInserter:
     """executemany of plain tuples, with the values converted as SQLAlchemy would."""
 
@@ -224,7 +218,7 @@ def _write(actor, run, source, plans, options, conn, *, progress, workers, bulk_
             elif fresh:
                 conv_id = conversation_for(state)
                 if bulk_load:
-                    marked_hours.update(hour_of(r[0]) for r in fresh)
+                    marked_hours.update(rollup.hour_of(r[0]) for r in fresh)
                 inserter.extend([(conv_id, OUTBOUND if out else INBOUND, at, body, media,
                                   author_id if out else None, sender, ext, fp, run_id, now,
                                   None)

@@ -23,13 +23,12 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 
 from sqlalchemy import select
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from crm.extensions import db
 from crm.reports.models import DMDayBuilt, DMHourCount, ResponseDayCount
 from crm.reports.response_rollup import bucket_of
-from crm.reports.rollup import (ALL_PLATFORMS, EVERYONE, NO_OWNER, _drop_days, hour_key,
-                                local_days_of_hour)
+from crm.reports.rollup import (ALL_PLATFORMS, EVERYONE, NO_OWNER, _drop_days, add_counts,
+                                hour_of, local_days_of_hour)
 
 
 class Tally:
@@ -45,11 +44,7 @@ class Tally:
         """One new conversation: `rows` its messages as written (direction at 1, sent_at at
         2, author at 5, replied_at at 11), `bursts` its ResponseTime rows as dicts."""
         owner = NO_OWNER if owner_id is None else owner_id
-        if rows and rows[0][2].__class__ is str:    # SQLite's text: the hour is its start
-            self.hours.update([(r[2][:13], owner, r[1], r[5], r[11] is not None) for r in rows])
-        else:
-            self.hours.update([(hour_key(r[2]), owner, r[1], r[5], r[11] is not None)
-                               for r in rows])
+        self.hours.update([(hour_of(r[2]), owner, r[1], r[5], r[11] is not None) for r in rows])
         days = self.days
         for b in bursts:
             key = (b["burst_started_at"].date(), owner, b["responder_id"] or 0,
@@ -70,7 +65,7 @@ class Tally:
             entry[0] += n
             if was_replied:
                 entry[1] += n
-        _add(DMHourCount.__table__, ("messages", "replied"),
+        add_counts(DMHourCount.__table__, ("messages", "replied"),
              [{"hour": h, "owner_id": o, "platform": platform, "direction": d,
                "author_id": a, "template_id": 0, "messages": n, "replied": r}
               for (h, o, d, a), (n, r) in hours.items()])
@@ -82,20 +77,10 @@ class Tally:
                     entry[0] += n
                     if answered:
                         entry[1] += n
-        _add(ResponseDayCount.__table__, ("bursts", "answered"),
+        add_counts(ResponseDayCount.__table__, ("bursts", "answered"),
              [{"day": d, "owner_id": o, "platform": p, "responder_id": r, "bucket": b,
                "bursts": n, "answered": a} for (d, o, p, r, b), (n, a) in days.items()])
         _drop_built_days({h for h, _, _, _ in hours})
-
-
-def _add(table, counters: tuple[str, str], rows: list[dict]) -> None:
-    """Upsert rows, adding their counters to those of a row already there."""
-    conn = db.session.connection()
-    for i in range(0, len(rows), 5000):
-        upsert = sqlite_insert(table)
-        conn.execute(upsert.on_conflict_do_update(
-            index_elements=[c.name for c in table.primary_key.columns],
-            set_={c: table.c[c] + upsert.excluded[c] for c in counters}), rows[i:i + 5000])
 
 
 def _drop_built_days(hours: set) -> None:

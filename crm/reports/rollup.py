@@ -39,6 +39,12 @@ def hour_key(value: datetime) -> str:
     return value.strftime("%Y-%m-%d %H")
 
 
+def hour_of(sent_at) -> str:
+    """The hour key of a message time as a bulk writer holds it: SQLite's stored text (its
+    first 13 characters), or a datetime."""
+    return sent_at[:13] if isinstance(sent_at, str) else hour_key(sent_at)
+
+
 def hour_start(key: str) -> datetime:
     return datetime.strptime(key.replace("T", " "), "%Y-%m-%d %H")
 
@@ -173,6 +179,17 @@ def _drop_days(tz: str, days: list) -> None:
                                                     DMDayBuilt.day.in_(chunk)))
 
 
+def add_counts(table, counters: tuple[str, ...], rows: list[dict]) -> None:
+    """Upsert `rows` into a rollup table, adding their `counters` to those of a row with the
+    same key already there."""
+    conn = db.session.connection()
+    for i in range(0, len(rows), 5000):
+        upsert = (sqlite_insert if conn.dialect.name == "sqlite" else pg_insert)(table)
+        conn.execute(upsert.on_conflict_do_update(
+            index_elements=[c.name for c in table.primary_key.columns],
+            set_={c: table.c[c] + upsert.excluded[c] for c in counters}), rows[i:i + 5000])
+
+
 def _add_to_days(tz: str, added: dict) -> None:
     """Add differences to the built days among `added` ({day: {keys: [messages, replied]}});
     rows left at zero messages go."""
@@ -185,13 +202,7 @@ def _add_to_days(tz: str, added: dict) -> None:
             for day in built for o, p, k, key, n, r in _slices(added[day]) if n or r]
     if not rows:
         return
-    table = DMDayCount.__table__
-    upsert = (sqlite_insert if db.engine.dialect.name == "sqlite" else pg_insert)(table)
-    upsert = upsert.on_conflict_do_update(
-        index_elements=[c.name for c in table.primary_key.columns],
-        set_={"messages": table.c.messages + upsert.excluded.messages,
-              "replied": table.c.replied + upsert.excluded.replied})
-    db.session.connection().execute(upsert, rows)
+    add_counts(DMDayCount.__table__, ("messages", "replied"), rows)
     db.session.execute(delete(DMDayCount).where(DMDayCount.tz == tz,
                                                 DMDayCount.day.in_(list(built)),
                                                 DMDayCount.messages <= 0))
