@@ -86,3 +86,11 @@ def sign_in(db, live_server):
         page.wait_for_url(f"{live_server}/")
         return page
     return _sign_in
+
+
+def wait_for_htmx(page, selector: str) -> None:
+    """Wait until htmx has wired the element matching `selector` (swapped in by a boosted
+    link or a fetched fragment): acting on it earlier, a change or a submit reaches nobody."""
+    page.wait_for_function(
+        "s => { const e = document.querySelector(s);"
+        " return e && e['htmx-internal-data'] && e['htmx-internal-data'].initHash; }", arg=selector)

@@ -4,6 +4,7 @@ import re
 from playwright.sync_api import expect
 
 from crm.contacts.models import ConsentEvent, Contact
+from tests.browser.conftest import wait_for_htmx
 
 
 def open_contacts(page):
@@ -11,8 +12,7 @@ def open_contacts(page):
     and wired the contacts page before using it."""
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Contacts").click()
     expect(page).to_have_url(re.compile(r"/contacts$"))
-    page.wait_for_function("() => { const f = document.querySelector('form[role=search]');"
-                           " return f && f['htmx-internal-data'] && f['htmx-internal-data'].initHash; }")
+    wait_for_htmx(page, "form[role=search]")
 
 
 def test_create_search_and_opt_out(page, live_server, sign_in, rep, db):

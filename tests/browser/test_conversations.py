@@ -2,6 +2,7 @@
 from playwright.sync_api import expect
 
 from tests import factories
+from tests.browser.conftest import wait_for_htmx
 
 
 def test_log_dms_and_use_a_template(page, live_server, sign_in, db):
@@ -36,6 +37,7 @@ def test_log_dms_and_use_a_template(page, live_server, sign_in, db):
 
     # A template, filled in for Maya, copied and logged as sent.
     page.get_by_text("Use a template").click()
+    wait_for_htmx(page, "form.tpl-pick")      # the picker is fetched when the tool opens
     page.get_by_label("Template").select_option(label="Intro")
     text = page.locator("#tpl-text")
     expect(text).to_have_value("Hi Maya, it's Rae Rep!")
