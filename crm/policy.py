@@ -79,11 +79,13 @@ def can_edit_message(user, message) -> bool:
 
 
 # Deals: a rep sees the deals they own and the deals on contacts they may see -------------
-def deal_scope(user):
+def deal_scope(user, contact=None):
+    """With `contact` (one the user may see), the clause for that contact's deals: every one
+    of them is in scope."""
     from crm.contacts.models import Contact
     from crm.pipeline.models import Deal
 
-    if _is_manager(user):
+    if _is_manager(user) or (contact is not None and can_view_contact(user, contact)):
         return True
     # A correlated EXISTS looks up each deal's contact by its key; an IN (SELECT …) would
     # first list every contact the rep may see (tens of thousands) in each statement.
@@ -108,11 +110,13 @@ def get_deal(user, deal_id):
 
 
 # Tasks: assigned to me, or on a contact I may see -----------------------------------------
-def task_scope(user):
+def task_scope(user, contact=None):
+    """With `contact` (one the user may see, as `get_contact` gave it), the clause for that
+    contact's tasks: every one of them is in scope, so there is nothing to test."""
     from crm.contacts.models import Contact
     from crm.tasks.models import Task
 
-    if _is_manager(user):
+    if _is_manager(user) or (contact is not None and can_view_contact(user, contact)):
         return True
     return or_(Task.assignee_id == user.id,
                Task.contact_id.in_(select(Contact.id).where(contact_scope(user))))

@@ -15,6 +15,6 @@ def deals_panel(user, contact) -> dict:
     deals = db.session.scalars(
         select(Deal).options(joinedload(Deal.campaign))
         .where(Deal.contact_id == contact.id, Deal.archived_at.is_(None),
-               policy.deal_scope(user))
+               policy.deal_scope(user, contact))
         .order_by((Deal.outcome != "open"), Deal.updated_at.desc()).limit(20)).all()
     return {"deals": deals}

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, literal, or_, select, union_all
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased
 
 from crm import policy
 from crm.accounts.models import User
@@ -23,13 +23,65 @@ UPCOMING_DAYS = 14
 SECTIONS = ("overdue", "today", "upcoming")
 
 
-def _rows(stmt, limit: int) -> list[Task]:
-    # A task row shows its contact's name, its deal's title and its assignee's name only.
-    stmt = stmt.options(joinedload(Task.contact).load_only(Contact.id, Contact.name)
-                        .lazyload("*"),
-                        joinedload(Task.deal).load_only(Deal.id, Deal.title).lazyload("*"),
-                        joinedload(Task.assignee).load_only(User.id, User.name)).limit(limit)
-    return list(db.session.scalars(stmt).unique())
+@dataclass(slots=True)
+class Named:
+    id: int
+    name: str
+
+    @property
+    def title(self) -> str:       # a deal's name is its title
+        return self.name
+
+
+@dataclass(slots=True)
+class TaskRow:
+    """What a task row shows, read as a plain row: loading Task objects with their contact,
+    deal and assignee cost more than the rest of a list of thirty tasks."""
+    id: int
+    title: str
+    notes: str | None
+    due_at: datetime
+    assignee_id: int | None
+    contact_id: int | None
+    deal_id: int | None
+    status: str
+    is_outreach: bool
+    auto: bool
+    done_at: datetime | None
+    cancelled_at: datetime | None
+    cancel_note: str | None
+    version: int
+    contact: Named | None = None
+    deal: Named | None = None
+    assignee: Named | None = None
+
+
+ROW_COLUMNS = (Task.id, Task.title, Task.notes, Task.due_at, Task.assignee_id, Task.contact_id,
+               Task.deal_id, Task.status, Task.is_outreach, Task.auto, Task.done_at,
+               Task.cancelled_at, Task.cancel_note, Task.version)
+_assignee = aliased(User)
+
+
+def _rows(where: list, order_by: tuple, limit: int) -> list[TaskRow]:
+    """Tasks as rows with their contact's name, their deal's title and their assignee's name
+    (all a row shows), in one statement."""
+    rows = db.session.execute(
+        select(*ROW_COLUMNS, Contact.name, Deal.title, _assignee.name)
+        .outerjoin(Contact, Contact.id == Task.contact_id)
+        .outerjoin(Deal, Deal.id == Task.deal_id)
+        .outerjoin(_assignee, _assignee.id == Task.assignee_id)
+        .where(*where).order_by(*order_by).limit(limit))
+    out = []
+    for row in rows:
+        task = TaskRow(*row[:14])
+        if task.contact_id is not None:
+            task.contact = Named(task.contact_id, row[14])
+        if task.deal_id is not None:
+            task.deal = Named(task.deal_id, row[15])
+        if task.assignee_id is not None:
+            task.assignee = Named(task.assignee_id, row[16])
+        out.append(task)
+    return out
 
 
 @dataclass
@@ -69,12 +121,12 @@ def section_rows(user, name: str, who: str = "me", after: str | None = None,
     """One page of a Today section, soonest first; keyset on (due_at, id). Returns the rows,
     the cursor of the next page (None at the end) and whose tasks they are."""
     who, where = _who_where(user, who)
-    stmt = select(Task).where(*where, *_section_where(user, name, now or utcnow()))
+    where = [*where, *_section_where(user, name, now or utcnow())]
     cursor = parse_cursor(after)
     if cursor:
-        stmt = stmt.where(or_(Task.due_at > cursor[0],
-                              and_(Task.due_at == cursor[0], Task.id > cursor[1])))
-    rows = _rows(stmt.order_by(Task.due_at, Task.id), limit + 1)
+        where.append(or_(Task.due_at > cursor[0],
+                         and_(Task.due_at == cursor[0], Task.id > cursor[1])))
+    rows = _rows(where, (Task.due_at, Task.id), limit + 1)
     more = make_cursor(rows[limit - 1].due_at, rows[limit - 1].id) if len(rows) > limit else None
     return rows[:limit], more, who
 
@@ -97,7 +149,7 @@ def today_lists(user, who: str = "me", now: datetime | None = None,
               .order_by(Task.due_at, Task.id).limit(limit + 1).subquery() for name in SECTIONS]
     ids = [select(literal(i).label("section"), sub.c.id) for i, sub in enumerate(firsts)]
     picked = db.session.execute(union_all(*ids)).all()
-    tasks = {t.id: t for t in _rows(select(Task).where(Task.id.in_([r.id for r in picked])),
+    tasks = {t.id: t for t in _rows([Task.id.in_([r.id for r in picked])], (),
                                     len(picked))} if picked else {}
     for i, name in enumerate(SECTIONS):
         rows = sorted((tasks[r.id] for r in picked if r.section == i and r.id in tasks),
@@ -114,27 +166,25 @@ def today_lists(user, who: str = "me", now: datetime | None = None,
     return out
 
 
-def open_tasks_for_deal(user, deal, limit: int = 50) -> list[Task]:
+def open_tasks_for_deal(user, deal, limit: int = 50) -> list[TaskRow]:
     """Open tasks on the deal, and on its contact when they name no deal."""
-    return _rows(select(Task).where(
-        policy.task_scope(user), Task.status == OPEN,
-        or_(Task.deal_id == deal.id,
-            and_(Task.contact_id == deal.contact_id, Task.deal_id.is_(None))))
-        .order_by(Task.due_at, Task.id), limit)
+    return _rows([policy.task_scope(user), Task.status == OPEN,
+                  or_(Task.deal_id == deal.id,
+                      and_(Task.contact_id == deal.contact_id, Task.deal_id.is_(None)))],
+                 (Task.due_at, Task.id), limit)
 
 
-def tasks_for_contact(user, contact, limit: int = 20, closed: int = 5) -> list[Task]:
+def tasks_for_contact(user, contact, limit: int = 20, closed: int = 5) -> list[TaskRow]:
     """The contact's open tasks (soonest first), then the most recently closed few. One
     statement: the two lists' ids are picked by two limited subqueries."""
-    where = [policy.task_scope(user), Task.contact_id == contact.id]
+    where = [policy.task_scope(user, contact), Task.contact_id == contact.id]
     closed_at = func.coalesce(Task.done_at, Task.cancelled_at)
     open_ids = (select(Task.id).where(*where, Task.status == OPEN)
                 .order_by(Task.due_at, Task.id).limit(limit))
     closed_ids = (select(Task.id).where(*where, Task.status != OPEN)
                   .order_by(closed_at.desc(), Task.id.desc()).limit(closed))
-    rows = _rows(select(Task).where(or_(Task.id.in_(open_ids.scalar_subquery()),
-                                        Task.id.in_(closed_ids.scalar_subquery()))),
-                 limit + closed)
+    rows = _rows([or_(Task.id.in_(open_ids.scalar_subquery()),
+                      Task.id.in_(closed_ids.scalar_subquery()))], (), limit + closed)
     open_rows = sorted((t for t in rows if t.status == OPEN), key=lambda t: (t.due_at, t.id))
     closed_rows = sorted((t for t in rows if t.status != OPEN),
                          key=lambda t: (t.done_at or t.cancelled_at or datetime.min, t.id),
