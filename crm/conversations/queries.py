@@ -3,13 +3,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, case, func, literal, or_, select
-from sqlalchemy.orm import joinedload, lazyload
+from sqlalchemy.orm import lazyload
 
 from crm import policy
 from crm.accounts.models import User
 from crm.contacts.models import PLATFORMS, Contact
+from crm.dm_templates.models import DMTemplate
 from crm.conversations.models import AWAITING_REPLY, NEEDS_REPLY, Conversation, Message
 from crm.core.keyset import make_cursor, parse_cursor
+from crm.core.rows import Named, named
 from crm.core.timeutil import local, utcnow
 from crm.extensions import db
 from crm.settings import services as settings
@@ -186,18 +188,48 @@ def group_by_day(messages, tz_name: str | None) -> list[Day]:
     return days
 
 
+@dataclass(slots=True)
+class MessageRow:
+    """What a thread shows of a message, read as a plain row (see crm.core.rows)."""
+    id: int
+    conversation_id: int
+    direction: str
+    sent_at: datetime
+    body: str
+    media: str | None
+    author_id: int | None
+    logged_by_id: int | None
+    sender_name: str | None
+    template_id: int | None
+    edited_at: datetime | None
+    author: Named | None = None
+    template: Named | None = None
+
+    # The message's own rules, not copies of them.
+    is_inbound = Message.is_inbound
+    media_label = Message.media_label
+
+
+MESSAGE_COLUMNS = (Message.id, Message.conversation_id, Message.direction, Message.sent_at,
+                   Message.body, Message.media, Message.author_id, Message.logged_by_id,
+                   Message.sender_name, Message.template_id, Message.edited_at)
+
+
 def thread_chunk(conv: Conversation, tz_name: str | None, before: Message | None = None,
                  limit: int = THREAD_PAGE) -> Chunk:
     """The latest `limit` messages (or those before `before`); keyset on (sent_at, id)."""
-    stmt = (select(Message).where(Message.conversation_id == conv.id)
-            .options(joinedload(Message.author), joinedload(Message.template)))
+    stmt = (select(*MESSAGE_COLUMNS, User.name, DMTemplate.name)
+            .outerjoin(User, User.id == Message.author_id)
+            .outerjoin(DMTemplate, DMTemplate.id == Message.template_id)
+            .where(Message.conversation_id == conv.id))
     if before is not None:
         stmt = stmt.where(or_(Message.sent_at < before.sent_at,
                               and_(Message.sent_at == before.sent_at, Message.id < before.id)))
-    rows = db.session.scalars(stmt.order_by(Message.sent_at.desc(), Message.id.desc())
+    rows = db.session.execute(stmt.order_by(Message.sent_at.desc(), Message.id.desc())
                               .limit(limit + 1)).all()
     more = len(rows) > limit
-    messages = list(reversed(rows[:limit]))
+    messages = [MessageRow(*row[:11], named(row.author_id, row[11]),
+                           named(row.template_id, row[12])) for row in reversed(rows[:limit])]
     return Chunk(conv, messages, more, group_by_day(messages, tz_name))
 
 

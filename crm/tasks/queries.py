@@ -10,6 +10,7 @@ from crm import policy
 from crm.accounts.models import User
 from crm.contacts.models import Contact
 from crm.core.keyset import make_cursor, parse_cursor
+from crm.core.rows import Named, named
 from crm.core.timeutil import utcnow
 from crm.extensions import db
 from crm.pipeline.models import Deal
@@ -21,16 +22,6 @@ PAGE_LIMIT = 25        # rows each "Show more" adds
 COUNT_CAP = 999
 UPCOMING_DAYS = 14
 SECTIONS = ("overdue", "today", "upcoming")
-
-
-@dataclass(slots=True)
-class Named:
-    id: int
-    name: str
-
-    @property
-    def title(self) -> str:       # a deal's name is its title
-        return self.name
 
 
 @dataclass(slots=True)
@@ -71,17 +62,8 @@ def _rows(where: list, order_by: tuple, limit: int) -> list[TaskRow]:
         .outerjoin(Deal, Deal.id == Task.deal_id)
         .outerjoin(_assignee, _assignee.id == Task.assignee_id)
         .where(*where).order_by(*order_by).limit(limit))
-    out = []
-    for row in rows:
-        task = TaskRow(*row[:14])
-        if task.contact_id is not None:
-            task.contact = Named(task.contact_id, row[14])
-        if task.deal_id is not None:
-            task.deal = Named(task.deal_id, row[15])
-        if task.assignee_id is not None:
-            task.assignee = Named(task.assignee_id, row[16])
-        out.append(task)
-    return out
+    return [TaskRow(*row[:14], named(row.contact_id, row[14]), named(row.deal_id, row[15]),
+                    named(row.assignee_id, row[16])) for row in rows]
 
 
 @dataclass
