@@ -44,7 +44,7 @@ def build(user, contact, *, conversation_id=None, before_id=None, form=None, war
         before = db.session.get(Message, before_id)
         if before is None or before.conversation_id != active.id:
             before = None
-    chunk = queries.thread_chunk(active, user.timezone, before) if active else None
+    chunk = queries.thread_chunk(active, user, before) if active else None
     permission = consent.may_contact(contact)
     if form is None:
         form = LogMessageForm(formdata=None)

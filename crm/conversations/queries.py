@@ -12,7 +12,7 @@ from crm.dm_templates.models import DMTemplate
 from crm.conversations.models import AWAITING_REPLY, NEEDS_REPLY, Conversation, Message
 from crm.core.keyset import make_cursor, parse_cursor
 from crm.core.rows import Named, named
-from crm.core.timeutil import local, utcnow
+from crm.core.timeutil import local, local_in, utcnow, zone
 from crm.extensions import db
 from crm.settings import services as settings
 
@@ -178,10 +178,11 @@ def day_label(day: date, today: date) -> str:
 
 
 def group_by_day(messages, tz_name: str | None) -> list[Day]:
+    """Messages (rows with `local_at` set) under one heading per local day."""
     today = local(utcnow(), tz_name).date()
     days: list[Day] = []
     for m in messages:
-        d = local(m.sent_at, tz_name).date()
+        d = m.local_at.date()
         if not days or days[-1].day != d:
             days.append(Day(d, day_label(d, today), []))
         days[-1].messages.append(m)
@@ -204,6 +205,8 @@ class MessageRow:
     edited_at: datetime | None
     author: Named | None = None
     template: Named | None = None
+    local_at: datetime | None = None    # sent_at in the viewer's zone
+    editable: bool = False              # the viewer may correct or delete it
 
     # The message's own rules, not copies of them.
     is_inbound = Message.is_inbound
@@ -215,9 +218,10 @@ MESSAGE_COLUMNS = (Message.id, Message.conversation_id, Message.direction, Messa
                    Message.sender_name, Message.template_id, Message.edited_at)
 
 
-def thread_chunk(conv: Conversation, tz_name: str | None, before: Message | None = None,
+def thread_chunk(conv: Conversation, viewer, before: Message | None = None,
                  limit: int = THREAD_PAGE) -> Chunk:
-    """The latest `limit` messages (or those before `before`); keyset on (sent_at, id)."""
+    """The latest `limit` messages (or those before `before`); keyset on (sent_at, id). Each
+    row carries its time in the viewer's zone and whether the viewer may correct it."""
     stmt = (select(*MESSAGE_COLUMNS, User.name, DMTemplate.name)
             .outerjoin(User, User.id == Message.author_id)
             .outerjoin(DMTemplate, DMTemplate.id == Message.template_id)
@@ -228,9 +232,12 @@ def thread_chunk(conv: Conversation, tz_name: str | None, before: Message | None
     rows = db.session.execute(stmt.order_by(Message.sent_at.desc(), Message.id.desc())
                               .limit(limit + 1)).all()
     more = len(rows) > limit
+    tz = zone(viewer.timezone)
     messages = [MessageRow(*row[:11], named(row.author_id, row[11]),
-                           named(row.template_id, row[12])) for row in reversed(rows[:limit])]
-    return Chunk(conv, messages, more, group_by_day(messages, tz_name))
+                           named(row.template_id, row[12]), local_in(row.sent_at, tz),
+                           policy.can_edit_message(viewer, row))
+                for row in reversed(rows[:limit])]
+    return Chunk(conv, messages, more, group_by_day(messages, viewer.timezone))
 
 
 def contact_conversations(contact, limit: int = 20) -> list[Conversation]:

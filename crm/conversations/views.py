@@ -37,12 +37,6 @@ def since(value) -> str:
     return "just now" if seconds < 60 else f"{humanize_duration(seconds)} ago"
 
 
-@bp.app_template_global()
-def can_edit_message(message) -> bool:
-    user = current_user._get_current_object()   # once: a thread asks for every message
-    return user.is_authenticated and policy.can_edit_message(user, message)
-
-
 def _fragment() -> bool:
     return bool(htmx) and not htmx.boosted
 
@@ -161,9 +155,9 @@ def earlier(conversation_id):
         abort(404)
     if not _fragment():
         return redirect(_contact_url(conv.contact_id, conversation=conv.id, before=before.id))
-    chunk = queries.thread_chunk(conv, current_user.timezone, before)
-    same_day = bool(chunk.days) and chunk.days[-1].day == queries.group_by_day(
-        [before], current_user.timezone)[0].day
+    chunk = queries.thread_chunk(conv, current_user, before)
+    same_day = bool(chunk.days) and chunk.days[-1].day == local(
+        before.sent_at, current_user.timezone).date()
     return render_template("conversations/_messages.html", chunk=chunk, contact=conv.contact,
                            merge_into=before.id if same_day else None)
 

@@ -24,9 +24,14 @@ def zone(name: str | None) -> ZoneInfo:
 
 def local(value: datetime | None, tz_name: str | None) -> datetime | None:
     """A stored naive-UTC datetime in the given zone."""
+    return local_in(value, zone(tz_name))
+
+
+def local_in(value: datetime | None, tz: ZoneInfo) -> datetime | None:
+    """The same for a zone already looked up (a list converts many times)."""
     if value is None:
         return None
-    return value.replace(tzinfo=timezone.utc).astimezone(zone(tz_name))
+    return value.replace(tzinfo=timezone.utc).astimezone(tz)
 
 
 def from_local(value: datetime, tz_name: str | None) -> datetime:
