@@ -91,11 +91,12 @@ def _who_where(user, who: str) -> tuple[str, list]:
     return who, where
 
 
-def _section_where(user, name: str, now: datetime) -> list:
+def _section_ranges(user, now: datetime) -> dict[str, list]:
+    """Each Today section's due range, in the user's zone."""
     start, end = day_bounds(user.timezone, now)
-    lo, hi = {"overdue": (None, start), "today": (start, end),
-              "upcoming": (end, end + timedelta(days=UPCOMING_DAYS))}[name]
-    return [Task.due_at < hi] if lo is None else [Task.due_at >= lo, Task.due_at < hi]
+    return {"overdue": [Task.due_at < start],
+            "today": [Task.due_at >= start, Task.due_at < end],
+            "upcoming": [Task.due_at >= end, Task.due_at < end + timedelta(days=UPCOMING_DAYS)]}
 
 
 def section_rows(user, name: str, who: str = "me", after: str | None = None,
@@ -103,7 +104,7 @@ def section_rows(user, name: str, who: str = "me", after: str | None = None,
     """One page of a Today section, soonest first; keyset on (due_at, id). Returns the rows,
     the cursor of the next page (None at the end) and whose tasks they are."""
     who, where = _who_where(user, who)
-    where = [*where, *_section_where(user, name, now or utcnow())]
+    where = [*where, *_section_ranges(user, now or utcnow())[name]]
     cursor = parse_cursor(after)
     if cursor:
         where.append(or_(Task.due_at > cursor[0],
@@ -123,28 +124,29 @@ def today_lists(user, who: str = "me", now: datetime | None = None,
     """Open tasks: overdue (before today), today, and the next two weeks, in the user's zone.
     Each section shows its first `limit` rows; a longer one pages on, and is counted (capped
     at COUNT_CAP + 1) when `counted`. Two statements whatever the sizes: the sections' first
-    rows in one, and the counts in another."""
-    now = now or utcnow()
+    ids and their counts in one, the rows in the other."""
     who, where = _who_where(user, who)
-    out = TodayLists(who=who)
-    firsts = [select(Task.id).where(*where, *_section_where(user, name, now))
-              .order_by(Task.due_at, Task.id).limit(limit + 1).subquery() for name in SECTIONS]
-    ids = [select(literal(i).label("section"), sub.c.id) for i, sub in enumerate(firsts)]
-    picked = db.session.execute(union_all(*ids)).all()
-    tasks = {t.id: t for t in _rows([Task.id.in_([r.id for r in picked])], (),
-                                    len(picked))} if picked else {}
+    ranges = _section_ranges(user, now or utcnow())
+    parts = []
     for i, name in enumerate(SECTIONS):
-        rows = sorted((tasks[r.id] for r in picked if r.section == i and r.id in tasks),
+        first = (select(Task.id).where(*where, *ranges[name])
+                 .order_by(Task.due_at, Task.id).limit(limit + 1).subquery())
+        parts.append(select(literal(i).label("section"), first.c.id.label("value")))
+        if counted:     # a negative section number marks the section's count
+            parts.append(select(literal(-1 - i), _capped([*where, *ranges[name]])))
+    found = db.session.execute(union_all(*parts)).all()
+    picked = [r for r in found if r.section >= 0]
+    counts = {SECTIONS[-1 - r.section]: r.value for r in found if r.section < 0}
+    tasks = {t.id: t for t in _rows([Task.id.in_([r.value for r in picked])], (),
+                                    len(picked))} if picked else {}
+    out = TodayLists(who=who)
+    for i, name in enumerate(SECTIONS):
+        rows = sorted((tasks[r.value] for r in picked if r.section == i and r.value in tasks),
                       key=lambda t: (t.due_at, t.id))
         more = rows[limit - 1] if len(rows) > limit else None
         setattr(out, name, rows[:limit])
         out.more[name] = make_cursor(more.due_at, more.id) if more else None
-        out.counts[name] = len(rows[:limit])
-    long = [name for name in SECTIONS if out.more[name]]
-    if long and counted:
-        counts = db.session.execute(select(*[
-            _capped([*where, *_section_where(user, name, now)]) for name in long])).one()
-        out.counts.update(zip(long, counts))
+        out.counts[name] = counts[name] if more and name in counts else len(rows[:limit])
     return out
 
 
