@@ -80,3 +80,21 @@ def test_settings_saved_and_validated(auth, admin, db):
                                                 "stop_phrases": "stop"})
     assert resp.status_code == 200 and b"Number must be between" in resp.data
     assert settings.get("response_target_hours") == 12
+
+
+def test_settings_read_once_per_session_and_a_rolled_back_change_is_forgotten(db, count_queries):
+    db.session.commit()
+    db.session.close()
+    with count_queries() as q:
+        assert settings.get("response_target_hours") == 24      # never saved: the default
+        assert settings.get("duplicate_window_days") == 7
+        assert settings.get("response_target_hours") == 24
+    assert q.count == 1
+    settings.put("response_target_hours", 6)
+    assert settings.get("response_target_hours") == 6
+    db.session.rollback()
+    assert settings.get("response_target_hours") == 24
+    settings.put("response_target_hours", 8)
+    db.session.commit()
+    db.session.close()
+    assert settings.get("response_target_hours") == 8

@@ -1,4 +1,5 @@
 """Does an inbound DM read like an opt-out? Whole words, ignoring case and accents."""
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ def _folded_with_positions(text: str) -> tuple[str, list[int]]:
     return "".join(out), where
 
 
+@functools.lru_cache(maxsize=512)
 def _pattern(phrase: str) -> re.Pattern | None:
     words = normalise(phrase).split(" ")
     if not words or not words[0]:

@@ -5,6 +5,7 @@ from flask import (Blueprint, abort, flash, g, redirect, render_template, reques
                    url_for)
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import lazyload
 
 from crm import policy
 from crm.accounts.models import User
@@ -87,7 +88,9 @@ def _sent_at(form):
 def _target_conversation(contact, form):
     conv_id = form.conversation_id.data
     if conv_id and conv_id.isdigit():
-        conv = db.session.get(Conversation, int(conv_id))
+        # The contact is already loaded (with its handles and tags): not again with it.
+        conv = db.session.get(Conversation, int(conv_id),
+                              options=[lazyload(Conversation.contact)])
         if conv is not None and conv.contact_id == contact.id \
                 and conv.platform == form.platform.data:
             return conv

@@ -1,6 +1,13 @@
 """Reading and writing settings; every key has a default, so a fresh workspace works."""
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
 from crm.extensions import db
 from crm.settings.models import Setting
+
+# The saved settings as one session read them: a request asks for several, and a key never
+# saved would otherwise cost a statement every time it is asked for.
+_SAVED = "rapport.settings"
 
 DEFAULT_STOP_PHRASES = [
     "stop", "unsubscribe", "not interested", "don't message me", "dont message me",
@@ -15,16 +22,28 @@ DEFAULTS = {
 }
 
 
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_saved(session, previous_transaction) -> None:
+    session.info.pop(_SAVED, None)     # a rolled-back put must not linger
+
+
+def _saved() -> dict:
+    saved = db.session.info.get(_SAVED)
+    if saved is None:
+        saved = {row.key: row.value for row in db.session.scalars(select(Setting))}
+        db.session.info[_SAVED] = saved
+    return saved
+
+
 def get(key: str):
-    row = db.session.get(Setting, key)
-    if row is None or row.value is None:
-        return DEFAULTS[key]
-    return row.value
+    value = _saved().get(key)
+    return DEFAULTS[key] if value is None else value
 
 
 def put(key: str, value) -> None:
     if key not in DEFAULTS:
         raise KeyError(key)
+    db.session.info.pop(_SAVED, None)
     row = db.session.get(Setting, key)
     if row is None:
         db.session.add(Setting(key=key, value=value))
