@@ -3,13 +3,14 @@ them, in every time zone (including :30 and :45 offsets)."""
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from crm.contacts.models import Contact
 from crm.conversations import services as dms
 from crm.conversations.models import Conversation, Message
 from crm.extensions import db as _db
 from crm.reports import response_rollup, rollup
+from crm.reports.cache import data_versions
 from crm.reports.dm_figures import sent_figures
 from crm.reports.filters import DashboardFilters
 from crm.reports.models import DMDayBuilt, DMDirtyHour, DMHourCount, ResponseDirtyDay
@@ -175,8 +176,17 @@ def test_an_import_leaves_the_rollup_current_when_it_is_done(app, auth, rep, man
     msgs = [ig_message(people[i % 2], base + i * 3_600_000, f"note {i}") for i in range(30)]
     f = DashboardFilters.from_args({"preset": "7d"}, "UTC", NOW)
     figures(rep, f)                                   # days built before the import
+    versions = data_versions()
     import_dm(auth.login(rep), ig_export(tmp_path / "v1", {"ana_1": ("Ana Ortiz", people, msgs)}),
               me=ME)
+    # The reports cache sees the load (a bulk load counts itself once, then puts the
+    # counting triggers back).
+    after = data_versions()
+    assert all(after[t] > versions.get(t, 0) for t in ("messages", "response_times"))
+    if _db.engine.dialect.name == "sqlite":
+        triggers = set(_db.session.scalars(text(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger'")))
+        assert {"data_version_messages_ai", "data_version_response_times_ai"} <= triggers
     assert _db.session.scalar(select(DMDirtyHour.hour).limit(1)) is None
     assert _db.session.scalar(select(ResponseDirtyDay.day).limit(1)) is None
     assert rollup.stored_hours() == rollup.recomputed_hours()

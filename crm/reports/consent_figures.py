@@ -11,6 +11,7 @@ from crm.conversations.models import Conversation
 from crm.extensions import db
 from crm.reports.cache import remember
 from crm.reports.sqlhelp import indexed_by
+from crm.reports.version_triggers import REFUSALS
 
 DM_REPLY_SOURCE = "Opt-out reply in a DM"
 TOP_SOURCES = 6
@@ -83,13 +84,24 @@ def unknown_in_outreach_where(scope) -> list:
 
 
 def consent_figures(scope, periods) -> ConsentFigures:
-    """Three small queries on indexed history tables."""
+    """Three small queries on indexed history tables, each remembered apart: the opt-outs
+    change with consent events, the refusals with the audit log, unknown consent in
+    outreach with every DM (a conversation's last outbound time)."""
     span = tuple((p.start, p.end) for p in periods)
-    return remember("consent", scope.cache_key + span, lambda: _consent_figures(scope, periods))
+    key = scope.cache_key
+    fig = ConsentFigures()
+    fig.opt_outs_by_period, fig.sources = remember(
+        "opt_outs", key + span, lambda: opt_outs(scope, periods), scope.reads("consent_events"))
+    fig.refusals_by_action = remember("refusals", key, lambda: refusals(scope), (REFUSALS,))
+    fig.unknown_in_outreach = remember(
+        "unknown_in_outreach", key, lambda: unknown_in_outreach(scope),
+        ("contacts", "conversations"))
+    return fig
 
 
-def _consent_figures(scope, periods) -> ConsentFigures:
-    fig = ConsentFigures(opt_outs_by_period=[0] * len(periods))
+def opt_outs(scope, periods) -> tuple[list, list]:
+    """(opt-outs per period, [(source, count)] largest first)."""
+    by_period = [0] * len(periods)
     # Opt-outs per period and per source in one pass over the range's events: rows per
     # (source, period), sources largest first (then by name, as the database sorts).
     label = source_label()
@@ -102,17 +114,24 @@ def _consent_figures(scope, periods) -> ConsentFigures:
             .group_by(label, period).order_by(total.desc(), label)):
         sources[source] = sources.get(source, 0) + n
         if i is not None:
-            fig.opt_outs_by_period[i] += n
+            by_period[i] += n
     sources = list(sources.items())
-    fig.sources = sources[:TOP_SOURCES]
+    top = sources[:TOP_SOURCES]
     if len(sources) > TOP_SOURCES:
-        fig.sources.append(("Other sources", sum(n for _, n in sources[TOP_SOURCES:])))
+        top.append(("Other sources", sum(n for _, n in sources[TOP_SOURCES:])))
+    return by_period, top
+
+
+def refusals(scope) -> list:
+    """[(action, count)] of the outreach the consent gate refused in the range."""
     action = refused_action()
     # Refusals are a sliver of the audit log: for one person SQLite would rather read all of
     # their audit events of the range (thousands) than the range's refusals.
-    fig.refusals_by_action = [(a or "outreach", n) for a, n in db.session.execute(
+    return [(a or "outreach", n) for a, n in db.session.execute(
         indexed_by(select(action, func.count()).where(*refusal_where(scope)).group_by(action)
                    .order_by(func.count().desc(), action), AuditEvent, "ix_audit_action_at"))]
-    fig.unknown_in_outreach = db.session.scalar(
+
+
+def unknown_in_outreach(scope) -> int:
+    return db.session.scalar(
         select(func.count()).select_from(Contact).where(*unknown_in_outreach_where(scope)))
-    return fig
