@@ -133,6 +133,14 @@ def test_search_index_finds_the_common_surname(bench_db):
     assert fts == like > 0
 
 
+def test_each_contacts_last_outbound_dm_is_kept(bench_db):
+    latest = dict(_db.session.execute(select(Conversation.contact_id,
+                                             func.max(Conversation.last_outbound_at))
+                                      .group_by(Conversation.contact_id)).all())
+    kept = dict(_db.session.execute(select(Contact.id, Contact.last_outbound_at)).all())
+    assert kept == {c: latest.get(c) for c in kept} and any(kept.values())
+
+
 def test_the_dm_rollup_is_what_the_messages_say(bench_db):
     from crm.accounts.models import User
     from crm.reports import rollup

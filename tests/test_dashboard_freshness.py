@@ -5,7 +5,7 @@ crm.reports.version_triggers)."""
 from collections import Counter
 
 import pytest
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, func, select, text, update
 
 from crm.audit.models import AuditEvent
 from crm.contacts.models import ConsentEvent, Contact
@@ -13,9 +13,17 @@ from crm.conversations import services as dms
 from crm.conversations.models import Conversation, Message, ResponseTime
 from crm.pipeline.models import Deal, StageChange
 from crm.reports import cache
+from crm.extensions import db as _db
 from crm.reports.cache import data_versions
+from crm.reports.consent_figures import unknown_in_outreach, unknown_in_outreach_where
+from crm.reports.filters import DashboardFilters
+from crm.reports.scope import Scope
 from crm.tasks.models import Task
-from tests.test_dashboard_figures import at, build_world, dashboard
+from tests.test_dashboard_figures import NOW, at, build_world, dashboard
+
+def db_session():
+    return _db.session
+
 
 VIEWS = [("manager", {}), ("rep", {}), ("manager", {"platform": "instagram"}),
          ("manager", {"owner": "rep"})]
@@ -111,6 +119,18 @@ CHANGES = {
         update(Contact).where(Contact.id == w.contacts["c3"].id).values(owner_id=w.rep.id)),
     "a contact archived": lambda db, w: db.session.execute(
         update(Contact).where(Contact.id == w.contacts["c1"].id).values(archived_at=at(15, 9))),
+    "a DM deleted (service)": lambda db, w: dms.delete_message(
+        w.manager, db.session.get(Message, w.msgs["m3"].id)),
+    "an outbound DM logged (service)": lambda db, w: dms.log_message(
+        w.manager, w.contacts["c1"], platform="linkedin", direction="out", body="Hello there",
+        sent_at=at(15, 10)),
+    "a conversation moved to another contact": lambda db, w: db.session.execute(
+        update(Conversation).where(Conversation.id == w.convs["A"].id)
+        .values(contact_id=w.contacts["c5"].id)),
+    "a conversation deleted": lambda db, w: [db.session.execute(
+        delete(model).where(model.conversation_id == w.convs["E"].id))
+        for model in (ResponseTime, Message)] and db.session.execute(
+        delete(Conversation).where(Conversation.id == w.convs["E"].id)),
     "a refusal": lambda db, w: db.session.add(AuditEvent(
         action="outreach_refused", entity_type="contact", entity_id=w.contacts["c3"].id,
         actor_id=w.rep.id, at=at(14, 9), summary="Refused.", changes={"action": "outbound DM"})),
@@ -124,12 +144,43 @@ def test_each_kind_of_change_shows_on_the_next_load(app, db, world, remembering,
                for i, (role, args) in enumerate(VIEWS))
     CHANGES[change](db, world)
     db.session.commit()
+    assert kept_last_outbound() == recounted_last_outbound()
     moved = False
     for i, (role, args) in enumerate(VIEWS):
         after = figures(world, role, args)
         assert after == recounted(app, world, role, args), (role, args)
         moved |= after != before[i]
     assert moved, "the change should move at least one figure"
+
+
+def kept_last_outbound() -> dict:
+    return dict(db_session().execute(select(Contact.id, Contact.last_outbound_at)).all())
+
+
+def recounted_last_outbound() -> dict:
+    latest = dict(db_session().execute(
+        select(Conversation.contact_id, func.max(Conversation.last_outbound_at))
+        .group_by(Conversation.contact_id)).all())
+    return {c: latest.get(c) for c in kept_last_outbound()}
+
+
+def test_the_world_starts_with_each_contacts_last_outbound_dm(world):
+    assert kept_last_outbound() == recounted_last_outbound()
+    assert kept_last_outbound()[world.contacts["c1"].id] == at(10, 12)
+
+
+@pytest.mark.parametrize("first, last", [(9, 9), (9, 15), (10, 10), (11, 15), (1, 8)])
+def test_unknown_consent_in_outreach_matches_the_conversations(world, first, last):
+    # Cara One (unknown consent) was last DMed on 10 March in A and on 9 March in E: a range
+    # ending on the 9th finds her through E although her latest DM is later.
+    for user, args in [(world.manager, {}), (world.rep, {}), (world.manager, {"platform": "x"}),
+                       (world.manager, {"owner": str(world.rep.id)})]:
+        scope = Scope.for_view(user, DashboardFilters.from_args(
+            {"preset": "custom", "from": f"2026-03-{first:02d}", "to": f"2026-03-{last:02d}",
+             **args}, user.timezone, NOW))
+        by_conversations = db_session().scalar(select(func.count()).select_from(Contact).where(
+            *unknown_in_outreach_where(scope)))
+        assert unknown_in_outreach(scope) == by_conversations, (first, last, args)
 
 
 def computed(names=None) -> Counter:

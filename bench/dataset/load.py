@@ -7,7 +7,7 @@ from itertools import islice
 from sqlalchemy import JSON, Boolean, Date, DateTime, text
 
 from crm.contacts import search_index
-from crm.reports import response_triggers, rollup_triggers, version_triggers
+from crm.reports import outreach_triggers, response_triggers, rollup_triggers, version_triggers
 from crm.extensions import db
 
 BATCH = 5000
@@ -123,6 +123,7 @@ def fast_load(conn, names):
     rollup_triggers.uninstall(conn)
     response_triggers.uninstall(conn)
     version_triggers.uninstall(conn)     # data_versions starts empty: nothing changed yet
+    outreach_triggers.uninstall(conn)    # each contact's last outbound DM: counted once below
     yield
     for ix in indexes:
         ix.create(conn, checkfirst=True)
@@ -131,6 +132,8 @@ def fast_load(conn, names):
     rollup_triggers.install(conn)
     response_triggers.install(conn)
     version_triggers.install(conn)
+    conn.exec_driver_sql(outreach_triggers.RECOUNT_ALL)
+    outreach_triggers.install(conn)
     if dialect == "postgresql":
         _move_sequences(conn)
         conn.exec_driver_sql("ANALYZE")

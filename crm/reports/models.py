@@ -131,3 +131,11 @@ def _create_version_triggers(target, connection, **kw):
 
     if {*TABLES, "audit_events", "data_versions"} <= set(target.tables):
         install(connection)
+
+
+@event.listens_for(db.metadata, "after_create")
+def _create_outreach_triggers(target, connection, **kw):
+    from crm.reports.outreach_triggers import install
+
+    if {"contacts", "conversations"} <= set(target.tables):
+        install(connection)

@@ -1,8 +1,11 @@
-"""data versions for the reports cache
+"""data versions for the reports cache, each contact's last outbound DM
 
 data_versions counts the changes to each table the dashboard reads, bumped by triggers in
 the same transaction (crm.reports.version_triggers); the reports cache keys each figure on
 the versions of the tables it reads, so a change recomputes only the figures it can move.
+contacts.last_outbound_at keeps the latest last outbound DM of the contact's conversations
+(triggers on conversations, crm.reports.outreach_triggers), counted here once for every
+contact; "unknown consent in outreach" reads one range of ix_contacts_unknown_outreach.
 
 Revision ID: 0008
 Revises: 0006
@@ -12,7 +15,7 @@ Create Date: 2026-11-22 21:40:00.000000
 from alembic import op
 import sqlalchemy as sa
 
-from crm.reports import version_triggers
+from crm.reports import outreach_triggers, version_triggers
 
 
 # revision identifiers, used by Alembic.
@@ -29,8 +32,21 @@ def upgrade():
     sa.PrimaryKeyConstraint('name')
     )
     version_triggers.install(op.get_bind())
+    op.add_column('contacts', sa.Column('last_outbound_at', sa.DateTime(), nullable=True))
+    op.execute(outreach_triggers.RECOUNT_ALL)
+    op.create_index('ix_contacts_unknown_outreach', 'contacts', ['last_outbound_at', 'owner_id'],
+                    unique=False,
+                    sqlite_where=sa.text("archived_at IS NULL AND consent_status = 'unknown' "
+                                         "AND do_not_contact = 0"),
+                    postgresql_where=sa.text("archived_at IS NULL AND consent_status = 'unknown' "
+                                             "AND do_not_contact = false"))
+    outreach_triggers.install(op.get_bind())
 
 
 def downgrade():
+    outreach_triggers.uninstall(op.get_bind())
+    op.drop_index('ix_contacts_unknown_outreach', table_name='contacts')
+    # A plain ALTER TABLE on SQLite too (3.35+): a batch copy would drop the table's triggers.
+    op.drop_column('contacts', 'last_outbound_at')
     version_triggers.uninstall(op.get_bind())
     op.drop_table('data_versions')
