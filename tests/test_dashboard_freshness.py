@@ -112,6 +112,10 @@ CHANGES = {
         source_message_id=w.msgs["m9"].id, created_at=at(13, 11))),
     "a follow-up's DM answered": lambda db, w: db.session.execute(
         update(Message).where(Message.id == w.msgs["m3"].id).values(replied_at=at(14, 8))),
+    "a follow-up's answer undone": lambda db, w: db.session.execute(
+        update(Message).where(Message.id == w.msgs["m1"].id).values(replied_at=None)),
+    "a follow-up pointed at another DM": lambda db, w: db.session.execute(
+        update(Task).where(Task.title == "t8").values(source_message_id=w.msgs["m5"].id)),
     "consent changed": lambda db, w: _consent(db, w, "c1", "opted_out", at(14, 9)),
     "a contact marked do-not-contact (SQL)": lambda db, w: db.session.execute(
         update(Contact).where(Contact.id == w.contacts["c1"].id).values(do_not_contact=True)),
@@ -145,6 +149,7 @@ def test_each_kind_of_change_shows_on_the_next_load(app, db, world, remembering,
     CHANGES[change](db, world)
     db.session.commit()
     assert kept_last_outbound() == recounted_last_outbound()
+    assert kept_follow_up_replies() == recounted_follow_up_replies()
     moved = False
     for i, (role, args) in enumerate(VIEWS):
         after = figures(world, role, args)
@@ -164,8 +169,22 @@ def recounted_last_outbound() -> dict:
     return {c: latest.get(c) for c in kept_last_outbound()}
 
 
-def test_the_world_starts_with_each_contacts_last_outbound_dm(world):
+def kept_follow_up_replies() -> dict:
+    return dict(db_session().execute(select(Task.id, Task.source_replied_at)).all())
+
+
+def recounted_follow_up_replies() -> dict:
+    replied = dict(db_session().execute(
+        select(Task.id, Message.replied_at).join(Message, Message.id == Task.source_message_id))
+        .all())
+    return {t: replied.get(t) for t in kept_follow_up_replies()}
+
+
+def test_the_world_starts_with_its_kept_state(world):
     assert kept_last_outbound() == recounted_last_outbound()
+    assert kept_follow_up_replies() == recounted_follow_up_replies()
+    assert kept_follow_up_replies()[db_session().scalar(
+        select(Task.id).where(Task.title == "t9"))] == at(10, 11)
     assert kept_last_outbound()[world.contacts["c1"].id] == at(10, 12)
 
 
@@ -196,8 +215,9 @@ def test_a_dm_recomputes_only_what_reads_dms(db, world, remembering):
     db.session.commit()
     figures(world, "manager", {})
     again = computed() - first
-    assert set(again) == {"responses", "waiting_in_range", "waiting_now", "unknown_in_outreach",
-                          "follow_ups"}
+    # No follow-up was created for the DM it answers, so the tasks are unchanged (a reply
+    # to a follow-up's DM changes that task: see "a follow-up's DM answered" above).
+    assert set(again) == {"responses", "waiting_in_range", "waiting_now", "unknown_in_outreach"}
 
 
 def test_a_deal_move_recomputes_only_the_pipeline(db, world, remembering):

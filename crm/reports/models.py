@@ -139,3 +139,11 @@ def _create_outreach_triggers(target, connection, **kw):
 
     if {"contacts", "conversations"} <= set(target.tables):
         install(connection)
+
+
+@event.listens_for(db.metadata, "after_create")
+def _create_followup_triggers(target, connection, **kw):
+    from crm.reports.followup_triggers import install
+
+    if {"tasks", "messages"} <= set(target.tables):
+        install(connection)

@@ -1,11 +1,10 @@
 """Work figures from the task records: overdue and completed per person, automatic
-follow-ups created and how many were followed by a reply."""
+follow-ups created and how many were followed by a reply (kept on the task)."""
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import case, func, literal, select, union_all
 
-from crm.conversations.models import Message
 from crm.core.timeutil import utcnow
 from crm.extensions import db
 from crm.reports.cache import remember
@@ -42,15 +41,14 @@ def overdue_before(scope, now: datetime | None = None) -> datetime:
 
 def work_figures(scope, now: datetime | None = None) -> WorkFigures:
     """Tasks overdue now and done in the range, per assignee; follow-ups (two queries, each
-    remembered apart: whether a follow-up was answered changes with the messages)."""
+    remembered apart)."""
     today_starts = overdue_before(scope, now or utcnow())
     fig = WorkFigures(today_starts=today_starts)
     fig.overdue_by_assignee, fig.done_by_assignee = remember(
         "tasks", scope.cache_key + (today_starts,), lambda: per_assignee(scope, today_starts),
         scope.reads("tasks"))
     fig.follow_ups, fig.follow_ups_replied = remember(
-        "follow_ups", scope.cache_key, lambda: follow_ups(scope),
-        scope.reads("tasks", "messages"))
+        "follow_ups", scope.cache_key, lambda: follow_ups(scope), scope.reads("tasks"))
     return fig
 
 
@@ -74,12 +72,11 @@ def per_assignee(scope, today_starts: datetime) -> tuple[dict, dict]:
 
 
 def follow_ups(scope) -> tuple[int, int]:
-    """(automatic follow-ups created in the range, those whose DM was answered after)."""
+    """(automatic follow-ups created in the range, those whose DM was answered after), from
+    the tasks alone: each keeps when its DM was answered (crm.reports.followup_triggers)."""
     row = db.session.execute(
         select(func.count(),
-               func.sum(case((Message.replied_at >= Task.created_at, 1), else_=0)))
-        .select_from(Task)
-        .outerjoin(Message, Message.id == Task.source_message_id)
+               func.sum(case((Task.source_replied_at >= Task.created_at, 1), else_=0)))
         .where(Task.auto.is_(True), Task.created_at >= scope.start, Task.created_at < scope.end,
                *scope.task_where())).one()
     return int(row[0] or 0), int(row[1] or 0)
