@@ -262,12 +262,16 @@ def test_rebuild_rollup_command(app, team):
     _db.session.commit()
     rollup.refresh()
     _db.session.execute(update(DMHourCount).values(messages=99))      # damaged by hand
+    _db.session.execute(update(Contact).values(last_outbound_at=None))
     _db.session.commit()
+    versions = data_versions()
     assert rollup.stored_hours() != rollup.recomputed_hours()
     result = app.test_cli_runner().invoke(args=["reports", "rebuild-rollup"])
     assert result.exit_code == 0, result.output
     assert "2 hours of DMs counted" in result.output
     assert rollup.stored_hours() == rollup.recomputed_hours()
+    assert _db.session.get(Contact, mine.id).last_outbound_at == NOW - timedelta(days=1)
+    assert all(data_versions()[t] > v for t, v in versions.items())
     assert _db.session.scalar(select(DMDayBuilt.day)) is None
 
 
