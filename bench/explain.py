@@ -39,7 +39,8 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--slow", type=float, default=1.0, help="explain statements over N ms")
-    parser.add_argument("--profile", action="store_true", help="also profile 20 requests")
+    parser.add_argument("--profile", action="store_true", help="also profile 20 requests "
+                        "(each after its change with --touch or --after)")
     parser.add_argument("--sort", default="cumulative", help="profile order (cumulative, tottime…)")
     parser.add_argument("--rows", type=int, default=40, help="profile rows to print")
     parser.add_argument("--repeat", "--cpu", type=int, default=0, metavar="N",
@@ -136,10 +137,14 @@ def main() -> None:
               f"p95 {_pct(cpus, 0.95):.1f} ms" + (f" ({failed} not successful)" if failed else ""))
     if args.profile:
         profile = cProfile.Profile()
-        profile.enable()
         for n in range(200 + args.repeat, 220 + args.repeat):
+            if args.touch:
+                touch()
+            if change:
+                after_change(n)
+            profile.enable()
             send(n)
-        profile.disable()
+            profile.disable()
         pstats.Stats(profile).sort_stats(args.sort).print_stats(args.rows)
 
 
