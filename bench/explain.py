@@ -5,6 +5,7 @@ SQLite's query plan, and optionally the Python profile of the request.
     python -m bench.explain /board --as manager --profile
     python -m bench.explain move_deal --as rep          # a write benchmark from bench/forms.py
     python -m bench.explain "/dashboard?preset=90d" --as manager --repeat 30
+    python -m bench.explain /dashboard --as rep --repeat 15 --after log_dm
 
 It runs in-process (Flask test client) on a copy of the generated database.
 """
@@ -38,7 +39,8 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--slow", type=float, default=1.0, help="explain statements over N ms")
-    parser.add_argument("--profile", action="store_true", help="also profile 20 requests")
+    parser.add_argument("--profile", action="store_true", help="also profile 20 requests "
+                        "(each after its change with --touch or --after)")
     parser.add_argument("--sort", default="cumulative", help="profile order (cumulative, tottime…)")
     parser.add_argument("--rows", type=int, default=40, help="profile rows to print")
     parser.add_argument("--repeat", "--cpu", type=int, default=0, metavar="N",
@@ -47,6 +49,10 @@ def main() -> None:
     parser.add_argument("--touch", action="store_true",
                         help="before each timed request, change the newest DM (as logging one "
                         "would: the dashboard's rollup has an hour to refresh)")
+    parser.add_argument("--after", choices=sorted(forms.BUILDERS),
+                        help="before each timed request, make this change through the app as "
+                        "the same user (the next load after the user's own change, with the "
+                        "reports cache as configured)")
     parser.add_argument("--set", dest="settings", action="append", default=[],
                         metavar="KEY=VALUE", help="an app setting, e.g. REPORTS_CACHE=0")
     args = parser.parse_args()
@@ -62,6 +68,8 @@ def main() -> None:
         user = db.session.scalar(db.select(User).where(User.email == email_of(1, args.role)))
         plan = forms.BUILDERS[args.page](user.id, meta.get("big_contact")) \
             if args.page in forms.BUILDERS else None
+        change = forms.BUILDERS[args.after](user.id, meta.get("big_contact")) \
+            if args.after else None
         engine = db.engine
     client = queries.signed_in_client(app, user.session_token)
     path = args.page.format(**meta)
@@ -71,6 +79,11 @@ def main() -> None:
             target, form = plan.build(forms.COUNT, n)
             return client.post(target, data=form, headers=plan.headers)
         return client.get(path)
+
+    def after_change(n: int):
+        target, form = change.build(forms.COUNT, n)
+        r = client.post(target, data=form, headers=change.headers)
+        assert r.status_code == 200 and change.success_header in r.headers, r.status_code
 
     def touch():
         with app.app_context():
@@ -112,6 +125,8 @@ def main() -> None:
         for n in range(args.repeat):
             if args.touch:
                 touch()
+            if change:
+                after_change(n)
             wall, cpu = time.perf_counter(), time.process_time()
             r = send(100 + n)
             walls.append((time.perf_counter() - wall) * 1000)
@@ -122,10 +137,14 @@ def main() -> None:
               f"p95 {_pct(cpus, 0.95):.1f} ms" + (f" ({failed} not successful)" if failed else ""))
     if args.profile:
         profile = cProfile.Profile()
-        profile.enable()
         for n in range(200 + args.repeat, 220 + args.repeat):
+            if args.touch:
+                touch()
+            if change:
+                after_change(n)
+            profile.enable()
             send(n)
-        profile.disable()
+            profile.disable()
         pstats.Stats(profile).sort_stats(args.sort).print_stats(args.rows)
 
 

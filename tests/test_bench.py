@@ -133,6 +133,22 @@ def test_search_index_finds_the_common_surname(bench_db):
     assert fts == like > 0
 
 
+def test_each_contacts_last_outbound_dm_is_kept(bench_db):
+    latest = dict(_db.session.execute(select(Conversation.contact_id,
+                                             func.max(Conversation.last_outbound_at))
+                                      .group_by(Conversation.contact_id)).all())
+    kept = dict(_db.session.execute(select(Contact.id, Contact.last_outbound_at)).all())
+    assert kept == {c: latest.get(c) for c in kept} and any(kept.values())
+
+
+def test_each_follow_up_keeps_when_its_dm_was_answered(bench_db):
+    replied = dict(_db.session.execute(
+        select(Task.id, Message.replied_at).join(Message, Message.id == Task.source_message_id)
+        .where(Task.source_message_id.is_not(None))).all())
+    kept = dict(_db.session.execute(select(Task.id, Task.source_replied_at)).all())
+    assert kept == {t: replied.get(t) for t in kept} and kept
+
+
 def test_the_dm_rollup_is_what_the_messages_say(bench_db):
     from crm.accounts.models import User
     from crm.reports import rollup

@@ -7,7 +7,8 @@ from itertools import islice
 from sqlalchemy import JSON, Boolean, Date, DateTime, text
 
 from crm.contacts import search_index
-from crm.reports import response_triggers, rollup_triggers
+from crm.reports import (followup_triggers, outreach_triggers, response_triggers,
+                         rollup_triggers, version_triggers)
 from crm.extensions import db
 
 BATCH = 5000
@@ -122,6 +123,9 @@ def fast_load(conn, names):
     # No dirty-hour mark per loaded message: the rollup is rebuilt once after the load.
     rollup_triggers.uninstall(conn)
     response_triggers.uninstall(conn)
+    version_triggers.uninstall(conn)     # data_versions starts empty: nothing changed yet
+    outreach_triggers.uninstall(conn)    # each contact's last outbound DM: counted once below
+    followup_triggers.uninstall(conn)    # and each follow-up's answer
     yield
     for ix in indexes:
         ix.create(conn, checkfirst=True)
@@ -129,6 +133,11 @@ def fast_load(conn, names):
     search_index.rebuild(conn)
     rollup_triggers.install(conn)
     response_triggers.install(conn)
+    version_triggers.install(conn)
+    conn.exec_driver_sql(outreach_triggers.RECOUNT_ALL)
+    outreach_triggers.install(conn)
+    conn.exec_driver_sql(followup_triggers.RECOUNT_ALL)
+    followup_triggers.install(conn)
     if dialect == "postgresql":
         _move_sequences(conn)
         conn.exec_driver_sql("ANALYZE")

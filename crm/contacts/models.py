@@ -26,6 +26,12 @@ LIVE = {"sqlite_where": text("archived_at IS NULL"),
         "postgresql_where": text("archived_at IS NULL")}
 ARCHIVED = {"sqlite_where": text("archived_at IS NOT NULL"),
             "postgresql_where": text("archived_at IS NOT NULL")}
+# Live contacts with unknown consent whom we may contact (SQLite stores booleans as 0/1).
+UNKNOWN_CONTACTABLE = {
+    "sqlite_where": text("archived_at IS NULL AND consent_status = 'unknown' "
+                         "AND do_not_contact = 0"),
+    "postgresql_where": text("archived_at IS NULL AND consent_status = 'unknown' "
+                             "AND do_not_contact = false")}
 
 contact_tags = Table(
     "contact_tags",
@@ -69,6 +75,10 @@ class Contact(Timestamps, db.Model):
         # and sorted every live contact by name.
         Index("ix_contacts_consent_outreach", "consent_status", "do_not_contact", "owner_id",
               **LIVE),
+        # The same contacts by when we last DMed them (last_outbound_at, kept below): the
+        # dashboard counts those DMed in a range from one range of this index.
+        Index("ix_contacts_unknown_outreach", "last_outbound_at", "owner_id",
+              **UNKNOWN_CONTACTABLE),
         Index("ix_contacts_email", "email"),
         Index("ix_contacts_archived", "sort_name", "id", **ARCHIVED),
     )
@@ -96,6 +106,9 @@ class Contact(Timestamps, db.Model):
     do_not_contact: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     consent_changed_at: Mapped[datetime | None] = mapped_column(DateTime)
     archived_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The latest last outbound DM of the contact's conversations, kept by database triggers
+    # (crm.reports.outreach_triggers) whatever writes the conversations; the app never sets it.
+    last_outbound_at: Mapped[datetime | None] = mapped_column(DateTime)
     # Lower-cased name, handles, email and company: what search looks in.
     search_text: Mapped[str] = mapped_column(Text, nullable=False, default="")
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)

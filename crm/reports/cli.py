@@ -13,12 +13,17 @@ def register(app: Flask) -> None:
     @reports.command("rebuild-rollup")
     def rebuild_rollup():
         """Recount the dashboard's DM rollup from every message and its first-response counts
-        from every response time (after a restore, or a load that went around the database's
-        triggers). The dashboard keeps them current itself."""
-        from crm.reports import response_rollup, rollup
+        from every response time, each contact's last outbound DM and each follow-up's answer
+        (after a restore, or a load that went around the database's triggers). The dashboard
+        keeps them current itself."""
+        from crm.reports import followup_triggers, outreach_triggers, response_rollup, rollup
 
         hours = rollup.rebuild()
         response_rollup.rebuild()
+        db.session.execute(db.text(outreach_triggers.RECOUNT_ALL))
+        db.session.execute(db.text(followup_triggers.RECOUNT_ALL))
+        # Every process's remembered figures are recomputed on their next load.
+        db.session.execute(db.text("UPDATE data_versions SET version = version + 1"))
         db.session.commit()
         click.echo(f"{hours:,} hour{'s' if hours != 1 else ''} of DMs counted; "
                    "days are counted again as the dashboard asks for them.")

@@ -3,7 +3,7 @@ outreach the consent gate refused (audit "outreach_refused"), and contacts with 
 consent whom we are DMing."""
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, literal_column, or_, select
 
 from crm.audit.models import AuditEvent
 from crm.contacts.models import ConsentEvent, Contact
@@ -11,6 +11,7 @@ from crm.conversations.models import Conversation
 from crm.extensions import db
 from crm.reports.cache import remember
 from crm.reports.sqlhelp import indexed_by
+from crm.reports.version_triggers import REFUSALS
 
 DM_REPLY_SOURCE = "Opt-out reply in a DM"
 TOP_SOURCES = 6
@@ -64,32 +65,64 @@ def refused_action():
     return AuditEvent.changes["action"].as_string()
 
 
-def unknown_in_outreach_where(scope) -> list:
-    """Unknown consent, contactable, and our latest DM to them fell in the range."""
+def dmed_in_range(scope, *, per_contact: bool = False):
+    """A clause on Contact: one of their conversations had its latest DM from us in the range
+    (probed per contact when asked, or for one owner)."""
     dmed = select(Conversation.contact_id).where(
         Conversation.state.in_(("needs_reply", "awaiting_reply", "closed")),
         Conversation.last_outbound_at >= scope.start, Conversation.last_outbound_at < scope.end)
     if scope.platform:
         dmed = dmed.where(Conversation.platform == scope.platform)
-    contactable = Contact.do_not_contact.is_(False)
-    if scope.owner_id is not None:
+    if per_contact or scope.owner_id is not None:
         # One person's contacts are few next to the conversations DMed in the range: start
         # from the contacts and probe each one's conversations (250 ms → 50 ms for a rep).
-        dmed_here = dmed.where(Conversation.contact_id == Contact.id).exists()
-    else:
-        dmed_here = Contact.id.in_(dmed)
-    return [Contact.consent_status == "unknown", contactable,
-            Contact.archived_at.is_(None), dmed_here, *scope.contact_where()]
+        return dmed.where(Conversation.contact_id == Contact.id).exists()
+    return Contact.id.in_(dmed)
+
+
+def unknown_in_outreach_where(scope) -> list:
+    """Unknown consent, contactable, and our latest DM to them fell in the range."""
+    return [Contact.consent_status == "unknown", Contact.do_not_contact.is_(False),
+            Contact.archived_at.is_(None), dmed_in_range(scope), *scope.contact_where()]
+
+
+def unknown_in_outreach(scope) -> int:
+    if scope.platform:
+        return db.session.scalar(
+            select(func.count()).select_from(Contact).where(*unknown_in_outreach_where(scope)))
+    # Every platform: the contact's latest outbound DM (kept, crm.reports.outreach_triggers)
+    # is in the range, or later with an earlier one in the range. The kept time is the
+    # latest of the conversations' times, so the two cases are exactly the contacts above;
+    # the second is empty for a range that ends today. One range of
+    # ix_contacts_unknown_outreach (its WHERE written as the index's, for SQLite to match).
+    stmt = select(func.count()).select_from(Contact).where(
+        Contact.archived_at.is_(None), Contact.consent_status == literal_column("'unknown'"),
+        Contact.do_not_contact == False,  # noqa: E712 (the index's own predicate)
+        Contact.last_outbound_at >= scope.start,
+        or_(Contact.last_outbound_at < scope.end, dmed_in_range(scope, per_contact=True)),
+        *scope.contact_where())
+    return db.session.scalar(indexed_by(stmt, Contact, "ix_contacts_unknown_outreach"))
 
 
 def consent_figures(scope, periods) -> ConsentFigures:
-    """Three small queries on indexed history tables."""
+    """Three small queries on indexed history tables, each remembered apart: the opt-outs
+    change with consent events, the refusals with the audit log, unknown consent in
+    outreach with every DM (a conversation's last outbound time)."""
     span = tuple((p.start, p.end) for p in periods)
-    return remember("consent", scope.cache_key + span, lambda: _consent_figures(scope, periods))
+    key = scope.cache_key
+    fig = ConsentFigures()
+    fig.opt_outs_by_period, fig.sources = remember(
+        "opt_outs", key + span, lambda: opt_outs(scope, periods), scope.reads("consent_events"))
+    fig.refusals_by_action = remember("refusals", key, lambda: refusals(scope), (REFUSALS,))
+    fig.unknown_in_outreach = remember(
+        "unknown_in_outreach", key, lambda: unknown_in_outreach(scope),
+        ("contacts", "conversations"))
+    return fig
 
 
-def _consent_figures(scope, periods) -> ConsentFigures:
-    fig = ConsentFigures(opt_outs_by_period=[0] * len(periods))
+def opt_outs(scope, periods) -> tuple[list, list]:
+    """(opt-outs per period, [(source, count)] largest first)."""
+    by_period = [0] * len(periods)
     # Opt-outs per period and per source in one pass over the range's events: rows per
     # (source, period), sources largest first (then by name, as the database sorts).
     label = source_label()
@@ -102,17 +135,19 @@ def _consent_figures(scope, periods) -> ConsentFigures:
             .group_by(label, period).order_by(total.desc(), label)):
         sources[source] = sources.get(source, 0) + n
         if i is not None:
-            fig.opt_outs_by_period[i] += n
+            by_period[i] += n
     sources = list(sources.items())
-    fig.sources = sources[:TOP_SOURCES]
+    top = sources[:TOP_SOURCES]
     if len(sources) > TOP_SOURCES:
-        fig.sources.append(("Other sources", sum(n for _, n in sources[TOP_SOURCES:])))
+        top.append(("Other sources", sum(n for _, n in sources[TOP_SOURCES:])))
+    return by_period, top
+
+
+def refusals(scope) -> list:
+    """[(action, count)] of the outreach the consent gate refused in the range."""
     action = refused_action()
     # Refusals are a sliver of the audit log: for one person SQLite would rather read all of
     # their audit events of the range (thousands) than the range's refusals.
-    fig.refusals_by_action = [(a or "outreach", n) for a, n in db.session.execute(
+    return [(a or "outreach", n) for a, n in db.session.execute(
         indexed_by(select(action, func.count()).where(*refusal_where(scope)).group_by(action)
                    .order_by(func.count().desc(), action), AuditEvent, "ix_audit_action_at"))]
-    fig.unknown_in_outreach = db.session.scalar(
-        select(func.count()).select_from(Contact).where(*unknown_in_outreach_where(scope)))
-    return fig

@@ -245,20 +245,23 @@ def waiting_now(scope, target_seconds: int, now: datetime) -> tuple[int, int, da
 
 def dm_figures(scope, periods, target_hours: int, now: datetime | None = None) -> DMFigures:
     """Every DM figure for the scope, in a constant number of grouped queries. Figures that
-    depend only on the data are remembered per data version; those that move with the
-    clock are keyed on the minute as well."""
+    depend only on the data are remembered per version of the tables they read; those that
+    move with the clock are keyed on the minute as well."""
     now = (now or utcnow()).replace(second=0, microsecond=0)
     target = int(target_hours) * 3600
     key = scope.cache_key
     fig = DMFigures(target_hours=int(target_hours))
     fig.trend, fig.by_author, fig.by_platform, fig.by_template = sent_figures(scope, periods)
     bursts, fig.answered, fig.within_target, pct = remember(
-        "responses", key + (target,), lambda: response_figures(scope, target))
+        "responses", key + (target,), lambda: response_figures(scope, target),
+        scope.reads("response_times", "conversations"))
     still_waiting, fig.late_waiting = remember(
-        "waiting_in_range", key + (target, now), lambda: waiting_in_range(scope, target, now))
+        "waiting_in_range", key + (target, now), lambda: waiting_in_range(scope, target, now),
+        scope.reads("conversations"))
     fig.closed_unanswered = max(0, bursts - fig.answered - still_waiting)
     fig.median, fig.p90 = pct.get(EVERYONE, (None, None))
     fig.median_by_responder = {k: v[0] for k, v in pct.items() if k != EVERYONE}
     fig.needs_reply, fig.needs_reply_over_target, fig.oldest_wait_since = remember(
-        "waiting_now", key + (target, now), lambda: waiting_now(scope, target, now))
+        "waiting_now", key + (target, now), lambda: waiting_now(scope, target, now),
+        ("conversations", "contacts"))
     return fig

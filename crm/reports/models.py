@@ -6,7 +6,7 @@ owner -1 and platform "" for "everyone's" and "every platform".
 """
 from datetime import date
 
-from sqlalchemy import Date, Index, Integer, String, event
+from sqlalchemy import BigInteger, Date, Index, Integer, String, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm.extensions import db
@@ -97,6 +97,18 @@ class ResponseDirtyDay(db.Model):
     changes: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
 
+class DataVersion(db.Model):
+    """How many times the rows of a table the dashboard reads have changed (counted by
+    triggers, crm.reports.version_triggers); the reports cache keys each figure on the
+    versions of the tables it reads. A table with no row has not changed since it was
+    created or loaded (version 0)."""
+
+    __tablename__ = "data_versions"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
 @event.listens_for(db.metadata, "after_create")
 def _create_rollup_triggers(target, connection, **kw):
     from crm.reports.rollup_triggers import install
@@ -110,4 +122,28 @@ def _create_response_triggers(target, connection, **kw):
     from crm.reports.response_triggers import install
 
     if {"response_times", "contacts", "conversations", "response_dirty_days"} <= set(target.tables):
+        install(connection)
+
+
+@event.listens_for(db.metadata, "after_create")
+def _create_version_triggers(target, connection, **kw):
+    from crm.reports.version_triggers import TABLES, install
+
+    if {*TABLES, "audit_events", "data_versions"} <= set(target.tables):
+        install(connection)
+
+
+@event.listens_for(db.metadata, "after_create")
+def _create_outreach_triggers(target, connection, **kw):
+    from crm.reports.outreach_triggers import install
+
+    if {"contacts", "conversations"} <= set(target.tables):
+        install(connection)
+
+
+@event.listens_for(db.metadata, "after_create")
+def _create_followup_triggers(target, connection, **kw):
+    from crm.reports.followup_triggers import install
+
+    if {"tasks", "messages"} <= set(target.tables):
         install(connection)

@@ -187,11 +187,13 @@ def pipeline_figures(scope) -> PipelineFigures:
     """Every pipeline figure for the scope, in seven queries whatever the number of deals."""
     key = scope.cache_key
     pipelines = pipelines_in_view(scope)
-    open_rows = remember("open_by_stage", key, lambda: open_by_stage(scope))
-    reach = remember("funnel", key, lambda: funnel_reach(scope))
+    open_rows = remember("open_by_stage", key, lambda: open_by_stage(scope), scope.reads("deals"))
+    reach = remember("funnel", key, lambda: funnel_reach(scope),
+                     scope.reads("deals", "stage_changes", "stages"))
     shown = tuple(stage.id for pipeline in pipelines for stage in pipeline.stages
                   if stage.outcome == OPEN)
-    moves = remember("time_in_stage", key + shown, lambda: time_in_stage(scope, shown))
+    moves = remember("time_in_stage", key + shown, lambda: time_in_stage(scope, shown),
+                     scope.reads("deals", "stage_changes"))
     fig = PipelineFigures()
     for pipeline in pipelines:
         block = PipelineBlock(pipeline)
@@ -218,7 +220,8 @@ def pipeline_figures(scope) -> PipelineFigures:
             nxt = funnel[i + 1].reached if i + 1 < len(funnel) else block.won_reached
             row.conversion = ratio(nxt, row.reached)
         fig.blocks.append(block)
-    closed = remember("closed", key, lambda: [tuple(r) for r in closed_in_range(scope)])
+    closed = remember("closed", key, lambda: [tuple(r) for r in closed_in_range(scope)],
+                      scope.reads("deals", "stage_changes"))
     for outcome, owner_id, currency, count, value, seconds in closed:
         if outcome == WON:
             fig.won_count += count
@@ -228,7 +231,8 @@ def pipeline_figures(scope) -> PipelineFigures:
             fig.close_count += count
         else:
             fig.lost_count += count
-    fig.no_next_step = remember("no_next_step", key, lambda: no_next_step_count(scope))
+    fig.no_next_step = remember("no_next_step", key, lambda: no_next_step_count(scope),
+                                scope.reads("deals", "tasks"))
     both = Amounts(fig.open_value)
     for cur, minor in fig.won_value.items():
         both.add(cur, minor)

@@ -90,16 +90,18 @@ def suspend_insert_marking(connection) -> None:
     `resume_insert_marking` what it did not count; that marks it and puts the triggers back,
     before the transaction commits, so nothing is left unmarked (a rollback restores the
     triggers with the rest)."""
-    from crm.reports import response_triggers
+    from crm.reports import response_triggers, version_triggers
 
     connection.exec_driver_sql(SQLITE_DROP[0])
     connection.exec_driver_sql(response_triggers.SQLITE_DROP[0])
+    version_triggers.suspend_insert_counting(connection)
 
 
 def resume_insert_marking(connection, hours: list[str], responses_after: int) -> None:
     """Mark `hours` (of messages the load did not count) and the days of response times
-    written after id `responses_after` dirty, and put the INSERT triggers back."""
-    from crm.reports import response_triggers
+    written after id `responses_after` dirty, count the load in data_versions, and put the
+    INSERT triggers back."""
+    from crm.reports import response_triggers, version_triggers
 
     if hours:
         connection.exec_driver_sql(
@@ -111,3 +113,4 @@ def resume_insert_marking(connection, hours: list[str], responses_after: int) ->
         f"{response_triggers._UPSERT}", (responses_after,))
     connection.exec_driver_sql(SQLITE_CREATE[0])
     connection.exec_driver_sql(response_triggers.SQLITE_CREATE[0])
+    version_triggers.resume_insert_counting(connection)

@@ -52,6 +52,14 @@ class Scope:
         return (viewer, self.owner_id, self.pipeline_id, self.campaign_id, self.platform,
                 self.start, self.end, self.tz)
 
+    def reads(self, *tables: str) -> tuple:
+        """`tables`, with contacts when the scope's clauses read them: a rep's policy (deals,
+        tasks and conversations on contacts the rep may see), one owner's conversations and
+        consent (by the contact's owner). For the reports cache (crm.reports.cache)."""
+        if self.owner_id is not None or not getattr(self.viewer, "is_manager", False):
+            tables += ("contacts",)
+        return tables
+
     @property
     def is_own(self) -> bool:
         """True when the viewer sees only their own records (a rep, or a manager on self)."""

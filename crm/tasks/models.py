@@ -17,8 +17,9 @@ class Task(db.Model):
         Index("ix_tasks_contact", "contact_id", "status", "due_at", "id"),
         Index("ix_tasks_deal", "deal_id", "status"),
         Index("ix_tasks_status_done", "status", "done_at", "assignee_id"),
-        # Covering for the dashboard's automatic follow-ups created in a range.
-        Index("ix_tasks_auto_followups", "auto", "created_at", "source_message_id", "assignee_id"),
+        # Covering for the dashboard's automatic follow-ups created in a range, and whether
+        # their DM was answered.
+        Index("ix_tasks_auto_replied", "auto", "created_at", "assignee_id", "source_replied_at"),
         # One automatic follow-up per unanswered outbound message.
         Index("uq_tasks_source_message", "source_message_id", unique=True),
     )
@@ -37,6 +38,9 @@ class Task(db.Model):
     is_outreach: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     auto: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     source_message_id: Mapped[int | None] = mapped_column(Integer)
+    # When that message was answered (its replied_at), kept by database triggers
+    # (crm.reports.followup_triggers) whatever writes the rows; the app never sets it.
+    source_replied_at: Mapped[datetime | None] = mapped_column(DateTime)
     done_at: Mapped[datetime | None] = mapped_column(DateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime)
     cancel_note: Mapped[str | None] = mapped_column(String(255))
