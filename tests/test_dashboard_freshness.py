@@ -263,3 +263,35 @@ def test_versions_count_only_what_the_figures_read(db, world):
     assert bumped(audit, action="update", id=c1, at=at(14, 9)) == set()
     assert bumped(audit, action="outreach_refused", id=c1, at=at(14, 9)) == {"outreach_refusals"}
     assert bumped("DELETE FROM consent_events WHERE contact_id = :id", id=c1) == {"consent_events"}
+
+
+def test_a_bulk_write_counts_its_changes_once_at_the_end_and_holds_up_no_other_writer(db):
+    """On PostgreSQL a counted change locks its table's version row until the commit; an
+    import defers its counting, so a DM logged meanwhile does not wait for the import."""
+    from crm.reports import version_triggers
+    from tests.factories import ContactFactory, ConversationFactory
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: nothing to hold up")
+    mine, theirs = (ConversationFactory(contact=ContactFactory()) for _ in range(2))
+    db.session.commit()
+    before = data_versions()["conversations"]
+    with db.engine.connect() as load:
+        with version_triggers.deferred(load):
+            load.execute(update(Conversation).where(Conversation.id == mine.id)
+                         .values(title="Imported"))
+            with db.engine.connect() as other:
+                other.exec_driver_sql("SET lock_timeout = '2s'")   # raises if it must wait
+                other.execute(update(Conversation).where(Conversation.id == theirs.id)
+                              .values(title="Logged meanwhile"))
+                other.commit()
+            assert _versions(load)["conversations"] == before + 1   # the other's change only
+        assert _versions(load)["conversations"] == before + 2       # the load's, at the end
+        assert _versions(load)["messages"] > 0                      # every table is counted
+        load.commit()
+    db.session.rollback()
+    assert data_versions()["conversations"] == before + 2
+
+
+def _versions(connection) -> dict:
+    return dict(connection.execute(text("SELECT name, version FROM data_versions")).all())

@@ -25,6 +25,7 @@ from crm.imports.csv_read import (FIELDS, CsvFileError, data_rows, field_label, 
 from crm.imports.csv_rows import column_names, mapped_columns, pack, parse_row, unpack
 from crm.imports.dm_service import check_owner, fail
 from crm.imports.models import ImportRun
+from crm.reports import version_triggers
 
 log = logging.getLogger(__name__)
 CHUNK = 1000
@@ -287,7 +288,8 @@ def execute(actor, run: ImportRun, progress=None) -> None:
     conn = db.session.connection()
     restore = bulk.bigger_cache(conn, int(current_app.config.get("IMPORT_SQLITE_CACHE_MB", 256)))
     try:
-        with bulk.search_index_in_batches(conn, run.id) as search:
+        with version_triggers.deferred(conn), \
+                bulk.search_index_in_batches(conn, run.id) as search:
             summary = process(actor, run, write=True, progress=progress, search=search)
     finally:
         restore()

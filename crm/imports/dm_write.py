@@ -14,6 +14,7 @@ brings the indexes back with the data.
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, insert, select
@@ -30,7 +31,7 @@ from crm.core.timeutil import utcnow
 from crm.extensions import db
 from crm.imports import bulk, dm_stream, matching
 from crm.imports.dm_plan import ThreadPlan, chosen_me
-from crm.reports import rollup, rollup_triggers
+from crm.reports import rollup, rollup_triggers, version_triggers
 from crm.reports.loaded import Tally
 
 COLUMNS = ("conversation_id", "direction", "sent_at", "body", "media", "author_id",
@@ -109,8 +110,9 @@ def write_import(actor, run, source, plans: list[ThreadPlan], options: dict, *,
     conn = db.session.connection()
     restore_cache = bulk.bigger_cache(conn, cache_mb)
     try:
-        return _write(actor, run, source, plans, options, conn, progress=progress,
-                      workers=workers, bulk_min_rows=bulk_min_rows, dry_run=dry_run)
+        with nullcontext() if dry_run else version_triggers.deferred(conn):
+            return _write(actor, run, source, plans, options, conn, progress=progress,
+                          workers=workers, bulk_min_rows=bulk_min_rows, dry_run=dry_run)
     finally:
         restore_cache()
 

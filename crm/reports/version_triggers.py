@@ -9,6 +9,8 @@ columns the figures read (owner, archived, consent); the audit log only the refu
 consent gate. SQLite runs one small upsert per row; PostgreSQL one per statement. The same
 statements run from migration 0008 and when tests create tables directly.
 """
+from contextlib import contextmanager
+
 from crm.core.ddl import DialectDDL
 
 # table -> the columns whose UPDATE counts (None: any UPDATE)
@@ -51,8 +53,10 @@ SQLITE_CREATE += [
 ]
 SQLITE_DROP += [f"DROP TRIGGER IF EXISTS data_version_audit_events_{s}" for s in ("ai", "au", "ad")]
 
+DEFERRED = "rapport.versions_deferred"    # a transaction-local setting, see deferred()
 POSTGRES_CREATE = [
     "CREATE OR REPLACE FUNCTION data_version_bump() RETURNS trigger AS $$ BEGIN "
+    f"IF current_setting('{DEFERRED}', true) = 'on' THEN RETURN NULL; END IF; "
     "INSERT INTO data_versions (name, version) VALUES (TG_ARGV[0], 1) "
     f"{_UPSERT}; RETURN NULL; END $$ LANGUAGE plpgsql",
 ]
@@ -82,6 +86,33 @@ POSTGRES_DROP += [
 
 DDL = DialectDDL(SQLITE_CREATE, SQLITE_DROP, POSTGRES_CREATE, POSTGRES_DROP)
 statements, install, uninstall = DDL.statements, DDL.install, DDL.uninstall
+
+@contextmanager
+def deferred(connection):
+    """Around a long bulk write (an import) on PostgreSQL: count its changes once, at the end.
+
+    Counting takes the table's row of data_versions and keeps it locked until the commit, so
+    an import counted from its first statement would queue every other writer of messages,
+    contacts… behind the whole import. Inside this block the triggers count nothing (a
+    setting local to the transaction); on the way out every table's version is bumped, which
+    leaves the rows locked only between the end of the writes and the commit. If the block
+    fails, the transaction is rolled back and there is nothing to count. SQLite has one
+    writer at a time anyway: nothing changes there."""
+    if connection.dialect.name != "postgresql":
+        yield
+        return
+    connection.exec_driver_sql(f"SELECT set_config('{DEFERRED}', 'on', true)")
+    yield
+    connection.exec_driver_sql(f"SELECT set_config('{DEFERRED}', 'off', true)")
+    bump(connection, [*TABLES, REFUSALS])
+
+
+def bump(connection, names) -> None:
+    """Count a change of each of these tables (versions are keyed by table name)."""
+    for name in sorted(names):     # always the same order: two bumpers never deadlock
+        connection.exec_driver_sql(
+            f"INSERT INTO data_versions (name, version) VALUES ('{name}', 1) {_UPSERT}")
+
 
 # A bulk load on SQLite suspends these INSERT triggers with the rollups' (one upsert per
 # message costs more than it says) and counts the load once itself.
