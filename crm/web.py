@@ -4,10 +4,10 @@ from flask_login import current_user
 
 from crm.core import badges, timeutil
 from crm.core.links import RowUrl
-from crm.core.money import money
-from crm.pipeline import cards
 from crm.core.errors import OutreachRefused
+from crm.core.money import money
 from crm.extensions import db, login_manager
+from crm.pipeline import cards
 
 
 def viewer_timezone() -> str:
