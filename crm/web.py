@@ -5,7 +5,9 @@ from flask_login import current_user
 from crm.core import badges, timeutil
 from crm.core.links import RowUrl
 from crm.core.errors import OutreachRefused
+from crm.core.money import money
 from crm.extensions import db, login_manager
+from crm.pipeline import cards
 
 
 def viewer_timezone() -> str:
@@ -68,6 +70,8 @@ def register_web(app: Flask) -> None:
                   badges.last_dm_text):
         app.add_template_global(badge)
     app.add_template_global(RowUrl, "row_url")
+    app.add_template_global(cards.deal_card)
+    app.add_template_global(cards.deal_cards)
 
     @app.template_filter("localtime")
     def localtime(value, fmt="%d %b %Y, %H:%M"):
@@ -79,13 +83,7 @@ def register_web(app: Flask) -> None:
     def duration(seconds):
         return timeutil.humanize_duration(seconds)
 
-    @app.template_filter("money")
-    def money(minor, currency="USD"):
-        if minor is None:
-            return "—"
-        symbol = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency)
-        amount = f"{minor / 100:,.0f}" if minor % 100 == 0 else f"{minor / 100:,.2f}"
-        return f"{symbol}{amount}" if symbol else f"{amount} {currency}"
+    app.add_template_filter(money, "money")
 
     app.add_template_filter(timeutil.ago, "ago")
 

@@ -102,6 +102,12 @@ def test_stage_history_matches_each_deal(bench_db):
         assert (deal.closed_at is None) == (deal.outcome == OPEN)
 
 
+def test_each_deal_keeps_its_contacts_owner(bench_db):
+    pairs = _db.session.execute(select(Deal.contact_owner_id, Contact.owner_id)
+                                .join(Contact, Contact.id == Deal.contact_id)).all()
+    assert pairs and all(kept == owner for kept, owner in pairs)
+
+
 def test_no_outreach_after_an_opt_out(bench_db):
     opted_out = _db.session.scalars(select(Contact).where(Contact.consent_status == "opted_out"))
     for contact in opted_out:

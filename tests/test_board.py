@@ -399,3 +399,18 @@ def test_winning_a_collaboration_on_the_board_points_to_the_results(auth, db, re
     assert "Record the posted content and its results" in resp.data.decode()
     db.session.expire_all()
     assert deal.outcome == "won" and deal.closed_at is not None
+
+
+def test_card_escapes_everything_it_shows(auth, db, rep):
+    new = sales(db, "New")
+    contact = factories.ContactFactory(name='Al "<i>" Bo', owner_id=rep.id)
+    factories.HandleFactory(contact=contact, platform="instagram", handle="<al>")
+    deal = factories.DealFactory(contact=contact, stage=new, title="<script>x</script>",
+                                 platform="instagram", next_step="<b>call</b>")
+    db.session.commit()
+    html = auth.login(rep).get(f"/board?pipeline={new.pipeline_id}").data.decode()
+    got = card(html, deal.id)
+    assert "<script>" not in got and "&lt;script&gt;x&lt;/script&gt;" in got
+    assert 'aria-label="&lt;script&gt;' in got and 'aria-label="Move &lt;script&gt;' in got
+    assert "Al &#34;&lt;i&gt;&#34; Bo" in got and "@&lt;al&gt;" in got
+    assert "→ &lt;b&gt;call&lt;/b&gt;" in got and "<b>" not in got

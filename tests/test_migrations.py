@@ -49,3 +49,34 @@ def test_upgrade_matches_models_and_downgrades(empty_database_url):
         with db.engine.connect() as conn:
             assert set(inspect(conn).get_table_names()) <= {"alembic_version"}
         db.engine.dispose()
+
+
+def test_0007_fills_each_deals_contact_owner_and_keeps_it(empty_database_url):
+    """Deals that exist before migration 0007 get their contact's owner, and from then on the
+    triggers keep it."""
+    fresh = create_app(type("C", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": empty_database_url}))
+    tables = db.metadata.tables
+    with fresh.app_context():
+        upgrade(revision="0006")
+        with db.engine.begin() as conn:
+            rep = conn.execute(tables["users"].insert().values(
+                email="r@example.com", name="R", password_hash="x")).inserted_primary_key[0]
+            pipeline = conn.execute(tables["pipelines"].insert().values(
+                name="Sales")).inserted_primary_key[0]
+            stage = conn.execute(tables["stages"].insert().values(
+                pipeline_id=pipeline, name="New")).inserted_primary_key[0]
+            contacts = [conn.execute(tables["contacts"].insert().values(
+                name=f"P{owner}", owner_id=owner)).inserted_primary_key[0]
+                for owner in (rep, None)]
+            deals = [conn.execute(tables["deals"].insert().values(
+                contact_id=c, pipeline_id=pipeline, stage_id=stage, owner_id=rep,
+                title="D")).inserted_primary_key[0] for c in contacts]
+        upgrade()
+        kept = text("SELECT contact_owner_id FROM deals WHERE id = :id ORDER BY id")
+        with db.engine.begin() as conn:
+            assert [conn.scalar(kept, {"id": d}) for d in deals] == [rep, None]
+            conn.execute(tables["contacts"].update().where(tables["contacts"].c.id == contacts[1])
+                         .values(owner_id=rep))
+            assert [conn.scalar(kept, {"id": d}) for d in deals] == [rep, rep]
+        downgrade(revision="base")
+        db.engine.dispose()

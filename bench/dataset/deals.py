@@ -122,7 +122,8 @@ def _deal_row(rng, deal_id, p, pipeline_id, stage, owner, title, kind, outcome, 
     return {
         "id": deal_id, "contact_id": p.id, "pipeline_id": pipeline_id, "stage_id": stage,
         "campaign_id": rng.choice(campaigns) if influencer and p.may_contact and rng.random() < .5
-        else None, "owner_id": owner, "title": f"{title} — {p.name}", "value_minor": value,
+        else None, "owner_id": owner, "contact_owner_id": p.owner_id,
+        "title": f"{title} — {p.name}", "value_minor": value,
         "currency": rng.choices(*CURRENCIES)[0],
         "platform": p.handles[0][0] if p.handles else None,
         "expected_close_on": (now + timedelta(days=rng.randint(0, 60))).date()

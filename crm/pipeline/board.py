@@ -1,7 +1,8 @@
-"""What the board reads: column totals in one GROUP BY (on an index that covers it), each
-column's newest cards in one UNION of index-ordered LIMIT queries, and what the cards show
-as plain rows in four more queries — a constant number of statements however many deals
-there are."""
+"""What the board reads: column totals in one GROUP BY (on an index that covers it), the
+cards as plain rows in one query whose ids come from a UNION of each column's index-ordered
+LIMIT query (with the deal's contact, first handle, owner and campaign), and their last DMs
+and next tasks in two more — a constant number of statements however many deals there
+are."""
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -169,7 +170,9 @@ def decode_cursor(cursor: str | None):
         return None
 
 
-def _newest_ids(stage_ids, where, limit: int, cursor=None) -> list[int]:
+def _newest(stage_ids, where, limit: int, cursor=None):
+    """The ids of each stage's newest `limit` deals (after `cursor`), as one UNION of
+    index-ordered LIMIT queries for load_cards to read its cards with; None for no stages."""
     parts = []
     for stage_id in stage_ids:
         stmt = select(Deal.id).where(Deal.stage_id == stage_id, *where)
@@ -180,8 +183,8 @@ def _newest_ids(stage_ids, where, limit: int, cursor=None) -> list[int]:
         stmt = stmt.order_by(Deal.stage_entered_at.desc(), Deal.id.desc()).limit(limit)
         parts.append(select(stmt.subquery().c.id))
     if not parts:
-        return []
-    return list(db.session.scalars(parts[0] if len(parts) == 1 else union_all(*parts)))
+        return None
+    return parts[0] if len(parts) == 1 else union_all(*parts)
 
 
 CARD_COLUMNS = (Deal.id, Deal.title, Deal.version, Deal.stage_id, Deal.contact_id,
@@ -189,28 +192,28 @@ CARD_COLUMNS = (Deal.id, Deal.title, Deal.version, Deal.stage_id, Deal.contact_i
                 Deal.next_step, Deal.next_step_on, Deal.outcome)
 
 
+def _first_handle(column):
+    return (select(column).where(SocialHandle.contact_id == Deal.contact_id)
+            .order_by(SocialHandle.id).limit(1).correlate(Deal).scalar_subquery())
+
+
 def load_cards(deal_ids) -> list[Card]:
-    """The cards of these deals, newest in their stage first: each deal with its contact's
-    name and first handle, owner, campaign, last DM and next task, in four queries."""
-    if not deal_ids:
+    """The cards of these deals (ids, or a statement of them), newest in their stage first:
+    each deal with its contact's name and first handle, owner and campaign in one query,
+    then the last DMs and next tasks in two more."""
+    if deal_ids is None or isinstance(deal_ids, (list, set, tuple)) and not deal_ids:
         return []
     owner, campaign = aliased(User), aliased(Campaign)
     rows = db.session.execute(
-        select(*CARD_COLUMNS, Contact.name, owner.name, campaign.name)
+        select(*CARD_COLUMNS, Contact.name, owner.name, campaign.name,
+               _first_handle(SocialHandle.platform), _first_handle(SocialHandle.handle))
         .join(Contact, Contact.id == Deal.contact_id)
         .outerjoin(owner, owner.id == Deal.owner_id)
         .outerjoin(campaign, campaign.id == Deal.campaign_id)
         .where(Deal.id.in_(deal_ids))
         .order_by(Deal.stage_entered_at.desc(), Deal.id.desc())).all()
-    deals = [CardDeal(*row) for row in rows]
-    handles: dict[int, CardHandle] = {}
-    for contact_id, platform, handle in db.session.execute(
-            select(SocialHandle.contact_id, SocialHandle.platform, SocialHandle.handle)
-            .where(SocialHandle.contact_id.in_({d.contact_id for d in deals}))
-            .order_by(SocialHandle.id)):
-        handles.setdefault(contact_id, CardHandle(platform, handle))
-    for deal in deals:
-        deal.handle = handles.get(deal.contact_id)
+    deals = [CardDeal(*row[:-2], handle=CardHandle(*row[-2:]) if row[-1] else None)
+             for row in rows]
     return _with_dms_and_tasks(deals)
 
 
@@ -277,7 +280,7 @@ def columns(user, pipeline: Pipeline, f: BoardFilters, only: set[int] | None = N
     counts = totals(user, pipeline, f) if counts is None else counts
     stages = [s for s in board_stages(pipeline, counts) if only is None or s.id in only]
     open_ids = [s.id for s in stages if s.outcome == OPEN]
-    cards = load_cards(_newest_ids(open_ids, deal_where(user, f), size + 1))
+    cards = load_cards(_newest(open_ids, deal_where(user, f), size + 1))
     out = []
     for stage in stages:
         col = Column(stage, counts.get(stage.id, Total()))
@@ -293,7 +296,6 @@ def columns(user, pipeline: Pipeline, f: BoardFilters, only: set[int] | None = N
 def more_cards(user, stage: Stage, f: BoardFilters, cursor: str | None,
                size: int = COLUMN_SIZE) -> tuple[list[Card], str | None]:
     """The next cards of one column after `cursor` (keyset on time entered, then id)."""
-    ids = _newest_ids([stage.id], deal_where(user, f), size + 1, decode_cursor(cursor))
-    cards = load_cards(ids)
+    cards = load_cards(_newest([stage.id], deal_where(user, f), size + 1, decode_cursor(cursor)))
     next_cursor = encode_cursor(cards[size - 1].deal) if len(cards) > size else None
     return cards[:size], next_cursor

@@ -2,7 +2,7 @@
 from datetime import date, datetime
 
 from sqlalchemy import (BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String,
-                        Text, text)
+                        Text, event, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.core.models import Timestamps
@@ -85,9 +85,12 @@ class Deal(Timestamps, db.Model):
         Index("ix_deals_closed", "outcome", "closed_at"),
         Index("ix_deals_pipeline_platform", "pipeline_id", "platform"),
         # The board's column totals (count and value per stage and currency) read this index
-        # alone, in GROUP BY order; owner and contact are there for a rep's deal scope.
+        # alone, in GROUP BY order; the two owners are there for a rep's deal scope, and
+        # archived_at (always NULL here) because SQLite otherwise reads each deal's row to
+        # test the WHERE clause the index's own condition already guarantees.
         Index("ix_deals_board_totals", "pipeline_id", "stage_id", "currency", "value_minor",
-              "owner_id", "contact_id", sqlite_where=text("archived_at IS NULL"),
+              "owner_id", "contact_owner_id", "archived_at",
+              sqlite_where=text("archived_at IS NULL"),
               postgresql_where=text("archived_at IS NULL")),
     )
 
@@ -97,6 +100,10 @@ class Deal(Timestamps, db.Model):
     stage_id: Mapped[int] = mapped_column(ForeignKey("stages.id"), nullable=False)
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"))
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The contact's owner, kept by database triggers (crm.pipeline.contact_owner) for the
+    # deal scope's WHERE clause; the app never writes it, and a Deal loaded before its
+    # contact was reassigned still holds the old value.
+    contact_owner_id: Mapped[int | None] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(200), nullable=False)
     value_minor: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     currency: Mapped[str] = mapped_column(String(3), nullable=False, default="USD")
@@ -144,6 +151,14 @@ class Deal(Timestamps, db.Model):
     def has_results(self) -> bool:
         return any(v is not None for v in (self.posted_url, self.reach, self.clicks,
                                            self.conversions, self.revenue_minor))
+
+
+@event.listens_for(db.metadata, "after_create")
+def _create_contact_owner_triggers(target, connection, **kw):
+    from crm.pipeline.contact_owner import install
+
+    if {"deals", "contacts"} <= set(target.tables):
+        install(connection)
 
 
 class StageChange(db.Model):

@@ -11,7 +11,7 @@ crm.reports.followup_triggers); ix_tasks_auto_replied, covering the follow-ups f
 it, replaces ix_tasks_auto_followups.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-22 21:40:00.000000
 
 """
@@ -23,7 +23,7 @@ from crm.reports import followup_triggers, outreach_triggers, version_triggers
 
 # revision identifiers, used by Alembic.
 revision = '0008'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
