@@ -15,7 +15,9 @@ import pstats
 import shutil
 import sqlite3
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from sqlalchemy import event
 
@@ -23,12 +25,76 @@ from bench import dataset, forms, queries
 from bench.dataset.people import email_of
 
 
-def working_copy(url: str) -> str:
+def working_copy(url: str, fresh: bool = False) -> str:
+    """A scratch copy of the generated database (writes land there), made again when the
+    source is newer or `fresh` asks for the source's state exactly."""
     source = Path(url[len("sqlite:///"):])
     target = source.with_name("explain.sqlite3")
-    if not target.exists() or target.stat().st_mtime < source.stat().st_mtime:
+    if fresh or not target.exists() or target.stat().st_mtime < source.stat().st_mtime:
+        for leftover in (target, *(target.with_name(target.name + s) for s in ("-wal", "-shm"))):
+            leftover.unlink(missing_ok=True)    # a stale WAL would be replayed into the copy
         shutil.copyfile(source, target)
     return f"sqlite:///{target}"
+
+
+@dataclass
+class Target:
+    """One benchmark page (or write), in-process: `send(n)` makes its n-th request, a write's
+    n-th form in the plan's sequence (bench/forms.py)."""
+    app: object
+    url: str
+    plan: object
+    send: Callable
+    after_change: Callable | None     # the n-th change of --after, as the same user
+    touch: Callable                   # change the newest DM (the dashboard has an hour to redo)
+
+    @property
+    def engine(self):
+        from crm.extensions import db
+
+        with self.app.app_context():
+            return db.engine
+
+
+def prepare(page: str, role: str = "rep", contacts: int = 100_000, seed: int = 1,
+            settings: dict | None = None, after: str | None = None,
+            fresh: bool = False) -> Target:
+    """The app on a working copy of the generated dataset, signed in as the first user of
+    `role`, ready to request `page` (a path, or a POST builder of bench/forms.py)."""
+    url, meta = dataset.ensure(dataset.Sizes.scaled(contacts), seed)
+    url = working_copy(url, fresh)
+    app = dataset.bench_app(url, WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False,
+                            **(settings or {}))
+    from crm.accounts.models import User
+    from crm.extensions import db
+
+    with app.app_context():
+        user = db.session.scalar(db.select(User).where(User.email == email_of(1, role)))
+        plan = forms.BUILDERS[page](user.id, meta.get("big_contact")) \
+            if page in forms.BUILDERS else None
+        change = forms.BUILDERS[after](user.id, meta.get("big_contact")) if after else None
+    client = queries.signed_in_client(app, user.session_token)
+    path = page.format(**meta)
+
+    def send(n: int):
+        if plan:
+            target, form = plan.build(forms.COUNT, n)
+            return client.post(target, data=form, headers=plan.headers)
+        return client.get(path)
+
+    def after_change(n: int):
+        target, form = change.build(forms.COUNT, n)
+        r = client.post(target, data=form, headers=change.headers)
+        assert r.status_code == 200 and change.success_header in r.headers, r.status_code
+
+    def touch():
+        with app.app_context():
+            db.session.execute(db.text(
+                "UPDATE messages SET replied_at = replied_at "
+                "WHERE id = (SELECT max(id) FROM messages)"))
+            db.session.commit()
+
+    return Target(app, url, plan, send, after_change if change else None, touch)
 
 
 def main() -> None:
@@ -57,40 +123,10 @@ def main() -> None:
                         metavar="KEY=VALUE", help="an app setting, e.g. REPORTS_CACHE=0")
     args = parser.parse_args()
 
-    url, meta = dataset.ensure(dataset.Sizes.scaled(args.contacts), args.seed)
-    url = working_copy(url)
-    extra = {k: _value(v) for k, v in (s.split("=", 1) for s in args.settings)}
-    app = dataset.bench_app(url, WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False, **extra)
-    from crm.accounts.models import User
-    from crm.extensions import db
-
-    with app.app_context():
-        user = db.session.scalar(db.select(User).where(User.email == email_of(1, args.role)))
-        plan = forms.BUILDERS[args.page](user.id, meta.get("big_contact")) \
-            if args.page in forms.BUILDERS else None
-        change = forms.BUILDERS[args.after](user.id, meta.get("big_contact")) \
-            if args.after else None
-        engine = db.engine
-    client = queries.signed_in_client(app, user.session_token)
-    path = args.page.format(**meta)
-
-    def send(n: int):
-        if plan:
-            target, form = plan.build(forms.COUNT, n)
-            return client.post(target, data=form, headers=plan.headers)
-        return client.get(path)
-
-    def after_change(n: int):
-        target, form = change.build(forms.COUNT, n)
-        r = client.post(target, data=form, headers=change.headers)
-        assert r.status_code == 200 and change.success_header in r.headers, r.status_code
-
-    def touch():
-        with app.app_context():
-            db.session.execute(db.text(
-                "UPDATE messages SET replied_at = replied_at "
-                "WHERE id = (SELECT max(id) FROM messages)"))
-            db.session.commit()
+    settings = {k: _value(v) for k, v in (s.split("=", 1) for s in args.settings)}
+    target = prepare(args.page, args.role, args.contacts, args.seed, settings, args.after)
+    send, after_change, touch, plan = target.send, target.after_change, target.touch, target.plan
+    change, engine, url = after_change is not None, target.engine, target.url
 
     send(0)
     statements = []
