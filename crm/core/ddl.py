@@ -3,7 +3,10 @@
 The same statements run from the feature's migration and when tests or the benchmark create
 tables directly, so both always agree.
 """
+import importlib
 from dataclasses import dataclass, field
+
+from sqlalchemy import event
 
 
 @dataclass(frozen=True)
@@ -27,3 +30,14 @@ class DialectDDL:
     def uninstall(self, connection) -> None:
         for sql in self.statements(connection.dialect.name, drop=True):
             connection.exec_driver_sql(sql)
+
+
+def install_after_create(metadata, module: str, tables) -> None:
+    """When `metadata.create_all` has made every one of `tables`, install the DDL of
+    `module` (imported then, by its dotted path, so models need not import trigger code)."""
+    needed = set(tables)
+
+    @event.listens_for(metadata, "after_create")
+    def _install(target, connection, **kw):
+        if needed <= set(target.tables):
+            importlib.import_module(module).install(connection)

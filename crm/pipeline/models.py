@@ -1,10 +1,11 @@
 """Pipelines with ordered stages, and the deals that move through them."""
 from datetime import date, datetime
 
-from sqlalchemy import (BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String,
-                        Text, event, text)
+from sqlalchemy import (BigInteger, Date, DateTime, ForeignKey, Index, Integer, String,
+                        Text, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from crm.core.ddl import install_after_create
 from crm.core.models import Timestamps
 from crm.core.timeutil import utcnow
 from crm.extensions import db
@@ -153,12 +154,7 @@ class Deal(Timestamps, db.Model):
                                            self.conversions, self.revenue_minor))
 
 
-@event.listens_for(db.metadata, "after_create")
-def _create_contact_owner_triggers(target, connection, **kw):
-    from crm.pipeline.contact_owner import install
-
-    if {"deals", "contacts"} <= set(target.tables):
-        install(connection)
+install_after_create(db.metadata, "crm.pipeline.contact_owner", {"deals", "contacts"})
 
 
 class StageChange(db.Model):

@@ -6,10 +6,12 @@ owner -1 and platform "" for "everyone's" and "every platform".
 """
 from datetime import date
 
-from sqlalchemy import BigInteger, Date, Index, Integer, String, event
+from sqlalchemy import BigInteger, Date, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from crm.core.ddl import install_after_create
 from crm.extensions import db
+from crm.reports.version_triggers import TABLES as VERSIONED_TABLES
 
 
 class DMHourCount(db.Model):
@@ -109,41 +111,13 @@ class DataVersion(db.Model):
     version: Mapped[int] = mapped_column(BigInteger, nullable=False)
 
 
-@event.listens_for(db.metadata, "after_create")
-def _create_rollup_triggers(target, connection, **kw):
-    from crm.reports.rollup_triggers import install
-
-    if {"messages", "contacts", "conversations", "dm_dirty_hours"} <= set(target.tables):
-        install(connection)
-
-
-@event.listens_for(db.metadata, "after_create")
-def _create_response_triggers(target, connection, **kw):
-    from crm.reports.response_triggers import install
-
-    if {"response_times", "contacts", "conversations", "response_dirty_days"} <= set(target.tables):
-        install(connection)
-
-
-@event.listens_for(db.metadata, "after_create")
-def _create_version_triggers(target, connection, **kw):
-    from crm.reports.version_triggers import TABLES, install
-
-    if {*TABLES, "audit_events", "data_versions"} <= set(target.tables):
-        install(connection)
-
-
-@event.listens_for(db.metadata, "after_create")
-def _create_outreach_triggers(target, connection, **kw):
-    from crm.reports.outreach_triggers import install
-
-    if {"contacts", "conversations"} <= set(target.tables):
-        install(connection)
-
-
-@event.listens_for(db.metadata, "after_create")
-def _create_followup_triggers(target, connection, **kw):
-    from crm.reports.followup_triggers import install
-
-    if {"tasks", "messages"} <= set(target.tables):
-        install(connection)
+# Triggers installed when tests or the benchmark create the tables directly (migrations
+# install the same statements).
+install_after_create(db.metadata, "crm.reports.rollup_triggers",
+                     {"messages", "contacts", "conversations", "dm_dirty_hours"})
+install_after_create(db.metadata, "crm.reports.response_triggers",
+                     {"response_times", "contacts", "conversations", "response_dirty_days"})
+install_after_create(db.metadata, "crm.reports.version_triggers",
+                     {*VERSIONED_TABLES, "audit_events", "data_versions"})
+install_after_create(db.metadata, "crm.reports.outreach_triggers", {"contacts", "conversations"})
+install_after_create(db.metadata, "crm.reports.followup_triggers", {"tasks", "messages"})
