@@ -126,7 +126,7 @@ def main() -> None:
     settings = {k: _value(v) for k, v in (s.split("=", 1) for s in args.settings)}
     target = prepare(args.page, args.role, args.contacts, args.seed, settings, args.after)
     send, after_change, touch, plan = target.send, target.after_change, target.touch, target.plan
-    change, engine, url = after_change is not None, target.engine, target.url
+    engine, url = target.engine, target.url
 
     send(0)
     statements = []
@@ -161,7 +161,7 @@ def main() -> None:
         for n in range(args.repeat):
             if args.touch:
                 touch()
-            if change:
+            if after_change:
                 after_change(n)
             wall, cpu = time.perf_counter(), time.process_time()
             # Carry on the sequence: a write plan's versions assume each of its records was
@@ -178,7 +178,7 @@ def main() -> None:
         for i in range(20):
             if args.touch:
                 touch()
-            if change:
+            if after_change:
                 after_change(args.repeat + i)
             profile.enable()
             send(2 + args.repeat + i)    # the sequence again, as above

@@ -198,10 +198,10 @@ def _first_handle(column):
 
 
 def load_cards(deal_ids) -> list[Card]:
-    """The cards of these deals (ids, or a statement of them), newest in their stage first:
-    each deal with its contact's name and first handle, owner and campaign in one query,
-    then the last DMs and next tasks in two more."""
-    if deal_ids is None or isinstance(deal_ids, (list, set, tuple)) and not deal_ids:
+    """The cards of the deals a statement of their ids picks (`_newest`; None: no deals),
+    newest in their stage first: each deal with its contact's name and first handle, owner
+    and campaign in one query, then the last DMs and next tasks in two more."""
+    if deal_ids is None:
         return []
     owner, campaign = aliased(User), aliased(Campaign)
     rows = db.session.execute(
