@@ -272,6 +272,9 @@ def test_rebuild_rollup_command(app, team):
     assert rollup.stored_hours() == rollup.recomputed_hours()
     assert _db.session.get(Contact, mine.id).last_outbound_at == NOW - timedelta(days=1)
     assert all(data_versions()[t] > v for t, v in versions.items())
+    # A table that never changed (no version row yet, e.g. no refusal) is counted as well.
+    from crm.reports.version_triggers import REFUSALS, TABLES
+    assert set(data_versions()) >= {*TABLES, REFUSALS}
     assert _db.session.scalar(select(DMDayBuilt.day)) is None
 
 

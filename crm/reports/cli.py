@@ -16,14 +16,16 @@ def register(app: Flask) -> None:
         from every response time, each contact's last outbound DM and each follow-up's answer
         (after a restore, or a load that went around the database's triggers). The dashboard
         keeps them current itself."""
-        from crm.reports import followup_triggers, outreach_triggers, response_rollup, rollup
+        from crm.reports import (followup_triggers, outreach_triggers, response_rollup, rollup,
+                                 version_triggers)
 
         hours = rollup.rebuild()
         response_rollup.rebuild()
         db.session.execute(db.text(outreach_triggers.RECOUNT_ALL))
         db.session.execute(db.text(followup_triggers.RECOUNT_ALL))
-        # Every process's remembered figures are recomputed on their next load.
-        db.session.execute(db.text("UPDATE data_versions SET version = version + 1"))
+        # Every process's remembered figures are recomputed on their next load (tables that
+        # never changed have no row yet: the bump writes one).
+        version_triggers.bump_all(db.session.connection())
         db.session.commit()
         click.echo(f"{hours:,} hour{'s' if hours != 1 else ''} of DMs counted; "
                    "days are counted again as the dashboard asks for them.")

@@ -29,8 +29,13 @@ REFUSALS = "outreach_refusals"   # the version of the audit log's refusals
 _UPSERT = "ON CONFLICT (name) DO UPDATE SET version = data_versions.version + 1"
 
 
+def _bump(name: str) -> str:
+    """One more change of `name` (both databases; the row is written on the first)."""
+    return f"INSERT INTO data_versions (name, version) VALUES ('{name}', 1) {_UPSERT}"
+
+
 def _sqlite_bump(name: str) -> str:
-    return f"INSERT INTO data_versions (name, version) VALUES ('{name}', 1) {_UPSERT};"
+    return _bump(name) + ";"
 
 
 def _sqlite_trigger(table: str, suffix: str, event: str, name: str, when: str = "") -> str:
@@ -104,14 +109,13 @@ def deferred(connection):
     connection.exec_driver_sql(f"SELECT set_config('{DEFERRED}', 'on', true)")
     yield
     connection.exec_driver_sql(f"SELECT set_config('{DEFERRED}', 'off', true)")
-    bump(connection, [*TABLES, REFUSALS])
+    bump_all(connection)
 
 
-def bump(connection, names) -> None:
-    """Count a change of each of these tables (versions are keyed by table name)."""
-    for name in sorted(names):     # always the same order: two bumpers never deadlock
-        connection.exec_driver_sql(
-            f"INSERT INTO data_versions (name, version) VALUES ('{name}', 1) {_UPSERT}")
+def bump_all(connection) -> None:
+    """Count a change of every table the reports read, the refusals included."""
+    for name in sorted([*TABLES, REFUSALS]):   # one order: two bumpers never deadlock
+        connection.exec_driver_sql(_bump(name))
 
 
 # A bulk load on SQLite suspends these INSERT triggers with the rollups' (one upsert per
@@ -126,5 +130,5 @@ def suspend_insert_counting(connection) -> None:
 
 def resume_insert_counting(connection) -> None:
     for table in BULK_INSERT:
-        connection.exec_driver_sql(_sqlite_bump(table).rstrip(";"))
+        connection.exec_driver_sql(_bump(table))
         connection.exec_driver_sql(_sqlite_trigger(table, "ai", "INSERT", table))
