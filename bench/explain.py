@@ -11,6 +11,7 @@ It runs in-process (Flask test client) on a copy of the generated database.
 """
 import argparse
 import cProfile
+import gc
 import pstats
 import shutil
 import sqlite3
@@ -65,6 +66,7 @@ def prepare(page: str, role: str = "rep", contacts: int = 100_000, seed: int = 1
     url = working_copy(url, fresh)
     app = dataset.bench_app(url, WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False,
                             **(settings or {}))
+    gc.freeze()                      # as wsgi.py does for the served app
     from crm.accounts.models import User
     from crm.extensions import db
 

@@ -2,7 +2,9 @@
 
 A page is measured once its endpoint exists in the app, so pages still being built are
 simply skipped. `path` is filled in from the dataset (e.g. {big_contact}); a POST page
-names a request builder in bench/forms.py instead, which writes valid forms.
+names a request builder in bench/forms.py instead, which writes valid forms. A page with
+`after` is timed right after that write, made by the same user each time (no throughput:
+wrk cannot pair the two).
 """
 from dataclasses import dataclass
 
@@ -15,6 +17,7 @@ class Page:
     ratio: float | None = None        # target: throughput as a share of bare Flask
     p95_ms: float | None = None       # target: single-client p95
     post: str | None = None           # request builder in bench/forms.py (POST pages)
+    after: str | None = None          # before each timed GET, this write as the same user
     roles: tuple = ("rep", "manager")
 
 
@@ -29,6 +32,8 @@ PAGES = [
     Page("pipeline board", "pipeline.board", "/board", 0.08, 50),
     Page("Today (tasks)", "tasks.today", "/today", 0.15, 20),
     Page("dashboard", "reports.dashboard", "/dashboard", p95_ms=100),
+    Page("dashboard, after the user's own DM", "reports.dashboard", "/dashboard", p95_ms=100,
+         after="log_dm"),
     Page("log a DM (HTMX POST)", "conversations.log", ratio=0.10, p95_ms=25, post="log_dm"),
     Page("move a deal (HTMX POST)", "pipeline.move", ratio=0.10, p95_ms=25, post="move_deal"),
 ]

@@ -33,7 +33,8 @@ def _target(row: dict) -> str:
 
 def cells(row: dict) -> tuple:
     ratio = row.get("ratio_to_flask")
-    return (row["page"], row.get("role") or "", f"{row['req_per_s']:,.0f}",
+    rate = row["req_per_s"]
+    return (row["page"], row.get("role") or "", "—" if rate is None else f"{rate:,.0f}",
             f"{ratio:.1%}" if ratio is not None else "", f"{row['p50_ms']:.1f}",
             f"{row['p95_ms']:.1f}", f"{row['p99_ms']:.1f}", f"{row['bytes']:,}",
             "" if row.get("queries") is None else str(row["queries"]), _target(row))

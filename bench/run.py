@@ -22,6 +22,7 @@ from bench.dataset.people import email_of
 from bench.pages import PAGES
 
 WARM_UP = 5
+AFTER_OFFSET = 1000   # an `after` page's writes: forms of the timing group past the write page's
 MIN_SAMPLES = 20
 ROLE_USERS = {"rep": email_of(1, "rep"), "manager": email_of(1, "manager")}
 # The manager's writes touch the second rep's records, so they never meet the rep's own.
@@ -80,14 +81,15 @@ class Bench:
                 if p not in self.pages:
                     self.notes.append(f"Not measured: {p.name} ({p.endpoint} does not exist yet).")
             for page in list(self.pages):
-                for role in page.roles if page.post else ():
+                builder = page.post or page.after
+                for role in page.roles if builder else ():
                     owner = users[WRITE_OWNERS[role]].id
                     try:
-                        self.plans[page.name, role] = forms.BUILDERS[page.post](
+                        self.plans[page.name, role] = forms.BUILDERS[builder](
                             owner, exclude_contact=meta.get("big_contact"))
                     except RuntimeError as e:
                         self.notes.append(f"Not measured: {page.name} as {role} ({e})")
-                if page.post and not any((page.name, r) in self.plans for r in page.roles):
+                if builder and not any((page.name, r) in self.plans for r in page.roles):
                     self.pages.remove(page)
 
     # -- measuring over HTTP --------------------------------------------------------------
@@ -110,9 +112,11 @@ class Bench:
 
     def measure(self, base: str, page, role: str) -> dict | None:
         client, plan = self.clients[role], self.plans.get((page.name, role))
+        if plan and page.after:
+            return self._measure_after(page, role, client, plan)
         if plan:
             return self._measure_post(base, page, role, client, plan)
-        if page.post:
+        if page.post or page.after:
             return None
         path = page.path.format(**self.meta)
         first = client.get(path)
@@ -147,6 +151,31 @@ class Bench:
                        posts=items, success_header=plan.success_header)
         return self._row(page, role, responses, failed, load)
 
+    def _measure_after(self, page, role, client, plan) -> dict:
+        """Each timed GET follows the user's own write (a form of the timing group, after
+        those the write's own page uses): what a page costs when what it shows has just
+        changed. Only the GETs are timed."""
+        token, path = self.tokens[role], page.path.format(**self.meta)
+        headers = {**plan.headers, "X-CSRFToken": token,
+                   "Content-Type": "application/x-www-form-urlencoded"}
+        writes = iter(range(AFTER_OFFSET, AFTER_OFFSET + 10 * self.args.requests))
+
+        def write_then_get(_n):
+            target, form = plan.build(forms.TIMING, next(writes))
+            wrote = client.request("POST", target, urlencode({**form, "csrf_token": token}),
+                                   headers=headers)
+            if wrote.status != 200 or plan.success_header not in wrote.headers:
+                raise RuntimeError(f"{page.name}: the write before it failed "
+                                   f"(HTTP {wrote.status})")
+            return client.get(path)
+
+        for n in range(WARM_UP):
+            write_then_get(n)
+        responses = self._sequential(write_then_get)
+        failed = sum(r.status != 200 for r in responses)
+        no_load = {"req_per_s": None, "requests": 0, "bad": 0, "errors": 0}
+        return self._row(page, role, responses, failed, no_load, path=path)
+
     def _sequential(self, send) -> list:
         """`--requests` requests one after another; a slow page stops after `--max-seconds`
         (with at least MIN_SAMPLES) so one page cannot hold up the whole run."""
@@ -177,7 +206,12 @@ class Bench:
                 continue
             client = queries.signed_in_client(self.app, self.sessions[row["role"]])
             plan = self.plans.get((page.name, row["role"]))
-            if plan:
+            if plan and page.after:   # the page's statements right after the write
+                for n in (0, 1):
+                    queries.count(self.app, client, "POST", *plan.build(forms.COUNT, n),
+                                  plan.headers)
+                    count, status = queries.count(self.app, client, "GET", row["path"])
+            elif plan:
                 for n in (0, 1):   # the first warms up, the second is counted
                     path, form = plan.build(forms.COUNT, n)
                     count, status = queries.count(self.app, client, "POST", path, form,
@@ -219,8 +253,8 @@ def main() -> None:
                 row = bench.measure(site, page, role)
                 if row:
                     bench.rows.append(row)
-                    _say(f"  {page.name} ({role}): {row['req_per_s']:,.0f} req/s, "
-                         f"p95 {row['p95_ms']:.1f} ms")
+                    rate = "" if row["req_per_s"] is None else f"{row['req_per_s']:,.0f} req/s, "
+                    _say(f"  {page.name} ({role}): {rate}p95 {row['p95_ms']:.1f} ms")
         again = wrk.run(bare, "/", headers={}, duration=args.duration,
                         connections=args.connections)
     flask_rps = statistics.mean([first["req_per_s"], again["req_per_s"]])
@@ -231,7 +265,8 @@ def main() -> None:
                "contacts": args.contacts}
     rows = [ceiling] + bench.rows
     for row in rows:
-        row["ratio_to_flask"] = round(row["req_per_s"] / flask_rps, 4)
+        row["ratio_to_flask"] = (None if row["req_per_s"] is None
+                                 else round(row["req_per_s"] / flask_rps, 4))
         report.judge(row)
     load_after = os.getloadavg()
     context = {
