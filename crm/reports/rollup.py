@@ -149,9 +149,9 @@ def refresh() -> bool:
             (n0, r0), (n1, r1) = before.get(k, (0, 0)), after.get(k, (0, 0))
             if (n0, r0) != (n1, r1):
                 changes[k[0]][k[1:]] = [n1 - n0, r1 - r0]
+    added: dict = defaultdict(lambda: defaultdict(lambda: [0, 0]))   # (tz, day) -> {keys: …}
     for tz in zones:
         stale: set = set()
-        added: dict = defaultdict(lambda: defaultdict(lambda: [0, 0]))
         for key in keys:
             days = local_days_of_hour(key, tz)
             if not by_difference or len(days) != 1:
@@ -159,10 +159,12 @@ def refresh() -> bool:
                 continue
             day = next(iter(days))
             for group, (dn, dr) in changes.get(key, {}).items():
-                added[day][group][0] += dn
-                added[day][group][1] += dr
+                added[tz, day][group][0] += dn
+                added[tz, day][group][1] += dr
         _drop_days(tz, sorted(stale))
-        _add_to_days(tz, {d: v for d, v in added.items() if d not in stale})
+        for day in stale:
+            added.pop((tz, day), None)
+    _add_to_days(added)
     # A change made since the rows were read bumped `changes`: that hour stays dirty.
     for i in range(0, len(dirty), 500):
         db.session.execute(delete(DMDirtyHour).where(
@@ -190,22 +192,25 @@ def add_counts(table, counters: tuple[str, ...], rows: list[dict]) -> None:
             set_={c: table.c[c] + upsert.excluded[c] for c in counters}), rows[i:i + 5000])
 
 
-def _add_to_days(tz: str, added: dict) -> None:
-    """Add differences to the built days among `added` ({day: {keys: [messages, replied]}});
-    rows left at zero messages go."""
+def _add_to_days(added: dict) -> None:
+    """Add differences to the built days among `added` ({(zone, day): {keys: [messages,
+    replied]}}), every zone's in the same three statements; rows left at zero messages go."""
     if not added:
         return
-    built = set(db.session.scalars(select(DMDayBuilt.day).where(
-        DMDayBuilt.tz == tz, DMDayBuilt.day.in_(list(added)))))
+    key = tuple_(DMDayBuilt.tz, DMDayBuilt.day)
+    built = [tuple(r) for r in db.session.execute(
+        select(DMDayBuilt.tz, DMDayBuilt.day).where(key.in_(list(added))))]
     rows = [dict(tz=tz, day=day, owner_id=o, platform=p, kind=k, key_id=key, messages=n,
                  replied=r)
-            for day in built for o, p, k, key, n, r in _slices(added[day]) if n or r]
+            for tz, day in built for o, p, k, key, n, r in _slices(added[tz, day]) if n or r]
     if not rows:
         return
     add_counts(DMDayCount.__table__, ("messages", "replied"), rows)
-    db.session.execute(delete(DMDayCount).where(DMDayCount.tz == tz,
-                                                DMDayCount.day.in_(list(built)),
-                                                DMDayCount.messages <= 0))
+    # Every zone's rows of every changed day: a few ranges of ix_dm_day_counts_tz_day (SQLite
+    # would scan the table for a list of (zone, day) pairs). No row at zero belongs anywhere.
+    db.session.execute(delete(DMDayCount).where(
+        DMDayCount.tz.in_({tz for tz, _ in built}), DMDayCount.day.in_({d for _, d in built}),
+        DMDayCount.messages <= 0))
 
 
 # The day layer ------------------------------------------------------------------------------
