@@ -13,7 +13,7 @@ from crm.reports import response_rollup, rollup
 from crm.reports.cache import data_versions
 from crm.reports.dm_figures import sent_figures
 from crm.reports.filters import DashboardFilters
-from crm.reports.models import DMDayBuilt, DMDirtyHour, DMHourCount, ResponseDirtyDay
+from crm.reports.models import DMDayBuilt, DMDirtyHour, DMHourCount, ResponseChange
 from crm.reports.scope import Scope
 from tests import factories
 from tests.test_imports_support import (ME, import_storage,  # noqa: F401 (fixture)
@@ -188,7 +188,7 @@ def test_an_import_leaves_the_rollup_current_when_it_is_done(app, auth, rep, man
             "SELECT name FROM sqlite_master WHERE type = 'trigger'")))
         assert {"data_version_messages_ai", "data_version_response_times_ai"} <= triggers
     assert _db.session.scalar(select(DMDirtyHour.hour).limit(1)) is None
-    assert _db.session.scalar(select(ResponseDirtyDay.day).limit(1)) is None
+    assert _db.session.scalar(select(ResponseChange.id).limit(1)) is None
     assert rollup.stored_hours() == rollup.recomputed_hours()
     kept = response_rollup.stored()
     response_rollup.rebuild()

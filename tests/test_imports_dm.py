@@ -249,7 +249,7 @@ def test_bulk_path_rebuilds_the_indexes_and_matches_the_plain_path(app, auth, re
 def test_parallel_readers_give_the_same_result(app, db, rep, tmp_path, monkeypatch):
     from crm.imports.cli_run import run_cli_import
     from crm.reports import response_rollup, rollup
-    from crm.reports.models import DMDirtyHour, ResponseDirtyDay
+    from crm.reports.models import DMDirtyHour, ResponseChange
     monkeypatch.setitem(app.config, "IMPORT_BULK_MIN_ROWS", 1)
     people = [["Lena Fischer", ME], ["Marco Bellini", ME], ["Jonas Berg", ME]]
     threads = {f"t{i}_{i}": (p[0], p, [ig_message(p[j % 2], 1_700_000_000_000 + j * 1000 + i,
@@ -263,7 +263,7 @@ def test_parallel_readers_give_the_same_result(app, db, rep, tmp_path, monkeypat
     # The readers counted the dashboard rollups of what they read: nothing was left to
     # recount, and the counts are those a recount from the tables gives.
     assert db.session.scalar(select(DMDirtyHour.hour).limit(1)) is None
-    assert db.session.scalar(select(ResponseDirtyDay.day).limit(1)) is None
+    assert db.session.scalar(select(ResponseChange.id).limit(1)) is None
     assert rollup.stored_hours() == rollup.recomputed_hours() != {}
     kept = response_rollup.stored()
     response_rollup.rebuild()

@@ -80,3 +80,46 @@ def test_0007_fills_each_deals_contact_owner_and_keeps_it(empty_database_url):
             assert [conn.scalar(kept, {"id": d}) for d in deals] == [rep, rep]
         downgrade(revision="base")
         db.engine.dispose()
+
+
+def test_0009_logs_the_days_still_marked_dirty(empty_database_url):
+    """Response times whose days were marked dirty before migration 0009 are counted once
+    it has run, and later changes reach the counts through the change log."""
+    from datetime import datetime
+
+    from crm.reports import response_rollup
+
+    fresh = create_app(type("C", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": empty_database_url}))
+    tables = db.metadata.tables
+    with fresh.app_context():
+        upgrade(revision="0008")
+        with db.engine.begin() as conn:
+            rep = conn.execute(tables["users"].insert().values(
+                email="r@example.com", name="R", password_hash="x")).inserted_primary_key[0]
+            contact = conn.execute(tables["contacts"].insert().values(
+                name="P", owner_id=rep)).inserted_primary_key[0]
+            conv = conn.execute(tables["conversations"].insert().values(
+                contact_id=contact, platform="instagram", state="closed",
+                message_count=0)).inserted_primary_key[0]
+            conn.execute(tables["response_times"].insert(), [
+                dict(conversation_id=conv, burst_started_at=datetime(2026, 11, 2, 9),
+                     answered_at=datetime(2026, 11, 2, 10), response_seconds=3600,
+                     responder_id=rep),
+                dict(conversation_id=conv, burst_started_at=datetime(2026, 11, 3, 9),
+                     answered_at=None, response_seconds=None, responder_id=None)])
+            assert conn.scalar(text("SELECT count(*) FROM response_dirty_days")) == 2
+        upgrade()
+        response_rollup.prepare()
+        counted = response_rollup.stored()
+        assert counted[("2026-11-02", -1, "", rep, response_rollup.bucket_of(3600))] == (1, 1)
+        assert counted[("2026-11-03", rep, "instagram", 0, -2)] == (1, 0)
+        with db.engine.begin() as conn:      # the new triggers log a reassignment
+            conn.execute(tables["contacts"].update().values(owner_id=None))
+        response_rollup.prepare()
+        moved = response_rollup.stored()
+        response_rollup.rebuild()
+        db.session.commit()
+        assert moved == response_rollup.stored() != counted
+        db.session.remove()
+        downgrade(revision="base")
+        db.engine.dispose()

@@ -14,9 +14,10 @@ transaction:
   response_day_counts with additive upserts, and drops the local days built on the hours it
   changed (each zone's days are built again on first use).
 
-Additive counts stay exact because the rows they add to were exact: an hour or day that is
-dirty for another reason (a DM logged meanwhile, replied_at set by a later rebuild through
-the UPDATE trigger) is recounted from the table as usual, whatever it holds.
+Additive counts stay exact because the rows they add to were exact: an hour that is dirty
+for another reason (a DM logged meanwhile, replied_at set by a later rebuild through the
+UPDATE trigger) is recounted from the table as usual, whatever it holds; a response time
+changed later logs its change like any other (crm.reports.response_triggers).
 """
 from __future__ import annotations
 

@@ -89,14 +89,23 @@ class ResponseDayCount(db.Model):
     answered: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
-class ResponseDirtyDay(db.Model):
-    """UTC days whose response times changed since response_day_counts counted them
-    (written by triggers, crm.reports.response_triggers)."""
+class ResponseChange(db.Model):
+    """Changes to the response times not yet added to response_day_counts, logged by
+    triggers (crm.reports.response_triggers): +1 for a response time's new key, -1 for its
+    old one. The dashboard adds them to the day rows and deletes them before it reads."""
 
-    __tablename__ = "response_dirty_days"
+    __tablename__ = "response_changes"
 
-    day: Mapped[str] = mapped_column(String(10), primary_key=True)
-    changes: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    # SQLite numbers only an INTEGER PRIMARY KEY by itself.
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), nullable=False)       # 'YYYY-MM-DD', UTC
+    owner_id: Mapped[int] = mapped_column(Integer, nullable=False)     # -2: no owner
+    platform: Mapped[str] = mapped_column(String(16), nullable=False)
+    responder_id: Mapped[int] = mapped_column(Integer, nullable=False)   # 0: none
+    bucket: Mapped[int] = mapped_column(Integer, nullable=False)
+    bursts: Mapped[int] = mapped_column(Integer, nullable=False)
+    answered: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
 class DataVersion(db.Model):
@@ -116,7 +125,7 @@ class DataVersion(db.Model):
 install_after_create(db.metadata, "crm.reports.rollup_triggers",
                      {"messages", "contacts", "conversations", "dm_dirty_hours"})
 install_after_create(db.metadata, "crm.reports.response_triggers",
-                     {"response_times", "contacts", "conversations", "response_dirty_days"})
+                     {"response_times", "contacts", "conversations", "response_changes"})
 install_after_create(db.metadata, "crm.reports.version_triggers",
                      {*VERSIONED_TABLES, "audit_events", "data_versions"})
 install_after_create(db.metadata, "crm.reports.outreach_triggers", {"contacts", "conversations"})

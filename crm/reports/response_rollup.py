@@ -2,9 +2,10 @@
 
 response_day_counts holds, per UTC day of the burst's start, owner slice (one contact owner
 or everyone's), platform slice (one or all), responder and bucket of response time, how
-many bursts started and how many were answered. Triggers (below) mark the days of every
-changed response time, reassigned contact or moved conversation dirty; `prepare()`
-recounts those days from the response times before the dashboard reads.
+many bursts started and how many were answered. Triggers (crm.reports.response_triggers)
+log every change to the response times as counts to add (response_changes: −1 under the
+old key, +1 under the new); `prepare()` adds them to the day rows before the dashboard
+reads, so a DM costs a few rows, not a recount of its day.
 
 A dashboard range starts and ends at local midnights: its whole UTC days come from here,
 the hours at its two edges from the response times themselves. The buckets tell the
@@ -16,27 +17,26 @@ those buckets only.
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from sqlalchemy import (and_, case, delete, func, insert, literal, or_, select, tuple_,
-                        union_all)
+from sqlalchemy import (and_, delete, func, insert, literal, literal_column, or_, select,
+                        text, union_all)
 
 from crm.contacts.models import Contact
 from crm.conversations.models import Conversation, ResponseTime
 from crm.extensions import db
-from crm.reports.models import ResponseDayCount, ResponseDirtyDay
-from crm.reports.rollup import ALL_PLATFORMS, EVERYONE, NO_OWNER, _lock
+from crm.reports import response_triggers
+from crm.reports.models import ResponseChange, ResponseDayCount
+from crm.reports.response_triggers import TAIL, WEEK
+from crm.reports.rollup import ALL_PLATFORMS, EVERYONE, NO_OWNER, _lock, add_counts
 from crm.reports.sqlhelp import indexed_by
 
 UNANSWERED = -2      # bucket of bursts without a response time
-WEEK = 7 * 86400
 # Buckets are (low, high] seconds: minutes up to 30 minutes, quarter hours up to a day, hours
-# up to a week, then the rest. A target of whole hours (up to a week) never splits one.
-TAIL = 124 + (WEEK - 86400) // 3600 + 1
+# up to a week, then the rest (TAIL). A target of whole hours (up to a week) never splits one.
 
 
-def bucket_sql(s):
-    return case((s.is_(None), UNANSWERED), (s <= 0, 0), (s <= 1800, (s + 59) // 60),
-                (s <= 86400, 30 + (s - 1800 + 899) // 900),
-                (s <= WEEK, 124 + (s - 86400 + 3599) // 3600), else_=TAIL)
+def bucket_sql(column):
+    """The bucket of a response_times column, in SQL: the triggers' own expression."""
+    return literal_column(response_triggers.bucket(f"{column.table.name}.{column.name}"))
 
 
 def bucket_of(s: int | None) -> int:
@@ -90,7 +90,9 @@ def _counted(start: datetime | None = None, end: datetime | None = None):
     return stmt
 
 
-def _store(rows) -> None:
+def _slices(rows) -> dict:
+    """{(day, owner slice, platform slice, responder, bucket): [bursts, answered]} from
+    counts per (day, owner, platform, responder, bucket)."""
     out: dict = defaultdict(lambda: [0, 0])
     for day, owner, platform, responder, bucket, n, answered in rows:
         for o in (owner, EVERYONE):
@@ -98,51 +100,54 @@ def _store(rows) -> None:
                 entry = out[(day, o, p, responder, bucket)]
                 entry[0] += n
                 entry[1] += answered
-    values = [dict(day=d, owner_id=o, platform=p, responder_id=r, bucket=b, bursts=n,
-                   answered=a) for (d, o, p, r, b), (n, a) in out.items()]
+    return out
+
+
+def _rows(counts: dict) -> list[dict]:
+    return [dict(day=d, owner_id=o, platform=p, responder_id=r, bucket=b, bursts=n,
+                 answered=a) for (d, o, p, r, b), (n, a) in counts.items()]
+
+
+def _store(rows) -> None:
+    values = _rows(_slices(rows))
     for i in range(0, len(values), 5000):
         db.session.connection().execute(insert(ResponseDayCount.__table__), values[i:i + 5000])
 
 
-def _day_ranges(days: list[str]) -> list[tuple[datetime, datetime]]:
-    """Consecutive days merged into [start, end) ranges: one grouped read per range (an
-    import touches hundreds of days in a row)."""
-    out: list = []
-    for start in sorted(datetime.strptime(d, "%Y-%m-%d") for d in days):
-        if out and out[-1][1] == start:
-            out[-1][1] = start + timedelta(days=1)
-        else:
-            out.append([start, start + timedelta(days=1)])
-    return [tuple(r) for r in out]
-
-
-def recount_days(days: list[str]) -> None:
-    for i in range(0, len(days), 200):
-        chunk = days[i:i + 200]
-        db.session.execute(delete(ResponseDayCount).where(ResponseDayCount.day.in_(chunk)))
-        rows = []
-        for start, end in _day_ranges(chunk):
-            rows += db.session.execute(_counted(start, end)).all()
-        _store(rows)
-
-
 def prepare() -> None:
-    """Recount the dirty days (one small query when there are none) and commit."""
-    if db.session.scalar(select(ResponseDirtyDay.day).limit(1)) is None:
+    """Add the logged changes to the day rows (one small query when there are none) and
+    commit. The changes read are deleted by id: one committed meanwhile stays for the next
+    load (on PostgreSQL ids are not committed in order)."""
+    if db.session.scalar(select(ResponseChange.id).limit(1)) is None:
         return
     _lock()
-    dirty = db.session.execute(select(ResponseDirtyDay.day, ResponseDirtyDay.changes)).all()
-    recount_days([d for d, _ in dirty])
-    # A change made since the marks were read bumped `changes`: that day stays dirty.
-    for i in range(0, len(dirty), 500):
-        db.session.execute(delete(ResponseDirtyDay).where(
-            tuple_(ResponseDirtyDay.day, ResponseDirtyDay.changes).in_(dirty[i:i + 500])))
+    changes = db.session.execute(select(
+        ResponseChange.id, ResponseChange.day, ResponseChange.owner_id, ResponseChange.platform,
+        ResponseChange.responder_id, ResponseChange.bucket, ResponseChange.bursts,
+        ResponseChange.answered)).all()
+    added = {k: v for k, v in _slices(c[1:] for c in changes).items() if v != [0, 0]}
+    if added:
+        add_counts(ResponseDayCount.__table__, ("bursts", "answered"), _rows(added))
+        # Rows back at nothing go (rows are only ever written for something counted).
+        days = sorted({k[0] for k in added})
+        for i in range(0, len(days), 500):
+            db.session.execute(delete(ResponseDayCount).where(
+                ResponseDayCount.day.in_(days[i:i + 500]), ResponseDayCount.bursts == 0,
+                ResponseDayCount.answered == 0))
+    ids = [c[0] for c in changes]
+    for i in range(0, len(ids), 1000):
+        db.session.execute(delete(ResponseChange).where(ResponseChange.id.in_(ids[i:i + 1000])))
     db.session.commit()
 
 
 def rebuild() -> None:
+    """Count every day again from the response times. On PostgreSQL the change log is locked
+    first: a writer's change then either committed before (counted here, its log row
+    deleted) or waits for this to commit (logged after it)."""
     _lock()
-    db.session.execute(delete(ResponseDirtyDay))
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("LOCK TABLE response_changes IN EXCLUSIVE MODE"))
+    db.session.execute(delete(ResponseChange))
     db.session.execute(delete(ResponseDayCount))
     _store(db.session.execute(_counted()).all())
 

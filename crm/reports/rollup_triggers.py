@@ -85,8 +85,8 @@ statements, install, uninstall = DDL.statements, DDL.install, DDL.uninstall
 
 def suspend_insert_marking(connection) -> None:
     """For a bulk load on SQLite, inside its transaction: stop marking hours (messages) and
-    days (response times) row by row on INSERT — a million upserts cost more than the load's
-    own inserts. The load adds what it counted itself (crm.reports.loaded) and gives
+    logging response times row by row on INSERT — a million trigger writes cost more than the
+    load's own inserts. The load adds what it counted itself (crm.reports.loaded) and gives
     `resume_insert_marking` what it did not count; that marks it and puts the triggers back,
     before the transaction commits, so nothing is left unmarked (a rollback restores the
     triggers with the rest)."""
@@ -98,9 +98,9 @@ def suspend_insert_marking(connection) -> None:
 
 
 def resume_insert_marking(connection, hours: list[str], responses_after: int) -> None:
-    """Mark `hours` (of messages the load did not count) and the days of response times
-    written after id `responses_after` dirty, count the load in data_versions, and put the
-    INSERT triggers back."""
+    """Mark `hours` (of messages the load did not count) dirty, log the response times
+    written after id `responses_after` (in one grouped statement), count the load in
+    data_versions, and put the INSERT triggers back."""
     from crm.reports import response_triggers, version_triggers
 
     if hours:
@@ -108,9 +108,7 @@ def resume_insert_marking(connection, hours: list[str], responses_after: int) ->
             f"INSERT INTO dm_dirty_hours (hour, changes) VALUES (?, 1) {_UPSERT}",
             [(h,) for h in hours])
     connection.exec_driver_sql(
-        "INSERT INTO response_dirty_days (day, changes) "
-        "SELECT DISTINCT substr(burst_started_at, 1, 10), 1 FROM response_times WHERE id > ? "
-        f"{response_triggers._UPSERT}", (responses_after,))
+        response_triggers.count_into_changes("sqlite", "r.id > ?"), (responses_after,))
     connection.exec_driver_sql(SQLITE_CREATE[0])
     connection.exec_driver_sql(response_triggers.SQLITE_CREATE[0])
     version_triggers.resume_insert_counting(connection)

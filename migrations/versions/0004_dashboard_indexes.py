@@ -5,7 +5,7 @@ overdue tasks per person and the "unknown consent in outreach" count read these 
 alone instead of visiting table rows. Each replaces a narrower index with the same leading
 columns, so writes keep the same number of index updates (stage changes gain one).
 response_day_counts counts first responses per UTC day (crm.reports.response_rollup), kept
-by triggers marking changed days in response_dirty_days.
+by triggers marking changed days in response_dirty_days (replaced in 0009).
 
 Revision ID: 0004
 Revises: 0003
@@ -60,7 +60,7 @@ def upgrade():
     sa.Column('changes', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('day', name=op.f('pk_response_dirty_days'))
     )
-    response_triggers.install(op.get_bind())
+    response_triggers.DIRTY_DAYS.install(op.get_bind())
     # Every day that has response times starts dirty: the first dashboard load counts them.
     if op.get_bind().dialect.name == 'sqlite':
         day = 'substr(burst_started_at, 1, 10)'
@@ -71,7 +71,7 @@ def upgrade():
 
 
 def downgrade():
-    response_triggers.uninstall(op.get_bind())
+    response_triggers.DIRTY_DAYS.uninstall(op.get_bind())
     op.drop_index('ix_response_day_counts_day', table_name='response_day_counts')
     op.drop_table('response_dirty_days')
     op.drop_table('response_day_counts')
