@@ -13,6 +13,12 @@ def _is_manager(user) -> bool:
     return bool(user and user.is_authenticated and user.is_manager)
 
 
+def scope_key(user):
+    """What every scope below depends on, for remembering what a scope reads: "all" for a
+    manager or admin, otherwise the user's id."""
+    return "all" if _is_manager(user) else user.id
+
+
 # Contacts ------------------------------------------------------------------------------
 def contact_scope(user):
     """A WHERE clause limiting Contact rows to those `user` may see."""

@@ -183,3 +183,50 @@ def test_a_late_count_over_99_says_so(auth, rep, db):
     db.session.commit()
     html = auth.login(rep).get("/inbox").get_data(as_text=True)
     assert "99+ conversations waiting on us" in html and "99+ over the 24 h target" in html
+
+
+@pytest.fixture
+def remembered(app):
+    """The badge remembered between requests, as in production."""
+    from crm.reports import cache
+
+    app.config["REPORTS_CACHE"] = True
+    cache.clear()
+    yield
+    app.config.pop("REPORTS_CACHE")
+    cache.clear()
+
+
+def badge(client) -> str:
+    html = client.get("/contacts").get_data(as_text=True)
+    marker = 'aria-label="conversations needing a reply">'
+    return html.split(marker, 1)[1].split("<", 1)[0] if marker in html else "0"
+
+
+def test_the_remembered_badge_follows_every_change(auth, rep, other_rep, manager, db,
+                                                   remembered):
+    from crm.contacts import services as contacts
+
+    mine = waiting(rep, 2)
+    waiting(other_rep, 3)
+    db.session.commit()
+    rep_client = auth.login(rep)
+    assert badge(rep_client) == "1"
+    assert badge(rep_client) == "1"          # remembered: the same answer
+    assert badge(auth.login(manager)) == "2"  # a manager's count is not the rep's
+    rep_client = auth.login(rep)
+    later = waiting(rep, 1)                  # a DM received
+    db.session.commit()
+    assert badge(rep_client) == "2"
+    services.log_message(rep, later, platform="instagram", direction="out", body="On it")
+    db.session.commit()                      # answered
+    assert badge(rep_client) == "1"
+    contacts.set_owner(manager, mine, other_rep.id)
+    db.session.commit()                      # reassigned away
+    assert badge(rep_client) == "0"
+    nobodys = waiting(None, 4, actor=rep)    # unowned: visible to reps
+    db.session.commit()
+    assert badge(rep_client) == "1"
+    contacts.archive(manager, nobodys)
+    db.session.commit()
+    assert badge(rep_client) == "0"

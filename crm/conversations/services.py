@@ -28,12 +28,21 @@ FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
 def needs_reply_count(user, cap: int = NAV_COUNT_CAP) -> int:
-    """How many visible conversations wait on us, counted up to `cap`+1 (bounded cost)."""
-    inner = (select(Conversation.id).join(Contact, Contact.id == Conversation.contact_id)
-             .where(Conversation.state == NEEDS_REPLY, Contact.archived_at.is_(None),
-                    policy.contact_scope(user))
-             .limit(cap + 1).subquery())
-    return db.session.scalar(select(func.count()).select_from(inner))
+    """How many visible conversations wait on us, counted up to `cap`+1 (bounded cost).
+    Remembered until a conversation or a contact's owner or archiving changes (the reports
+    cache's table versions, bumped by triggers in the writing transaction), so the badge
+    every page shows costs a count only after a change."""
+    from crm.reports.cache import remember
+
+    def count() -> int:
+        inner = (select(Conversation.id).join(Contact, Contact.id == Conversation.contact_id)
+                 .where(Conversation.state == NEEDS_REPLY, Contact.archived_at.is_(None),
+                        policy.contact_scope(user))
+                 .limit(cap + 1).subquery())
+        return db.session.scalar(select(func.count()).select_from(inner))
+
+    return remember("needs_reply_count", (policy.scope_key(user), cap), count,
+                    ("conversations", "contacts"))
 
 
 def get_or_create_conversation(contact, platform: str, external_thread_id: str = "",

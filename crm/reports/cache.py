@@ -11,6 +11,8 @@ triggers bump in the same transaction as any change to those tables
 by a bulk path — always shows on their next load, and recomputes only the figures that read
 what changed: logging a DM leaves the pipeline figures remembered, moving a deal the DM and
 consent figures. Only plain values are kept (ids, counts, datetimes), never ORM objects.
+The navigation's needs-reply badge, counted on every page, is remembered the same way
+(crm.conversations.services.needs_reply_count).
 """
 import threading
 from collections import OrderedDict

@@ -48,9 +48,8 @@ class Scope:
     @property
     def cache_key(self) -> tuple:
         """Everything the scope's WHERE clauses depend on (managers all see the same)."""
-        viewer = "all" if getattr(self.viewer, "is_manager", False) else self.viewer.id
-        return (viewer, self.owner_id, self.pipeline_id, self.campaign_id, self.platform,
-                self.start, self.end, self.tz)
+        return (policy.scope_key(self.viewer), self.owner_id, self.pipeline_id,
+                self.campaign_id, self.platform, self.start, self.end, self.tz)
 
     def reads(self, *tables: str) -> tuple:
         """`tables`, with contacts when the scope's clauses read them: a rep's policy (deals,
