@@ -10,6 +10,13 @@ from crm.extensions import db, login_manager
 from crm.pipeline import cards
 
 
+def me():
+    """The signed-in user itself rather than Flask-Login's `current_user` proxy, which looks
+    the user up again on every attribute read: a page's loops pass the user to the policy
+    hundreds of times."""
+    return current_user._get_current_object()
+
+
 def viewer_timezone() -> str:
     """The signed-in user's time zone (UTC otherwise), looked up once per request: a page
     formats dozens of timestamps."""

@@ -15,6 +15,7 @@ from crm.contacts.queries import SORTS, ContactFilters, list_contacts, suggest_c
 from crm.core.errors import Conflict, ServiceError
 from crm.core.forms import apply_service_error
 from crm.extensions import db, htmx
+from crm.web import me
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
 
@@ -39,7 +40,7 @@ def _filter_options():
 def index():
     """The contacts list: search, filters, sort, keyset pages."""
     filters = ContactFilters.from_args(request.args)
-    page = list_contacts(current_user, filters, request.args.get("after"))
+    page = list_contacts(me(), filters, request.args.get("after"))
     if htmx and not htmx.boosted and htmx.target == "contact-results":
         return render_template("contacts/_results.html", page=page)
     return render_template("contacts/index.html", page=page, **_filter_options())
@@ -109,7 +110,7 @@ def _detail_context(contact, **extra):
                consent_events=contact.consent_events.limit(50).all(),
                handle_form=handle_form, note_form=NoteForm(formdata=None),
                owner_form=owner_form, permission=consent_service.may_contact(contact),
-               panels=panels.render_context(current_user, contact))
+               panels=panels.render_context(me(), contact))
     ctx.update(extra)
     return ctx
 

@@ -19,6 +19,7 @@ from crm.core.forms import apply_service_error
 from crm.core.models import commit_keeping_loaded
 from crm.core.timeutil import from_local, humanize_duration, local, utcnow
 from crm.extensions import db, htmx
+from crm.web import me
 
 bp = Blueprint("conversations", __name__)
 bp.add_app_template_filter(linkify, "linkify")
@@ -49,7 +50,7 @@ def _contact_url(contact_id, **args):
 def _panel_response(contact, status=200, headers=None, **overrides):
     """The panel alone for HTMX; the whole contact page (same partial inside) otherwise."""
     if _fragment():
-        ctx = panel.build(current_user, contact, **overrides)
+        ctx = panel.build(me(), contact, **overrides)
         return render_template("conversations/_contact_panel.html", panel=ctx,
                                contact=contact), status, headers or {}
     from crm.contacts.views import _detail_context
@@ -62,7 +63,7 @@ def _panel_response(contact, status=200, headers=None, **overrides):
 def inbox():
     """Conversations waiting on us, longest wait first (or those waiting on them)."""
     filters = queries.InboxFilters.from_args(request.args)
-    page = queries.inbox_page(current_user, filters, request.args.get("after"))
+    page = queries.inbox_page(me(), filters, request.args.get("after"))
     if filters == queries.InboxFilters():
         # Everything waiting on us, counted up to the same cap: the navigation's figure.
         g.needs_reply_count = page.total

@@ -14,6 +14,7 @@ from crm.pipeline.board import BoardFilters
 from crm.pipeline.defaults import ensure_default_pipelines
 from crm.pipeline.forms import LostForm
 from crm.pipeline.models import LOST, OPEN, WON, LostReason, Stage
+from crm.web import me
 
 bp = Blueprint("pipeline", __name__)
 
@@ -84,7 +85,7 @@ def _pipeline_for(f: BoardFilters):
 
 def _board_context(pipeline, f: BoardFilters, counts, only=None, **extra) -> dict:
     ctx = dict(pipeline=pipeline, filters=f,
-               columns=queries.columns(current_user, pipeline, f, only=only, counts=counts),
+               columns=queries.columns(me(), pipeline, f, only=only, counts=counts),
                summary=queries.open_total(pipeline, counts),
                move_stages=pipeline.active_stages, lost_form=None, prompt=None,
                links=CardLinks())
@@ -97,7 +98,7 @@ def board():
     """The pipeline board: a column per stage with its count and value, newest cards first."""
     f = BoardFilters.from_args(request.args)
     pipeline, pipelines = _pipeline_for(f)
-    ctx = _board_context(pipeline, f, queries.totals(current_user, pipeline, f),
+    ctx = _board_context(pipeline, f, queries.totals(me(), pipeline, f),
                          pipelines=pipelines, owners=active_users(), campaigns=open_campaigns())
     if fragment() and htmx.target == "board":
         return render_template("pipeline/_board.html", **ctx)
@@ -112,7 +113,7 @@ def column_cards(stage_id):
         abort(404)
     f = BoardFilters.from_args(request.args)
     f.pipeline = stage.pipeline_id
-    cards, next_cursor = queries.more_cards(current_user, stage, f, request.args.get("after"))
+    cards, next_cursor = queries.more_cards(me(), stage, f, request.args.get("after"))
     ctx = dict(stage=stage, cards=cards, next_cursor=next_cursor, filters=f,
                pipeline=stage.pipeline, move_stages=stage.pipeline.active_stages,
                links=CardLinks())

@@ -18,6 +18,7 @@ from crm.core.timeutil import from_local, local, utcnow
 from crm.extensions import db, htmx
 from crm.tasks import followups, queries, services
 from crm.tasks.forms import TaskForm
+from crm.web import me
 
 bp = Blueprint("tasks", __name__)
 
@@ -118,7 +119,7 @@ def today():
     if created:
         db.session.commit()
     who = request.args.get("who", "me")
-    lists = queries.today_lists(current_user, who)
+    lists = queries.today_lists(me(), who)
     # Your own lists already counted your overdue and today's tasks: the same figures.
     counts = ({"overdue": lists.counts["overdue"], "due_today": lists.counts["today"]}
               if lists.who == "me" else services.due_counts(current_user))
@@ -137,7 +138,7 @@ def today_more(section: str):
     """The next rows of a Today section: appended in place by HTMX, or a page of its own."""
     if section not in SECTION_TITLES:
         abort(404)
-    rows, more, who = queries.section_rows(current_user, section, request.args.get("who", "me"),
+    rows, more, who = queries.section_rows(me(), section, request.args.get("who", "me"),
                                            after=request.args.get("after"))
     ctx = dict(rows=rows, more=more, who=who, section=section, title=SECTION_TITLES[section])
     if fragment():
