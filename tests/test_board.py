@@ -414,3 +414,26 @@ def test_card_escapes_everything_it_shows(auth, db, rep):
     assert 'aria-label="&lt;script&gt;' in got and 'aria-label="Move &lt;script&gt;' in got
     assert "Al &#34;&lt;i&gt;&#34; Bo" in got and "@&lt;al&gt;" in got
     assert "→ &lt;b&gt;call&lt;/b&gt;" in got and "<b>" not in got
+
+
+def test_kept_board_statements_follow_each_viewers_scope(auth, db, rep, other_rep, manager):
+    """The board's statements are built once per scope and filters (crm.core.statements):
+    another rep, a manager, and the same rep made a manager each get their own."""
+    new = sales(db, "New")
+    mine, theirs = deal_for(rep, new), deal_for(other_rep, new)
+    db.session.commit()
+    url = f"/board?pipeline={new.pipeline_id}"
+
+    def shown(user):
+        html = auth.login(user).get(url).data.decode()
+        return {d.id for d in (mine, theirs) if f'id="deal-{d.id}"' in html}, figures(html, new.id)
+
+    assert shown(rep) == ({mine.id}, (1, "$1,000"))
+    assert shown(other_rep) == ({theirs.id}, (1, "$1,000"))
+    assert shown(rep) == ({mine.id}, (1, "$1,000"))
+    assert shown(manager) == ({mine.id, theirs.id}, (2, "$2,000"))
+    rep.role = "manager"
+    db.session.commit()
+    assert shown(rep) == ({mine.id, theirs.id}, (2, "$2,000"))
+    html = auth.login(rep).get(url + "&owner=me").data.decode()
+    assert f'id="deal-{mine.id}"' in html and f'id="deal-{theirs.id}"' not in html

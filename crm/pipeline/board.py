@@ -14,6 +14,7 @@ from crm.accounts.models import User
 from crm.campaigns.models import Campaign
 from crm.contacts.models import PLATFORMS, Contact, SocialHandle
 from crm.conversations.models import Conversation
+from crm.core import statements
 from crm.extensions import db
 from crm.pipeline.models import OPEN, Deal, Pipeline, Stage
 from crm.tasks.models import Task
@@ -143,15 +144,25 @@ def deal_where(user, f: BoardFilters) -> list:
     return where
 
 
+def _view_key(user, f: BoardFilters) -> tuple:
+    """What deal_where(user, f) is built from."""
+    return (policy.scope_key(user), user.id, f.owner, f.campaign, f.platform)
+
+
 def totals(user, pipeline: Pipeline, f: BoardFilters,
            stage_ids=None) -> dict[int, Total]:
     """Count and value per stage of the pipeline (or of `stage_ids` only), in one grouped
     query that reads `ix_deals_board_totals` alone."""
-    stmt = select(Deal.stage_id, Deal.currency, func.count(), func.sum(Deal.value_minor)) \
-        .where(Deal.pipeline_id == pipeline.id, *deal_where(user, f))
-    if stage_ids is not None:
-        stmt = stmt.where(Deal.stage_id.in_(sorted(stage_ids)))
-    rows = db.session.execute(stmt.group_by(Deal.stage_id, Deal.currency))
+    def build():
+        stmt = select(Deal.stage_id, Deal.currency, func.count(), func.sum(Deal.value_minor)) \
+            .where(Deal.pipeline_id == pipeline.id, *deal_where(user, f))
+        if stage_ids is not None:
+            stmt = stmt.where(Deal.stage_id.in_(sorted(stage_ids)))
+        return stmt.group_by(Deal.stage_id, Deal.currency)
+
+    wanted = None if stage_ids is None else tuple(sorted(stage_ids))
+    rows = db.session.execute(statements.kept(
+        ("board.totals", pipeline.id, wanted, *_view_key(user, f)), build))
     out: dict[int, Total] = {}
     for stage_id, currency, count, value in rows:
         out.setdefault(stage_id, Total()).add(currency, count, value)
@@ -197,21 +208,28 @@ def _first_handle(column):
             .order_by(SocialHandle.id).limit(1).correlate(Deal).scalar_subquery())
 
 
-def load_cards(deal_ids) -> list[Card]:
-    """The cards of the deals a statement of their ids picks (`_newest`; None: no deals),
-    newest in their stage first: each deal with its contact's name and first handle, owner
-    and campaign in one query, then the last DMs and next tasks in two more."""
+def cards_statement(deal_ids):
+    """The cards' query for the deals a statement of their ids picks (`_newest`), newest in
+    their stage first: each deal with its contact's name and first handle, owner and
+    campaign; None for no deals."""
     if deal_ids is None:
-        return []
+        return None
     owner, campaign = aliased(User), aliased(Campaign)
-    rows = db.session.execute(
-        select(*CARD_COLUMNS, Contact.name, owner.name, campaign.name,
-               _first_handle(SocialHandle.platform), _first_handle(SocialHandle.handle))
-        .join(Contact, Contact.id == Deal.contact_id)
-        .outerjoin(owner, owner.id == Deal.owner_id)
-        .outerjoin(campaign, campaign.id == Deal.campaign_id)
-        .where(Deal.id.in_(deal_ids))
-        .order_by(Deal.stage_entered_at.desc(), Deal.id.desc())).all()
+    return (select(*CARD_COLUMNS, Contact.name, owner.name, campaign.name,
+                   _first_handle(SocialHandle.platform), _first_handle(SocialHandle.handle))
+            .join(Contact, Contact.id == Deal.contact_id)
+            .outerjoin(owner, owner.id == Deal.owner_id)
+            .outerjoin(campaign, campaign.id == Deal.campaign_id)
+            .where(Deal.id.in_(deal_ids))
+            .order_by(Deal.stage_entered_at.desc(), Deal.id.desc()))
+
+
+def load_cards(stmt) -> list[Card]:
+    """The cards `cards_statement` reads (None: none), then their last DMs and next tasks in
+    two more queries."""
+    if stmt is None:
+        return []
+    rows = db.session.execute(stmt).all()
     deals = [CardDeal(*row[:-2], handle=CardHandle(*row[-2:]) if row[-1] else None)
              for row in rows]
     return _with_dms_and_tasks(deals)
@@ -279,8 +297,10 @@ def columns(user, pipeline: Pipeline, f: BoardFilters, only: set[int] | None = N
     """The board's columns (or only those in `only`), open columns with their newest cards."""
     counts = totals(user, pipeline, f) if counts is None else counts
     stages = [s for s in board_stages(pipeline, counts) if only is None or s.id in only]
-    open_ids = [s.id for s in stages if s.outcome == OPEN]
-    cards = load_cards(_newest(open_ids, deal_where(user, f), size + 1))
+    open_ids = tuple(s.id for s in stages if s.outcome == OPEN)
+    cards = load_cards(statements.kept(
+        ("board.cards", open_ids, size + 1, *_view_key(user, f)),
+        lambda: cards_statement(_newest(open_ids, deal_where(user, f), size + 1))))
     out = []
     for stage in stages:
         col = Column(stage, counts.get(stage.id, Total()))
@@ -296,6 +316,7 @@ def columns(user, pipeline: Pipeline, f: BoardFilters, only: set[int] | None = N
 def more_cards(user, stage: Stage, f: BoardFilters, cursor: str | None,
                size: int = COLUMN_SIZE) -> tuple[list[Card], str | None]:
     """The next cards of one column after `cursor` (keyset on time entered, then id)."""
-    cards = load_cards(_newest([stage.id], deal_where(user, f), size + 1, decode_cursor(cursor)))
+    cards = load_cards(cards_statement(
+        _newest([stage.id], deal_where(user, f), size + 1, decode_cursor(cursor))))
     next_cursor = encode_cursor(cards[size - 1].deal) if len(cards) > size else None
     return cards[:size], next_cursor
