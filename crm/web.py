@@ -2,6 +2,7 @@
 from flask import Flask, g, render_template, request
 from flask_login import current_user
 
+from crm.conversations import bubbles
 from crm.core import badges, timeutil
 from crm.core.links import RowUrl
 from crm.core.errors import OutreachRefused
@@ -79,6 +80,7 @@ def register_web(app: Flask) -> None:
     app.add_template_global(RowUrl, "row_url")
     app.add_template_global(cards.deal_card)
     app.add_template_global(cards.deal_cards)
+    app.add_template_global(bubbles.message_articles)
 
     @app.template_filter("localtime")
     def localtime(value, fmt="%d %b %Y, %H:%M"):
