@@ -1,7 +1,7 @@
 """Contact pages: the list, a contact, create and edit, consent, handles, ownership."""
 from flask import (Blueprint, abort, flash, redirect, render_template, request, url_for)
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from crm import policy
 from crm.accounts.models import User
@@ -10,8 +10,9 @@ from crm.contacts import consent as consent_service
 from crm.contacts import panels
 from crm.contacts import services
 from crm.contacts.forms import ConsentForm, ContactForm, HandleForm, NoteForm, OwnerForm
-from crm.contacts.models import PLATFORM_LABELS, Note, SocialHandle, Tag
+from crm.contacts.models import PLATFORM_LABELS, ConsentEvent, Note, SocialHandle, Tag
 from crm.contacts.queries import SORTS, ContactFilters, list_contacts, suggest_contacts
+from crm.core import statements
 from crm.core.errors import Conflict, ServiceError
 from crm.core.forms import apply_service_error
 from crm.extensions import db, htmx
@@ -92,12 +93,18 @@ def new():
 
 
 def _detail_context(contact, **extra):
-    timeline = db.session.scalars(
+    by_contact = {"contact_id": contact.id}
+    timeline = db.session.scalars(statements.kept(("contact.timeline",), lambda: (
         select(AuditEvent).where(AuditEvent.entity_type == "contact",
-                                 AuditEvent.entity_id == contact.id)
-        .order_by(AuditEvent.at.desc()).limit(15)).all()
-    notes = db.session.scalars(select(Note).where(Note.contact_id == contact.id)
-                               .order_by(Note.created_at.desc()).limit(20)).all()
+                                 AuditEvent.entity_id == bindparam("contact_id"))
+        .order_by(AuditEvent.at.desc()).limit(15))), by_contact).all()
+    notes = db.session.scalars(statements.kept(("contact.notes",), lambda: (
+        select(Note).where(Note.contact_id == bindparam("contact_id"))
+        .order_by(Note.created_at.desc()).limit(20))), by_contact).all()
+    # The consent history as the relationship orders it (newest first), the latest 50.
+    consent_events = db.session.scalars(statements.kept(("contact.consent",), lambda: (
+        select(ConsentEvent).where(ConsentEvent.contact_id == bindparam("contact_id"))
+        .order_by(ConsentEvent.at.desc()).limit(50))), by_contact).all()
     # The side column's longer forms are built only when asked for (?add=handle,
     # ?change=consent without JavaScript); otherwise the page fetches them on demand.
     consent_form = _consent_form(contact) if request.args.get("change") == "consent" else None
@@ -107,7 +114,7 @@ def _detail_context(contact, **extra):
         owner_form = OwnerForm(owner_id=str(contact.owner_id or ""), formdata=None)
         owner_form.owner_id.choices = _owner_choices()
     ctx = dict(contact=contact, timeline=timeline, notes=notes, consent_form=consent_form,
-               consent_events=contact.consent_events.limit(50).all(),
+               consent_events=consent_events,
                handle_form=handle_form, note_form=NoteForm(formdata=None),
                owner_form=owner_form, permission=consent_service.may_contact(contact),
                panels=panels.render_context(me(), contact))

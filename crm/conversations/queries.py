@@ -2,7 +2,7 @@
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, bindparam, case, func, literal, or_, select
 from sqlalchemy.orm import lazyload
 
 from crm import policy
@@ -10,6 +10,7 @@ from crm.accounts.models import User
 from crm.contacts.models import PLATFORMS, Contact
 from crm.dm_templates.models import DMTemplate
 from crm.conversations.models import AWAITING_REPLY, NEEDS_REPLY, Conversation, Message
+from crm.core import statements
 from crm.core.keyset import make_cursor, parse_cursor
 from crm.core.rows import Named, named
 from crm.core.timeutil import local, local_in, utcnow, zone
@@ -218,19 +219,29 @@ MESSAGE_COLUMNS = (Message.id, Message.conversation_id, Message.direction, Messa
                    Message.sender_name, Message.template_id, Message.edited_at)
 
 
+def _thread_statement(keyset: bool, limit: int):
+    stmt = (select(*MESSAGE_COLUMNS, User.name, DMTemplate.name)
+            .outerjoin(User, User.id == Message.author_id)
+            .outerjoin(DMTemplate, DMTemplate.id == Message.template_id)
+            .where(Message.conversation_id == bindparam("conversation_id")))
+    if keyset:
+        stmt = stmt.where(or_(Message.sent_at < bindparam("before_at"),
+                              and_(Message.sent_at == bindparam("before_at"),
+                                   Message.id < bindparam("before_id"))))
+    return stmt.order_by(Message.sent_at.desc(), Message.id.desc()).limit(limit + 1)
+
+
 def thread_chunk(conv: Conversation, viewer, before: Message | None = None,
                  limit: int = THREAD_PAGE) -> Chunk:
     """The latest `limit` messages (or those before `before`); keyset on (sent_at, id). Each
     row carries its time in the viewer's zone and whether the viewer may correct it."""
-    stmt = (select(*MESSAGE_COLUMNS, User.name, DMTemplate.name)
-            .outerjoin(User, User.id == Message.author_id)
-            .outerjoin(DMTemplate, DMTemplate.id == Message.template_id)
-            .where(Message.conversation_id == conv.id))
-    if before is not None:
-        stmt = stmt.where(or_(Message.sent_at < before.sent_at,
-                              and_(Message.sent_at == before.sent_at, Message.id < before.id)))
-    rows = db.session.execute(stmt.order_by(Message.sent_at.desc(), Message.id.desc())
-                              .limit(limit + 1)).all()
+    keyset = before is not None
+    stmt = statements.kept(("conversations.thread", keyset, limit),
+                           lambda: _thread_statement(keyset, limit))
+    params = {"conversation_id": conv.id}
+    if keyset:
+        params.update(before_at=before.sent_at, before_id=before.id)
+    rows = db.session.execute(stmt, params).all()
     more = len(rows) > limit
     tz = zone(viewer.timezone)
     messages = [MessageRow(*row[:11], named(row.author_id, row[11]),
@@ -243,8 +254,9 @@ def thread_chunk(conv: Conversation, viewer, before: Message | None = None,
 def contact_conversations(contact, limit: int = 20) -> list[Conversation]:
     """A contact's conversations, latest activity first."""
     # The caller holds the contact: the joined load of it (and its handles and tags) is waste.
-    return db.session.scalars(
+    stmt = statements.kept(("contact.conversations", limit), lambda: (
         select(Conversation).options(lazyload(Conversation.contact))
-        .where(Conversation.contact_id == contact.id)
+        .where(Conversation.contact_id == bindparam("contact_id"))
         .order_by(func.coalesce(Conversation.last_message_at, Conversation.created_at).desc(),
-                  Conversation.id.desc()).limit(limit)).all()
+                  Conversation.id.desc()).limit(limit)))
+    return db.session.scalars(stmt, {"contact_id": contact.id}).all()

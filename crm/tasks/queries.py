@@ -3,12 +3,13 @@ Every list is bounded and eager-loads what its rows show."""
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, literal, or_, select, union_all
+from sqlalchemy import and_, bindparam, func, literal, or_, select, union_all
 from sqlalchemy.orm import aliased
 
 from crm import policy
 from crm.accounts.models import User
 from crm.contacts.models import Contact
+from crm.core import statements
 from crm.core.keyset import make_cursor, parse_cursor
 from crm.core.rows import Named, named
 from crm.core.timeutil import utcnow
@@ -53,17 +54,23 @@ ROW_COLUMNS = (Task.id, Task.title, Task.notes, Task.due_at, Task.assignee_id, T
 _assignee = aliased(User)
 
 
+def _rows_statement(where: list, order_by: tuple, limit: int):
+    return (select(*ROW_COLUMNS, Contact.name, Deal.title, _assignee.name)
+            .outerjoin(Contact, Contact.id == Task.contact_id)
+            .outerjoin(Deal, Deal.id == Task.deal_id)
+            .outerjoin(_assignee, _assignee.id == Task.assignee_id)
+            .where(*where).order_by(*order_by).limit(limit))
+
+
+def _task_rows(rows) -> list[TaskRow]:
+    return [TaskRow(*row[:14], named(row.contact_id, row[14]), named(row.deal_id, row[15]),
+                    named(row.assignee_id, row[16])) for row in rows]
+
+
 def _rows(where: list, order_by: tuple, limit: int) -> list[TaskRow]:
     """Tasks as rows with their contact's name, their deal's title and their assignee's name
     (all a row shows), in one statement."""
-    rows = db.session.execute(
-        select(*ROW_COLUMNS, Contact.name, Deal.title, _assignee.name)
-        .outerjoin(Contact, Contact.id == Task.contact_id)
-        .outerjoin(Deal, Deal.id == Task.deal_id)
-        .outerjoin(_assignee, _assignee.id == Task.assignee_id)
-        .where(*where).order_by(*order_by).limit(limit))
-    return [TaskRow(*row[:14], named(row.contact_id, row[14]), named(row.deal_id, row[15]),
-                    named(row.assignee_id, row[16])) for row in rows]
+    return _task_rows(db.session.execute(_rows_statement(where, order_by, limit)))
 
 
 @dataclass
@@ -161,14 +168,23 @@ def open_tasks_for_deal(user, deal, limit: int = 50) -> list[TaskRow]:
 def tasks_for_contact(user, contact, limit: int = 20, closed: int = 5) -> list[TaskRow]:
     """The contact's open tasks (soonest first), then the most recently closed few. One
     statement: the two lists' ids are picked by two limited subqueries."""
-    where = [policy.task_scope(user, contact), Task.contact_id == contact.id]
-    closed_at = func.coalesce(Task.done_at, Task.cancelled_at)
-    open_ids = (select(Task.id).where(*where, Task.status == OPEN)
-                .order_by(Task.due_at, Task.id).limit(limit))
-    closed_ids = (select(Task.id).where(*where, Task.status != OPEN)
-                  .order_by(closed_at.desc(), Task.id.desc()).limit(closed))
-    rows = _rows([or_(Task.id.in_(open_ids.scalar_subquery()),
-                      Task.id.in_(closed_ids.scalar_subquery()))], (), limit + closed)
+    scope = policy.task_scope(user, contact)
+
+    def build():
+        where = [scope, Task.contact_id == bindparam("contact_id")]
+        closed_at = func.coalesce(Task.done_at, Task.cancelled_at)
+        open_ids = (select(Task.id).where(*where, Task.status == OPEN)
+                    .order_by(Task.due_at, Task.id).limit(limit))
+        closed_ids = (select(Task.id).where(*where, Task.status != OPEN)
+                      .order_by(closed_at.desc(), Task.id.desc()).limit(closed))
+        return _rows_statement([or_(Task.id.in_(open_ids.scalar_subquery()),
+                                    Task.id.in_(closed_ids.scalar_subquery()))], (),
+                               limit + closed)
+
+    # Every task of a contact the user may see is in scope (the usual case): one statement
+    # for all; otherwise the scope's clause holds the user's values.
+    stmt = statements.kept(("contact.tasks", limit, closed), build) if scope is True else build()
+    rows = _task_rows(db.session.execute(stmt, {"contact_id": contact.id}))
     open_rows = sorted((t for t in rows if t.status == OPEN), key=lambda t: (t.due_at, t.id))
     closed_rows = sorted((t for t in rows if t.status != OPEN),
                          key=lambda t: (t.done_at or t.cancelled_at or datetime.min, t.id),
