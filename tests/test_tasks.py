@@ -279,6 +279,35 @@ def test_manager_sees_everyones_tasks_on_request(auth, db, manager, rep):
     assert b"<html" not in fragment.data and b"Rep task" in fragment.data
 
 
+def test_kept_today_statements_follow_whose_tasks_and_the_day(auth, db, rep, other_rep,
+                                                               manager):
+    """Today's sections are built once per viewer, scope, choice and day
+    (crm.core.statements): each viewer still gets their own, and a new day its own."""
+    from crm.tasks.queries import today_lists
+
+    factories.TaskFactory(title="Rep task", assignee_id=rep.id)
+    factories.TaskFactory(title="Their task", assignee_id=other_rep.id)
+    db.session.commit()
+
+    def titles(user, who="me", now=None):
+        lists = today_lists(user, who, now=now)
+        return {t.title for t in lists.overdue + lists.today + lists.upcoming}
+
+    assert titles(rep) == {"Rep task"}
+    assert titles(other_rep) == {"Their task"}
+    assert titles(rep, "all") == {"Rep task"}            # a rep's "all" is their own
+    assert titles(manager, "all") == {"Rep task", "Their task"}
+    assert titles(manager, str(other_rep.id)) == {"Their task"}
+    rep.role = "manager"
+    db.session.commit()
+    assert titles(rep, "all") == {"Rep task", "Their task"}
+    # Twenty days on, both tasks are overdue: a new day, new bounds.
+    later = titles(manager, "all", now=utcnow() + timedelta(days=20))
+    assert later == {"Rep task", "Their task"}
+    overdue = today_lists(manager, "all", now=utcnow() + timedelta(days=20)).overdue
+    assert {t.title for t in overdue} == later
+
+
 def test_rep_cannot_look_at_someone_elses_today(auth, db, rep, other_rep):
     factories.TaskFactory(title="Their task", assignee_id=other_rep.id)
     assert "Their task" not in auth.login(rep).get(f"/today?who={other_rep.id}").data.decode()

@@ -98,9 +98,8 @@ def _who_where(user, who: str) -> tuple[str, list]:
     return who, where
 
 
-def _section_ranges(user, now: datetime) -> dict[str, list]:
-    """Each Today section's due range, in the user's zone."""
-    start, end = day_bounds(user.timezone, now)
+def _section_ranges(start: datetime, end: datetime) -> dict[str, list]:
+    """Each Today section's due range, given the user's today as [start, end) in UTC."""
     return {"overdue": [Task.due_at < start],
             "today": [Task.due_at >= start, Task.due_at < end],
             "upcoming": [Task.due_at >= end, Task.due_at < end + timedelta(days=UPCOMING_DAYS)]}
@@ -111,7 +110,7 @@ def section_rows(user, name: str, who: str = "me", after: str | None = None,
     """One page of a Today section, soonest first; keyset on (due_at, id). Returns the rows,
     the cursor of the next page (None at the end) and whose tasks they are."""
     who, where = _who_where(user, who)
-    where = [*where, *_section_ranges(user, now or utcnow())[name]]
+    where = [*where, *_section_ranges(*day_bounds(user.timezone, now or utcnow()))[name]]
     cursor = parse_cursor(after)
     if cursor:
         where.append(or_(Task.due_at > cursor[0],
@@ -133,19 +132,30 @@ def today_lists(user, who: str = "me", now: datetime | None = None,
     at COUNT_CAP + 1) when `counted`. Two statements whatever the sizes: the sections' first
     ids and their counts in one, the rows in the other."""
     who, where = _who_where(user, who)
-    ranges = _section_ranges(user, now or utcnow())
-    parts = []
-    for i, name in enumerate(SECTIONS):
-        first = (select(Task.id).where(*where, *ranges[name])
-                 .order_by(Task.due_at, Task.id).limit(limit + 1).subquery())
-        parts.append(select(literal(i).label("section"), first.c.id.label("value")))
-        if counted:     # a negative section number marks the section's count
-            parts.append(select(literal(-1 - i), _capped([*where, *ranges[name]])))
-    found = db.session.execute(union_all(*parts)).all()
+    bounds = day_bounds(user.timezone, now or utcnow())
+
+    def build():
+        ranges = _section_ranges(*bounds)
+        parts = []
+        for i, name in enumerate(SECTIONS):
+            first = (select(Task.id).where(*where, *ranges[name])
+                     .order_by(Task.due_at, Task.id).limit(limit + 1).subquery())
+            parts.append(select(literal(i).label("section"), first.c.id.label("value")))
+            if counted:     # a negative section number marks the section's count
+                parts.append(select(literal(-1 - i), _capped([*where, *ranges[name]])))
+        return union_all(*parts)
+
+    # Built once per whose tasks, whose scope and which day (the statement holds the day's
+    # bounds), then used again.
+    found = db.session.execute(statements.kept(
+        ("today.sections", policy.scope_key(user), user.id, who, bounds, limit, counted),
+        build)).all()
     picked = [r for r in found if r.section >= 0]
     counts = {SECTIONS[-1 - r.section]: r.value for r in found if r.section < 0}
-    tasks = {t.id: t for t in _rows([Task.id.in_([r.value for r in picked])], (),
-                                    len(picked))} if picked else {}
+    tasks = {t.id: t for t in _task_rows(db.session.execute(
+        statements.kept(("tasks.by_id",), lambda: _rows_statement(
+            [Task.id.in_(bindparam("ids", expanding=True))], (), None)),
+        {"ids": [r.value for r in picked]}))} if picked else {}
     out = TodayLists(who=who)
     for i, name in enumerate(SECTIONS):
         rows = sorted((tasks[r.value] for r in picked if r.section == i and r.value in tasks),
