@@ -187,9 +187,9 @@ def tasks_for_contact(user, contact, limit: int = 20, closed: int = 5) -> list[T
                     .order_by(Task.due_at, Task.id).limit(limit))
         closed_ids = (select(Task.id).where(*where, Task.status != OPEN)
                       .order_by(closed_at.desc(), Task.id.desc()).limit(closed))
-        return _rows_statement([or_(Task.id.in_(open_ids.scalar_subquery()),
-                                    Task.id.in_(closed_ids.scalar_subquery()))], (),
-                               limit + closed)
+        # One IN over the two lists: with an OR of two INs PostgreSQL reads every task.
+        picked = union_all(select(open_ids.subquery().c.id), select(closed_ids.subquery().c.id))
+        return _rows_statement([Task.id.in_(picked)], (), limit + closed)
 
     # Every task of a contact the user may see is in scope (the usual case): one statement
     # for all; otherwise the scope's clause holds the user's values.
