@@ -289,9 +289,19 @@ def test_rep_claims_unassigned_but_cannot_reassign(auth, rep, other_rep, db):
 
 def test_manager_reassigns(auth, manager, rep, other_rep, db):
     c = ContactFactory(owner_id=rep.id)
-    auth.login(manager).post(f"/contacts/{c.id}/owner", data={"owner_id": str(other_rep.id)})
+    client = auth.login(manager)
+    page = client.get(f"/contacts/{c.id}").data.decode()
+    menu = page[page.index('<select id="owner_id" name="owner_id">'):]
+    menu = menu[:menu.index("</select>")]
+    assert f'<option value="{rep.id}" selected>{rep.name}</option>' in menu
+    assert f'<option value="{other_rep.id}">{other_rep.name}</option>' in menu
+    assert '<option value="">Unassigned</option>' in menu
+    client.post(f"/contacts/{c.id}/owner", data={"owner_id": str(other_rep.id)})
     db.session.refresh(c)
     assert c.owner_id == other_rep.id
+    mine = ContactFactory(owner_id=rep.id)
+    db.session.commit()
+    assert 'id="owner_id"' not in auth.login(rep).get(f"/contacts/{mine.id}").data.decode()
 
 
 @pytest.mark.parametrize("role", ["admin", "manager", "rep"])

@@ -65,6 +65,3 @@ class NoteForm(FlaskForm):
     body = TextAreaField("Note", validators=[DataRequired(message="Write something."),
                                              Length(max=20000)])
 
-
-class OwnerForm(FlaskForm):
-    owner_id = SelectField("Owner", coerce=str, validate_choice=False)

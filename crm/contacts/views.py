@@ -9,7 +9,7 @@ from crm.audit.models import AuditEvent
 from crm.contacts import consent as consent_service
 from crm.contacts import panels
 from crm.contacts import services
-from crm.contacts.forms import ConsentForm, ContactForm, HandleForm, NoteForm, OwnerForm
+from crm.contacts.forms import ConsentForm, ContactForm, HandleForm, NoteForm
 from crm.contacts.models import PLATFORM_LABELS, ConsentEvent, Note, SocialHandle, Tag
 from crm.contacts.queries import SORTS, ContactFilters, list_contacts, suggest_contacts
 from crm.core import statements
@@ -25,8 +25,9 @@ INLINE_FIELDS = ("name", "first_name", "email", "phone", "company", "location", 
 
 
 def _owner_choices(blank="Unassigned"):
-    users = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name))
-    return [("", blank)] + [(str(u.id), u.name) for u in users]
+    users = db.session.execute(statements.kept(("users.active",), lambda: (
+        select(User.id, User.name).where(User.active.is_(True)).order_by(User.name))))
+    return [("", blank)] + [(str(user_id), name) for user_id, name in users]
 
 
 def _filter_options():
@@ -109,14 +110,13 @@ def _detail_context(contact, **extra):
     # ?change=consent without JavaScript); otherwise the page fetches them on demand.
     consent_form = _consent_form(contact) if request.args.get("change") == "consent" else None
     handle_form = HandleForm(formdata=None) if request.args.get("add") == "handle" else None
-    owner_form = None
-    if current_user.is_manager:     # only managers reassign: a rep's page lists no users
-        owner_form = OwnerForm(owner_id=str(contact.owner_id or ""), formdata=None)
-        owner_form.owner_id.choices = _owner_choices()
+    # Only managers reassign: a rep's page lists no users.
+    owner_choices = _owner_choices() if current_user.is_manager else None
     ctx = dict(contact=contact, timeline=timeline, notes=notes, consent_form=consent_form,
                consent_events=consent_events,
                handle_form=handle_form, note_form=NoteForm(formdata=None),
-               owner_form=owner_form, permission=consent_service.may_contact(contact),
+               owner_choices=owner_choices, owner_now=str(contact.owner_id or ""),
+               permission=consent_service.may_contact(contact),
                panels=panels.render_context(me(), contact))
     ctx.update(extra)
     return ctx
