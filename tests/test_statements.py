@@ -3,11 +3,11 @@ from sqlalchemy import select
 
 from crm.accounts.models import User
 from crm.core import statements
+from crm.core.memo import Memo
 
 
 def test_a_statement_is_built_once_per_key_and_the_oldest_go(monkeypatch):
-    monkeypatch.setattr(statements, "_kept", type(statements._kept)())
-    monkeypatch.setattr(statements, "MAX_KEPT", 2)
+    monkeypatch.setattr(statements, "_kept", Memo(2))
     built = []
 
     def build(n):

@@ -9,24 +9,14 @@ SQLAlchemy remembers a statement object's cache key, so neither is worked out ag
 Only values go in the key, never the time or a row's data: a statement kept here must be
 exactly what building it again would give.
 """
-import threading
-from collections import OrderedDict
 from typing import Callable
 
+from crm.core.memo import Memo
+
 MAX_KEPT = 512
-_kept: OrderedDict = OrderedDict()
-_lock = threading.Lock()
+_kept = Memo(MAX_KEPT)
 
 
 def kept(key: tuple, build: Callable):
     """The statement `build()` gives, built once per `key` (the values it is built from)."""
-    with _lock:
-        if key in _kept:
-            _kept.move_to_end(key)
-            return _kept[key]
-    stmt = build()
-    with _lock:
-        _kept[key] = stmt
-        while len(_kept) > MAX_KEPT:
-            _kept.popitem(last=False)
-    return stmt
+    return _kept.get(key, build)

@@ -14,19 +14,16 @@ consent figures. Only plain values are kept (ids, counts, datetimes), never ORM 
 The navigation's needs-reply badge, counted on every page, is remembered the same way
 (crm.conversations.services.needs_reply_count).
 """
-import threading
-from collections import OrderedDict
-
 from flask import current_app, has_request_context, request
 from sqlalchemy import select
 
+from crm.core.memo import Memo
 from crm.extensions import db
 from crm.reports.models import DataVersion
 
 MAX_ENTRIES = 256
 VERSION_KEY = "rapport.reports.data_versions"
-_entries: OrderedDict = OrderedDict()
-_lock = threading.Lock()
+_entries = Memo(MAX_ENTRIES)
 
 
 def enabled() -> bool:
@@ -53,18 +50,8 @@ def remember(name: str, key: tuple, compute, reads: tuple):
         return compute()
     versions = data_versions()
     full = (name, key, tuple((table, versions.get(table, 0)) for table in sorted(reads)))
-    with _lock:
-        if full in _entries:
-            _entries.move_to_end(full)
-            return _entries[full]
-    value = compute()
-    with _lock:
-        _entries[full] = value
-        while len(_entries) > MAX_ENTRIES:
-            _entries.popitem(last=False)
-    return value
+    return _entries.get(full, compute)
 
 
 def clear() -> None:
-    with _lock:
-        _entries.clear()
+    _entries.clear()
