@@ -69,6 +69,19 @@ def db(app):
 
 
 @pytest.fixture
+def remembering(app):
+    """The reports cache on (as in production; tests keep it off): dashboard figures and the
+    navigation's badge remembered between requests."""
+    from crm.reports import cache
+
+    app.config["REPORTS_CACHE"] = True
+    cache.clear()
+    yield
+    app.config.pop("REPORTS_CACHE")
+    cache.clear()
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

@@ -185,18 +185,6 @@ def test_a_late_count_over_99_says_so(auth, rep, db):
     assert "99+ conversations waiting on us" in html and "99+ over the 24 h target" in html
 
 
-@pytest.fixture
-def remembered(app):
-    """The badge remembered between requests, as in production."""
-    from crm.reports import cache
-
-    app.config["REPORTS_CACHE"] = True
-    cache.clear()
-    yield
-    app.config.pop("REPORTS_CACHE")
-    cache.clear()
-
-
 def badge(client) -> str:
     html = client.get("/contacts").get_data(as_text=True)
     marker = 'aria-label="conversations needing a reply">'
@@ -204,7 +192,7 @@ def badge(client) -> str:
 
 
 def test_the_remembered_badge_follows_every_change(auth, rep, other_rep, manager, db,
-                                                   remembered):
+                                                   remembering):
     from crm.contacts import services as contacts
 
     mine = waiting(rep, 2)

@@ -34,15 +34,6 @@ def world(db, manager, rep, other_rep):
     return build_world(db, manager, rep, other_rep)
 
 
-@pytest.fixture
-def remembering(app):
-    app.config["REPORTS_CACHE"] = True
-    cache.clear()
-    yield
-    app.config.pop("REPORTS_CACHE")
-    cache.clear()
-
-
 def figures(world, role, args):
     user = getattr(world, role)
     if args.get("owner") == "rep":

@@ -33,8 +33,16 @@ def empty_database_url(app, tmp_path, request):
         yield f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
 
 
+def _app_on(url: str):
+    return create_app(type("C", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": url}))
+
+
+def _insert(conn, table: str, **values) -> int:
+    return conn.execute(db.metadata.tables[table].insert().values(**values)).inserted_primary_key[0]
+
+
 def test_upgrade_matches_models_and_downgrades(empty_database_url):
-    fresh = create_app(type("C", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": empty_database_url}))
+    fresh = _app_on(empty_database_url)
     with fresh.app_context():
         upgrade()
         with db.engine.connect() as conn:
@@ -54,23 +62,18 @@ def test_upgrade_matches_models_and_downgrades(empty_database_url):
 def test_0007_fills_each_deals_contact_owner_and_keeps_it(empty_database_url):
     """Deals that exist before migration 0007 get their contact's owner, and from then on the
     triggers keep it."""
-    fresh = create_app(type("C", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": empty_database_url}))
+    fresh = _app_on(empty_database_url)
     tables = db.metadata.tables
     with fresh.app_context():
         upgrade(revision="0006")
         with db.engine.begin() as conn:
-            rep = conn.execute(tables["users"].insert().values(
-                email="r@example.com", name="R", password_hash="x")).inserted_primary_key[0]
-            pipeline = conn.execute(tables["pipelines"].insert().values(
-                name="Sales")).inserted_primary_key[0]
-            stage = conn.execute(tables["stages"].insert().values(
-                pipeline_id=pipeline, name="New")).inserted_primary_key[0]
-            contacts = [conn.execute(tables["contacts"].insert().values(
-                name=f"P{owner}", owner_id=owner)).inserted_primary_key[0]
-                for owner in (rep, None)]
-            deals = [conn.execute(tables["deals"].insert().values(
-                contact_id=c, pipeline_id=pipeline, stage_id=stage, owner_id=rep,
-                title="D")).inserted_primary_key[0] for c in contacts]
+            rep = _insert(conn, "users", email="r@example.com", name="R", password_hash="x")
+            pipeline = _insert(conn, "pipelines", name="Sales")
+            stage = _insert(conn, "stages", pipeline_id=pipeline, name="New")
+            contacts = [_insert(conn, "contacts", name=f"P{owner}", owner_id=owner)
+                        for owner in (rep, None)]
+            deals = [_insert(conn, "deals", contact_id=c, pipeline_id=pipeline, stage_id=stage,
+                             owner_id=rep, title="D") for c in contacts]
         upgrade()
         kept = text("SELECT contact_owner_id FROM deals WHERE id = :id ORDER BY id")
         with db.engine.begin() as conn:
@@ -89,18 +92,15 @@ def test_0009_logs_the_days_still_marked_dirty(empty_database_url):
 
     from crm.reports import response_rollup
 
-    fresh = create_app(type("C", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": empty_database_url}))
+    fresh = _app_on(empty_database_url)
     tables = db.metadata.tables
     with fresh.app_context():
         upgrade(revision="0008")
         with db.engine.begin() as conn:
-            rep = conn.execute(tables["users"].insert().values(
-                email="r@example.com", name="R", password_hash="x")).inserted_primary_key[0]
-            contact = conn.execute(tables["contacts"].insert().values(
-                name="P", owner_id=rep)).inserted_primary_key[0]
-            conv = conn.execute(tables["conversations"].insert().values(
-                contact_id=contact, platform="instagram", state="closed",
-                message_count=0)).inserted_primary_key[0]
+            rep = _insert(conn, "users", email="r@example.com", name="R", password_hash="x")
+            contact = _insert(conn, "contacts", name="P", owner_id=rep)
+            conv = _insert(conn, "conversations", contact_id=contact, platform="instagram",
+                           state="closed", message_count=0)
             conn.execute(tables["response_times"].insert(), [
                 dict(conversation_id=conv, burst_started_at=datetime(2026, 11, 2, 9),
                      answered_at=datetime(2026, 11, 2, 10), response_seconds=3600,
