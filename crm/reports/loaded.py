@@ -26,10 +26,10 @@ from collections import Counter, defaultdict
 from sqlalchemy import select
 
 from crm.extensions import db
+from crm.reports import response_rollup
 from crm.reports.models import DMDayBuilt, DMHourCount, ResponseDayCount
 from crm.reports.response_rollup import bucket_of
-from crm.reports.rollup import (ALL_PLATFORMS, EVERYONE, NO_OWNER, _drop_days, add_counts,
-                                hour_of, local_days_of_hour)
+from crm.reports.rollup import NO_OWNER, _drop_days, add_counts, hour_of, local_days_of_hour
 
 
 class Tally:
@@ -70,17 +70,9 @@ class Tally:
              [{"hour": h, "owner_id": o, "platform": platform, "direction": d,
                "author_id": a, "template_id": 0, "messages": n, "replied": r}
               for (h, o, d, a), (n, r) in hours.items()])
-        days: dict = defaultdict(lambda: [0, 0])
-        for (day, owner, responder, bucket, answered), n in self.days.items():
-            for o in (owner, EVERYONE):
-                for p in (platform, ALL_PLATFORMS):
-                    entry = days[(day.isoformat(), o, p, responder, bucket)]
-                    entry[0] += n
-                    if answered:
-                        entry[1] += n
-        add_counts(ResponseDayCount.__table__, ("bursts", "answered"),
-             [{"day": d, "owner_id": o, "platform": p, "responder_id": r, "bucket": b,
-               "bursts": n, "answered": a} for (d, o, p, r, b), (n, a) in days.items()])
+        add_counts(ResponseDayCount.__table__, ("bursts", "answered"), response_rollup.day_rows(
+            (day.isoformat(), owner, platform, responder, bucket, n, n if answered else 0)
+            for (day, owner, responder, bucket, answered), n in self.days.items()))
         _drop_built_days({h for h, _, _, _ in hours})
 
 

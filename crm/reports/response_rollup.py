@@ -108,8 +108,14 @@ def _rows(counts: dict) -> list[dict]:
                  answered=a) for (d, o, p, r, b), (n, a) in counts.items()]
 
 
+def day_rows(rows) -> list[dict]:
+    """response_day_counts rows, every slice, from counts per (day, owner, platform,
+    responder, bucket): (…, bursts, answered) tuples."""
+    return _rows(_slices(rows))
+
+
 def _store(rows) -> None:
-    values = _rows(_slices(rows))
+    values = day_rows(rows)
     for i in range(0, len(values), 5000):
         db.session.connection().execute(insert(ResponseDayCount.__table__), values[i:i + 5000])
 
