@@ -40,6 +40,19 @@ def test_one_click_consent_records_event(auth, rep, db, hx):
     assert db.session.query(AuditEvent).filter_by(action="consent").count() == 1
 
 
+def test_the_consent_answer_reads_only_its_section(auth, rep, db, hx, count_queries):
+    """The HTMX answer is the consent section: it reads no conversation, task or deal."""
+    c = ContactFactory(owner_id=rep.id)
+    client = auth.login(rep)
+    with count_queries() as q:
+        resp = client.post(f"/contacts/{c.id}/consent", data={"status": "opted_in"},
+                           headers=hx)
+    assert resp.status_code == 200 and b"Opted in" in resp.data
+    read = " ".join(q.statements)
+    for table in ("FROM conversations", "FROM tasks", "FROM deals", "FROM notes"):
+        assert table not in read, table
+
+
 def test_consent_without_js_redirects(auth, rep, db):
     c = ContactFactory(owner_id=rep.id)
     resp = auth.login(rep).post(f"/contacts/{c.id}/consent",

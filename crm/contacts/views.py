@@ -102,10 +102,6 @@ def _detail_context(contact, **extra):
     notes = db.session.scalars(statements.kept(("contact.notes",), lambda: (
         select(Note).where(Note.contact_id == bindparam("contact_id"))
         .order_by(Note.created_at.desc()).limit(20))), by_contact).all()
-    # The consent history as the relationship orders it (newest first), the latest 50.
-    consent_events = db.session.scalars(statements.kept(("contact.consent",), lambda: (
-        select(ConsentEvent).where(ConsentEvent.contact_id == bindparam("contact_id"))
-        .order_by(ConsentEvent.at.desc()).limit(50))), by_contact).all()
     # The side column's longer forms are built only when asked for (?add=handle,
     # ?change=consent without JavaScript); otherwise the page fetches them on demand.
     consent_form = _consent_form(contact) if request.args.get("change") == "consent" else None
@@ -113,13 +109,20 @@ def _detail_context(contact, **extra):
     # Only managers reassign: a rep's page lists no users.
     owner_choices = _owner_choices() if current_user.is_manager else None
     ctx = dict(contact=contact, timeline=timeline, notes=notes, consent_form=consent_form,
-               consent_events=consent_events,
+               consent_events=_consent_history(contact),
                handle_form=handle_form, note_form=NoteForm(formdata=None),
                owner_choices=owner_choices, owner_now=str(contact.owner_id or ""),
                permission=consent_service.may_contact(contact),
                panels=panels.render_context(me(), contact))
     ctx.update(extra)
     return ctx
+
+
+def _consent_history(contact) -> list:
+    """The latest 50 consent changes, newest first (as the relationship orders them)."""
+    return db.session.scalars(statements.kept(("contact.consent",), lambda: (
+        select(ConsentEvent).where(ConsentEvent.contact_id == bindparam("contact_id"))
+        .order_by(ConsentEvent.at.desc()).limit(50))), {"contact_id": contact.id}).all()
 
 
 def _consent_form(contact) -> ConsentForm:
@@ -226,7 +229,9 @@ def change_consent(contact_id):
     else:
         error = "; ".join(f"{form[k].label.text}: {v[0]}" for k, v in form.errors.items())
     if htmx:
-        resp = render_template("contacts/_consent.html", **_detail_context(contact, error=error))
+        # The section alone: the rest of the page follows through the consentChanged event.
+        resp = render_template("contacts/_consent.html", contact=contact, error=error,
+                               consent_form=None, consent_events=_consent_history(contact))
         return resp, 200, {"HX-Trigger": "consentChanged"}
     flash(error or "Consent updated.", "error" if error else "success")
     return redirect(url_for("contacts.show", contact_id=contact.id))
