@@ -16,8 +16,8 @@ directly. Migration 0004's triggers, which marked changed days for a recount, ar
 as DIRTY_DAYS for that migration and 0009's downgrade.
 """
 from crm.core.ddl import DialectDDL
+from crm.reports.rollup import NO_OWNER
 
-NO_OWNER = -2        # crm.reports.rollup.NO_OWNER
 WEEK = 7 * 86400
 TAIL = 124 + (WEEK - 86400) // 3600 + 1   # the bucket of responses after more than a week
 _COLUMNS = "burst_started_at, answered_at, response_seconds, responder_id, conversation_id"
