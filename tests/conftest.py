@@ -2,6 +2,7 @@
 users of each role, a signed-in client, and a SQL query counter."""
 import os
 import re
+import threading
 from contextlib import contextmanager
 
 import pytest
@@ -164,3 +165,28 @@ HX = {"HX-Request": "true"}
 def hx():
     """Headers of an HTMX request (not boosted)."""
     return dict(HX)
+
+
+def read_as_served(client, url: str, **kwargs):
+    """GET `url` the way a server runs it: in a thread of its own (so none of the test's app
+    context is shared), the body read to its end only after the view has returned.
+    Returns (status code, body text)."""
+    out = {}
+
+    def run():
+        try:
+            resp = client.get(url, buffered=False, **kwargs)
+            try:
+                out["status"] = resp.status_code
+                out["body"] = b"".join(resp.response).decode("utf-8")
+            finally:
+                resp.close()
+        except Exception as e:  # noqa: BLE001 — handed to the test as it happened
+            out["error"] = e
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=60)
+    if "error" in out:
+        raise out["error"]
+    return out["status"], out["body"]

@@ -159,6 +159,9 @@ def test_search_fragment_for_htmx(auth, manager, db, hx):
                                    headers={**hx, "HX-Target": "contact-results"})
     assert resp.status_code == 200 and b"<html" not in resp.data and b"Ana Silva" in resp.data
     assert "HX-Request" in resp.headers.get("Vary", "")
+    # The export in the page's head follows the filters changed in place.
+    assert (b'<a id="contacts-export" class="btn" href="/contacts/export.csv?q=silva" '
+            b'hx-boost="false" hx-swap-oob="true">') in resp.data
     full = auth.client.get("/contacts?q=silva")
     assert b"<html" in full.data  # the pushed URL loads as a full page
 

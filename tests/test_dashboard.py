@@ -64,6 +64,9 @@ def test_htmx_updates_the_panels_alone(auth, world):
     assert 'id="preset-custom" name="preset" value="custom" checked' in html   # the filters too
     assert resp.headers["HX-Push-Url"] == "/dashboard?preset=custom&from=2026-03-09&to=2026-03-15"
     assert "HX-Request" in resp.headers.get("Vary", "")
+    # The summary export in the page's head follows the filters changed in place.
+    assert ('<a id="dashboard-export" class="btn" href="/dashboard/export/summary.csv?preset=custom'
+            '&amp;from=2026-03-09&amp;to=2026-03-15" hx-boost="false" hx-swap-oob="true">') in html
     board = client.get(f"/dashboard?{RANGE}&sort=sent&dir=desc",
                        headers={"HX-Request": "true", "HX-Target": "leaderboard"})
     text = board.get_data(as_text=True)

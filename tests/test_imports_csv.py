@@ -353,3 +353,19 @@ def test_bulk_search_text_is_what_refresh_search_text_keeps():
                                  handles=[SimpleNamespace(handle=h) for h in handles])
         refresh_search_text(shadow)
         assert search_text(name, email, company, handles) == shadow.search_text
+
+
+def test_export_streams_every_row_as_a_server_runs_it(auth, rep, manager):
+    """A server reads the streamed body after the view returned, outside its app context."""
+    from tests.conftest import read_as_served
+    for i in range(3):
+        factories.ContactFactory(name=f"Served {i}", owner_id=rep.id)
+    for user in (rep, manager):
+        client = auth.login(user)
+        status, body = read_as_served(client, "/contacts/export.csv?sort=name")
+        assert status == 200
+        names = [r[0] for r in csv.reader(io.StringIO(body.lstrip("\ufeff")))][1:]
+        assert names == ["Served 0", "Served 1", "Served 2"]
+        # The export's audit entry names no contact; Home still answers.
+        status, home = read_as_served(client, "/")
+        assert status == 200 and "Contacts exported to CSV" not in home

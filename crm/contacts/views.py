@@ -44,7 +44,7 @@ def index():
     filters = ContactFilters.from_args(request.args)
     page = list_contacts(me(), filters, request.args.get("after"))
     if htmx and not htmx.boosted and htmx.target == "contact-results":
-        return render_template("contacts/_results.html", page=page)
+        return render_template("contacts/_results.html", page=page, oob=True)
     return render_template("contacts/index.html", page=page, **_filter_options())
 
 

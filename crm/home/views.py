@@ -15,6 +15,7 @@ def index():
     """Today's work: who waits on me, what is due, what I did lately."""
     recent = db.session.scalars(
         select(AuditEvent).where(AuditEvent.actor_id == current_user.id,
-                                 AuditEvent.entity_type == "contact")
+                                 AuditEvent.entity_type == "contact",
+                                 AuditEvent.entity_id.is_not(None))
         .order_by(AuditEvent.at.desc()).limit(8)).all()
     return render_template("home/index.html", recent=recent, summary=summary_for(current_user))

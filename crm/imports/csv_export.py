@@ -45,14 +45,15 @@ def row_of(c: Contact) -> list[str]:
     return [guard_cell(values.get(key)) for key in EXPORT_ORDER]
 
 
-def contacts_in_order(user, f: ContactFilters):
-    """The filtered contacts in the list's order, BATCH at a time (keyset, not offset)."""
-    _, column, desc = SORTS[f.sort]
-    where = filtered(user, f)
+def contacts_in_order(where: list, sort: str):
+    """The contacts matching `where` in the list's order `sort`, BATCH at a time (keyset, not
+    offset)."""
+    _, column, desc = SORTS[sort]
     order = [column.desc(), Contact.id.desc()] if desc else [column.asc(), Contact.id.asc()]
     last = None
     while True:
-        stmt = (select(Contact).options(selectinload(Contact.handles), selectinload(Contact.tags))
+        stmt = (select(Contact).options(selectinload(Contact.handles), selectinload(Contact.tags),
+                                        selectinload(Contact.owner))
                 .where(*where).order_by(*order).limit(BATCH))
         if last is not None:
             value, row_id = last
@@ -68,14 +69,21 @@ def contacts_in_order(user, f: ContactFilters):
 
 
 def export_lines(user, f: ContactFilters):
-    """CSV text, a batch at a time: a UTF-8 BOM (so Excel reads accents), header, rows."""
+    """CSV text, a batch at a time: a UTF-8 BOM (so Excel reads accents), header, rows.
+
+    The scope and filters are read from `user` here, while the request runs: a server reads
+    the body after the view returned, when the user's row may no longer be loadable."""
+    return _lines(filtered(user, f), f.sort)
+
+
+def _lines(where: list, sort: str):
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([field_label(k) for k in EXPORT_ORDER])
     yield "\ufeff" + buffer.getvalue()
     buffer.seek(0)
     buffer.truncate()
-    for n, contact in enumerate(contacts_in_order(user, f), 1):
+    for n, contact in enumerate(contacts_in_order(where, sort), 1):
         writer.writerow(row_of(contact))
         if n % 200 == 0:
             yield buffer.getvalue()

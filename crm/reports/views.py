@@ -101,7 +101,7 @@ def dashboard():
     ctx = dict(d=dash, f=filters, presets=PRESETS, scope_note=SCOPE_NOTE, charts=charts_for(dash),
                **filter_options(current_user))
     if _fragment() and htmx.target in PARTIALS:
-        html = render_template(PARTIALS[htmx.target], **ctx)
+        html = render_template(PARTIALS[htmx.target], oob=htmx.target == "dashboard-body", **ctx)
         return html, 200, {"HX-Push-Url": canonical} if not filters.errors else {}
     return render_template("reports/dashboard.html", **ctx)
 
