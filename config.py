@@ -29,7 +29,12 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL", "memory://")
     RATELIMIT_ENABLED = True
+    # Failed sign-ins allowed per address, and per account (beyond: refused, and said so).
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
+    LOGIN_ACCOUNT_LIMIT = os.environ.get("LOGIN_ACCOUNT_LIMIT", "5 per 15 minutes;20 per day")
+    # How many proxies (load balancers) stand in front of the app and set X-Forwarded-For and
+    # X-Forwarded-Proto; 0 (the default) trusts no such header.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "512")) * 1024 * 1024
     IMPORT_MAX_UNCOMPRESSED_MB = int(os.environ.get("IMPORT_MAX_UNCOMPRESSED_MB", "4096"))
     IMPORT_MAX_RATIO = int(os.environ.get("IMPORT_MAX_RATIO", "200"))

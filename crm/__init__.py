@@ -7,6 +7,7 @@ from flask import Flask, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from crm.extensions import csrf, db, htmx, limiter, login_manager, migrate
 
@@ -38,6 +39,13 @@ def create_app(config: str | object = "config.Config") -> Flask:
     csrf.init_app(app)
     htmx.init_app(app)
     limiter.init_app(app)
+    from crm.accounts import throttle
+    throttle.init_app(app)
+    if app.config.get("TRUSTED_PROXIES"):
+        # Behind N proxies, the client's address is the Nth from the right of
+        # X-Forwarded-For; with none configured, that header (easily forged) is ignored.
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     from crm.web import register_web
     register_web(app)
@@ -61,6 +69,20 @@ def create_app(config: str | object = "config.Config") -> Flask:
         return {"ok": True}
 
     return app
+
+
+def refuse_unsafe_serving(app: Flask) -> None:
+    """Stop a server started with settings meant for tests (CSRF off, test secret)."""
+    problems = []
+    if app.testing:
+        problems.append("TESTING is on")
+    if not app.config.get("WTF_CSRF_ENABLED", True):
+        problems.append("CSRF protection is off (WTF_CSRF_ENABLED)")
+    if app.config.get("SECRET_KEY") == "test-only-secret":
+        problems.append("SECRET_KEY is the tests' own")
+    if problems:
+        raise RuntimeError("Refusing to serve with a test configuration: "
+                           + "; ".join(problems) + ". Use RAPPORT_CONFIG=config.Config.")
 
 
 @event.listens_for(Engine, "connect")

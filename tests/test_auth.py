@@ -69,7 +69,8 @@ class LimitedConfig(TestConfig):
     LOGIN_RATE_LIMIT = "3 per minute"
 
 
-def test_login_is_rate_limited(app, rep):
+def test_login_is_rate_limited(app, db, rep):
+    db.session.commit()
     limited = create_app(type("C", (LimitedConfig,), {
         "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]}))
     client = limited.test_client()

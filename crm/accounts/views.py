@@ -1,13 +1,12 @@
 """Sign in and sign out."""
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from crm.accounts.forms import EmptyForm, LoginForm
-from crm.accounts.services import find_by_email
-from crm.core.timeutil import utcnow
-from crm.extensions import db, limiter
+from crm.accounts.signin import check_credentials, signed_in
+from crm.extensions import db
 
 bp = Blueprint("accounts", __name__)
 
@@ -23,28 +22,24 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"],
-               error_message="Too many sign-in attempts. Wait a minute and try again.")
 def login():
     """Sign in with email and password."""
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")))
     form = LoginForm()
     if form.validate_on_submit():
-        user = find_by_email(form.email.data)
-        if user is None or not user.check_password(form.password.data) or not user.active:
-            form.password.errors.append("Email or password is not right, or the account is "
-                                        "deactivated.")
-        else:
-            login_user(user, remember=form.remember.data)
-            user.last_login_at = utcnow()
+        outcome = check_credentials(form.email.data, form.password.data, request.remote_addr)
+        if outcome.user is not None:
+            login_user(outcome.user, remember=form.remember.data)
+            signed_in(outcome.user, request.remote_addr)
             db.session.commit()
             return redirect(safe_next(request.args.get("next")))
+        db.session.commit()  # the failure's audit event
+        form.password.errors.append(outcome.error)
+        if outcome.throttled:
+            return (render_template("accounts/login.html", form=form), 429,
+                    {"Retry-After": str(outcome.retry_after)})
     return render_template("accounts/login.html", form=form)
 
 
