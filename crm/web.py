@@ -1,7 +1,9 @@
-"""What every page shares: login loading, template filters, error pages, HTMX headers."""
+"""What every page shares: login loading, template filters, error pages, HTMX and security
+headers."""
 from flask import Flask, g, render_template, request
 from flask_login import current_user
 
+from crm import headers
 from crm.conversations import bubbles
 from crm.core import badges, timeutil
 from crm.core.links import RowUrl
@@ -42,10 +44,9 @@ def register_web(app: Flask) -> None:
     @app.after_request
     def vary_on_htmx(response):
         response.headers.add("Vary", "HX-Request")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
+
+    headers.register(app)
 
     @app.teardown_request
     def rollback_unfinished(exc):

@@ -1,5 +1,37 @@
-// Small progressive enhancements; every page works without this file.
+// Small progressive enhancements; every page works without this file. The pages' strict
+// Content-Security-Policy allows no inline script or on* attribute: behaviour lives here,
+// switched on by data- attributes.
 (function () {
+  // <form data-confirm="Question?">: ask before posting (boosted or not).
+  document.addEventListener("submit", function (e) {
+    var question = e.target.dataset && e.target.dataset.confirm;
+    if (question && !window.confirm(question)) {
+      e.preventDefault();
+      e.stopImmediatePropagation();
+    }
+  }, true);
+  // <input data-checks="#radio">: changing the input checks that radio button.
+  document.addEventListener("change", function (e) {
+    var target = e.target.dataset && e.target.dataset.checks;
+    var radio = target && document.querySelector(target);
+    if (radio) radio.checked = true;
+  }, true);
+  // <form data-ctrl-enter-submits>: Ctrl+Enter (⌘+Enter) in it sends the form.
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Enter" || !(e.ctrlKey || e.metaKey)) return;
+    var form = e.target.closest && e.target.closest("form[data-ctrl-enter-submits]");
+    if (!form) return;
+    e.preventDefault();
+    form.requestSubmit();
+  });
+  // A picker's text box (<input data-picker-for="field_id" hx-get=…>) asks for `q` and
+  // names the id field its suggestions fill.
+  document.addEventListener("htmx:configRequest", function (e) {
+    var input = e.detail.elt;
+    if (!input.dataset || !input.dataset.pickerFor) return;
+    e.detail.parameters.q = input.value;
+    e.detail.parameters.field = input.dataset.pickerFor;
+  });
   // Show only the fields that matter for the chosen kind of contact.
   document.addEventListener("change", function (e) {
     if (e.target.matches(".contact-form select[name=kind]")) {

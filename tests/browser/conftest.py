@@ -63,15 +63,30 @@ def live_server(app):
     thread.join(timeout=5)
 
 
+def csp_violations(page) -> list[str]:
+    """The Content-Security-Policy refusals Chromium reports on `page`'s console, as they
+    come (the list fills while the test runs)."""
+    refused = []
+    def seen(message):
+        if "Content Security Policy" in message.text:
+            where = message.location
+            refused.append(f"{where.get('url')}:{where.get('lineNumber')}: {message.text}")
+    page.on("console", seen)
+    return refused
+
+
 @pytest.fixture
 def page(browser, request):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(10_000)
+    refused = csp_violations(page)
     yield page
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{request.node.name}.png"), full_page=True)
     context.close()
+    # Every browser test also proves its pages run under the policy (crm/headers.py).
+    assert refused == [], "Content-Security-Policy violations:\n" + "\n".join(refused)
 
 
 @pytest.fixture
