@@ -29,8 +29,14 @@ instance/secret_key:
 	@$(PYTHON) -c "import secrets; print(secrets.token_hex(32))" > $@
 	@chmod 600 $@
 
-run: install instance/secret_key  ## Install, migrate, load demo data on first start, serve on SQLite
+instance/channels_key: | install
+	@mkdir -p instance
+	@$(PY) -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())" > $@
+	@chmod 600 $@
+
+run: install instance/secret_key instance/channels_key  ## Install, migrate, load demo data on first start, serve on SQLite
 	@export SECRET_KEY=$$(cat instance/secret_key); \
+	export CHANNELS_ENCRYPTION_KEY=$${CHANNELS_ENCRYPTION_KEY:-$$(cat instance/channels_key)}; \
 	$(FLASK) db upgrade && \
 	$(FLASK) demo load --if-empty && \
 	echo "" && \

@@ -40,6 +40,13 @@ class Config:
     IMPORT_MAX_RATIO = int(os.environ.get("IMPORT_MAX_RATIO", "200"))
     PAGE_SIZE = 50
     REQUIRE_SECRET_KEY = True
+    # Live channels: the key that encrypts their secrets, Meta's Graph API (or a proxy in
+    # front of it), and the largest webhook body accepted.
+    CHANNELS_ENCRYPTION_KEY = os.environ.get("CHANNELS_ENCRYPTION_KEY")
+    META_GRAPH_URL = os.environ.get("META_GRAPH_URL", "https://graph.facebook.com/v23.0")
+    META_WEBHOOK_MAX_BYTES = int(os.environ.get("META_WEBHOOK_MAX_BYTES", str(512 * 1024)))
+    # Where the callback URLs shown to the admin point (the public address of this install).
+    PUBLIC_URL = os.environ.get("PUBLIC_URL")
 
 
 class TestConfig(Config):
@@ -51,3 +58,5 @@ class TestConfig(Config):
     RATELIMIT_ENABLED = False
     RATELIMIT_STORAGE_URI = "memory://"
     SERVER_NAME = None
+    CHANNELS_ENCRYPTION_KEY = "xmW_hXZ7j5Cf9pyJTf1zY0U3Yrh1lh4yb-pKwVbEXsI="
+    META_GRAPH_URL = "http://graph.invalid"

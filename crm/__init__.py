@@ -15,7 +15,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 # Each feature is a sub-package with a `views.bp` Blueprint and, optionally, `cli.register`.
 FEATURES = ("accounts", "home", "contacts", "conversations", "dm_templates", "pipeline",
-            "campaigns", "tasks", "reports", "imports", "admin")
+            "campaigns", "tasks", "reports", "imports", "admin", "channels")
 
 PUBLIC_ENDPOINTS = {"accounts.login", "static", "health"}
 
@@ -55,10 +55,13 @@ def create_app(config: str | object = "config.Config") -> Flask:
         if importlib.util.find_spec(f"crm.{name}.cli"):
             importlib.import_module(f"crm.{name}.cli").register(app)
     importlib.import_module("crm.demo.cli").register(app)
+    from crm.channels import webhooks
+    app.register_blueprint(webhooks.bp)
 
     @app.before_request
     def require_login():
-        if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
+        if (request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None
+                or request.endpoint in webhooks.PUBLIC):
             return None
         if not current_user.is_authenticated:
             return login_manager.unauthorized()

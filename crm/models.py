@@ -10,3 +10,4 @@ from crm.pipeline.models import Deal, LostReason, Pipeline, Stage, StageChange  
 from crm.reports.models import DMDayBuilt, DMDayCount, DMDirtyHour, DMHourCount  # noqa: F401
 from crm.settings.models import Setting  # noqa: F401
 from crm.tasks.models import Task  # noqa: F401
+from crm.channels.models import Channel, ChannelEvent, OutboundSend, WhatsAppTemplate  # noqa: F401

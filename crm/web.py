@@ -113,4 +113,9 @@ def register_web(app: Flask) -> None:
             # The inbox has just counted the same conversations (see conversations.inbox).
             counts["needs_reply"] = (g.needs_reply_count if "needs_reply_count" in g
                                      else needs_reply_count(current_user))
-        return {"nav_counts": counts, "platform_labels": PLATFORM_LABELS}
+        reconnect = []
+        if current_user.is_authenticated and not fragment:
+            from crm.channels.services import channels_needing_reconnection
+            reconnect = channels_needing_reconnection()
+        return {"nav_counts": counts, "platform_labels": PLATFORM_LABELS,
+                "channels_to_reconnect": reconnect}

@@ -1,0 +1,1 @@
+"""Live channels: Instagram, Messenger and WhatsApp accounts connected through Meta's APIs."""
