@@ -96,8 +96,8 @@ class TestInstagramCurrent:
         _, threads = parse(SAMPLES / "instagram")
         _, messages = threads[self.KEY]
         share = next(m for m in messages if m.media == "share")
-        assert share.body == ("https://www.instagram.com/reel/C4xYz12AbCd/?igsh=ZmFrZWlnc2g=\n"
-                              "Sunday market finds 🍓 #cph")
+        # Maya wrote nothing ("… sent an attachment." is the app's line): the link is the text.
+        assert share.body == "https://www.instagram.com/reel/C4xYz12AbCd/?igsh=ZmFrZWlnc2g="
         photo = next(m for m in messages if m.media == "photo")
         assert photo.body == "" and photo.sender.name == "Maya Lindqvist"
         assert photo.sent_at == utc(2024, 3, 14, 9, 42, 30, 5000)
@@ -137,16 +137,16 @@ class TestInstagramLegacy:
     def test_multi_part_reactions_unsent_calls_and_media(self):
         _, threads = parse(DATA / "instagram_legacy")
         thread, messages = threads["jordanlee_178400001"]
-        assert thread.message_count == 8
+        assert thread.message_count == 7
         assert bodies(messages) == [
             "Hey! Loved the Renée shoot",
             "Thanks Jordan 😊",
             "He reacted badly to your message",   # looks like a reaction line, but is not one
-            "The video chat ended.",              # call lines are kept
-            "https://www.instagram.com/p/Cabc123/\nGolden hour ☀️",
+            # "The video chat ended." is a call, not a message.
+            "https://www.instagram.com/p/Cabc123/",   # the link: Jordan wrote nothing
             "", "", "",
         ]
-        assert [m.media for m in messages] == [None, None, None, None, "share", "gif", "audio",
+        assert [m.media for m in messages] == [None, None, None, "share", "gif", "audio",
                                                "video"]
         assert messages[0].sent_at == utc(2020, 9, 13, 12, 26, 40)
 
@@ -173,20 +173,19 @@ class TestFacebook:
         source, threads = parse(SAMPLES / "facebook")
         assert (source.platform, source.layout) == ("facebook", "facebook-json-2024")
         thread, messages = threads["samokafor_10223344556677889"]
-        # 9 entries minus "Sam Okafor unsent a message." and "Reacted 😆 to your message".
-        assert thread.message_count == len(messages) == 7
+        # 9 entries minus "Sam Okafor unsent a message.", "Reacted 😆 to your message" and
+        # the call ("The video call ended.").
+        assert thread.message_count == len(messages) == 6
         assert bodies(messages) == [
             "Morning Alex! Are we still on for the quote review?",
             "Yes – 11:00 works.",
             "Agenda:\n- pricing tiers\n- delivery dates\n- next steps",
             "",
             "Grüße aus München! 🍺",
-            "The video call ended.",
             "Updated quote: https://example.com/quotes/Q-2024-031",
         ]
-        assert [m.media for m in messages] == [None, None, None, "photo", None, None, "share"]
-        assert [m.is_outbound for m in messages] == [False, True, True, False, False, False,
-                                                     False]
+        assert [m.media for m in messages] == [None, None, None, "photo", None, "share"]
+        assert [m.is_outbound for m in messages] == [False, True, True, False, False, False]
         assert messages[0].sent_at == utc(2024, 3, 1, 8, 12, 9, 311000)
 
     def test_current_layout_every_folder_and_cutover_merge(self):
@@ -209,11 +208,11 @@ class TestFacebook:
         assert (source.platform, source.layout) == ("facebook", "facebook-json-legacy")
         assert source.detected_me == ME
         _, messages = threads["jordanlee_a1b2c3d4e5"]
-        # is_unsent: true is dropped; a Share without content keeps its link; a Call stays.
+        # is_unsent: true is dropped; a Share without content keeps its link; a Call is not
+        # a message.
         assert [(m.body, m.media) for m in messages] == [
             ("Zürich next week?", None),
             ("https://example.com/portfolio", "share"),
-            ("Jordan called you.", None),
         ]
         group, group_messages = threads["teamlunch_f6g7h8i9j0"]
         assert group.is_group is True and group.title == "Team lunch"

@@ -1,8 +1,11 @@
 """Shared types of the DM-export parsers and the ExportSource every platform builds on."""
 from __future__ import annotations
 
+import heapq
 import marshal
 import os
+import pickle
+import struct
 import shutil
 import signal
 import tempfile
@@ -141,6 +144,8 @@ class ExportSource:
 
     platform: str = ""
     layout: str = ""
+    # True when a thread's records sort by time first (all but WhatsApp, sorted by line).
+    _time_sorted = True
 
     def __init__(self, root: Path, *, tz: ZoneInfo, label: str, tmpdir: str | None = None):
         self.root = Path(root)
@@ -225,15 +230,14 @@ class ExportSource:
         if self._spool_fd is None and not self._extra_spools:
             raise ValueError("this export has been closed")
         fd, offset, size, senders = self._spooled[key]
-        # pread keeps no file position, so forked workers can share the spool safely.
-        rows = marshal.loads(os.pread(fd, size, offset))
         outbound = [bool(p.identities() & me_keys) for p in senders]
         from_ts, utc = datetime.fromtimestamp, timezone.utc
-        for micros, who, body, media, external_id, fp in rows:
-            # Exact to the microsecond for any date up to 2100 (checked against
-            # EPOCH + timedelta on a million random values).
-            yield ParsedMessage(senders[who], from_ts(micros / 1_000_000, utc), body, media,
-                                external_id, fp, outbound[who])
+        for rows in _spooled_chunks(fd, offset, size):
+            for micros, who, body, media, external_id, fp in rows:
+                # Exact to the microsecond for any date up to 2100 (checked against
+                # EPOCH + timedelta on a million random values).
+                yield ParsedMessage(senders[who], from_ts(micros / 1_000_000, utc), body,
+                                    media, external_id, fp, outbound[who])
 
     # -- for subclasses ----------------------------------------------------------------
     def _scan(self) -> None:
@@ -263,7 +267,9 @@ class ExportSource:
         senders: list[Participant] = []
         sent: list[int] = []
         rows = []
+        count = size = 0
         first = last = None
+        start = self._spool_end()
         for rec, fp in self._finalised(key, ref, day_first):
             who = index.get(id(rec.sender))
             if who is None:
@@ -275,11 +281,21 @@ class ExportSource:
                 first = rec.sent_at
             last = rec
             rows.append((_micros(rec), who, rec.body, rec.media, rec.external_id, fp))
-        if not rows:
+            size += len(rec.body)
+            if len(rows) >= SPOOL_CHUNK_ROWS or size >= SPOOL_CHUNK_BYTES:
+                # A thread of any length is written a bounded chunk at a time.
+                count += len(rows)
+                self._spool_chunk(rows)
+                rows, size = [], 0
+        count += len(rows)
+        if not count:
             return  # only drafts, reactions or system lines: nothing to import
-        for sender, count in zip(senders, sent):
-            self._sent_counts[sender.name] += count
-        self._spool_rows(key, rows, senders)
+        if rows:
+            self._spool_chunk(rows)
+        for sender, n in zip(senders, sent):
+            self._sent_counts[sender.name] += n
+        self._spool.flush()  # readers use os.pread on the descriptor, not this buffer
+        self._spooled[key] = (self._spool_fd, start, self._spool.tell() - start, senders)
         if describe is not None:
             info = describe()
             title = info.get("title", title)
@@ -294,7 +310,7 @@ class ExportSource:
         self._refs[key] = ref
         self._threads.append(ParsedThread(
             platform=self.platform, key=key, title=title, participants=list(people.values()),
-            is_group=is_group, message_count=len(rows), first_at=first,
+            is_group=is_group, message_count=count, first_at=first,
             last_at=last.sent_at, folder=folder, day_first=day_first))
 
     def _add_threads(self, jobs: list[tuple[object, dict]], size: int = 0) -> None:
@@ -335,16 +351,20 @@ class ExportSource:
             for name, count in sent:
                 self._sent_counts[name] += count
 
-    def _spool_rows(self, key: str, rows: list, senders: list[Participant]) -> None:
+    def _spool_end(self) -> int:
+        """Where the next thread's chunks will start in this process's spool."""
         # An unnamed temp file: the OS removes it even if the process dies.
         if self._spool is None:
             self._spool = tempfile.TemporaryFile(prefix="rapport-spool-")
             self._spool_fd = self._spool.fileno()
-        blob = marshal.dumps(rows)
         self._spool.seek(0, os.SEEK_END)
-        self._spooled[key] = (self._spool_fd, self._spool.tell(), len(blob), senders)
+        return self._spool.tell()
+
+    def _spool_chunk(self, rows: list) -> None:
+        """One length-prefixed marshal blob of rows, after the thread's previous ones."""
+        blob = marshal.dumps(rows)
+        self._spool.write(_LENGTH.pack(len(blob)))
         self._spool.write(blob)
-        self._spool.flush()  # readers use os.pread on the descriptor, not this buffer
 
     def _reads_differently(self, ref, day_first: bool | None) -> bool:
         """True when messages() must parse again (WhatsApp read with another date order)."""
@@ -357,19 +377,28 @@ class ExportSource:
     def _finalised(self, key: str, ref, day_first) -> Iterator[tuple[Record, str]]:
         """Sort oldest first, fingerprint, and drop the same message seen in another copy."""
         # Hashes exactly what fingerprint() hashes, inlined: this runs once per message.
-        records = list(self._records(ref, day_first))
-        records.sort(key=_ORDER)
         copies = self._may_repeat(ref)
         seen: dict = {}
         emitted: set[str] = set()
         heads: dict[int, str] = {}
         thread_head = f"{self.platform}\x1f{key}\x1f"
-        for rec in records:
+        time_sorted = self._time_sorted
+        last_when = None
+        for rec in self._sorted_records(ref, day_first):
             sender = rec.sender
             head = heads.get(id(sender))
             if head is None:
                 head = heads[id(sender)] = f"{thread_head}{sender.account_id or sender.name}\x1f"
             when = rec.clock or rec.sent_at.isoformat()
+            if when != last_when:
+                # Equal fingerprints need equal times, and records come in time order, so
+                # what was seen at an earlier time can be forgotten (memory stays flat).
+                # WhatsApp is in file order: its clock can repeat after a change of time,
+                # so it forgets only when the table has grown large.
+                if seen and (time_sorted or len(seen) > 200_000):
+                    seen.clear()
+                    emitted.clear()
+                last_when = when
             text = f"{head}{when}\x1f{rec.body}\x1f{rec.media or ''}"
             fp = sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
             # Identical messages in one copy (two "ok" in the same WhatsApp minute) stay
@@ -387,6 +416,32 @@ class ExportSource:
                 emitted.add(fp)
             yield rec, fp
 
+    def _sorted_records(self, ref, day_first) -> Iterator[Record]:
+        """The thread's records oldest first. A thread too big to sort in memory is sorted
+        in runs written to a temp file and merged back, a chunk of each run at a time."""
+        batch: list[Record] = []
+        size = 0
+        runs: list = []
+        senders: dict[int, int] = {}
+        table: list[Participant] = []
+        try:
+            for rec in self._records(ref, day_first):
+                batch.append(rec)
+                size += len(rec.body)
+                if len(batch) >= SORT_RUN_RECORDS or size >= SORT_RUN_BYTES:
+                    batch.sort(key=_ORDER)
+                    runs.append(_spill(batch, senders, table))
+                    batch, size = [], 0
+            batch.sort(key=_ORDER)
+            if not runs:
+                yield from batch
+                return
+            merged = [_replay(run, table) for run in runs] + [iter(batch)]
+            yield from heapq.merge(*merged, key=_ORDER)
+        finally:
+            for run in runs:
+                run.close()
+
     def _ref(self, thread: ParsedThread):
         try:
             return self._refs[thread.key]
@@ -399,6 +454,59 @@ class ExportSource:
         if keys & aliases:
             keys |= aliases
         return keys
+
+
+# Bounds on what one thread holds in memory while it is read, sorted and spooled: a 1 GB
+# message file is sorted in runs of at most this many records or body characters.
+SORT_RUN_RECORDS = 200_000
+SORT_RUN_BYTES = 24 * 1024 * 1024
+SPOOL_CHUNK_ROWS = 20_000
+SPOOL_CHUNK_BYTES = 4 * 1024 * 1024
+_LENGTH = struct.Struct("<Q")
+
+
+def _spooled_chunks(fd: int, offset: int, size: int) -> Iterator[list]:
+    """The row chunks a thread was spooled in; pread keeps no file position, so forked
+    workers can share the spool safely."""
+    end = offset + size
+    while offset < end:
+        (length,) = _LENGTH.unpack(os.pread(fd, _LENGTH.size, offset))
+        offset += _LENGTH.size
+        yield marshal.loads(os.pread(fd, length, offset))
+        offset += length
+
+
+def _spill(records: list[Record], senders: dict[int, int], table: list[Participant]):
+    """Write sorted records to an unnamed temp file as pickled chunks; senders by number."""
+    run = tempfile.TemporaryFile(prefix="rapport-sort-")
+    chunk: list = []
+    size = 0
+    for rec in records:
+        who = senders.get(id(rec.sender))
+        if who is None:
+            who = senders[id(rec.sender)] = len(table)
+            table.append(rec.sender)
+        chunk.append((rec.order, rec.ms if rec.ms is not None else rec.dt, who, rec.body,
+                      rec.media, rec.external_id, rec.clock, rec.group))
+        size += len(rec.body)
+        if len(chunk) >= 2000 or size >= 512 * 1024:
+            pickle.dump(chunk, run, protocol=pickle.HIGHEST_PROTOCOL)
+            chunk, size = [], 0
+    if chunk:
+        pickle.dump(chunk, run, protocol=pickle.HIGHEST_PROTOCOL)
+    run.seek(0)
+    return run
+
+
+def _replay(run, table: list[Participant]) -> Iterator[Record]:
+    """The records of one spilled run, a chunk at a time."""
+    while True:
+        try:
+            chunk = pickle.load(run)
+        except EOFError:
+            return
+        for order, sent_at, who, body, media, external_id, clock, group in chunk:
+            yield Record(order, sent_at, table[who], body, media, external_id, clock, group)
 
 
 # Below this many bytes of files, reading in one process is as fast as forking readers.

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Iterator
 
 from .base import ExportError
 
@@ -37,3 +38,86 @@ def read_text(path: Path, relname: str) -> str:
         raise ExportError(relname, f"cannot read file ({exc.strerror or exc})") from None
     except UnicodeDecodeError as exc:
         raise ExportError(relname, f"not UTF-8 text (byte {exc.start})") from None
+
+
+# Files up to this size are parsed whole (json is fastest); bigger ones are streamed.
+STREAM_BYTES = 8 * 1024 * 1024
+
+
+def file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _stream_errors(relname: str, exc: Exception) -> ExportError:
+    if isinstance(exc, UnicodeDecodeError):
+        return ExportError(relname, "not UTF-8 text")
+    return ExportError(relname, f"malformed JSON ({exc})")
+
+
+def json_outline(path: Path, relname: str, list_key: str = "messages") -> tuple[dict, bool]:
+    """A big JSON object's top-level keys without the (huge) list under list_key, read as a
+    stream, and whether that list is there. ExportError when it is not an object."""
+    import ijson
+
+    outline: dict = {}
+    has_list = False
+    current = builder = None
+    try:
+        with open(path, "rb") as fh:
+            for prefix, event, value in ijson.parse(fh, use_float=True):
+                if prefix:
+                    if builder is not None:
+                        builder.event(event, value)
+                    elif prefix == list_key and event == "start_array":
+                        has_list = True
+                    continue
+                if event == "map_key":
+                    if builder is not None:
+                        outline[current] = builder.value
+                    current = value
+                    builder = None if value == list_key else ijson.ObjectBuilder()
+                elif event == "end_map":
+                    if builder is not None:
+                        outline[current] = builder.value
+                    builder = None
+                elif event != "start_map":
+                    raise ExportError(relname, f"not a message file: no '{list_key}' list")
+    except OSError as exc:
+        raise ExportError(relname, f"cannot read file ({exc.strerror or exc})") from None
+    except ExportError:
+        raise
+    except Exception as exc:  # ijson.JSONError and friends
+        raise _stream_errors(relname, exc) from None
+    return outline, has_list
+
+
+def json_items(path: Path, relname: str, prefix: str) -> Iterator:
+    """The items of the list at prefix ("messages.item"), one at a time."""
+    import ijson
+
+    try:
+        with open(path, "rb") as fh:
+            yield from ijson.items(fh, prefix, use_float=True)
+    except OSError as exc:
+        raise ExportError(relname, f"cannot read file ({exc.strerror or exc})") from None
+    except Exception as exc:
+        if isinstance(exc, (ExportError, GeneratorExit)):
+            raise
+        raise _stream_errors(relname, exc) from None
+
+
+def json_sample(path: Path, relname: str, list_key: str = "messages", sample: int = 500):
+    """For sniffing: the whole JSON of a small file; of a big object, its outline with the
+    first `sample` items of list_key (when it is a list)."""
+    if file_size(path) <= STREAM_BYTES:
+        return load_json(path, relname)
+    from itertools import islice
+
+    outline, has_list = json_outline(path, relname, list_key)
+    if has_list:
+        outline[list_key] = list(islice(json_items(path, relname, f"{list_key}.item"),
+                                        sample))
+    return outline

@@ -197,8 +197,10 @@ class LinkedInSource(ExportSource):
         media = None
         if attachments:
             media = "photo" if "/image/" in attachments.lower() else "file"
-        if not body and not media:
-            return None
+        elif not body:
+            # An empty CONTENT is a message whose attachment the export left out, whether or
+            # not the layout has an ATTACHMENTS column: media-only, kind unknown.
+            media = "media"
         # The file lists newest first; -n keeps that order reversed for same-second rows.
         return Record((when, -n), when, self._sender(row), body, media)
 

@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 from .base import ExportError, ExportSource, Participant, Record
-from .files import load_json
+from .files import STREAM_BYTES, file_size, json_items, json_outline, load_json
 from .text import fix_mojibake
 
 # Inbox first so a thread's folder is where the user normally sees it.
@@ -13,47 +13,72 @@ BOX_ORDER = ("inbox", "message_requests", "archived_threads", "filtered_threads"
 MEDIA_KEYS = (("photos", "photo"), ("videos", "video"), ("gifs", "gif"),
               ("audio_files", "audio"), ("files", "file"), ("sticker", "sticker"))
 MEDIA_KEYSET = frozenset(key for key, _ in MEDIA_KEYS)
-SPECIAL_KEYS = frozenset(("is_unsent", "type"))
-DROPPED_TYPES = ("Subscribe", "Unsubscribe")
-ATTACHMENT_KEYS = frozenset(("share", "call_duration", "type"))
+SPECIAL_KEYS = frozenset(("is_unsent", "type", "call_duration"))
 
-# These patterns run on the raw (still mojibake) strings: their fixed parts are ASCII, and an
-# emoji's mojibake holds no ASCII letters, so "He reacted badly to your message" stays a message.
-REACTION = re.compile(r"(?:.{1,80} )?[Rr]eacted [^\sA-Za-z]{1,64} to (?:your|a|their|his|her) "
-                      r"message\s*", re.S)
-LIKED = re.compile(r"(?:.{1,80} )?[Ll]iked a message\.?\s*")
-UNSENT = re.compile(r"(.{1,80}) unsent a message\.?\s*")
-PSEUDO_HINT = re.compile(r"eacted |iked a message|unsent a message")
-ATTACHMENT = re.compile(r".{1,80} sent an attachment\.\s*")
-# Group housekeeping the app writes as if the sender had said it.
-GROUP_EVENT = re.compile(
-    r" (?:added .+ to the group|removed .+ from the group|left the group|created the group"
-    r"|named the group .+|changed the group (?:photo|name)|joined the group"
+# Messenger and Instagram write calls and housekeeping as if someone had typed them, in the
+# current and the legacy layouts alike, with or without a `type`. The phrasings below are the
+# ones public parsers of these exports filter. They run on the raw (still mojibake) strings:
+# their fixed parts are ASCII, and an emoji's mojibake holds no ASCII letters, so "He
+# reacted badly to your message" stays a message.
+_KIND = r"(?:[Vv]ideo |[Aa]udio |[Vv]oice )?"
+# Lines that name nobody.
+ANONYMOUS = re.compile(
+    rf"(?:[Tt]he )?{_KIND}(?:call|chat) ended\.?"
+    rf"|[Mm]issed {_KIND}(?:call|chat)\.?"
+    r"|This message was unsent\.?|[Uu]nsent a message\.?"
+    r"|[Ll]iked a message\.?"
+    r"|[Rr]eacted [^\sA-Za-z]{1,64} to (?:your|a|their|his|her) message\.?"
+    r"|You(?: are|'re| and .{1,80} are) now connected on (?:Messenger|Facebook|Instagram)\.?"
+    r"|You can now (?:message and )?call each other\b.*"
+    r"|Say hi to your new Facebook friend\b.*"
+    r"|Messages and calls are secured with end-to-end encryption\b.*"
+    r"|You (?:accepted|approved) .{1,80}message request\.?",
+    re.S)
+# "<who> <event>": who must be the sender, "You", or someone in the thread.
+ACTOR_EVENT = re.compile(
+    r"(?P<who>.{1,80}?) (?:"
+    rf"called (?:you|.{{1,80}})|missed (?:your|a|the) {_KIND}(?:call|chat)(?: (?:from|with) .{{1,80}})?"
+    rf"|started (?:a|an) {_KIND}(?:call|chat)|joined the {_KIND}(?:call|chat)"
+    r"|(?:left|ended) the (?:video |audio |voice )?(?:call|chat)"
+    r"|unsent a message|liked a message"
+    r"|reacted (?:[^\sA-Za-z]{1,64} )?to (?:your|a|their|his|her) message"
+    r"|added .+ to the group|removed .+ from the group|left the group|created the group"
+    r"|named the group .+|changed the group (?:photo|name|image)\b.*|joined the group\b.*"
     r"|set the nickname for .+|set (?:his|her|their|your) own nickname to .+"
-    r"|changed the (?:chat )?theme.*|set the quick reaction to .+"
-    r"|started sharing video|joined the video chat|joined the call)\.?\s*", re.S)
+    r"|changed the (?:chat )?theme\b.*|set the (?:quick reaction|emoji) to .+"
+    r"|changed the (?:chat )?emoji\b.*"
+    r"|(?:pinned|unpinned) a message|created a poll\b.*|voted for .+ in the poll"
+    r"|changed (?:his|her|their|your) vote\b.*|removed (?:his|her|their|your) vote\b.*"
+    r"|waved at .{1,80}|made .+ an admin|(?:is|are) no longer an admin\b.*"
+    r"|started sharing video|turned on disappearing messages\b.*"
+    r")[.!]?\s*", re.S)
+# A cheap first test: real messages rarely hold any of these.
+PSEUDO_HINT = re.compile(r"call|chat|unsent|eacted |iked a message|connected|the group|"
+                         r"Say hi|each other|nickname|theme|emoji|quick reaction|pinned|poll|"
+                         r"vote|waved|admin|encryption|message request|disappearing")
+ATTACHMENT = re.compile(r".{1,80} sent an attachment\.\s*")
+# Legacy `type` values that are never something someone wrote.
+DROPPED_TYPES = ("Subscribe", "Unsubscribe", "Call")
 
 
 def may_be_pseudo(content: str, sender: str) -> bool:
-    """A cheap first test (one regex search, one startswith) before meta_pseudo."""
-    return bool(PSEUDO_HINT.search(content)) or content.startswith(("You ", sender or "\0"))
+    """A cheap first test (one regex search) before meta_pseudo."""
+    return PSEUDO_HINT.search(content) is not None
 
 
-def meta_pseudo(content: str, sender: str) -> bool:
-    """True for reaction, unsent and group-event lines that are not things someone wrote."""
-    if REACTION.fullmatch(content) or LIKED.fullmatch(content):
+def meta_pseudo(content: str, sender: str, names=()) -> bool:
+    """True for call, reaction, unsent, connection and group-event lines: not things
+    someone wrote. names: the thread's participants, as the file writes them."""
+    text = content.strip()
+    if ANONYMOUS.fullmatch(text):
         return True
-    unsent = UNSENT.fullmatch(content)
-    if unsent and _is_sender(unsent.group(1), sender):
-        return True
-    for who in (sender, "You"):
-        if who and content.startswith(who) and GROUP_EVENT.fullmatch(content[len(who):]):
-            return True
-    return False
+    event = ACTOR_EVENT.fullmatch(text)
+    return event is not None and _is_actor(event.group("who"), sender, names)
 
 
-def _is_sender(who: str, sender: str) -> bool:
-    return who == "You" or who == sender or (bool(sender) and sender.split()[0] == who)
+def _is_actor(who: str, sender: str, names) -> bool:
+    return (who == "You" or who == sender or who in names
+            or (bool(sender) and sender.split()[0] == who))
 
 
 class ThreadRef:
@@ -95,7 +120,7 @@ class MetaSource(ExportSource):
                 "title": r.title or k, "declared": r.participants.values(),
                 "is_group": True if r.group_hint else None,
                 "folder": r.copies[0][0] or None}}))
-        size = sum(_size(p) for p in self._files) if self.scan_workers else 0
+        size = sum(file_size(p) for p in self._files) if self.scan_workers else 0
         self._add_threads(jobs, size)
 
     def _may_repeat(self, ref: ThreadRef) -> bool:
@@ -103,20 +128,30 @@ class MetaSource(ExportSource):
 
     def _records(self, ref: ThreadRef, day_first):
         people: dict[str, Participant] = {}
-        seq = 0
         for group, (_box, files) in enumerate(ref.copies):
-            for path in files:
+            # Files are oldest first here, and each file is newest first: a message's place
+            # (file, -index) keeps the platform's order for ties on the same millisecond.
+            for rank, path in enumerate(files):
                 rel = self._relname(path)
-                data = load_json(path, rel)
-                messages = _thread_messages(data, rel)
-                self._note_thread(ref, data, people)
-                # Files and their messages are newest first; walk them backwards so ties on
-                # the same millisecond keep the order the platform wrote them in.
-                for index in range(len(messages) - 1, -1, -1):
-                    seq += 1
-                    rec = _record(messages[index], people, rel, index, seq, group)
+                base = (group << 56) + (rank << 40)
+                names = ref.participants
+                for index, m in enumerate(self._file_messages(ref, path, rel, people)):
+                    rec = _record(m, people, rel, index, base - index, group, names)
                     if rec is not None:
                         yield rec
+
+    def _file_messages(self, ref: ThreadRef, path: Path, rel: str, people: dict):
+        """The file's messages: parsed whole when small, else as a stream (ijson)."""
+        if file_size(path) <= STREAM_BYTES:
+            data = load_json(path, rel)
+            messages = _thread_messages(data, rel)
+            self._note_thread(ref, data, people)
+            return messages
+        outline, has_list = json_outline(path, rel)
+        if not has_list:
+            raise ExportError(rel, "not a message file: no 'messages' list")
+        self._note_thread(ref, outline, people)
+        return json_items(path, rel, "messages.item")
 
     def _note_thread(self, ref: ThreadRef, data: dict, people: dict) -> None:
         if ref.title is None and isinstance(data.get("title"), str):
@@ -130,7 +165,8 @@ class MetaSource(ExportSource):
 
 
 
-def _record(m, people, rel: str, index: int, seq: int, group: int) -> Record | None:
+def _record(m, people, rel: str, index: int, seq: int, group: int,
+            names=()) -> Record | None:
     """One message dict to a Record, or None when it is not something a person wrote.
 
     Written for speed (it runs once per message): class checks instead of isinstance,
@@ -138,8 +174,9 @@ def _record(m, people, rel: str, index: int, seq: int, group: int) -> Record | N
     """
     if m.__class__ is not dict:
         raise ExportError(rel, f"messages[{index}] is not an object")
-    if not SPECIAL_KEYS.isdisjoint(m) and (m.get("is_unsent") or m.get("type") in DROPPED_TYPES):
-        return None
+    if not SPECIAL_KEYS.isdisjoint(m) and (m.get("is_unsent") or m.get("type") in DROPPED_TYPES
+                                          or "call_duration" in m):
+        return None   # unsent, a call (answered or missed), people joining or leaving
     ms = m.get("timestamp_ms")
     if ms.__class__ is not int:
         raise ExportError(rel, f"messages[{index}] has no valid timestamp_ms")
@@ -149,33 +186,35 @@ def _record(m, people, rel: str, index: int, seq: int, group: int) -> Record | N
     content = m.get("content")
     if content.__class__ is not str:
         content = ""
-    elif may_be_pseudo(content, sender_raw) and meta_pseudo(content, sender_raw):
+    elif may_be_pseudo(content, sender_raw) and meta_pseudo(content, sender_raw, names):
         return None
     media = None
     if not MEDIA_KEYSET.isdisjoint(m):
         media = next((kind for key, kind in MEDIA_KEYS if m.get(key)), None)
     body = content if content.isascii() else fix_mojibake(content)
-    if media or not ATTACHMENT_KEYS.isdisjoint(m):
-        body, media = _attachment_body(m, body, media, m.get("share"))
+    if media or "share" in m or body.endswith(" sent an attachment."):
+        body, media = _attachment_body(body, media, m.get("share"))
     if not body and not media:
         return None
     sender = people.get(sender_raw) or _person(sender_raw, people)
     return Record((ms, seq), ms, sender, body, media, None, None, group)
 
 
-def _attachment_body(m: dict, body: str, media: str | None, share) -> tuple[str, str | None]:
-    """Shares, attachments and calls: what the message body should say."""
+def _attachment_body(body: str, media: str | None, share) -> tuple[str, str | None]:
+    """A share or an attachment is one message: what the sender wrote, or the link when they
+    wrote nothing ("<Name> sent an attachment." is the app's line, not theirs)."""
     boilerplate = bool(body) and ATTACHMENT.fullmatch(body) is not None
+    if boilerplate:
+        body = ""
     if isinstance(share, dict) and (share.get("link") or share.get("share_text")):
         media = media or "share"
-        if not body or boilerplate:
-            # The "<Name> sent an attachment." line says nothing; the link does.
-            body = "\n".join(fix_mojibake(share[k]) for k in ("link", "share_text")
-                             if isinstance(share.get(k), str) and share[k])
+        if not body:
+            link = share.get("link")
+            text = share.get("share_text")
+            body = fix_mojibake(link if isinstance(link, str) and link else
+                                text if isinstance(text, str) else "")
     elif boilerplate:
-        body, media = "", media or "media"
-    if not body and ("call_duration" in m or m.get("type") == "Call"):
-        body = "Call"
+        media = media or "media"
     return body, media
 
 
@@ -190,13 +229,6 @@ def _thread_messages(data, rel: str) -> list:
     if not isinstance(data, dict) or not isinstance(data.get("messages"), list):
         raise ExportError(rel, "not a message file: no 'messages' list")
     return data["messages"]
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
 
 
 def _part_number(path: Path) -> int:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -44,8 +44,21 @@ def match_stamp(line: str):
     return ANDROID.match(line) or IOS.match(line)
 
 
+# Media WhatsApp names by the day it arrived: IMG-20231102-WA0012.jpg (Android),
+# 00000012-PHOTO-2023-11-02-14-05-33.jpg (iOS).
+MEDIA_DATE = re.compile(r"\b(?:IMG|VID|AUD|PTT|STK|DOC)-(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})-WA\d"
+                        r"|\b\d+-(?:PHOTO|VIDEO|AUDIO|STICKER|GIF|DOCUMENT)-(?P<y2>\d{4})-"
+                        r"(?P<m2>\d{2})-(?P<d2>\d{2})\b")
+
+
 def whatsapp_date_order(lines: Iterable[str]) -> bool | None:
-    """True if dates are day-first, False if month-first, None if no line shows which."""
+    """True if dates are day-first, False if month-first, None if the file cannot tell.
+
+    Evidence, strongest first: a day above 12; a media file named after its date on a line
+    of that date; an order under which a date does not exist or the file goes back in time
+    by more than a day (a phone's clock changes by hours, not days)."""
+    last = {True: None, False: None}
+    broken = {True: False, False: False}
     for line in lines:
         m = match_stamp(line)
         if not m or len(m["a"]) == 4:
@@ -55,6 +68,29 @@ def whatsapp_date_order(lines: Iterable[str]) -> bool | None:
             return True
         if b > 12 >= a:
             return False
+        if a != b and (named := MEDIA_DATE.search(m["rest"])):
+            month = int(named["m"] or named["m2"])
+            day = int(named["d"] or named["d2"])
+            if (a, b) == (day, month):
+                return True
+            if (a, b) == (month, day):
+                return False
+        year = int(m["c"])
+        year += 2000 if year < 100 else 0
+        for day_first in (True, False):
+            if broken[day_first]:
+                continue
+            day, month = (a, b) if day_first else (b, a)
+            try:
+                ordinal = date(year, month, day).toordinal()
+            except ValueError:
+                broken[day_first] = True
+                continue
+            if last[day_first] is not None and ordinal < last[day_first] - 1:
+                broken[day_first] = True
+            last[day_first] = ordinal
+    if broken[True] != broken[False]:
+        return broken[False]
     return None
 
 
@@ -93,6 +129,7 @@ class WhatsAppSource(ExportSource):
     """One thread per chat file; times are the phone's local time, converted with tz."""
 
     platform = "whatsapp"
+    _time_sorted = False          # records sort by line: the phone's clock may go back
 
     def __init__(self, root, *, files: list[tuple[Path, str]], **kw):
         super().__init__(root, **kw)
