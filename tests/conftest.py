@@ -20,6 +20,16 @@ def pytest_addoption(parser):
                      help="Database to run against; postgres reads TEST_DATABASE_URL.")
 
 
+def pytest_collection_modifyitems(config, items):
+    """Slow tests run in CI (CI=true) or when asked for by marker (-m slow)."""
+    if os.environ.get("CI") or "slow" in (config.getoption("-m") or "").replace("not slow", ""):
+        return
+    skip = pytest.mark.skip(reason="slow: runs in CI, or here with -m slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
 def _database_url(config, tmp_path_factory) -> str:
     if config.getoption("--db") == "postgres":
         url = os.environ.get("TEST_DATABASE_URL")

@@ -39,8 +39,14 @@ def _actor(owner_email: str | None) -> User:
 
 
 def _me(summary: dict, me: str | None) -> str:
+    """Who the owner is: --me as a display name, an @handle or an account id. Where the
+    export names the owner (X account.js, Instagram personal_information), any of those
+    names means the account it states, kept as the export's own id for it."""
     if me:
         key = normalise_identity(me)
+        if summary["detected_me"] and key in {normalise_identity(a)
+                                              for a in summary["me_aliases"] if a}:
+            return summary["detected_me"]
         for s in summary["threads"]:
             for p in matching.people_of(s):
                 if key in p.identities():
@@ -63,7 +69,7 @@ def run_cli_import(path, *, owner_email=None, me=None, dry_run=False, day_first=
         raise ImportFailed(e.message) from None
     opened = time.perf_counter()
     try:
-        source = open_export(path, tz=tz, **dm_service.limits(),
+        source = open_export(path, tz=tz, **dm_service.limits(), look_beside=True,
                              scan_workers=2 if workers is None else workers)
     except ExportError as e:
         raise ImportFailed(f"{e} Nothing was imported.") from None

@@ -256,3 +256,35 @@ def test_a_broken_big_message_file_names_the_file(tmp_path, monkeypatch):
     with pytest.raises(ExportError) as err:
         open_export(folder)
     assert "message_1.json" in str(err.value) and "malformed JSON" in str(err.value)
+
+
+# --------------------------------------------------------------------------- the owner
+DATA = Path(__file__).parent / "data"
+SAMPLES = DATA / "samples"
+X_ID = "1462553211098765312"
+
+
+@pytest.mark.parametrize("given, platform", [
+    (SAMPLES / "x_twitter/data/direct-messages.js", "x"),
+    (DATA / "instagram_legacy/messages/inbox/jordanlee_178400001/message_1.json", "instagram"),
+    (DATA / "instagram_legacy/messages/inbox", "instagram"),
+    (DATA / "facebook_current/your_facebook_activity/messages/inbox/samokafor_10223344556677889"
+            "/message_1.json", "facebook"),
+    (DATA / "linkedin_with_profile/messages.csv", "linkedin"),
+])
+def test_one_file_or_folder_out_of_an_export_finds_its_owner_beside_it(given, platform):
+    with open_export(given) as alone:
+        assert alone.platform == platform and alone.detected_me is None
+    with open_export(given, look_beside=True) as source:
+        assert source.detected_me == (X_ID if platform == "x" else ME)
+        assert ME in source.me_aliases
+
+
+def test_the_x_owner_found_beside_is_left_out_of_titles():
+    with open_export(SAMPLES / "x_twitter/data/direct-messages.js", look_beside=True) as source:
+        titles = {t.key: t.title for t in source.threads()}
+        assert titles["29847561-1462553211098765312"] == "29847561"
+        thread = next(t for t in source.threads() if t.key == "29847561-1462553211098765312")
+        # The handle means the account id the export names.
+        assert [m.is_outbound for m in source.messages(thread, "@alexrivera_photo")] == \
+            [m.is_outbound for m in source.messages(thread, X_ID)]

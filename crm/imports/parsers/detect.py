@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import linkedin, whatsapp, x
 from .base import PLATFORMS, ExportError, ExportSource
-from .files import load_json
+from .files import json_sample
 from .facebook_e2ee import FacebookE2EESource, looks_like_e2ee
 from .linkedin import LinkedInSource
 from .meta import MetaSource
@@ -32,7 +32,7 @@ FRIENDLY = {"instagram": "Instagram", "facebook": "Facebook", "x": "X", "linkedi
 
 def open_export(path, *, max_total_bytes: int, max_ratio: float, max_members: int,
                 tz: str = "UTC", platform: str | None = None,
-                scan_workers: int = 0) -> ExportSource:
+                scan_workers: int = 0, look_beside: bool = False) -> ExportSource:
     """See base.open_export."""
     try:
         zone = ZoneInfo(tz)
@@ -59,10 +59,13 @@ def open_export(path, *, max_total_bytes: int, max_ratio: float, max_members: in
             root, files, single = p.parent, [p], True
         source = _choose(root, files, single=single, label=label, tz=zone, tmpdir=tmp,
                          platform=platform, member_names=member_names)
+        unpacked = tmp is not None
         tmp = None  # the source owns the folder now and removes it on close()
         if platform is not None and source.platform != platform:
             raise ExportError(label, f"this is a {FRIENDLY[source.platform]} export, "
                                      f"not {FRIENDLY[platform]}")
+        if look_beside and not unpacked:
+            _owner_beside(source, p)
         source.scan_workers = scan_workers
         source._scan()
         return source
@@ -147,13 +150,19 @@ def _choose_single(root: Path, path: Path, platform, common) -> ExportSource:
             raise ExportError(rel, "not a WhatsApp chat export (no dated message lines)")
         return WhatsAppSource(root, files=[(path, kind)], **common)
     if suffix == ".json":
-        data = load_json(path, rel)
+        data = json_sample(path, rel)
         if looks_like_e2ee(data):
             return FacebookE2EESource(root, files=[path], **common)
         if chat_history(data) is not None:
             return TikTokSource(root, path=path, **common)
         if isinstance(data, dict) and isinstance(data.get("messages"), list):
-            name, layout = _meta_from_content(data, platform)
+            # A file given by its path within the export says which by its folders.
+            parts = set(path.parts)
+            hint = platform or ("instagram" if parts & IG_ROOTS else
+                                "facebook" if parts & FB_ROOTS else None)
+            name, layout = _meta_from_content(data, hint)
+            if parts & (IG_ROOTS | FB_ROOTS):
+                layout = f"{name}-json-2024"
             return MetaSource(root, platform=name, layout=layout, files=[path],
                               where=_where_from_thread_path(data), **common)
         raise ExportError(rel, "not a DM export file (unknown JSON layout)")
@@ -242,6 +251,44 @@ def _owner_from_profile(source: ExportSource, files: list[Path]) -> None:
             return
 
 
+# The files that name an export's owner, where the platforms put them.
+OWNER_FILES = {"x": ("account.js", "data/account.js"),
+               "linkedin": ("Profile.csv", "profile.csv")}
+PROFILE_FOLDERS = ("personal_information", "profile_information")
+BESIDE_LEVELS = 6
+
+
+def _owner_beside(source: ExportSource, given: Path) -> None:
+    """One file or one folder out of an export: look beside it, up to the export's top, for
+    the file that names the owner (X data/account.js, Instagram personal_information,
+    Facebook profile_information, LinkedIn Profile.csv). Only for paths the operator gave on
+    the command line: an upload is never looked beside."""
+    if source.detected_me or getattr(source, "_account", None) or \
+            getattr(source, "_profile", None):
+        return
+    start = given if given.is_dir() else given.parent
+    for folder in [start, *start.parents][:BESIDE_LEVELS]:
+        if source.platform in OWNER_FILES:
+            found = next((folder / name for name in OWNER_FILES[source.platform]
+                          if (folder / name).is_file()), None)
+            if found is not None:
+                if source.platform == "x":
+                    source._account = found
+                else:
+                    source._profile = found
+                return
+        elif source.platform in ("instagram", "facebook"):
+            files = [f for name in PROFILE_FOLDERS if (folder / name).is_dir()
+                     for f in _walk(folder / name)]
+            files += [folder / f"{name}.json" for name in PROFILE_FOLDERS
+                      if (folder / f"{name}.json").is_file()]
+            _owner_from_profile(source, files)
+            if source.detected_me:
+                return
+        else:
+            return   # TikTok names its owner inside the file; WhatsApp never does
+
+
 def _linkedin_source(root: Path, csvs: list[Path], files: list[Path], label: str, common):
     preferred = [f for f in csvs if f.name.lower() == "messages.csv"] or csvs
     if len(preferred) > 1:
@@ -253,7 +300,7 @@ def _linkedin_source(root: Path, csvs: list[Path], files: list[Path], label: str
 def _quiet_json(path: Path):
     """JSON for sniffing only: a broken file here is simply not what we are looking for."""
     try:
-        return load_json(path, path.name)
+        return json_sample(path, path.name)
     except ExportError:
         return None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .base import ExportError, ExportSource, Participant, Record
-from .files import load_json
+from .files import STREAM_BYTES, file_size, json_items, json_outline, load_json
 from .meta import may_be_pseudo, meta_pseudo
 from .text import media_kind_from_name
 
@@ -38,9 +38,16 @@ class FacebookE2EESource(ExportSource):
     def _records(self, ref, day_first):
         path: Path = ref["path"]
         rel = self._relname(path)
-        data = load_json(path, rel)
-        if not looks_like_e2ee(data):
-            raise ExportError(rel, "not an end-to-end encrypted chat file")
+        if file_size(path) <= STREAM_BYTES:
+            data = load_json(path, rel)
+            if not looks_like_e2ee(data):
+                raise ExportError(rel, "not an end-to-end encrypted chat file")
+            messages = data["messages"]
+        else:   # a big chat is read as a stream
+            data, has_list = json_outline(path, rel)
+            if not has_list:
+                raise ExportError(rel, "not an end-to-end encrypted chat file")
+            messages = json_items(path, rel, "messages.item")
         people: dict[str, Participant] = ref["people"]
         if isinstance(data.get("threadName"), str):
             ref["title"] = data["threadName"]
@@ -48,7 +55,6 @@ class FacebookE2EESource(ExportSource):
             name = entry.get("name") if isinstance(entry, dict) else entry
             if isinstance(name, str) and name not in people:
                 people[name] = Participant(name)
-        messages = data["messages"]
         for index, m in enumerate(messages):
             if not isinstance(m, dict):
                 raise ExportError(rel, f"messages[{index}] is not an object")

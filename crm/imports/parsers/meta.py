@@ -61,9 +61,13 @@ ATTACHMENT = re.compile(r".{1,80} sent an attachment\.\s*")
 DROPPED_TYPES = ("Subscribe", "Unsubscribe", "Call")
 
 
+# The longest notice: a name, an action and a group's name. Longer text is someone's words.
+NOTICE_MAX_CHARS = 400
+
+
 def may_be_pseudo(content: str, sender: str) -> bool:
-    """A cheap first test (one regex search) before meta_pseudo."""
-    return PSEUDO_HINT.search(content) is not None
+    """A cheap first test (a length, one regex search) before meta_pseudo."""
+    return len(content) <= NOTICE_MAX_CHARS and PSEUDO_HINT.search(content) is not None
 
 
 def meta_pseudo(content: str, sender: str, names=()) -> bool:

@@ -80,7 +80,7 @@ def extract_zip(zip_path: Path, dest: str, *, max_total_bytes: int, max_ratio: f
                                              f"{max_ratio:g}:1 (possible zip bomb)")
             total += info.file_size
             if total > max_total_bytes:
-                raise ExportError(label, f"uncompressed data exceeds {max_total_bytes} bytes")
+                raise ExportError(label, _too_big(max_total_bytes))
             wanted.append((info, parts))
 
         written = 0
@@ -108,3 +108,10 @@ def extract_zip(zip_path: Path, dest: str, *, max_total_bytes: int, max_ratio: f
                     NotImplementedError, RuntimeError, ValueError) as exc:
                 raise ExportError(where, f"cannot extract ({exc})") from None
         return [info.filename for info in infos]
+
+
+def _too_big(limit: int) -> str:
+    size = f"{limit // (1024 * 1024):,} MB" if limit >= 1024 * 1024 else f"{limit} bytes"
+    return (f"uncompressed data exceeds {size}, this server's limit for one export "
+            "(IMPORT_MAX_UNCOMPRESSED_MB; photos and videos do not count): nothing was read. "
+            "Import the export in parts, or ask an administrator to raise the limit")

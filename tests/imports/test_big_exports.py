@@ -1,0 +1,51 @@
+"""Bounded memory: a 1 GB message_1.json read by the real command in a real process."""
+import json
+import os
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.imports.big_export import write_message_file
+
+ROOT = Path(__file__).resolve().parents[2]
+LIMIT_MB = 400
+SETUP = """
+from crm import create_app
+from crm.extensions import db
+from crm.accounts.models import User
+app = create_app()
+with app.app_context():
+    db.create_all()
+    u = User(email="admin@big.test", name="Big Admin", role="admin")
+    u.set_password("big export password 1")
+    db.session.add(u)
+    db.session.commit()
+"""
+
+
+@pytest.mark.slow
+def test_a_1gb_message_file_is_read_within_400mb(tmp_path, request):
+    if request.config.getoption("--db") != "sqlite":
+        pytest.skip("reads the export only; run once, on SQLite")
+    thread = tmp_path / "export/your_facebook_activity/messages/inbox/samokafor_1022334455"
+    expected = write_message_file(thread / "message_1.json", 1024 ** 3)
+    assert (thread / "message_1.json").stat().st_size > 1024 ** 3
+    env = {**os.environ, "SECRET_KEY": "big", "PYTHONPATH": str(ROOT),
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'big.sqlite3'}",
+           "IMPORT_STORAGE_DIR": str(tmp_path / "uploads")}
+    subprocess.run([sys.executable, "-c", SETUP], env=env, cwd=ROOT, check=True)
+    flask = Path(sys.executable).parent / "flask"
+    done = subprocess.run([str(flask), "--app", "wsgi", "import-dms", str(tmp_path / "export"),
+                           "--me", "Alex Rivera", "--dry-run", "--json"],
+                          env=env, cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = json.loads(done.stdout)
+    # Every message read and compared (the call notices are not messages), nothing written.
+    assert summary["messages_added"] == expected and summary["dry_run"] is True
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"1 GB message_1.json: {expected:,} messages, peak RSS {peak_mb:.0f} MB, "
+          f"phases {summary['seconds']}")
+    assert peak_mb < LIMIT_MB
