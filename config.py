@@ -1,5 +1,6 @@
 """Configuration, read from the environment."""
 import os
+from datetime import timedelta
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -26,7 +27,15 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
+    # A session ends after this long unused, and in any case this long after sign-in.
+    SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "120"))
+    SESSION_LIFETIME_HOURS = int(os.environ.get("SESSION_LIFETIME_HOURS", "12"))
+    # "Keep me signed in": a session that lasts this many days (30 at most; 0 hides the box).
+    REMEMBER_DAYS = min(30, int(os.environ.get("REMEMBER_DAYS", "14")))
+    REMEMBER_COOKIE_DURATION = timedelta(days=REMEMBER_DAYS)
     REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL", "memory://")
     RATELIMIT_ENABLED = True
     # Failed sign-ins allowed per address, and per account (beyond: refused, and said so).

@@ -75,7 +75,10 @@ def prepare(page: str, role: str = "rep", contacts: int = 100_000, seed: int = 1
         plan = forms.BUILDERS[page](user.id, meta.get("big_contact")) \
             if page in forms.BUILDERS else None
         change = forms.BUILDERS[after](user.id, meta.get("big_contact")) if after else None
-    client = queries.signed_in_client(app, user.session_token)
+        from crm.accounts import sessions
+        secret = sessions.start(user)
+        db.session.commit()
+    client = queries.signed_in_client(app, secret)
     path = page.format(**meta)
 
     def send(n: int):

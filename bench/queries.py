@@ -7,10 +7,11 @@ from crm.extensions import db
 SKIPPED = ("SAVEPOINT", "RELEASE", "ROLLBACK")
 
 
-def signed_in_client(app, session_token: str):
+def signed_in_client(app, session_secret: str):
+    """A test client in the session whose secret crm.accounts.sessions.start returned."""
     client = app.test_client()
     with client.session_transaction() as session:
-        session["_user_id"] = session_token
+        session["_user_id"] = session_secret
         session["_fresh"] = True
     return client
 

@@ -73,8 +73,10 @@ class Bench:
 
         with self.app.app_context():
             users = {u.email: u for u in db.session.scalars(db.select(User))}
-            self.sessions = {role: users[email].session_token
+            from crm.accounts import sessions
+            self.sessions = {role: sessions.start(users[email])
                              for role, email in ROLE_USERS.items()}
+            db.session.commit()
             wanted = [p for p in PAGES if args.only.lower() in p.name.lower()]
             self.pages = [p for p in wanted if p.endpoint in self.app.view_functions]
             for p in wanted:

@@ -34,12 +34,10 @@ def register_web(app: Flask) -> None:
     login_manager.login_message_category = "info"
 
     @login_manager.user_loader
-    def load_user(token: str):
-        from crm.accounts.models import User
+    def load_user(secret: str):
+        from crm.accounts import sessions
 
-        user = db.session.execute(
-            db.select(User).where(User.session_token == token)).scalar_one_or_none()
-        return user if user is not None and user.active else None
+        return sessions.user_for(secret)
 
     @app.after_request
     def vary_on_htmx(response):

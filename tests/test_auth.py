@@ -92,9 +92,11 @@ def test_post_without_csrf_is_refused(app, db, rep):
     csrf_app = create_app(type("C", (CsrfConfig,), {
         "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]}))
     client = csrf_app.test_client()
-    with client.session_transaction() as s:
-        s["_user_id"] = rep.session_token
+    from crm.accounts import sessions
+    secret = sessions.start(rep)
     db.session.commit()
+    with client.session_transaction() as s:
+        s["_user_id"] = secret
     with csrf_app.app_context():
         resp = client.post("/contacts/new", data={"kind": "contact", "name": "Sneaky"})
         assert resp.status_code == 400

@@ -2,8 +2,7 @@
 import secrets
 from datetime import datetime
 
-from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, String
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -18,7 +17,7 @@ def _new_session_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-class User(UserMixin, db.Model):
+class User(db.Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -28,29 +27,47 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(16), nullable=False, default="rep")
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     timezone: Mapped[str] = mapped_column(String(64), nullable=False, default="UTC")
-    # Rotated on deactivation and password change so that existing sessions stop working.
+    # No longer read: sessions are rows of user_sessions. Kept because SQLite cannot drop a
+    # unique column without rebuilding the users table that every other table refers to.
     session_token: Mapped[str] = mapped_column(
         String(64), unique=True, nullable=False, default=_new_session_token
     )
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+    password_changed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Two-factor sign-in: the secret is written when enrolment starts and counts only once
+    # confirmed (totp_enabled_at); the last time step used is refused a second time.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+
+    # The secret of the session this object was loaded for or signed in with (never stored:
+    # the table keeps its hash). Flask-Login keeps it in the session cookie.
+    session_secret = None
+    session_id = None
+    is_anonymous = False
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
-        self.session_token = _new_session_token()
+        self.password_changed_at = utcnow()
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
 
-    def rotate_session(self) -> None:
-        self.session_token = _new_session_token()
-
-    def get_id(self) -> str:
-        return self.session_token
+    def get_id(self) -> str | None:
+        return self.session_secret
 
     @property
     def is_active(self) -> bool:
         return self.active
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.active
+
+    @property
+    def two_factor_on(self) -> bool:
+        return self.totp_enabled_at is not None
 
     @property
     def is_manager(self) -> bool:
@@ -71,3 +88,49 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role}>"
+
+
+class UserSession(db.Model):
+    """One signed-in browser. The cookie carries a secret; this row keeps its hash, so signing
+    out, a new password or an admin ends the session on the server, whoever holds a copy."""
+    __tablename__ = "user_sessions"
+    __table_args__ = (Index("ix_user_sessions_user_ended", "user_id", "ended_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         nullable=False)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    remember: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    ended_reason: Mapped[str | None] = mapped_column(String(32))
+    address: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(255))
+
+
+class PasswordReset(db.Model):
+    """A one-time link an admin made for a user; the table keeps the token's hash only."""
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         nullable=False, index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class RecoveryCode(db.Model):
+    """A two-factor recovery code, stored hashed; each works once."""
+    __tablename__ = "recovery_codes"
+    __table_args__ = (UniqueConstraint("user_id", "code_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         nullable=False)
+    code_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)

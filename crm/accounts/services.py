@@ -1,4 +1,5 @@
 """Creating users, changing roles, deactivating."""
+from crm.accounts import sessions
 from crm.accounts.models import ROLES, User
 from crm.audit import services as audit
 from crm.core.errors import ValidationFailed
@@ -49,12 +50,13 @@ def change_role(actor, user: User, role: str) -> None:
 
 
 def set_active(actor, user: User, active: bool) -> None:
-    """Deactivating also rotates the session token, so open sessions stop working at once."""
+    """Deactivating also ends the user's sessions, so they stop working at once."""
     if user.id == actor.id and not active:
         raise ValidationFailed("You cannot deactivate yourself.")
     if user.active != active:
         user.active = active
-        user.rotate_session()
+        if not active:
+            sessions.end_all(user, "deactivated", actor=actor)
         audit.record(actor, "update", user,
                      summary=f"User {user.email} {'reactivated' if active else 'deactivated'}",
                      changes={"active": [not active, active]})

@@ -1,9 +1,11 @@
 """Sign in and sign out."""
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import (Blueprint, current_app, flash, redirect, render_template, request, session,
+                   url_for)
 from flask_login import current_user, login_required, login_user, logout_user
 
+from crm.accounts import sessions
 from crm.accounts.forms import EmptyForm, LoginForm
 from crm.accounts.signin import check_credentials, signed_in
 from crm.extensions import db
@@ -31,7 +33,12 @@ def login():
     if form.validate_on_submit():
         outcome = check_credentials(form.email.data, form.password.data, request.remote_addr)
         if outcome.user is not None:
-            login_user(outcome.user, remember=form.remember.data)
+            remember = bool(form.remember.data) and current_app.config["REMEMBER_DAYS"] > 0
+            # A fresh session: nothing from before the sign-in is carried over.
+            session.clear()
+            sessions.start(outcome.user, remember=remember, address=request.remote_addr,
+                           user_agent=request.user_agent.string)
+            login_user(outcome.user, remember=remember)
             signed_in(outcome.user, request.remote_addr)
             db.session.commit()
             return redirect(safe_next(request.args.get("next")))
@@ -48,6 +55,9 @@ def login():
 def logout():
     """Sign out."""
     EmptyForm()  # CSRF is checked globally by CSRFProtect
+    sessions.end_current(current_user._get_current_object())
+    db.session.commit()
     logout_user()
+    session.clear()
     flash("You are signed out.", "info")
     return redirect(url_for("accounts.login"))
