@@ -17,7 +17,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 FEATURES = ("accounts", "home", "contacts", "conversations", "dm_templates", "pipeline",
             "campaigns", "tasks", "reports", "imports", "admin", "channels")
 
-PUBLIC_ENDPOINTS = {"accounts.login", "static", "health"}
+PUBLIC_ENDPOINTS = {"accounts.login", "accounts.login_code", "accounts.login_enrol",
+                    "accounts.login_enrol_qr", "accounts.reset_password", "static", "health"}
 
 
 def create_app(config: str | object = "config.Config") -> Flask:

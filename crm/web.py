@@ -92,6 +92,8 @@ def register_web(app: Flask) -> None:
         return timeutil.humanize_duration(seconds)
 
     app.add_template_filter(money, "money")
+    from crm.accounts.sessions import device_label
+    app.add_template_filter(device_label, "device")
 
     app.add_template_filter(timeutil.ago, "ago")
 

@@ -15,8 +15,10 @@ def _strip(value):
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), EMAIL_SHAPE], filters=[_strip])
-    password = PasswordField("Password", validators=[DataRequired()])
+    email = EmailField("Email", validators=[DataRequired(), EMAIL_SHAPE], filters=[_strip],
+                       render_kw={"autocomplete": "username"})
+    password = PasswordField("Password", validators=[DataRequired()],
+                             render_kw={"autocomplete": "current-password"})
     remember = BooleanField("Keep me signed in")
 
 
@@ -30,6 +32,36 @@ class UserForm(FlaskForm):
 
 class RoleForm(FlaskForm):
     role = SelectField("Role", choices=[(r, ROLE_LABELS[r]) for r in ROLES])
+
+
+NEW_PASSWORD = {"autocomplete": "new-password", "minlength": 10}
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[DataRequired()],
+                                     render_kw={"autocomplete": "current-password"})
+    new_password = PasswordField("New password", validators=[DataRequired()],
+                                 description="At least 10 characters.", render_kw=NEW_PASSWORD)
+    confirm = PasswordField("New password again", validators=[DataRequired()],
+                            render_kw=NEW_PASSWORD)
+
+
+class ResetPasswordForm(FlaskForm):
+    new_password = PasswordField("New password", validators=[DataRequired()],
+                                 description="At least 10 characters.", render_kw=NEW_PASSWORD)
+    confirm = PasswordField("New password again", validators=[DataRequired()],
+                            render_kw=NEW_PASSWORD)
+
+
+class CodeForm(FlaskForm):
+    code = StringField("Code", validators=[DataRequired(), Length(max=32)], filters=[_strip],
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric",
+                                  "spellcheck": "false", "autocapitalize": "off"})
+
+
+class DisableTwoFactorForm(FlaskForm):
+    password = PasswordField("Your password", validators=[DataRequired()],
+                             render_kw={"autocomplete": "current-password"})
 
 
 class EmptyForm(FlaskForm):

@@ -5,6 +5,7 @@ The session cookie (and the remember-me cookie) carries a random secret; `user_s
 keeps its SHA-256, so a row read from the database cannot be replayed as a cookie.
 """
 import hashlib
+import re
 import secrets
 from datetime import datetime, timedelta
 
@@ -129,3 +130,20 @@ def open_sessions(user: User) -> list[UserSession]:
                UserSession.expires_at > now)
         .order_by(UserSession.last_seen_at.desc())).all()
     return [r for r in rows if _expired(r, now) is None]
+
+
+_BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"),
+             ("Safari/", "Safari"))
+_SYSTEMS = (("iPhone", "iPhone"), ("iPad", "iPad"), ("Android", "Android"),
+            ("Windows", "Windows"), ("Mac OS X", "macOS"), ("CrOS", "ChromeOS"),
+            ("Linux", "Linux"))
+
+
+def device_label(user_agent: str | None) -> str:
+    """'Chrome on macOS' from a User-Agent header, for the list of sessions."""
+    ua = user_agent or ""
+    browser = next((name for mark, name in _BROWSERS if mark in ua), None)
+    system = next((name for mark, name in _SYSTEMS if re.search(re.escape(mark), ua)), None)
+    if browser and system:
+        return f"{browser} on {system}"
+    return browser or system or (ua[:40] if ua else "Unknown browser")

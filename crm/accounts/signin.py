@@ -6,6 +6,7 @@ import secrets
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from crm.accounts import throttle as throttles
+from crm.accounts import two_factor
 from crm.accounts.models import User
 from crm.accounts.services import find_by_email, normalize_email
 from crm.audit import services as audit
@@ -20,6 +21,7 @@ class Outcome:
     error: str | None = None
     throttled: bool = False
     retry_after: int = 0
+    method: str = "password"
 
 
 @lru_cache(maxsize=1)
@@ -29,11 +31,12 @@ def _decoy_hash() -> str:
     return generate_password_hash(secrets.token_urlsafe(24))
 
 
-def signed_in(user: User, address: str) -> None:
+def signed_in(user: User, address: str, method: str = "password") -> None:
     """Note a successful sign-in on the user and in the audit log."""
     user.last_login_at = utcnow()
-    audit.record(user, "sign_in", user, summary=f"{user.email} signed in from {address}",
-                 changes={"address": address})
+    audit.record(user, "sign_in", user,
+                 summary=f"{user.email} signed in from {address} ({method})",
+                 changes={"address": address, "method": method})
 
 
 def check_credentials(email: str, password: str, address: str) -> Outcome:
@@ -55,12 +58,39 @@ def check_credentials(email: str, password: str, address: str) -> Outcome:
         if limits is not None:
             limits.forget_account(email)
         return Outcome(user=user)
+    _failed(limits, user, email, address, f"Failed sign-in as {email[:120]} from {address}")
+    return Outcome(error=WRONG)
+
+
+def _failed(limits, user: User | None, email: str, address: str, summary: str,
+            step: str = "password") -> None:
+    """Count a failure against the account and the address, and audit it (and a lock)."""
     locked = limits.failed(email, address) if limits is not None else False
-    audit.record(None, "sign_in_failed", user, entity_type="user",
-                 summary=f"Failed sign-in as {email[:120]} from {address}",
-                 changes={"email": email[:255], "address": address})
+    audit.record(None, "sign_in_failed", user, entity_type="user", summary=summary,
+                 changes={"email": email[:255], "address": address, "step": step})
     if locked:
         audit.record(None, "sign_in_locked", user, entity_type="user",
                      summary=f"Sign-in as {email[:120]} locked after repeated failures",
                      changes={"email": email[:255], "address": address})
-    return Outcome(error=WRONG)
+
+
+def check_code(user: User, code: str, address: str) -> Outcome:
+    """The second step of a sign-in: an app code or a recovery code, throttled like passwords."""
+    limits = throttles.throttle()
+    if limits is not None:
+        refusal = limits.refusal(user.email, address)
+        if refusal is not None:
+            return Outcome(error=refusal.message, throttled=True,
+                           retry_after=refusal.retry_after)
+    if two_factor.check_app_code(user, code):
+        method = "password and code"
+    elif two_factor.use_recovery_code(user, code):
+        method = "password and recovery code"
+    else:
+        _failed(limits, user, user.email, address,
+                f"Wrong two-factor code for {user.email} from {address}", step="code")
+        return Outcome(error="That code is not right. Use the newest code from your app, "
+                             "or one of your recovery codes.")
+    if limits is not None:
+        limits.forget_account(user.email)
+    return Outcome(user=user, method=method)

@@ -1,6 +1,6 @@
 """Admin forms."""
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, TextAreaField
+from wtforms import BooleanField, IntegerField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, NumberRange
 
 
@@ -15,3 +15,6 @@ class SettingsForm(FlaskForm):
         "Opt-out phrases", validators=[DataRequired()],
         description="One per line. An inbound DM containing one of these (whole words, any "
                     "case or accents) is flagged as a possible opt-out.")
+    require_two_factor = BooleanField(
+        "Admins and managers must sign in with two-factor codes",
+        description="Those without it set it up at their next sign-in.")

@@ -1,11 +1,12 @@
 """Admin pages: users and roles, the audit log, settings."""
 from datetime import datetime, timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from crm import policy
+from crm.accounts import mail, passwords, sessions, two_factor
 from crm.accounts import services as accounts
 from crm.accounts.forms import EmptyForm, RoleForm, UserForm
 from crm.accounts.models import User
@@ -18,6 +19,10 @@ from crm.settings import services as settings
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 AUDIT_PAGE = 100
+SECURITY_ACTIONS = ["sign_in", "sign_in_failed", "sign_in_locked", "sign_out", "sessions_ended",
+                    "password_changed", "password_reset_link", "password_reset", "two_factor_on",
+                    "two_factor_off", "recovery_codes", "recovery_code_used",
+                    "two_factor_required"]
 
 
 @bp.before_request
@@ -83,6 +88,45 @@ def set_active(user_id):
     return redirect(url_for("admin.users"))
 
 
+@bp.post("/users/<int:user_id>/reset-link")
+def reset_link(user_id):
+    """A one-time link for the user to choose a new password (emailed if SMTP is set up)."""
+    user = _user_or_404(user_id)
+    try:
+        token = passwords.create_reset_link(current_user, user)
+        db.session.commit()
+    except ServiceError as e:
+        db.session.rollback()
+        flash(e.message, "error")
+        return redirect(url_for("admin.users"))
+    link = url_for("accounts.reset_password", token=token, _external=True)
+    hours = current_app.config["PASSWORD_RESET_HOURS"]
+    emailed = mail.send_reset_link(user, link, hours) if mail.configured() else None
+    return render_template("admin/reset_link.html", user=user, link=link, hours=hours,
+                           emailed=emailed)
+
+
+@bp.post("/users/<int:user_id>/sessions/end")
+def end_sessions(user_id):
+    """Sign a user out everywhere."""
+    user = _user_or_404(user_id)
+    ended = sessions.end_all(user, "ended by admin", actor=current_user)
+    db.session.commit()
+    flash(f"{user.name}: {ended} session{'s' if ended != 1 else ''} signed out.", "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/two-factor/off")
+def two_factor_off(user_id):
+    """Turn off someone's two-factor sign-in (they lost their phone and their codes)."""
+    user = _user_or_404(user_id)
+    if user.two_factor_on:
+        two_factor.turn_off(user, current_user)
+        db.session.commit()
+        flash(f"Two-factor sign-in is off for {user.name}.", "success")
+    return redirect(url_for("admin.users"))
+
+
 @bp.get("/audit")
 def audit():
     """The audit log, newest first, filtered by actor, action, record and date."""
@@ -113,7 +157,7 @@ def audit():
     rows = rows[:AUDIT_PAGE]
     users = db.session.scalars(select(User).order_by(User.name)).all()
     actions = ["create", "update", "archive", "restore", "consent", "delete", "move", "close",
-               "cancel", "import", "outreach_refused"]
+               "cancel", "import", "outreach_refused", *SECURITY_ACTIONS]
     entities = ["contact", "user", "message", "deal", "task", "campaign", "dm_template", "note",
                 "import_run"]
     args = {k: v for k, v in request.args.items() if k != "before"}
@@ -129,6 +173,7 @@ def settings_page():
         form.response_target_hours.data = settings.get("response_target_hours")
         form.duplicate_window_days.data = settings.get("duplicate_window_days")
         form.stop_phrases.data = "\n".join(settings.get("stop_phrases"))
+        form.require_two_factor.data = bool(settings.get("require_two_factor"))
     if form.validate_on_submit():
         phrases = [p.strip() for p in form.stop_phrases.data.splitlines() if p.strip()]
         if not phrases:
@@ -138,6 +183,14 @@ def settings_page():
             settings.put("duplicate_window_days", form.duplicate_window_days.data)
             settings.put("stop_phrases", phrases)
             from crm.audit import services as audit
+            required = bool(form.require_two_factor.data)
+            if required != bool(settings.get("require_two_factor")):
+                audit.record(current_user, "two_factor_required", None, entity_type="settings",
+                             summary="Two-factor sign-in " + ("required" if required else
+                                                              "no longer required")
+                             + " for admins and managers",
+                             changes={"require_two_factor": [not required, required]})
+            settings.put("require_two_factor", required)
             audit.record(current_user, "update", None, summary="Settings changed",
                          entity_type="settings")
             db.session.commit()

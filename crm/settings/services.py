@@ -19,6 +19,7 @@ DEFAULTS = {
     "response_target_hours": 24,
     "duplicate_window_days": 7,
     "stop_phrases": DEFAULT_STOP_PHRASES,
+    "require_two_factor": False,
 }
 
 

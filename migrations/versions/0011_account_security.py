@@ -5,8 +5,8 @@ new password ends sessions on the server. Admins make one-time reset links
 (password_resets); users may turn on time-based codes (users.totp_*) with recovery codes
 (recovery_codes, hashed).
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-06 10:40:00.000000
 
 """
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0010'
-down_revision = '0009'
+revision = '0011'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
