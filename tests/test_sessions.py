@@ -62,6 +62,7 @@ def test_a_copied_remember_me_cookie_stops_working_after_sign_out(app, db, rep):
     thief.set_cookie("remember_token", stolen)
     assert fresh_get(thief).status_code == 200      # the remember-me cookie alone signs in
     browser.post("/logout")
+    assert browser.get_cookie("remember_token") is None     # and the browser forgets it
     other = app.test_client()
     other.set_cookie("remember_token", stolen)
     assert fresh_get(other).status_code == 302

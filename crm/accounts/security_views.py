@@ -6,7 +6,7 @@ from flask_login import current_user
 from crm.accounts import passwords, sessions, two_factor
 from crm.accounts.forms import ChangePasswordForm, CodeForm, DisableTwoFactorForm, EmptyForm
 from crm.accounts.forms import ResetPasswordForm
-from crm.accounts.views import bp, qr_response
+from crm.accounts.views import WRONG_SETUP_CODE, bp, qr_response, setup_page
 from crm.core.errors import ServiceError
 from crm.core.forms import apply_service_error
 from crm.extensions import db
@@ -94,12 +94,8 @@ def two_factor_setup():
             db.session.commit()
             return render_template("accounts/recovery_codes.html", codes=codes,
                                    next_url=url_for("accounts.security"), first=True)
-        form.code.errors.append("That code is not right. Check the time on your phone and "
-                                "use the newest code.")
-    return render_template("accounts/two_factor_setup.html", form=form, user=me,
-                           secret=two_factor.grouped_secret(me),
-                           qr_url=url_for("accounts.two_factor_qr"), required=False,
-                           action=url_for("accounts.two_factor_setup"))
+        form.code.errors.append(WRONG_SETUP_CODE)
+    return setup_page(me, form, required=False)
 
 
 @bp.get("/account/two-factor/qr.svg")

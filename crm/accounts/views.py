@@ -77,12 +77,18 @@ def login():
             db.session.commit()
             return redirect(url_for("accounts.login_code" if stage == "code"
                                     else "accounts.login_enrol"))
-        db.session.commit()  # the failure's audit event
-        form.password.errors.append(outcome.error)
-        if outcome.throttled:
-            return (render_template("accounts/login.html", form=form), 429,
-                    {"Retry-After": str(outcome.retry_after)})
+        return _refused("accounts/login.html", form, form.password, outcome)
     return render_template("accounts/login.html", form=form)
+
+
+def _refused(template: str, form, field, outcome):
+    """The form again with why; 429 and Retry-After while sign-in is throttled."""
+    db.session.commit()  # the failure's audit event
+    field.errors.append(outcome.error)
+    if outcome.throttled:
+        return (render_template(template, form=form), 429,
+                {"Retry-After": str(outcome.retry_after)})
+    return render_template(template, form=form)
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
@@ -99,11 +105,7 @@ def login_code():
             response = _finish_sign_in(user, state["remember"], state["next"], outcome.method)
             db.session.commit()
             return response
-        db.session.commit()  # the failure's audit event
-        form.code.errors.append(outcome.error)
-        if outcome.throttled:
-            return (render_template("accounts/login_code.html", form=form), 429,
-                    {"Retry-After": str(outcome.retry_after)})
+        return _refused("accounts/login_code.html", form, form.code, outcome)
     return render_template("accounts/login_code.html", form=form)
 
 
@@ -122,12 +124,20 @@ def login_enrol():
             db.session.commit()
             return render_template("accounts/recovery_codes.html", codes=codes,
                                    next_url=safe_next(state["next"]), first=True)
-        form.code.errors.append("That code is not right. Check the time on your phone and "
-                                "use the newest code.")
-    return render_template("accounts/two_factor_setup.html", form=form, user=user,
-                           secret=two_factor.grouped_secret(user),
-                           qr_url=url_for("accounts.login_enrol_qr"), required=True,
-                           action=url_for("accounts.login_enrol"))
+        form.code.errors.append(WRONG_SETUP_CODE)
+    return setup_page(user, form, required=True)
+
+
+WRONG_SETUP_CODE = "That code is not right. Check the time on your phone and use the newest code."
+
+
+def setup_page(user, form, required: bool):
+    """The enrolment page: at sign-in when required, or from the account page."""
+    return render_template(
+        "accounts/two_factor_setup.html", form=form, user=user, required=required,
+        secret=two_factor.grouped_secret(user),
+        qr_url=url_for("accounts.login_enrol_qr" if required else "accounts.two_factor_qr"),
+        action=url_for("accounts.login_enrol" if required else "accounts.two_factor_setup"))
 
 
 @bp.get("/login/two-factor/qr.svg")
@@ -153,8 +163,8 @@ def logout():
     EmptyForm()  # CSRF is checked globally by CSRFProtect
     sessions.end_current(current_user._get_current_object())
     db.session.commit()
-    logout_user()
     session.clear()
+    logout_user()       # after the clear: it marks the remember-me cookie for deletion
     flash("You are signed out.", "info")
     return redirect(url_for("accounts.login"))
 
