@@ -8,7 +8,7 @@ FLASK := $(VENV)/bin/flask --app wsgi
 PORT ?= 5000
 HOST ?= 127.0.0.1
 
-.PHONY: run install install-test test test-sqlite test-postgres browser bench bench-quick bench-import clean
+.PHONY: run worker install install-test test test-sqlite test-postgres browser bench bench-quick bench-import clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,7 @@ instance/channels_key: | install
 	@$(PY) -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())" > $@
 	@chmod 600 $@
 
-run: install instance/secret_key instance/channels_key  ## Install, migrate, load demo data on first start, serve on SQLite
+run: install instance/secret_key instance/channels_key  ## Install, migrate, load demo data on first start; web + a job worker (Procfile), on SQLite
 	@export SECRET_KEY=$$(cat instance/secret_key); \
 	export CHANNELS_ENCRYPTION_KEY=$${CHANNELS_ENCRYPTION_KEY:-$$(cat instance/channels_key)}; \
 	$(FLASK) db upgrade && \
@@ -46,8 +46,14 @@ run: install instance/secret_key instance/channels_key  ## Install, migrate, loa
 	echo "    manager@rapport.test  manager" && \
 	echo "    rep@rapport.test      sales rep" && \
 	echo "    rep2@rapport.test     sales rep" && \
+	echo "  A job worker runs beside it (imports, follow-ups, clean-up); Ctrl+C stops both." && \
 	echo "" && \
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	HOST=$(HOST) $(VENV)/bin/honcho start -f Procfile -p $(PORT)
+
+worker: install instance/secret_key instance/channels_key  ## Only the job worker (when the web app runs elsewhere)
+	@export SECRET_KEY=$$(cat instance/secret_key); \
+	export CHANNELS_ENCRYPTION_KEY=$${CHANNELS_ENCRYPTION_KEY:-$$(cat instance/channels_key)}; \
+	$(FLASK) jobs worker
 
 install-test: $(VENV)/.installed-test
 

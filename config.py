@@ -66,6 +66,22 @@ class Config:
     META_WEBHOOK_MAX_BYTES = int(os.environ.get("META_WEBHOOK_MAX_BYTES", str(512 * 1024)))
     # Where the callback URLs shown to the admin point (the public address of this install).
     PUBLIC_URL = os.environ.get("PUBLIC_URL")
+    # Background jobs (crm.jobs): "sqlite" (a file in instance/, for `make run`), "redis"
+    # (REDIS_URL; production, workers on any number of machines) or "immediate" (tests).
+    REDIS_URL = os.environ.get("REDIS_URL")
+    JOBS_BACKEND = os.environ.get("JOBS_BACKEND") or ("redis" if REDIS_URL else "sqlite")
+    JOBS_QUEUE_NAME = os.environ.get("JOBS_QUEUE_NAME", "rapport")
+    JOBS_SQLITE_PATH = os.environ.get("JOBS_SQLITE_PATH")      # default instance/jobs.sqlite3
+    JOBS_LEASE_SECONDS = float(os.environ.get("JOBS_LEASE_SECONDS", "20"))
+    JOBS_SWEEP_SECONDS = int(os.environ.get("JOBS_SWEEP_SECONDS", "20"))
+    JOBS_MAX_ATTEMPTS = int(os.environ.get("JOBS_MAX_ATTEMPTS", "2"))
+    JOBS_KEEP_DAYS = int(os.environ.get("JOBS_KEEP_DAYS", "14"))
+    IMPORTS_RUNNING_PER_USER = int(os.environ.get("IMPORTS_RUNNING_PER_USER", "2"))
+    IMPORTS_RUNNING_IN_ALL = int(os.environ.get("IMPORTS_RUNNING_IN_ALL", "6"))
+    IMPORT_MEMORY_MB = int(os.environ.get("IMPORT_MEMORY_MB", "3072"))
+    # Uploads left waiting for review, and failed imports' uploads, are deleted after this.
+    IMPORT_ABANDONED_HOURS = float(os.environ.get("IMPORT_ABANDONED_HOURS", "168"))
+    FOLLOW_UPS_EVERY_MINUTES = int(os.environ.get("FOLLOW_UPS_EVERY_MINUTES", "5"))
 
 
 class TestConfig(Config):
@@ -79,3 +95,4 @@ class TestConfig(Config):
     SERVER_NAME = None
     CHANNELS_ENCRYPTION_KEY = "xmW_hXZ7j5Cf9pyJTf1zY0U3Yrh1lh4yb-pKwVbEXsI="
     META_GRAPH_URL = "http://graph.invalid"
+    JOBS_BACKEND = "immediate"

@@ -15,7 +15,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 # Each feature is a sub-package with a `views.bp` Blueprint and, optionally, `cli.register`.
 FEATURES = ("accounts", "home", "contacts", "conversations", "dm_templates", "pipeline",
-            "campaigns", "tasks", "reports", "imports", "admin", "channels")
+            "campaigns", "tasks", "reports", "imports", "admin", "channels", "jobs")
 
 PUBLIC_ENDPOINTS = {"accounts.login", "accounts.login_code", "accounts.login_enrol",
                     "accounts.login_enrol_qr", "accounts.reset_password", "static", "health"}
@@ -47,6 +47,8 @@ def create_app(config: str | object = "config.Config") -> Flask:
         # X-Forwarded-For; with none configured, that header (easily forged) is ignored.
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+    from crm.jobs import queue
+    queue.configure(app)
 
     from crm.web import register_web
     register_web(app)
@@ -55,6 +57,8 @@ def create_app(config: str | object = "config.Config") -> Flask:
         app.register_blueprint(views.bp)
         if importlib.util.find_spec(f"crm.{name}.cli"):
             importlib.import_module(f"crm.{name}.cli").register(app)
+        if importlib.util.find_spec(f"crm.{name}.jobs"):  # its background jobs
+            importlib.import_module(f"crm.{name}.jobs")
     importlib.import_module("crm.demo.cli").register(app)
     from crm.channels import webhooks
     app.register_blueprint(webhooks.bp)

@@ -6,6 +6,7 @@ from crm.contacts.models import ConsentEvent, Contact, Note, SocialHandle, Tag  
 from crm.conversations.models import Conversation, Message, ResponseTime  # noqa: F401
 from crm.dm_templates.models import DMTemplate  # noqa: F401
 from crm.imports.models import ImportRun  # noqa: F401
+from crm.jobs.models import Job  # noqa: F401
 from crm.pipeline.models import Deal, LostReason, Pipeline, Stage, StageChange  # noqa: F401
 from crm.reports.models import DMDayBuilt, DMDayCount, DMDirtyHour, DMHourCount  # noqa: F401
 from crm.settings.models import Setting  # noqa: F401

@@ -1,0 +1,39 @@
+"""`flask jobs worker`: the process that runs background jobs; `flask jobs sweep`."""
+from __future__ import annotations
+
+import logging
+
+import click
+from flask import Flask
+
+
+def register(app: Flask) -> None:
+    @app.cli.group("jobs")
+    def jobs():
+        """Background jobs."""
+
+    @jobs.command("worker")
+    @click.option("--processes", "-w", type=int, default=2, show_default=True,
+                  help="Jobs this worker runs at once, each in its own process.")
+    def worker(processes):
+        """Run background jobs (imports, follow-ups, clean-up) until stopped."""
+        from crm.jobs import queue
+        from crm.jobs import worker as hooks
+
+        if queue.backend() == "immediate":
+            raise click.ClickException("JOBS_BACKEND is immediate: jobs run where they are "
+                                       "queued, there is nothing for a worker to do.")
+        logging.basicConfig(level=logging.INFO,
+                            format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
+        hooks.start_soon()
+        consumer = queue.huey.create_consumer(workers=processes, worker_type="process",
+                                              periodic=True, check_worker_health=True,
+                                              health_check_interval=5)
+        consumer.run()
+
+    @jobs.command("sweep")
+    def sweep():
+        """Send jobs whose worker died back to the queue (a worker does this every 20 s)."""
+        from crm.jobs.sweep import sweep as run_sweep
+
+        click.echo(run_sweep())

@@ -1,0 +1,45 @@
+"""What only a worker process runs: the sweep on a timer, and its start-up."""
+from __future__ import annotations
+
+import logging
+
+from flask import current_app
+from huey import crontab
+
+from crm.extensions import db
+from crm.jobs.queue import app, huey
+
+log = logging.getLogger(__name__)
+
+
+@huey.task(name="sweep")
+def sweep_now() -> None:
+    from crm.jobs.sweep import sweep
+
+    with app().app_context():
+        done = sweep()
+        if any(done.values()):
+            log.info("sweep: %s", done)
+
+
+@huey.periodic_task(crontab(), name="sweep-every-minute")
+def sweep_every_minute() -> None:
+    """Every minute, and again every JOBS_SWEEP_SECONDS within it."""
+    sweep_now.call_local()
+    step = int(app().config.get("JOBS_SWEEP_SECONDS", 20))
+    for delay in range(step, 60, step):
+        sweep_now.schedule(delay=delay)
+
+
+@huey.on_startup()
+def forget_inherited_connections() -> None:
+    """A worker process is forked from the consumer: it opens its own connections."""
+    with app().app_context():
+        db.engine.dispose(close=False)
+
+
+def start_soon() -> None:
+    """When a worker starts, look for jobs whose worker died, once their lease has run out."""
+    lease = float(current_app.config.get("JOBS_LEASE_SECONDS", 20))
+    sweep_now.schedule(delay=0)
+    sweep_now.schedule(delay=lease + 1)
