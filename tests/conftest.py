@@ -12,6 +12,7 @@ from sqlalchemy import event, text
 from config import TestConfig
 from crm import create_app
 from crm.extensions import db as _db
+from crm.jobs import queue
 from tests import factories
 
 
@@ -74,6 +75,8 @@ def _wipe():
 @pytest.fixture(autouse=True)
 def db(app):
     """A pushed app context and an empty database for every test (emptied after each)."""
+    if queue.app() is not app:     # another app made in a test took the job queue over
+        queue.configure(app)
     with app.app_context():
         yield _db
         _wipe()
