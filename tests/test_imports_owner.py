@@ -49,3 +49,32 @@ def test_me_still_refuses_someone_not_in_the_export(app, db, admin):
     result = cli(app, X_DMS, "--me", "@someone_else")
     assert result.exit_code == 1 and "nobody called '@someone_else'" in result.stderr
     assert counts()["messages"] == 0
+
+
+# --------------------------------------------------------------------------- the web form
+from tests.test_imports_support import (import_storage,  # noqa: E402,F401 (fixture)
+                                        run_id, upload_dm)
+from crm.imports.models import ImportRun  # noqa: E402
+
+
+def test_upload_of_one_x_file_asks_and_says_which_file_names_the_owner(auth, rep):
+    client = auth.login(rep)
+    rid = run_id(upload_dm(client, X_DMS))
+    page = client.get(f"/imports/{rid}").get_data(as_text=True)
+    assert "does not say which account is yours" in page and "data/account.js" in page
+    # The upload is never looked beside: only what was uploaded is read.
+    assert db.session.get(ImportRun, rid).options.get("detected_me") is None
+
+
+def test_upload_of_the_x_file_with_its_account_file_needs_no_question(auth, rep):
+    import io
+
+    client = auth.login(rep)
+    files = [(io.BytesIO(p.read_bytes()), p.name) for p in
+             (X_DMS, X_DMS.parent / "account.js")]
+    resp = client.post("/imports/dm", data={"tz": "UTC", "new_kind": "contact", "file": files},
+                       content_type="multipart/form-data")
+    rid = run_id(resp)
+    page = client.get(f"/imports/{rid}").get_data(as_text=True)
+    assert "named in the export" in page and "data/account.js" not in page
+    assert db.session.get(ImportRun, rid).options["detected_me"] == "1462553211098765312"

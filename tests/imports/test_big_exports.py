@@ -1,6 +1,5 @@
 """Bounded memory: a 1 GB message_1.json read by the real command in a real process."""
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -8,22 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from bench.import_bench import SETUP, env_for
 from tests.imports.big_export import write_message_file
 
 ROOT = Path(__file__).resolve().parents[2]
 LIMIT_MB = 400
-SETUP = """
-from crm import create_app
-from crm.extensions import db
-from crm.accounts.models import User
-app = create_app()
-with app.app_context():
-    db.create_all()
-    u = User(email="admin@big.test", name="Big Admin", role="admin")
-    u.set_password("big export password 1")
-    db.session.add(u)
-    db.session.commit()
-"""
 
 
 @pytest.mark.slow
@@ -33,9 +21,7 @@ def test_a_1gb_message_file_is_read_within_400mb(tmp_path, request):
     thread = tmp_path / "export/your_facebook_activity/messages/inbox/samokafor_1022334455"
     expected = write_message_file(thread / "message_1.json", 1024 ** 3)
     assert (thread / "message_1.json").stat().st_size > 1024 ** 3
-    env = {**os.environ, "SECRET_KEY": "big", "PYTHONPATH": str(ROOT),
-           "DATABASE_URL": f"sqlite:///{tmp_path / 'big.sqlite3'}",
-           "IMPORT_STORAGE_DIR": str(tmp_path / "uploads")}
+    env = env_for(tmp_path / "big.sqlite3", tmp_path)
     subprocess.run([sys.executable, "-c", SETUP], env=env, cwd=ROOT, check=True)
     flask = Path(sys.executable).parent / "flask"
     done = subprocess.run([str(flask), "--app", "wsgi", "import-dms", str(tmp_path / "export"),

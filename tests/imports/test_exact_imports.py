@@ -288,3 +288,47 @@ def test_the_x_owner_found_beside_is_left_out_of_titles():
         # The handle means the account id the export names.
         assert [m.is_outbound for m in source.messages(thread, "@alexrivera_photo")] == \
             [m.is_outbound for m in source.messages(thread, X_ID)]
+
+
+def _everything(path, me=ME):
+    source, threads = parse(path, me=me)
+    return (source.layout, source.detected_me, [(t.key, t.title, t.message_count)
+                                                for t, _ in threads.values()],
+            {key: [(m.sender, m.sent_at, m.body, m.media, m.fingerprint, m.is_outbound)
+                   for m in messages] for key, (_, messages) in threads.items()})
+
+
+@pytest.mark.parametrize("path", [SAMPLES / "tiktok/user_data_tiktok.json",
+                                  DATA / "tiktok_legacy"])
+def test_a_big_tiktok_file_is_streamed_with_the_same_result(path, monkeypatch):
+    from crm.imports.parsers import files, tiktok
+
+    whole = _everything(path, me="alex.rivera.photo")
+    monkeypatch.setattr(tiktok, "STREAM_BYTES", 10)
+    monkeypatch.setattr(files, "STREAM_BYTES", 10)
+    assert _everything(path, me="alex.rivera.photo") == whole and whole[3]
+
+
+def test_x_conversations_split_over_part_files_are_one_thread(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "account.js").write_text((SAMPLES / "x_twitter/data/account.js").read_text())
+
+    def message(n, sender, text):
+        return {"messageCreate": {"id": str(1000 + n), "senderId": sender,
+                                  "recipientId": "7" if sender == X_ID else X_ID,
+                                  "text": text, "createdAt": f"2024-03-0{n}T10:00:00.000Z",
+                                  "mediaUrls": [], "urls": []}}
+
+    def part(name, messages):
+        body = json.dumps([{"dmConversation": {"conversationId": f"7-{X_ID}",
+                                               "messages": messages}}])
+        (data / name).write_text(f"window.YTD.direct_messages.part0 = {body}")
+
+    part("direct-messages.js", [message(3, X_ID, "three"), message(2, "7", "two")])
+    part("direct-messages-part1.js", [message(1, "7", "one")])
+    source, threads = parse(tmp_path, me=X_ID)
+    (thread, messages), = threads.values()
+    assert [m.body for m in messages] == ["one", "two", "three"]
+    assert [m.is_outbound for m in messages] == [False, False, True]
+    assert thread.title == "7" and source.detected_me == X_ID

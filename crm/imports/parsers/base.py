@@ -5,9 +5,9 @@ import heapq
 import marshal
 import os
 import pickle
-import struct
 import shutil
 import signal
+import struct
 import tempfile
 from collections import Counter
 from dataclasses import dataclass

@@ -153,7 +153,8 @@ def _choose_single(root: Path, path: Path, platform, common) -> ExportSource:
         data = json_sample(path, rel)
         if looks_like_e2ee(data):
             return FacebookE2EESource(root, files=[path], **common)
-        if chat_history(data) is not None:
+        if chat_history(data) is not None or (
+                isinstance(data, dict) and {"Direct Message", "Direct Messages"} & set(data)):
             return TikTokSource(root, path=path, **common)
         if isinstance(data, dict) and isinstance(data.get("messages"), list):
             # A file given by its path within the export says which by its folders.

@@ -57,9 +57,17 @@ def _stream_errors(relname: str, exc: Exception) -> ExportError:
     return ExportError(relname, f"malformed JSON ({exc})")
 
 
-def json_outline(path: Path, relname: str, list_key: str = "messages") -> tuple[dict, bool]:
+# The top-level keys of a thread file worth keeping when a big one is outlined.
+THREAD_KEYS = frozenset(("participants", "users", "title", "thread_type", "thread_path",
+                         "joinable_mode", "threadName", "is_still_participant", "image",
+                         "magic_words"))
+
+
+def json_outline(path: Path, relname: str, list_key: str = "messages",
+                 keep=THREAD_KEYS) -> tuple[dict, bool]:
     """A big JSON object's top-level keys without the (huge) list under list_key, read as a
-    stream, and whether that list is there. ExportError when it is not an object."""
+    stream, and whether that list is there. Only the keys in `keep` are built; any other
+    is there with the value None. ExportError when it is not an object."""
     import ijson
 
     outline: dict = {}
@@ -78,7 +86,11 @@ def json_outline(path: Path, relname: str, list_key: str = "messages") -> tuple[
                     if builder is not None:
                         outline[current] = builder.value
                     current = value
-                    builder = None if value == list_key else ijson.ObjectBuilder()
+                    if value in keep:
+                        builder = ijson.ObjectBuilder()
+                    else:
+                        builder = None
+                        outline[value] = None
                 elif event == "end_map":
                     if builder is not None:
                         outline[current] = builder.value

@@ -37,7 +37,8 @@ ANONYMOUS = re.compile(
 # "<who> <event>": who must be the sender, "You", or someone in the thread.
 ACTOR_EVENT = re.compile(
     r"(?P<who>.{1,80}?) (?:"
-    rf"called (?:you|.{{1,80}})|missed (?:your|a|the) {_KIND}(?:call|chat)(?: (?:from|with) .{{1,80}})?"
+    r"called (?:you|[^.!?\n]{1,80}\.)|"
+    rf"missed (?:your|a|the) {_KIND}(?:call|chat)(?: (?:from|with) .{{1,80}})?"
     rf"|started (?:a|an) {_KIND}(?:call|chat)|joined the {_KIND}(?:call|chat)"
     r"|(?:left|ended) the (?:video |audio |voice )?(?:call|chat)"
     r"|unsent a message|liked a message"

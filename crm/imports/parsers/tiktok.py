@@ -6,9 +6,12 @@ from datetime import datetime
 from pathlib import Path
 
 from .base import ExportError, ExportSource, Participant, Record
-from .files import load_json
+from .files import STREAM_BYTES, file_size, load_json
 from .text import local_to_utc
 
+CHAT_PREFIXES = ("Direct Message.Direct Messages.ChatHistory",
+                 "Direct Messages.Chat History.ChatHistory")
+PROFILE_PREFIXES = ("Profile.Profile Info.ProfileMap", "Profile.Profile Information.ProfileMap")
 CHAT_KEY = re.compile(r"Chat History with (?P<user>.+?):?\s*")
 SHARE_URL = re.compile(r"https?://(?:www\.|vm\.|m\.)?tiktokv?\.com/\S+")
 
@@ -43,33 +46,81 @@ class TikTokSource(ExportSource):
         super().__init__(root, **kw)
         self._path = path
         self._rel = self._relname(path)
-        self._chats: dict = {}
         self._people: dict[str, Participant] = {}
 
     def _scan(self) -> None:
+        if file_size(self._path) > STREAM_BYTES:
+            self._scan_stream()
+            return
         data = load_json(self._path, self._rel)
         found = chat_history(data)
         if found is None:
             raise ExportError(self._rel, "no Direct Messages chat history in this file")
-        # Keep only the chats; the rest of user_data can be large and is not needed.
-        self._chats, self.layout = found
-        profile = _dig(data, "Profile", "Profile Info", "ProfileMap") or \
-            _dig(data, "Profile", "Profile Information", "ProfileMap")
+        chats, self.layout = found
+        self._owner(_dig(data, "Profile", "Profile Info", "ProfileMap") or
+                    _dig(data, "Profile", "Profile Information", "ProfileMap"))
+        del data
+        for label, items in chats.items():
+            self._add_chat(label, items)
+
+    def _scan_stream(self) -> None:
+        """A big user_data file (it holds all of the account's activity) read as a stream:
+        the owner's profile, then one chat at a time."""
+        import ijson
+
+        found = {}
+        wanted = {PROFILE_PREFIXES[0]: "profile", PROFILE_PREFIXES[1]: "profile",
+                  CHAT_PREFIXES[0]: "tiktok-json", CHAT_PREFIXES[1]: "tiktok-json-legacy"}
+        try:
+            with open(self._path, "rb") as fh:
+                builder = None
+                for prefix, event, value in ijson.parse(fh, use_float=True):
+                    if builder is not None:
+                        if prefix == builder[0] and event == "end_map":
+                            found["profile"] = builder[1].value
+                            builder = None
+                        else:
+                            builder[1].event(event, value)
+                        continue
+                    kind = wanted.get(prefix)
+                    if kind and event == "start_map":
+                        if kind == "profile":
+                            builder = (prefix, ijson.ObjectBuilder())
+                            builder[1].event(event, value)
+                        else:
+                            found.setdefault("chats", (prefix, kind))
+            if "chats" not in found:
+                raise ExportError(self._rel, "no Direct Messages chat history in this file")
+            prefix, self.layout = found["chats"]
+            self._owner(found.get("profile"))
+            with open(self._path, "rb") as fh:
+                for label, items in ijson.kvitems(fh, prefix, use_float=True):
+                    self._add_chat(label, items)
+        except OSError as exc:
+            raise ExportError(self._rel, f"cannot read file ({exc.strerror or exc})") from None
+        except ExportError:
+            raise
+        except Exception as exc:  # ijson.JSONError and friends
+            raise ExportError(self._rel, f"malformed JSON ({exc})") from None
+
+    def _owner(self, profile) -> None:
         if isinstance(profile, dict) and profile.get("userName"):
             self.detected_me = str(profile["userName"])
             self.me_aliases = [self.detected_me]
-        del data
-        for label, items in self._chats.items():
-            named = CHAT_KEY.fullmatch(label)
-            user = named["user"].strip() if named else label
-            if items is None:
-                continue
-            if not isinstance(items, list):
-                raise ExportError(self._rel, f"{label!r} is not a list of messages")
-            declared = [self._person(user)]
-            if self.detected_me:
-                declared.append(self._person(self.detected_me))
-            self._add_thread((label, items), key=user, title=user, declared=declared)
+
+    def _add_chat(self, label: str, items) -> None:
+        named = CHAT_KEY.fullmatch(label)
+        user = named["user"].strip() if named else label
+        if items is None:
+            return
+        if not isinstance(items, list):
+            raise ExportError(self._rel, f"{label!r} is not a list of messages")
+        declared = [self._person(user)]
+        if self.detected_me:
+            declared.append(self._person(self.detected_me))
+        ref = [label, items]
+        self._add_thread(ref, key=user, title=user, declared=declared)
+        ref[1] = []    # spooled: messages() reads the spool, so the chat can go
 
     def _person(self, username: str) -> Participant:
         person = self._people.get(username)

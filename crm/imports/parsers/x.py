@@ -18,30 +18,63 @@ def is_dm_file(name: str) -> bool:
 
 
 def load_ytd(path: Path, rel: str):
-    """The JSON after 'window.YTD.<name>.partN =' as a list."""
+    """The JSON after 'window.YTD.<name>.partN =' as a list (small files: account.js)."""
     text = read_text(path, rel)
     head = text.lstrip()
     eq = head.find("=")
     if not head.startswith("window.YTD.") or eq < 0:
-        raise ExportError(rel, "not an X archive data file (expected 'window.YTD.… = [')")
+        raise ExportError(rel, NOT_YTD)
     data = parse_json(head[eq + 1:], rel)
     if not isinstance(data, list):
         raise ExportError(rel, "expected a list after '='")
     return data
 
 
-class XRef:
-    """One conversation: the files holding it and the people seen in it."""
+NOT_YTD = "not an X archive data file (expected 'window.YTD.… = [')"
 
-    __slots__ = ("cid", "paths", "is_group", "ids", "name", "name_at")
+
+def ytd_entries(path: Path, rel: str, prefix: str = "item"):
+    """The entries of the list after 'window.YTD.<name>.partN =', one at a time (ijson):
+    a file of any size holds one conversation in memory at a time. prefix: what to take
+    from each entry ("item.dmConversation.conversationId": only the ids)."""
+    import ijson
+
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(512)
+            start = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+            eq = head.find(b"=")
+            if not start.startswith(b"window.YTD.") or eq < 0:
+                raise ExportError(rel, NOT_YTD)
+            after = head[eq + 1:].lstrip()
+            if after and not after.startswith(b"["):
+                raise ExportError(rel, "expected a list after '='")
+            fh.seek(eq + 1)
+            yield from ijson.items(fh, prefix, use_float=True)
+    except OSError as exc:
+        raise ExportError(rel, f"cannot read file ({exc.strerror or exc})") from None
+    except (ExportError, GeneratorExit):
+        raise
+    except UnicodeDecodeError:
+        raise ExportError(rel, "not UTF-8 text") from None
+    except Exception as exc:  # ijson.JSONError and friends
+        raise ExportError(rel, f"malformed JSON ({exc})") from None
+
+
+class XRef:
+    """One conversation: its entries while it is read, and the people seen in it."""
+
+    __slots__ = ("cid", "entries", "is_group", "ids", "name", "name_at", "first", "left")
 
     def __init__(self, cid: str, is_group: bool):
         self.cid = cid
-        self.paths: list[Path] = []
+        self.entries: list[tuple[str, dict]] = []   # (file as the user knows it, entry)
         self.is_group = is_group
         self.ids: dict[str, None] = {}    # ordered set of user ids
         self.name: str | None = None
         self.name_at = ""
+        self.first = 0                    # where it first appears, for the thread order
+        self.left = 0                     # entries still to come in the files
 
 
 class XSource(ExportSource):
@@ -55,26 +88,42 @@ class XSource(ExportSource):
         self._files = files
         self._account = account
         self._me: Participant | None = None
-        self._cache: tuple[Path, dict[str, list[dict]]] | None = None
         self._people: dict[str, Participant] = {}
 
     def _scan(self) -> None:
+        # Two passes over the files, as streams: the first counts each conversation's
+        # entries (a big archive may split one over -part files), the second reads each
+        # conversation and spools it as soon as its last entry has been read.
         if self._account is not None:
             self._read_account(self._account)
         refs: dict[str, XRef] = {}
         for path in self._files:
+            rel = self._relname(path)
             group_file = bool(DM_FILE.fullmatch(path.name).group("group"))
-            for cid in self._load(path):
+            for cid in ytd_entries(path, rel, "item.dmConversation.conversationId"):
+                cid = str(cid)
                 ref = refs.get(cid)
                 if ref is None:
                     ref = refs[cid] = XRef(cid, group_file or not ONE_TO_ONE.fullmatch(cid))
-                ref.paths.append(path)
-        for cid, ref in refs.items():
-            pair = ONE_TO_ONE.fullmatch(cid)
+                    ref.first = len(refs)
+                ref.left += 1
+        for ref in refs.values():
+            pair = ONE_TO_ONE.fullmatch(ref.cid)
             if pair and not ref.is_group:
                 for uid in pair.groups():
                     ref.ids.setdefault(uid)
-            self._add_thread(ref, key=cid, describe=lambda r=ref: self._describe(r))
+        for path in self._files:
+            rel = self._relname(path)
+            for n, entry in enumerate(ytd_entries(path, rel)):
+                ref = refs.get(_conversation_id(entry, rel, n))
+                if ref is None:   # changed since the first pass
+                    raise ExportError(rel, "the file changed while it was read")
+                ref.entries.append((rel, entry["dmConversation"]))
+                ref.left -= 1
+                if ref.left == 0:
+                    self._add_thread(ref, key=ref.cid, describe=lambda r=ref: self._describe(r))
+                    ref.entries = []      # spooled: let the messages go
+        self._threads.sort(key=lambda t: refs[t.key].first)
 
     def _describe(self, ref: XRef) -> dict:
         people = [self._person(uid) for uid in ref.ids]
@@ -103,30 +152,12 @@ class XSource(ExportSource):
             person = self._people[uid] = Participant(uid, account_id=uid)
         return person
 
-    def _load(self, path: Path) -> dict[str, list[dict]]:
-        """Conversations of one file by id; only the last file read is kept in memory."""
-        if self._cache is not None and self._cache[0] == path:
-            return self._cache[1]
-        rel = self._relname(path)
-        self._cache = None
-        index: dict[str, list[dict]] = {}
-        for n, entry in enumerate(load_ytd(path, rel)):
-            conv = entry.get("dmConversation") if isinstance(entry, dict) else None
-            if not isinstance(conv, dict) or not conv.get("conversationId"):
-                raise ExportError(rel, f"not a direct-messages file: entry {n} has no "
-                                       "dmConversation.conversationId")
-            index.setdefault(str(conv["conversationId"]), []).append(conv)
-        self._cache = (path, index)
-        return index
-
     def _records(self, ref: XRef, day_first):
-        for path in dict.fromkeys(ref.paths):
-            rel = self._relname(path)
-            for conv in self._load(path).get(ref.cid, []):
-                for n, item in enumerate(conv.get("messages") or []):
-                    rec = self._item(ref, item, rel, n)
-                    if rec is not None:
-                        yield rec
+        for rel, conv in ref.entries:
+            for n, item in enumerate(conv.get("messages") or []):
+                rec = self._item(ref, item, rel, n)
+                if rec is not None:
+                    yield rec
 
     def _item(self, ref: XRef, item, rel: str, n: int) -> Record | None:
         if not isinstance(item, dict):
@@ -165,6 +196,14 @@ class XSource(ExportSource):
             name = event.get("name")
             if isinstance(name, str) and name and str(event.get("createdAt", "")) >= ref.name_at:
                 ref.name, ref.name_at = name, str(event.get("createdAt", ""))
+
+
+def _conversation_id(entry, rel: str, n: int) -> str:
+    conv = entry.get("dmConversation") if isinstance(entry, dict) else None
+    if not isinstance(conv, dict) or not conv.get("conversationId"):
+        raise ExportError(rel, f"not a direct-messages file: entry {n} has no "
+                               "dmConversation.conversationId")
+    return str(conv["conversationId"])
 
 
 def _parse_time(value, rel: str, cid: str, n: int) -> datetime:
