@@ -53,10 +53,10 @@ ACTOR_EVENT = re.compile(
     r"|waved at .{1,80}|made .+ an admin|(?:is|are) no longer an admin\b.*"
     r"|started sharing video|turned on disappearing messages\b.*"
     r")[.!]?\s*", re.S)
-# A cheap first test: real messages rarely hold any of these.
-PSEUDO_HINT = re.compile(r"call|chat|unsent|eacted |iked a message|connected|the group|"
-                         r"Say hi|each other|nickname|theme|emoji|quick reaction|pinned|poll|"
-                         r"vote|waved|admin|encryption|message request|disappearing")
+# A cheap first test: every notice begins with one of these words or with someone's name.
+NOTICE_STARTS = ("You", "The ", "the ", "Video", "Audio", "Voice", "Call", "Missed", "missed",
+                 "This message", "Unsent", "unsent", "Liked", "liked", "Reacted", "reacted",
+                 "Say hi", "Messages and calls")
 ATTACHMENT = re.compile(r".{1,80} sent an attachment\.\s*")
 # Legacy `type` values that are never something someone wrote.
 DROPPED_TYPES = ("Subscribe", "Unsubscribe", "Call")
@@ -66,9 +66,17 @@ DROPPED_TYPES = ("Subscribe", "Unsubscribe", "Call")
 NOTICE_MAX_CHARS = 400
 
 
-def may_be_pseudo(content: str, sender: str) -> bool:
-    """A cheap first test (a length, one regex search) before meta_pseudo."""
-    return len(content) <= NOTICE_MAX_CHARS and PSEUDO_HINT.search(content) is not None
+def may_be_pseudo(content: str, sender: str, starts: tuple = NOTICE_STARTS) -> bool:
+    """A cheap first test before meta_pseudo: short, and beginning with a notice's first
+    word, the sender's name or (in `starts`) a participant's."""
+    return len(content) <= NOTICE_MAX_CHARS and (
+        content.startswith(starts)
+        or (bool(sender) and content.startswith(sender.split(" ", 1)[0])))
+
+
+def notice_starts(names) -> tuple:
+    """NOTICE_STARTS and the first names of a thread's participants."""
+    return NOTICE_STARTS + tuple({n.split(" ", 1)[0] for n in names if n})
 
 
 def meta_pseudo(content: str, sender: str, names=()) -> bool:
@@ -140,8 +148,10 @@ class MetaSource(ExportSource):
                 rel = self._relname(path)
                 base = (group << 56) + (rank << 40)
                 names = ref.participants
-                for index, m in enumerate(self._file_messages(ref, path, rel, people)):
-                    rec = _record(m, people, rel, index, base - index, group, names)
+                messages = self._file_messages(ref, path, rel, people)
+                starts = notice_starts(names)
+                for index, m in enumerate(messages):
+                    rec = _record(m, people, rel, index, base - index, group, names, starts)
                     if rec is not None:
                         yield rec
 
@@ -171,7 +181,7 @@ class MetaSource(ExportSource):
 
 
 def _record(m, people, rel: str, index: int, seq: int, group: int,
-            names=()) -> Record | None:
+            names=(), starts: tuple = NOTICE_STARTS) -> Record | None:
     """One message dict to a Record, or None when it is not something a person wrote.
 
     Written for speed (it runs once per message): class checks instead of isinstance,
@@ -191,7 +201,7 @@ def _record(m, people, rel: str, index: int, seq: int, group: int,
     content = m.get("content")
     if content.__class__ is not str:
         content = ""
-    elif may_be_pseudo(content, sender_raw) and meta_pseudo(content, sender_raw, names):
+    elif may_be_pseudo(content, sender_raw, starts) and meta_pseudo(content, sender_raw, names):
         return None
     media = None
     if not MEDIA_KEYSET.isdisjoint(m):
