@@ -332,3 +332,35 @@ def test_x_conversations_split_over_part_files_are_one_thread(tmp_path):
     assert [m.body for m in messages] == ["one", "two", "three"]
     assert [m.is_outbound for m in messages] == [False, False, True]
     assert thread.title == "7" and source.detected_me == X_ID
+
+
+def test_a_big_e2ee_chat_is_streamed_with_the_same_result(tmp_path, monkeypatch):
+    from crm.imports.parsers import facebook_e2ee, files
+
+    folder = tmp_path / "messages"
+    folder.mkdir()
+    entries = [{"senderName": SAM if n % 2 else ME, "text": f"line {n}", "timestamp": 1000 - n,
+                "type": "text"} for n in range(50)]
+    entries.insert(5, {"senderName": SAM, "text": "The video call ended.", "timestamp": 995,
+                       "type": "text"})
+    (folder / "Sam Okafor_1.json").write_text(json.dumps(
+        {"participants": [SAM, ME], "threadName": SAM, "messages": entries}))
+    whole = _everything(tmp_path)
+    monkeypatch.setattr(facebook_e2ee, "STREAM_BYTES", 10)
+    monkeypatch.setattr(files, "STREAM_BYTES", 10)
+    assert _everything(tmp_path) == whole and whole[2] == [("Sam Okafor_1", SAM, 50)]
+
+
+def test_a_zip_with_too_much_message_data_is_refused_naming_the_limit(tmp_path):
+    import zipfile
+
+    from crm.imports.parsers import ExportError
+
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("messages.csv", "CONVERSATION ID,FROM,DATE,CONTENT\n" + "c1,A,2024-01-01,"
+                    + "x" * 5000 + "\n")
+    with pytest.raises(ExportError) as err:
+        open_export(archive, max_total_bytes=1000)
+    assert err.value.filename == "export.zip"
+    assert "IMPORT_MAX_UNCOMPRESSED_MB" in str(err.value) and "nothing was read" in str(err.value)
