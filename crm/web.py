@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from crm import headers
 from crm.conversations import bubbles
-from crm.core import badges, timeutil
+from crm.core import badges, timeutil, transaction
 from crm.core.links import RowUrl
 from crm.core.errors import OutreachRefused
 from crm.core.money import money
@@ -46,11 +46,15 @@ def register_web(app: Flask) -> None:
 
     headers.register(app)
 
+    @app.after_request
+    def end_transaction(response):
+        transaction.end_request(response.status_code)
+        return response
+
     @app.teardown_request
     def rollback_unfinished(exc):
-        # A request that did not commit leaves nothing behind.
-        if exc is not None:
-            db.session.rollback()
+        if exc is not None:  # unhandled (tests let them propagate)
+            transaction.abandon_request()
 
     @app.errorhandler(404)
     def not_found(e):
@@ -60,10 +64,12 @@ def register_web(app: Flask) -> None:
     def outreach_refused(e: OutreachRefused):
         from crm.contacts.consent import record_refusal
 
+        # The request's own work is undone; the refusal alone is kept, though the full
+        # page answers 409.
         db.session.rollback()
         if current_user.is_authenticated:
             record_refusal(current_user, e.contact_id, e.action, e.message)
-            db.session.commit()
+            transaction.commit_even_if_refused()
         if request.headers.get("HX-Request"):
             # htmx swaps 2xx only; the fragment tells the user in place.
             return render_template("errors/_refused.html", message=e.message), 200

@@ -314,12 +314,14 @@ def test_rep_cannot_look_at_someone_elses_today(auth, db, rep, other_rep):
 
 
 def test_today_query_count_does_not_grow(auth, db, rep, count_queries):
+    rep_id = rep.id  # `rep` leaves the session with the cold runs below
+
     def add(n):
         for i in range(n):
-            c = factories.ContactFactory(owner_id=rep.id)
+            c = factories.ContactFactory(owner_id=rep_id)
             factories.HandleFactory(contact=c)
             deal = factories.DealFactory(contact=c)
-            factories.TaskFactory(assignee_id=rep.id, contact_id=c.id, deal_id=deal.id,
+            factories.TaskFactory(assignee_id=rep_id, contact_id=c.id, deal_id=deal.id,
                                   due_at=utcnow() + timedelta(days=i % 5 - 2))
         _db.session.commit()
 

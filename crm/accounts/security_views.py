@@ -42,7 +42,6 @@ def change_password():
             ended = passwords.change_password(
                 _me(), current=form.current_password.data, new=form.new_password.data,
                 confirm=form.confirm.data, address=request.remote_addr)
-            db.session.commit()
             flash("Password changed." + (f" Signed out of {ended} other session"
                                          f"{'s' if ended != 1 else ''}." if ended else ""),
                   "success")
@@ -59,7 +58,6 @@ def end_session(session_id):
     me = _me()
     if session_id == me.session_id or not sessions.end_one(me, session_id):
         abort(404)
-    db.session.commit()
     flash("That session is signed out.", "success")
     return redirect(url_for("accounts.security"))
 
@@ -68,7 +66,6 @@ def end_session(session_id):
 def end_other_sessions():
     """Sign out everywhere but here."""
     ended = sessions.end_all(_me(), "ended by user", keep_current=True)
-    db.session.commit()
     flash(f"Signed out of {ended} other session{'s' if ended != 1 else ''}.", "success")
     return redirect(url_for("accounts.security"))
 
@@ -77,7 +74,6 @@ def end_other_sessions():
 def two_factor_start():
     """Begin turning on two-factor sign-in."""
     two_factor.start_enrolment(_me())
-    db.session.commit()
     return redirect(url_for("accounts.two_factor_setup"))
 
 
@@ -91,7 +87,6 @@ def two_factor_setup():
     if form.validate_on_submit():
         codes = two_factor.confirm_enrolment(me, form.code.data)
         if codes is not None:
-            db.session.commit()
             return render_template("accounts/recovery_codes.html", codes=codes,
                                    next_url=url_for("accounts.security"), first=True)
         form.code.errors.append(WRONG_SETUP_CODE)
@@ -111,7 +106,6 @@ def two_factor_qr():
 def two_factor_cancel():
     """Stop setting up two-factor sign-in."""
     two_factor.cancel_enrolment(_me())
-    db.session.commit()
     return redirect(url_for("accounts.security"))
 
 
@@ -127,7 +121,6 @@ def two_factor_off():
     if form.validate_on_submit():
         if me.check_password(form.password.data):
             two_factor.turn_off(me, me)
-            db.session.commit()
             flash("Two-factor sign-in is off.", "success")
             return redirect(url_for("accounts.security"))
         form.password.errors.append("That is not your password.")
@@ -141,7 +134,6 @@ def recovery_codes():
     if not me.two_factor_on:
         return redirect(url_for("accounts.security"))
     codes = two_factor.regenerate(me)
-    db.session.commit()
     return render_template("accounts/recovery_codes.html", codes=codes,
                            next_url=url_for("accounts.security"), first=False)
 
@@ -155,7 +147,6 @@ def reset_password(token):
     if form.validate_on_submit():
         try:
             passwords.reset_password(token, new=form.new_password.data, confirm=form.confirm.data)
-            db.session.commit()
             flash("Your new password is set. Sign in with it.", "success")
             return redirect(url_for("accounts.login"))
         except ServiceError as e:

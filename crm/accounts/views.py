@@ -11,6 +11,7 @@ from crm.accounts import sessions, two_factor
 from crm.accounts.forms import CodeForm, EmptyForm, LoginForm
 from crm.accounts.models import User
 from crm.accounts.signin import check_code, check_credentials, signed_in
+from crm.core import transaction
 from crm.extensions import db
 
 bp = Blueprint("accounts", __name__)
@@ -66,7 +67,6 @@ def login():
             next_url = request.args.get("next")
             if not user.two_factor_on and not two_factor.required_for(user):
                 response = _finish_sign_in(user, remember, next_url)
-                db.session.commit()
                 return response
             stage = "code" if user.two_factor_on else "enrol"
             if stage == "enrol":
@@ -74,7 +74,6 @@ def login():
             session.clear()
             session["signin"] = {"uid": user.id, "remember": remember, "next": next_url,
                                  "stage": stage, "at": time.time()}
-            db.session.commit()
             return redirect(url_for("accounts.login_code" if stage == "code"
                                     else "accounts.login_enrol"))
         return _refused("accounts/login.html", form, form.password, outcome)
@@ -83,9 +82,9 @@ def login():
 
 def _refused(template: str, form, field, outcome):
     """The form again with why; 429 and Retry-After while sign-in is throttled."""
-    db.session.commit()  # the failure's audit event
     field.errors.append(outcome.error)
     if outcome.throttled:
+        transaction.commit_even_if_refused()  # the failure's audit event
         return (render_template(template, form=form), 429,
                 {"Retry-After": str(outcome.retry_after)})
     return render_template(template, form=form)
@@ -103,7 +102,6 @@ def login_code():
         outcome = check_code(user, form.code.data, request.remote_addr)
         if outcome.user is not None:
             response = _finish_sign_in(user, state["remember"], state["next"], outcome.method)
-            db.session.commit()
             return response
         return _refused("accounts/login_code.html", form, form.code, outcome)
     return render_template("accounts/login_code.html", form=form)
@@ -121,7 +119,6 @@ def login_enrol():
         codes = two_factor.confirm_enrolment(user, form.code.data)
         if codes is not None:
             _finish_sign_in(user, state["remember"], state["next"], "two-factor set up")
-            db.session.commit()
             return render_template("accounts/recovery_codes.html", codes=codes,
                                    next_url=safe_next(state["next"]), first=True)
         form.code.errors.append(WRONG_SETUP_CODE)
@@ -162,7 +159,6 @@ def logout():
     """Sign out: this session ends on the server too."""
     EmptyForm()  # CSRF is checked globally by CSRFProtect
     sessions.end_current(current_user._get_current_object())
-    db.session.commit()
     session.clear()
     logout_user()       # after the clear: it marks the remember-me cookie for deletion
     flash("You are signed out.", "info")

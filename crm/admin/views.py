@@ -38,7 +38,6 @@ def users():
         try:
             user = accounts.create_user(current_user, email=form.email.data, name=form.name.data,
                                         role=form.role.data, password=form.password.data)
-            db.session.commit()
             flash(f"{user.name} can now sign in as {user.role_label.lower()}.", "success")
             return redirect(url_for("admin.users"))
         except ServiceError as e:
@@ -65,7 +64,6 @@ def change_role(user_id):
         if not form.validate():
             raise ServiceError("Choose a valid role.", field="role")
         accounts.change_role(current_user, user, form.role.data)
-        db.session.commit()
         flash(f"{user.name} is now {user.role_label.lower()}.", "success")
     except ServiceError as e:
         db.session.rollback()
@@ -80,7 +78,6 @@ def set_active(user_id):
     active = request.form.get("active") == "1"
     try:
         accounts.set_active(current_user, user, active)
-        db.session.commit()
         flash(f"{user.name} {'reactivated' if active else 'deactivated'}.", "success")
     except ServiceError as e:
         db.session.rollback()
@@ -94,7 +91,6 @@ def reset_link(user_id):
     user = _user_or_404(user_id)
     try:
         token = passwords.create_reset_link(current_user, user)
-        db.session.commit()
     except ServiceError as e:
         db.session.rollback()
         flash(e.message, "error")
@@ -111,7 +107,6 @@ def end_sessions(user_id):
     """Sign a user out everywhere."""
     user = _user_or_404(user_id)
     ended = sessions.end_all(user, "ended by admin", actor=current_user)
-    db.session.commit()
     flash(f"{user.name}: {ended} session{'s' if ended != 1 else ''} signed out.", "success")
     return redirect(url_for("admin.users"))
 
@@ -122,7 +117,6 @@ def two_factor_off(user_id):
     user = _user_or_404(user_id)
     if user.two_factor_on:
         two_factor.turn_off(user, current_user)
-        db.session.commit()
         flash(f"Two-factor sign-in is off for {user.name}.", "success")
     return redirect(url_for("admin.users"))
 
@@ -193,7 +187,6 @@ def settings_page():
             settings.put("require_two_factor", required)
             audit.record(current_user, "update", None, summary="Settings changed",
                          entity_type="settings")
-            db.session.commit()
             flash("Settings saved.", "success")
             return redirect(url_for("admin.settings_page"))
     return render_template("admin/settings.html", form=form)

@@ -57,7 +57,6 @@ def new():
     if request.method == "POST" and form.validate():
         try:
             campaign = services.create_campaign(current_user, _values(form))
-            db.session.commit()
         except ServiceError as e:
             db.session.rollback()
             apply_service_error(form, e)
@@ -77,7 +76,6 @@ def edit(campaign_id):
     if request.method == "POST" and form.validate():
         try:
             services.update_campaign(current_user, campaign, _values(form))
-            db.session.commit()
         except ServiceError as e:
             db.session.rollback()
             apply_service_error(form, e)
@@ -93,7 +91,6 @@ def archive(campaign_id):
     campaign = policy.get_campaign(current_user, campaign_id)
     try:
         services.set_archived(current_user, campaign, request.form.get("archived") != "0")
-        db.session.commit()
         flash("Campaign archived." if campaign.archived_at else "Campaign restored.", "success")
     except ServiceError as e:
         db.session.rollback()
@@ -143,7 +140,6 @@ def add_person(campaign_id):
             deal = services.add_to_campaign(current_user, campaign, contact,
                                             stage_id=form.stage_id.data or None,
                                             value_minor=form.value_minor.data)
-            db.session.commit()
         except OutreachRefused:
             raise  # the app's handler records the refusal and explains it
         except ServiceError as e:

@@ -82,7 +82,6 @@ def new():
             contact = services.create_contact(
                 current_user, _contact_values(form), handles=_handles_from(form),
                 tags=services.parse_tags(form.tags.data), owner_id=owner_id)
-            db.session.commit()
         except ServiceError as e:
             db.session.rollback()
             apply_service_error(form, e)
@@ -152,7 +151,6 @@ def edit(contact_id):
             services.update_contact(current_user, contact, _contact_values(form),
                                     expected_version=_int(form.version.data),
                                     tags=services.parse_tags(form.tags.data))
-            db.session.commit()
         except ServiceError as e:
             db.session.rollback()
             apply_service_error(form, e)
@@ -196,7 +194,6 @@ def field(contact_id, name):
             else:
                 services.update_contact(current_user, contact, {name: form[name].data},
                                         expected_version=_int(request.form.get("version")))
-            db.session.commit()
         except ServiceError as e:
             db.session.rollback()
             error = e.message
@@ -222,7 +219,6 @@ def change_consent(contact_id):
                 current_user, contact, status=form.status.data,
                 do_not_contact=form.do_not_contact.data, source=form.source.data or "",
                 note=form.note.data)
-            db.session.commit()
         except ServiceError as e:
             db.session.rollback()
             error = e.message
@@ -271,7 +267,6 @@ def add_handle(contact_id):
                                 followers=form.followers.data,
                                 engagement_rate=form.engagement_rate.data)
             contact.updated_at = db.func.now()
-            db.session.commit()
             form = HandleForm(formdata=None)
         except ServiceError as e:
             db.session.rollback()
@@ -293,7 +288,6 @@ def remove_handle(contact_id, handle_id):
     if handle is None or handle.contact_id != contact.id:
         abort(404)
     services.remove_handle(current_user, contact, handle)
-    db.session.commit()
     if htmx:
         return render_template("contacts/_handles.html", contact=contact,
                                handle_form=HandleForm(formdata=None), duplicate=None)
@@ -308,7 +302,6 @@ def set_owner(contact_id):
     owner_id = int(raw) if raw.isdigit() else None
     try:
         services.set_owner(current_user, contact, owner_id)
-        db.session.commit()
         flash("Owner updated." if owner_id != current_user.id else
               f"{contact.name} is yours now.", "success")
     except ServiceError as e:
@@ -322,7 +315,6 @@ def archive(contact_id):
     """Archive a contact (kept, hidden from lists; restorable)."""
     contact = policy.get_contact(current_user, contact_id)
     services.archive(current_user, contact)
-    db.session.commit()
     flash(f"{contact.name} archived.", "success")
     return redirect(url_for("contacts.show", contact_id=contact.id))
 
@@ -332,7 +324,6 @@ def restore(contact_id):
     """Restore an archived contact."""
     contact = policy.get_contact(current_user, contact_id)
     services.restore(current_user, contact)
-    db.session.commit()
     flash(f"{contact.name} restored.", "success")
     return redirect(url_for("contacts.show", contact_id=contact.id))
 
@@ -344,7 +335,6 @@ def add_note(contact_id):
     form = NoteForm()
     if form.validate():
         services.add_note(current_user, contact, form.body.data)
-        db.session.commit()
         form = NoteForm(formdata=None)
     if htmx:
         notes = db.session.scalars(select(Note).where(Note.contact_id == contact.id)

@@ -16,7 +16,6 @@ from crm.conversations.models import OUTBOUND, Conversation, Message
 from crm.conversations.text import linkify
 from crm.core.errors import OutreachRefused, ServiceError
 from crm.core.forms import apply_service_error
-from crm.core.models import commit_keeping_loaded
 from crm.core.timeutil import from_local, humanize_duration, local, utcnow
 from crm.extensions import db, htmx
 from crm.web import me
@@ -120,13 +119,11 @@ def log(contact_id):
             current_user, contact, platform=form.platform.data, direction=form.direction.data,
             body=form.body.data, sent_at=_sent_at(form), media=form.media.data or None,
             template_id=template_id, conversation=conv)
-        commit_keeping_loaded()
     except OutreachRefused as e:
         if not _fragment():
             raise  # the app's handler rolls back, records the refusal and explains it
         db.session.rollback()
         record_refusal(current_user, contact.id, e.action, e.message)
-        db.session.commit()
         return _panel_response(contact, form=form, refusal=e.message)
     except ServiceError as e:
         db.session.rollback()
@@ -191,7 +188,6 @@ def edit_message(message_id):
             services.edit_message(current_user, message, body=form.body.data,
                                   direction=form.direction.data, sent_at=_sent_at(form),
                                   media=form.media.data or None)
-            db.session.commit()
         except ServiceError as e:
             db.session.rollback()
             if isinstance(e, OutreachRefused):
@@ -219,7 +215,6 @@ def delete_message(message_id):
     contact, conv_id = message.conversation.contact, message.conversation_id
     try:
         services.delete_message(current_user, message)
-        db.session.commit()
         note, category = "Message deleted.", "success"
     except ServiceError as e:
         db.session.rollback()
@@ -246,7 +241,6 @@ def close(conversation_id):
     """No reply needed: take the conversation out of the inbox."""
     conv = policy.get_conversation(current_user, conversation_id)
     services.close_conversation(current_user, conv)
-    db.session.commit()
     flash(f"Conversation with {conv.contact.name} marked as done.", "success")
     return redirect(_back(_contact_url(conv.contact_id, conversation=conv.id)))
 
@@ -256,7 +250,6 @@ def reopen(conversation_id):
     """Put a closed conversation back to the state its latest message implies."""
     conv = policy.get_conversation(current_user, conversation_id)
     services.reopen_conversation(current_user, conv)
-    db.session.commit()
     flash("Conversation reopened.", "success")
     return redirect(_back(_contact_url(conv.contact_id, conversation=conv.id)))
 
@@ -267,7 +260,6 @@ def record_opt_out(conversation_id):
     conv = policy.get_conversation(current_user, conversation_id)
     try:
         services.record_opt_out(current_user, conv)
-        db.session.commit()
         flash(f"{conv.contact.name} is opted out; open outreach tasks were cancelled.",
               "success")
     except ServiceError as e:
@@ -281,5 +273,4 @@ def dismiss_opt_out(conversation_id):
     """The flagged message was not an opt-out: drop the flag."""
     conv = policy.get_conversation(current_user, conversation_id)
     services.dismiss_opt_out(current_user, conv)
-    db.session.commit()
     return redirect(_contact_url(conv.contact_id, conversation=conv.id))

@@ -67,7 +67,6 @@ def new():
         try:
             template = services.create_template(current_user, name=form.name.data,
                                                 body=form.body.data, platform=form.platform.data)
-            db.session.commit()
         except ServiceError as e:
             db.session.rollback()
             apply_service_error(form, e)
@@ -91,7 +90,6 @@ def edit(template_id):
             services.update_template(current_user, template, name=form.name.data,
                                      body=form.body.data, platform=form.platform.data,
                                      expected_version=expected)
-            db.session.commit()
         except ServiceError as e:
             db.session.rollback()
             if isinstance(e, Conflict):
@@ -111,7 +109,6 @@ def archive(template_id):
     """Archive: no longer offered, figures kept."""
     template = _editable(template_id)
     services.archive_template(current_user, template)
-    db.session.commit()
     flash(f"Template “{template.name}” archived.", "success")
     return redirect(url_for("dm_templates.index"))
 
@@ -121,7 +118,6 @@ def restore(template_id):
     """Offer an archived template again."""
     template = _editable(template_id)
     services.restore_template(current_user, template)
-    db.session.commit()
     flash(f"Template “{template.name}” restored.", "success")
     return redirect(url_for("dm_templates.index", archived=1))
 

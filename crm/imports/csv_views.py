@@ -30,7 +30,6 @@ def save_mapping(run_id):
     mapping = [request.form.get(f"col-{i}", "") for i in range(len(run.options["headers"]))]
     try:
         csv_service.save_mapping(current_user, run, mapping)
-        db.session.commit()
     except ServiceError as e:
         db.session.rollback()
         flash(e.message, "error")
@@ -45,7 +44,6 @@ def remap(run_id):
     run = policy.get_import(current_user, run_id, kind="csv")
     try:
         csv_service.back_to_mapping(current_user, run)
-        db.session.commit()
     except ServiceError as e:
         db.session.rollback()
         flash(e.message, "error")
@@ -56,7 +54,6 @@ def confirm_csv(run):
     """Start writing the checked rows (valid rows only when the user chose so)."""
     try:
         csv_service.confirm(current_user, run, valid_only=request.form.get("valid_only") == "1")
-        db.session.commit()
     except ServiceError as e:
         db.session.rollback()
         flash(e.message, "error")

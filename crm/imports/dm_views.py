@@ -93,7 +93,6 @@ def choose_me(run_id):
     run = policy.get_import(current_user, run_id, kind="dm")
     try:
         dm_service.choose_me(current_user, run, request.form.get("me", ""))
-        db.session.commit()
     except ServiceError as e:
         db.session.rollback()
         flash(e.message, "error")
@@ -109,7 +108,6 @@ def choose_dates(run_id):
         if order not in ("day", "month"):
             raise ValidationFailed("Choose day first or month first.")
         dm_service.choose_date_order(current_user, run, order == "day")
-        db.session.commit()
     except ServiceError as e:
         db.session.rollback()
         flash(e.message, "error")
@@ -152,7 +150,6 @@ def save_threads(run_id):
     run = policy.get_import(current_user, run_id, kind="dm")
     try:
         dm_service.save_choices(current_user, run, choices_from(run, request.form))
-        db.session.commit()
         flash("Choices saved. Nothing is imported until you press Import.", "success")
     except ServiceError as e:
         db.session.rollback()
@@ -170,7 +167,6 @@ def confirm(run_id):
     try:
         dm_service.save_choices(current_user, run, choices_from(run, request.form))
         dm_service.confirm(current_user, run)
-        db.session.commit()
     except ServiceError as e:
         db.session.rollback()
         flash(e.message, "error")

@@ -11,6 +11,8 @@ import threading
 
 from flask import current_app
 
+from crm.core.transaction import after_commit
+
 log = logging.getLogger(__name__)
 _threads: dict[int, threading.Thread] = {}
 
@@ -20,7 +22,12 @@ def in_background() -> bool:
 
 
 def start(run_id: int, job, *args) -> None:
-    """Run job(run_id, *args) in its own app context, in a thread unless configured inline."""
+    """Run job(run_id, *args) in its own app context, in a thread unless configured inline,
+    once the request that starts it has committed (the job reads the run it wrote)."""
+    after_commit(_start, run_id, job, *args)
+
+
+def _start(run_id: int, job, *args) -> None:
     app = current_app._get_current_object()
 
     def work():

@@ -68,7 +68,6 @@ def upload_dm():
         run = dm_service.start_upload(
             current_user, [(f.filename, f.stream) for f in form.file.data if f.filename],
             tz=form.tz.data, owner_id=_owner_of(form), new_kind=form.new_kind.data)
-        db.session.commit()
     except ServiceError as e:
         db.session.rollback()
         apply_service_error(form, e)
@@ -89,7 +88,6 @@ def upload_csv():
         run = csv_service.start_upload(
             current_user, [(f.filename, f.stream) for f in form.file.data if f.filename],
             owner_id=_owner_of(form))
-        db.session.commit()
     except ServiceError as e:
         db.session.rollback()
         apply_service_error(form, e)
@@ -110,8 +108,7 @@ def too_large(e):
 def show(run_id):
     """One import: its progress, its review (before anything is written), or its result."""
     run = policy.get_import(current_user, run_id)
-    if services.reap_if_stalled(run):
-        db.session.commit()
+    services.reap_if_stalled(run)
     if run.is_active:
         return render_template("imports/running.html", run=run,
                                progress=services.progress(run))
@@ -151,7 +148,6 @@ def cancel(run_id):
     try:
         dm_service.cancel(current_user, run)
         audit.record(current_user, "cancel", run, summary=f"Import of {run.filename} cancelled")
-        db.session.commit()
         flash("Import cancelled; nothing was imported and the file was deleted.", "success")
     except ServiceError as e:
         db.session.rollback()
@@ -167,7 +163,6 @@ def export_contacts():
     audit.record(current_user, "export", None, entity_type="contact",
                  summary="Contacts exported to CSV",
                  changes={"filters": filters.as_args()})
-    db.session.commit()
     stamp = utcnow().strftime("%Y-%m-%d")
     body = stream_with_context(csv_export.export_lines(current_user, filters))
     return Response(body, mimetype="text/csv", headers={

@@ -53,7 +53,6 @@ def admin_pipelines():
     pipelines = queries.pipelines()
     if not pipelines:
         ensure_default_pipelines()
-        db.session.commit()
         pipelines = queries.pipelines()
     chosen = next((p for p in pipelines if p.id == to_int(request.args.get("pipeline"))),
                   pipelines[0])
@@ -80,7 +79,6 @@ def _after_stage_change(pipeline, error=None, stage_form=None):
 def _run(pipeline, action, *args, stage_form=None):
     try:
         action(current_user, *args)
-        db.session.commit()
     except ServiceError as e:
         db.session.rollback()
         if stage_form is not None and e.field:
@@ -99,7 +97,6 @@ def admin_new_pipeline():
     if form.validate():
         try:
             pipeline = admin.create_pipeline(current_user, form.name.data, form.kind.data)
-            db.session.commit()
             flash(f"Pipeline “{pipeline.name}” created.", "success")
             return redirect(url_for("pipeline.admin_pipelines", pipeline=pipeline.id))
         except ServiceError as e:
@@ -149,7 +146,6 @@ def admin_follow_up(pipeline_id):
     pipeline = _get(Pipeline, pipeline_id)
     try:
         admin.set_follow_up_days(current_user, pipeline, request.form.get("follow_up_days"))
-        db.session.commit()
         flash(f"{pipeline.name}: follow-ups after {pipeline.follow_up_days} days.", "success")
     except ServiceError as e:
         db.session.rollback()
@@ -182,7 +178,6 @@ def admin_reason(reason_id, action):
 def _reason_action(action):
     try:
         action()
-        db.session.commit()
         flash("Lost reasons updated.", "success")
     except ServiceError as e:
         db.session.rollback()

@@ -97,7 +97,6 @@ def new_deal():
         try:
             deal = services.create_deal(current_user, contact, deal_values(form),
                                         stage_id=form.stage_id.data)
-            db.session.commit()
         except OutreachRefused:
             raise
         except ServiceError as e:
@@ -157,7 +156,6 @@ def edit_deal(deal_id):
         try:
             services.update_deal(current_user, deal, deal_values(form),
                                  expected_version=to_int(form.version.data))
-            db.session.commit()
         except OutreachRefused:
             raise
         except ServiceError as e:
@@ -184,7 +182,6 @@ def close_deal(deal_id):
                                 lost_reason_id=form.lost_reason_id.data or None,
                                 lost_note=form.lost_note.data,
                                 results=results_values(form) if form.outcome.data == "won" else None)
-            db.session.commit()
         except ServiceError as e:
             db.session.rollback()
             apply_service_error(form, e)
@@ -204,7 +201,6 @@ def deal_results(deal_id):
         try:
             services.record_results(current_user, deal, results_values(form),
                                     expected_version=to_int(form.version.data))
-            db.session.commit()
         except ServiceError as e:
             db.session.rollback()
             apply_service_error(form, e)

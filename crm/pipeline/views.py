@@ -76,7 +76,6 @@ def _pipeline_for(f: BoardFilters):
     pipelines = queries.pipelines()
     if not pipelines:
         ensure_default_pipelines()
-        db.session.commit()
         pipelines = queries.pipelines()
     chosen = next((p for p in pipelines if p.id == f.pipeline), pipelines[0])
     f.pipeline = chosen.id
@@ -162,19 +161,6 @@ def _moved(deal, f: BoardFilters, from_stage_id, message: str, moved: bool):
     return html, 200, ({"HX-Trigger": "dealMoved"} if moved else {})
 
 
-def _commit_keeping_state() -> None:
-    """Commit without expiring what the request has loaded: the answer shows the deal as it
-    was just saved, so reading it back (deal, contact, handles, tags, pipeline, stages, the
-    user) would only repeat what is in memory."""
-    session = db.session()
-    expire = session.expire_on_commit
-    session.expire_on_commit = False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = expire
-
-
 def _back(deal, on_board: bool, f: BoardFilters):
     if on_board:
         return redirect(url_for("pipeline.board", **f.as_args()))
@@ -195,7 +181,6 @@ def move(deal_id):
             expected_version=to_int(request.form.get("version")),
             lost_reason_id=request.form.get("lost_reason_id") or None,
             lost_note=request.form.get("lost_note"))
-        _commit_keeping_state()
     except OutreachRefused:
         raise
     except ServiceError as e:

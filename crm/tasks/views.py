@@ -116,8 +116,6 @@ def today():
     """Today: overdue tasks, today's and the next two weeks' — in your time zone."""
     created = followups.follow_ups_for(current_user,
                                        current_app.config.get("FOLLOW_UPS_EVERY_SECONDS", 300))
-    if created:
-        db.session.commit()
     who = request.args.get("who", "me")
     lists = queries.today_lists(me(), who)
     # Your own lists already counted your overdue and today's tasks: the same figures.
@@ -184,14 +182,12 @@ def new():
                 "title": form.title.data, "due_at": _due_at(form), "notes": form.notes.data,
                 "assignee_id": form.assignee_id.data, "contact_id": form.contact_id.data,
                 "deal_id": form.deal_id.data, "is_outreach": form.is_outreach.data})
-            db.session.commit()
         except OutreachRefused as e:
             if not fragment():
                 raise
             # In place, the refusal is shown on the form; it is recorded all the same.
             db.session.rollback()
             record_refusal(current_user, e.contact_id, e.action, e.message)
-            db.session.commit()
             form.is_outreach.errors = [e.message]
         except ServiceError as e:
             db.session.rollback()
@@ -220,7 +216,6 @@ def _task_action(task_id, action):
     task = policy.get_task(current_user, task_id)
     try:
         message, category = action(task), "success"
-        db.session.commit()
     except ServiceError as e:
         db.session.rollback()
         message, category = e.message, "error"

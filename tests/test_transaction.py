@@ -1,0 +1,88 @@
+"""One transaction per request: views and services flush, the request commits once at its
+end, and an error answer leaves nothing behind."""
+import pathlib
+
+import pytest
+from flask import abort
+from sqlalchemy import event, func, select
+
+from config import TestConfig
+from crm import create_app
+from crm.contacts.models import Contact, Note
+from crm.core.transaction import after_commit
+from crm.extensions import db as _db
+from tests import factories
+
+
+@pytest.fixture
+def commits(db):
+    """How many times the database committed while the block ran."""
+    seen = []
+
+    def on_commit(conn):
+        seen.append(1)
+    event.listen(db.engine, "commit", on_commit)
+    yield seen
+    event.remove(db.engine, "commit", on_commit)
+
+
+def test_a_write_commits_once_at_the_requests_end(auth, rep, db, commits):
+    contact = factories.ContactFactory(owner_id=rep.id)
+    client = auth.login(rep)
+    commits.clear()
+    resp = client.post(f"/contacts/{contact.id}/notes", data={"body": "Met at the fair"})
+    assert resp.status_code in (200, 302)
+    assert len(commits) == 1
+    assert db.session.scalar(select(func.count()).select_from(Note)) == 1
+
+
+def test_no_view_module_commits():
+    crm = pathlib.Path(__file__).resolve().parent.parent / "crm"
+    committing = [str(p.relative_to(crm)) for p in crm.rglob("*views*.py")
+                  if "session.commit(" in p.read_text()]
+    assert committing == []
+
+
+@pytest.fixture
+def scratch_app(app):
+    """A second app on the same database, with routes that write and then fail."""
+    class Config(TestConfig):
+        SQLALCHEMY_DATABASE_URI = app.config["SQLALCHEMY_DATABASE_URI"]
+
+    other = create_app(Config)
+    ran = []
+
+    def add(name):
+        _db.session.add(Contact(name=name, kind="contact"))
+        _db.session.flush()
+        after_commit(ran.append, name)
+
+    @other.get("/scratch/<int:status>")
+    def scratch(status):
+        add(f"status {status}")
+        if status == 404:
+            abort(404)
+        return "", status
+
+    other.ran = ran
+    return other
+
+
+def _names():
+    _db.session.expire_all()
+    return set(_db.session.scalars(select(Contact.name)))
+
+
+@pytest.mark.parametrize("status, kept", [(200, True), (302, True), (400, False),
+                                          (404, False), (409, False)])
+def test_an_error_answer_rolls_back_what_the_request_flushed(db, rep, scratch_app, status,
+                                                             kept):
+    db.session.commit()
+    client = scratch_app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = rep.session_token
+    resp = client.get(f"/scratch/{status}")
+    assert resp.status_code == status
+    assert ("status %d" % status in _names()) is kept
+    # What waited for the commit ran only when there was one.
+    assert scratch_app.ran == ([f"status {status}"] if kept else [])
