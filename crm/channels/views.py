@@ -44,7 +44,6 @@ def add():
                 app_secret=form.app_secret.data, verify_token=form.verify_token.data,
                 access_token=form.access_token.data, account_id=form.account_id.data,
                 phone_number_id=form.phone_number_id.data, human_agent=form.human_agent.data)
-            db.session.commit()
             flash(f"“{channel.name}” is connected. Paste its callback URL and verify token "
                   "into Meta's webhook settings.", "success")
             return redirect(url_for("channels.index"))
@@ -71,7 +70,6 @@ def reconnect(channel_id):
             raise ServiceError("Paste the new access token.", field="access_token")
         services.reconnect(current_user, channel, access_token=form.access_token.data,
                            app_secret=form.app_secret.data)
-        db.session.commit()
         flash(f"“{channel.name}” is connected again.", "success")
     except ServiceError as e:
         db.session.rollback()
@@ -87,7 +85,6 @@ def human_agent(channel_id):
         abort(400)
     try:
         services.set_human_agent(current_user, channel, request.form.get("enabled") == "1")
-        db.session.commit()
     except ServiceError as e:
         db.session.rollback()
         flash(e.message, "error")
@@ -104,7 +101,6 @@ def add_template(channel_id):
             raise ServiceError("Enter the template's name, language and text.")
         services.add_template(current_user, channel, name=form.name.data,
                               language=form.language.data, body=form.body.data)
-        db.session.commit()
         flash(f"Template “{form.name.data}” registered.", "success")
     except ServiceError as e:
         db.session.rollback()

@@ -3,6 +3,7 @@ from flask import Blueprint, abort, current_app, request
 
 from crm.channels import receiving, services
 from crm.channels.jobs import enqueue_event
+from crm.core.transaction import after_commit
 from crm.extensions import csrf, db
 
 bp = Blueprint("meta_webhooks", __name__, url_prefix="/webhooks/meta")
@@ -44,6 +45,5 @@ def event(key):
     except receiving.Refused as e:
         db.session.rollback()
         return e.reason, e.status, {"Content-Type": "text/plain"}
-    db.session.commit()
-    enqueue_event(stored.id)
+    after_commit(enqueue_event, stored.id)  # the worker reads the stored event
     return "EVENT_RECEIVED", 200, {"Content-Type": "text/plain"}
