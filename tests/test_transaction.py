@@ -78,10 +78,9 @@ def _names():
                                           (404, False), (409, False)])
 def test_an_error_answer_rolls_back_what_the_request_flushed(db, rep, scratch_app, status,
                                                              kept):
-    db.session.commit()
-    client = scratch_app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = rep.session_token
+    from tests.conftest import Auth
+
+    client = Auth(scratch_app.test_client()).login(rep)
     resp = client.get(f"/scratch/{status}")
     assert resp.status_code == status
     assert ("status %d" % status in _names()) is kept

@@ -1,18 +1,37 @@
-"""A request's one transaction (as Indico's RH.process keeps it): views and services only
-flush; the request commits once at its end, before the answer leaves, or rolls back. Work
-that must see what the request wrote (a job reading its run) waits for that commit."""
-from flask import g, has_request_context
+"""One transaction per request (as Indico's RH.process keeps it): views and services only
+flush; the request commits once at its end, before the answer leaves, or rolls back. CLI
+commands and jobs commit their own unit of work. Work that must see what was written (a
+job reading its run, a queued job id) waits for the commit with `after_commit`."""
+import logging
+
+from flask import g
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from crm.extensions import db
 
+log = logging.getLogger(__name__)
+_WAITING = "after_commit"
+
 
 def after_commit(fn, *args) -> None:
-    """Call `fn(*args)` once the request's transaction has committed. Outside a request (CLI
-    commands, jobs), at once: they commit their own unit of work before starting the next."""
-    if has_request_context():
-        g.setdefault("after_commit", []).append((fn, args))
-    else:
-        fn(*args)
+    """Call `fn(*args)` once the session's transaction has committed; never after a
+    rollback. A failure is logged, not raised: the commit has happened."""
+    db.session().info.setdefault(_WAITING, []).append((fn, args))
+
+
+@event.listens_for(Session, "after_commit")
+def _run_waiting(session) -> None:
+    for fn, args in session.info.pop(_WAITING, ()):
+        try:
+            fn(*args)
+        except Exception:
+            log.exception("after the commit, %s%r failed", getattr(fn, "__name__", fn), args)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_waiting(session) -> None:
+    session.info.pop(_WAITING, None)
 
 
 def commit_even_if_refused() -> None:
@@ -25,18 +44,13 @@ def end_request(status_code: int) -> None:
     """Commit a success or a redirect, so a failed commit still becomes an error page rather
     than a lost write; roll back an error answer (4xx, 5xx), so a refused or broken request
     changes nothing."""
-    keep = g.pop("commit_even_if_refused", False)
-    waiting = g.pop("after_commit", ())
-    if status_code >= 400 and not keep:
+    if status_code >= 400 and not g.pop("commit_even_if_refused", False):
         db.session.rollback()
-        return
-    db.session.commit()
-    for fn, args in waiting:
-        fn(*args)
+    else:
+        db.session.commit()
 
 
 def abandon_request() -> None:
-    """An exception nobody handled: nothing the request did stays, nothing waits for it."""
+    """An exception nobody handled: nothing the request did stays."""
     g.pop("commit_even_if_refused", None)
-    g.pop("after_commit", None)
     db.session.rollback()

@@ -13,9 +13,8 @@ from pathlib import Path
 from flask import Flask
 from huey import Huey, crontab
 from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 
+from crm.core.transaction import after_commit
 from crm.extensions import db
 from crm.jobs.models import Job
 from crm.jobs.registry import job as register_job
@@ -24,7 +23,6 @@ from crm.jobs.registry import spec as spec_of
 log = logging.getLogger(__name__)
 huey = Huey("rapport", results=False, immediate=True)
 _state: dict = {"app": None, "backend": "immediate"}
-PENDING = "jobs_to_send"
 
 
 def configure(app: Flask) -> None:
@@ -86,28 +84,13 @@ def enqueue(task: str, *args, user=None, subject: str | None = None,
 
 def send_after_commit(job_id: int) -> None:
     """Queue `job_id` once the session's transaction commits (never on a rollback)."""
-    session = db.session()
-    session.info.setdefault(PENDING, []).append(job_id)
+    after_commit(send, job_id)
 
 
 def send(job_id: int) -> None:
-    """Put a committed job on the queue now."""
+    """Put a committed job on the queue now (if that fails, the row stays queued and the
+    sweep sends it again)."""
     execute(job_id)
-
-
-@event.listens_for(Session, "after_commit")
-def _send_pending(session) -> None:
-    pending = session.info.pop(PENDING, None)
-    for job_id in pending or ():
-        try:
-            send(job_id)
-        except Exception:  # the row stays queued; the sweep sends it again
-            log.exception("could not put job %s on the queue", job_id)
-
-
-@event.listens_for(Session, "after_rollback")
-def _drop_pending(session) -> None:
-    session.info.pop(PENDING, None)
 
 
 def periodic(name: str, *, minutes: int, label: str, failure: str | None = None):

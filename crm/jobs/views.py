@@ -34,7 +34,6 @@ def retry(job_id):
         return redirect(url_for("jobs.index"))
     try:
         job = services.retry(current_user, job_id)
-        db.session.commit()
         flash(f"Job #{job.id} is queued again.", "success")
     except ServiceError as e:
         db.session.rollback()
