@@ -2,7 +2,7 @@
 
 The import computes state, response times and replied_at for the conversations it creates
 (`reply_state.replay_new`) instead of reading them back; these tests hold it to the rules of
-`reply_state._replay` and `rebuild_reply_state`.
+`reply_state.replay` and `rebuild_reply_state`.
 """
 import json
 import random
@@ -37,16 +37,15 @@ def random_conversation(rng: random.Random, size: int):
 
 
 def replay_old(conv_id, messages):
-    """What `_replay` (the rebuild's rules) gives for the same messages, stored new."""
-    rows = [SimpleNamespace(id=i + 1, direction=d, sent_at=at, author_id=a, replied_at=None)
-            for i, (d, at, a, _b, _m) in enumerate(messages)]
-    values, bursts, replied, last_id = reply_state._replay(
-        SimpleNamespace(id=conv_id, closed_at=None), rows)
-    if last_id is not None:
-        values["last_message_preview"] = reply_state.preview_of(*messages[last_id - 1][3:])
-    else:
-        values["last_message_preview"] = None
-    return values, bursts, [replied.get(i + 1) for i in range(len(messages))]
+    """What the rebuild's replay gives for the same messages, stored new."""
+    rows = [(d, at, a) for d, at, a, _b, _m in messages]
+    step = reply_state.replay(rows)
+    values = {"id": conv_id, **step.state.values(),
+              "last_message_preview": reply_state.preview_of(*messages[-1][3:])
+              if messages else None}
+    bursts = [{"conversation_id": conv_id, "burst_started_at": b[0], "answered_at": b[1],
+               "response_seconds": b[2], "responder_id": b[3]} for b in step.bursts]
+    return values, bursts, step.replied
 
 
 @pytest.mark.parametrize("seed", range(300))

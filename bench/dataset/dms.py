@@ -3,12 +3,13 @@ keeps (state, last_*_at, waiting_since, message_count, ResponseTime rows, replie
 computed by the app's own replay of the rules in crm.conversations.reply_state."""
 import math
 from datetime import timedelta
+from typing import NamedTuple
 
 from bench.dataset import load, words
 from bench.dataset.world import ConversationSummary, World
 from crm.conversations.models import INBOUND, OUTBOUND
 from crm.conversations.optout import find_stop_phrase
-from crm.conversations.reply_state import _replay, preview_of
+from crm.conversations.reply_state import preview_of, replay
 from crm.settings.services import DEFAULT_STOP_PHRASES
 
 CHUNK = 1000          # conversations generated and written together
@@ -20,20 +21,12 @@ STOP_QUOTES = {line: find_stop_phrase(line, DEFAULT_STOP_PHRASES).text
                for line in words.STOP_LINES}
 
 
-class _Msg:
-    """What the reply-state replay reads from a message."""
-    __slots__ = ("id", "direction", "sent_at", "author_id", "replied_at")
-
-    def __init__(self, id, direction, sent_at, author_id):
-        self.id, self.direction, self.sent_at = id, direction, sent_at
-        self.author_id, self.replied_at = author_id, None
-
-
-class _Conv:
-    __slots__ = ("id", "closed_at")
-
-    def __init__(self, id, closed_at):
-        self.id, self.closed_at = id, closed_at
+class _Msg(NamedTuple):
+    """What the reply-state replay reads from a message (direction, sent_at, author_id first)."""
+    direction: str
+    sent_at: object
+    author_id: int | None
+    id: int
 
 
 def add_templates(conn, world: World) -> None:
@@ -209,7 +202,7 @@ def _write_chunk(conn, world: World, pairs, counts, start, stop, state) -> None:
                 media = rng.choice(words.MEDIA)
                 body = "" if rng.random() < 0.5 else body
             imported = run is not None and at <= run[2]
-            msgs.append(_Msg(mid, direction, at, who))
+            msgs.append(_Msg(direction, at, who, mid))
             rows.append({
                 "id": mid, "conversation_id": conv_id, "direction": direction, "sent_at": at,
                 "body": body, "media": media, "author_id": who,
@@ -219,10 +212,12 @@ def _write_chunk(conn, world: World, pairs, counts, start, stop, state) -> None:
                 "external_id": f"mid.{conv_id}.{k}" if imported else None, "fingerprint": None,
                 "import_id": run[0] if imported else None, "replied_at": None,
                 "created_at": run[2] if imported else at, "edited_at": None})
-        values, conv_bursts, replied, last_id = _replay(_Conv(conv_id, closed_at), msgs)
-        for row in rows:
-            if row["id"] in replied:
-                row["replied_at"] = replied[row["id"]]
+        step = replay(msgs, closed_at)
+        values = {"id": conv_id, **step.state.values()}
+        conv_bursts = [{"conversation_id": conv_id, "burst_started_at": b[0], "answered_at": b[1],
+                        "response_seconds": b[2], "responder_id": b[3]} for b in step.bursts]
+        for row, replied_at in zip(rows, step.replied):
+            row["replied_at"] = replied_at
         if stop_line:
             state["opt_outs"][p.id] = (rows[-1]["id"], platform, STOP_QUOTES[rows[-1]["body"]])
         last_row = rows[-1]

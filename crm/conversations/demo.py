@@ -1,15 +1,17 @@
 """Demo DM threads: pitches, replies, negotiations, some waiting on us, a few opt-outs.
 
-Messages are written directly (history, not outreach) and the reply state is then rebuilt
-with the same function an import uses, so the kept state is exactly what the rules give.
+Messages go through the ingestion service like every other road, as history (not outreach:
+no consent gate), so the kept reply state is exactly what the rules give.
 """
 from datetime import timedelta
 
 from sqlalchemy import select
 
 from crm.contacts.consent import may_contact
+from crm.conversations import ingest
+from crm.conversations.ingest import IncomingMessage
 from crm.conversations.models import Conversation, Message
-from crm.conversations.reply_state import close, rebuild_reply_state
+from crm.conversations.reply_state import close
 from crm.conversations.services import flag_if_opt_out
 from crm.core.timeutil import utcnow
 from crm.dm_templates import placeholders
@@ -146,14 +148,12 @@ def load(ctx) -> None:
         convs.append((conv, contact, author, steps, _times(len(steps), end, rng)))
     db.session.flush()
     for conv, contact, author, steps, times in convs:
-        for (direction, body, media, template), at in zip(steps, times):
-            out = direction == "out"
-            db.session.add(Message(
-                conversation_id=conv.id, direction=direction, sent_at=at, body=body, media=media,
-                author_id=author.id if out else None, logged_by_id=author.id,
-                template_id=template.id if template is not None else None, created_at=at))
-    db.session.flush()
-    rebuild_reply_state([c[0].id for c in convs])
+        ingest.ingest(author, conv, [
+            IncomingMessage(direction, at, body, media,
+                            author_id=author.id if direction == "out" else None,
+                            logged_by_id=author.id,
+                            template_id=template.id if template is not None else None)
+            for (direction, body, media, template), at in zip(steps, times)])
     for i in opt_out_targets:
         conv = convs[i][0]
         last = db.session.scalars(select(Message).where(Message.conversation_id == conv.id)

@@ -86,6 +86,12 @@ class Message(db.Model):
         # Covers the dashboard's counts per week, rep, template and platform without row lookups.
         Index("ix_messages_direction_sent", "direction", "sent_at", "conversation_id",
               "author_id", "template_id", "replied_at"),
+        # A conversation holds a platform message (by its id, or by its fingerprint for
+        # formats without ids) once: what makes a repeated import or webhook add nothing.
+        Index("uq_messages_external", "conversation_id", "external_id", unique=True,
+              **_not_null("external_id")),
+        Index("uq_messages_fingerprint", "conversation_id", "fingerprint", unique=True,
+              **_not_null("fingerprint")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -105,6 +111,9 @@ class Message(db.Model):
     import_id: Mapped[int | None] = mapped_column(ForeignKey("import_runs.id"))
     # Outbound: when the contact next wrote to us (None while unanswered).
     replied_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Outbound sent through a live channel: sent | delivered | read | failed (and why).
+    delivery_status: Mapped[str | None] = mapped_column(String(16))
+    delivery_error: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
     edited_at: Mapped[datetime | None] = mapped_column(DateTime)
 

@@ -1,10 +1,13 @@
 """Reply state kept on the conversation: needs reply, awaiting reply, closed.
 
-Appending a message in time order updates the conversation incrementally (no scan of its
-messages). A backdated, edited or deleted message, or a bulk import, rebuilds the state
-from the messages with `rebuild_reply_state`, in bounded batches.
+The rules live in one pure function, `advance(state, messages)`: from a conversation's kept
+state and messages later than all it holds, the next state and what changed (response times
+opened or answered, when each outbound message was replied to). Replaying a conversation is
+`advance` from the empty state over all its messages (`replay`); appending is `advance` from
+the stored state over the new ones. Whatever the order messages arrive in, the result is the
+same (tests/test_reply_state_property.py holds that).
 
-Rules (both paths agree):
+Rules:
 - the latest message inbound → needs reply, waiting since the first inbound message of that
   unanswered burst; latest outbound → awaiting reply; no messages → closed;
 - a user may close a conversation; it stays closed until a message later than the close;
@@ -12,15 +15,18 @@ Rules (both paths agree):
   (a close ends the burst unanswered);
 - an outbound message's replied_at is when the contact next wrote.
 
-An import computes all of this for the conversations it creates while it writes their
-messages (`replay_new`); only conversations that already had messages are rebuilt.
+Messages are any sequences whose first three items are (direction, sent_at, author_id), in
+(sent_at, id) order. The database side (`apply`, `rebuild_reply_state`, `replay_new`) only
+stores what `advance` works out.
 """
+from dataclasses import dataclass, replace
+from datetime import datetime
 from itertools import groupby
 
 from sqlalchemy import bindparam, delete, insert, select, update
 
-from crm.conversations.models import (AWAITING_REPLY, CLOSED, INBOUND, NEEDS_REPLY, OUTBOUND,
-                                      Conversation, Message, ResponseTime)
+from crm.conversations.models import (AWAITING_REPLY, CLOSED, INBOUND, MEDIA_LABELS, NEEDS_REPLY,
+                                      OUTBOUND, Conversation, Message, ResponseTime)
 from crm.extensions import db
 
 PREVIEW_LENGTH = 160
@@ -28,62 +34,118 @@ BATCH_SIZE = 500
 
 
 def preview_of(body: str | None, media: str | None) -> str:
-    from crm.conversations.models import MEDIA_LABELS
-
     text = " ".join((body or "").split())
     if not text and media:
         text = f"[{MEDIA_LABELS.get(media, 'Attachment')}]"
     return text[:PREVIEW_LENGTH - 1] + "…" if len(text) > PREVIEW_LENGTH else text
 
 
-def is_in_order(conv: Conversation, message: Message) -> bool:
-    """True when `message` is later than everything already kept on `conv`."""
-    if conv.closed_at is not None and message.sent_at <= conv.closed_at:
+@dataclass(frozen=True, slots=True)
+class ReplyState:
+    """What a conversation keeps about its messages (the preview aside)."""
+
+    state: str = CLOSED
+    message_count: int = 0
+    last_message_at: datetime | None = None
+    last_inbound_at: datetime | None = None
+    last_outbound_at: datetime | None = None
+    waiting_since: datetime | None = None   # start of the open, unanswered inbound burst
+    closed_at: datetime | None = None
+
+    @classmethod
+    def of(cls, conv) -> "ReplyState":
+        return cls(conv.state, conv.message_count or 0, conv.last_message_at,
+                   conv.last_inbound_at, conv.last_outbound_at, conv.waiting_since,
+                   conv.closed_at)
+
+    def values(self) -> dict:
+        """The conversation columns this state sets (closed_at is the user's, not ours)."""
+        return {"state": self.state, "message_count": self.message_count,
+                "last_message_at": self.last_message_at,
+                "last_inbound_at": self.last_inbound_at,
+                "last_outbound_at": self.last_outbound_at, "waiting_since": self.waiting_since}
+
+
+@dataclass(slots=True)
+class Step:
+    """What `advance` worked out."""
+
+    state: ReplyState
+    # Bursts that started among the new messages: [started_at, answered_at, seconds, responder].
+    bursts: list
+    # The burst open before (started at the old waiting_since), when a new message answered
+    # it: (answered_at, seconds, responder_id).
+    answered: tuple | None
+    # Per new message: for an outbound one, when the contact next wrote (None: not yet).
+    replied: list
+    # When the contact first wrote among the new messages, if outbound messages stored
+    # before them were still unanswered (they are answered then); else None.
+    earlier_replied_at: datetime | None
+
+
+def in_order(state: ReplyState, first_sent_at: datetime) -> bool:
+    """True when a message sent then comes after everything `state` holds (and after a
+    close): `advance` may append it; otherwise the conversation is replayed."""
+    if state.closed_at is not None and first_sent_at <= state.closed_at:
         return False
-    return conv.last_message_at is None or message.sent_at >= conv.last_message_at
+    return state.last_message_at is None or first_sent_at >= state.last_message_at
 
 
-def apply_new_message(conv: Conversation, message: Message) -> None:
-    """Update `conv` for a message appended after all its others (flushed, has an id)."""
-    if not is_in_order(conv, message):
-        rebuild_reply_state([conv.id])
-        return
-    at = message.sent_at
-    conv.message_count = (conv.message_count or 0) + 1
-    conv.last_message_at = at
-    conv.last_message_preview = preview_of(message.body, message.media)
-    if message.direction == INBOUND:
-        latest_was_outbound = conv.last_outbound_at is not None and (
-            conv.last_inbound_at is None or conv.last_outbound_at >= conv.last_inbound_at)
-        if latest_was_outbound:
-            # Only the outbound run since the previous inbound can be unanswered.
-            stmt = (update(Message)
-                    .where(Message.conversation_id == conv.id, Message.direction == OUTBOUND,
-                           Message.replied_at.is_(None), Message.sent_at <= at)
-                    .values(replied_at=at).execution_options(synchronize_session="fetch"))
-            if conv.last_inbound_at is not None:
-                stmt = stmt.where(Message.sent_at >= conv.last_inbound_at)
-            db.session.execute(stmt)
-        conv.last_inbound_at = at
-        if conv.waiting_since is None:
-            conv.waiting_since = at
-            db.session.add(ResponseTime(conversation_id=conv.id, burst_started_at=at))
-        conv.state = NEEDS_REPLY
+def advance(state: ReplyState, messages) -> Step:
+    """The reply state after `messages`, which come after everything `state` holds (or
+    `state` is empty: a replay). Pure: reads nothing, writes nothing."""
+    closed_at = state.closed_at
+    prev_at = state.last_message_at
+    last_in, last_out = state.last_inbound_at, state.last_outbound_at
+    waiting = state.waiting_since
+    # Outbound messages stored before may be unanswered when the latest of them was outbound.
+    earlier_pending = last_out is not None and (last_in is None or last_out >= last_in)
+    earlier_replied_at = answered = opened = None
+    bursts: list = []
+    replied: list = [None] * len(messages)
+    pending: list[int] = []
+    last_direction = None
+    for i, m in enumerate(messages):
+        direction, at = m[0], m[1]
+        if closed_at is not None and prev_at is not None and prev_at <= closed_at < at:
+            waiting = opened = None   # closed in between: that burst ended unanswered
+        if direction == INBOUND:
+            last_in = at
+            if pending:
+                for j in pending:
+                    replied[j] = at
+                pending = []
+            if earlier_pending:
+                earlier_replied_at, earlier_pending = at, False
+            if waiting is None:
+                waiting = at
+                opened = [at, None, None, None]
+                bursts.append(opened)
+        else:
+            last_out = at
+            if waiting is not None:
+                seconds = int((at - waiting).total_seconds())
+                if opened is None:
+                    answered = (at, seconds, m[2])
+                else:
+                    opened[1], opened[2], opened[3] = at, seconds, m[2]
+                waiting = opened = None
+            pending.append(i)
+        prev_at, last_direction = at, direction
+    if not messages:
+        return Step(state, [], None, [], None)
+    if closed_at is not None and prev_at <= closed_at:
+        kept = CLOSED
     else:
-        if conv.waiting_since is not None:
-            burst = db.session.scalars(
-                select(ResponseTime)
-                .where(ResponseTime.conversation_id == conv.id,
-                       ResponseTime.burst_started_at == conv.waiting_since,
-                       ResponseTime.answered_at.is_(None))
-                .order_by(ResponseTime.id.desc()).limit(1)).first()
-            if burst is not None:
-                burst.answered_at = at
-                burst.response_seconds = int((at - burst.burst_started_at).total_seconds())
-                burst.responder_id = message.author_id
-        conv.last_outbound_at = at
-        conv.waiting_since = None
-        conv.state = AWAITING_REPLY
+        kept = NEEDS_REPLY if last_direction == INBOUND else AWAITING_REPLY
+    new = ReplyState(kept, state.message_count + len(messages), prev_at, last_in, last_out,
+                     waiting if kept == NEEDS_REPLY else None, closed_at)
+    return Step(new, bursts, answered, replied, earlier_replied_at)
+
+
+def replay(messages, closed_at: datetime | None = None) -> Step:
+    """Everything kept about a conversation, from all its messages in (sent_at, id) order."""
+    return advance(ReplyState(closed_at=closed_at), messages)
 
 
 def close(conv: Conversation, at) -> None:
@@ -93,103 +155,56 @@ def close(conv: Conversation, at) -> None:
     conv.waiting_since = None
 
 
-def _replay(conv_row, messages):
-    """Everything kept about one conversation, computed from its ordered messages."""
-    closed_at = conv_row.closed_at
-    bursts, replied, pending = [], {}, []
-    open_burst = prev = last_in = last_out = None
-    for m in messages:
-        if prev is not None and closed_at is not None and prev.sent_at <= closed_at < m.sent_at:
-            open_burst = None   # closed in between: that burst ended unanswered
-        if m.direction == INBOUND:
-            last_in = m.sent_at
-            for out_id, current in pending:
-                if current != m.sent_at:
-                    replied[out_id] = m.sent_at
-            pending = []
-            if open_burst is None:
-                open_burst = {"conversation_id": conv_row.id, "burst_started_at": m.sent_at,
-                              "answered_at": None, "response_seconds": None,
-                              "responder_id": None}
-                bursts.append(open_burst)
-        else:
-            last_out = m.sent_at
-            if open_burst is not None:
-                open_burst["answered_at"] = m.sent_at
-                open_burst["response_seconds"] = int(
-                    (m.sent_at - open_burst["burst_started_at"]).total_seconds())
-                open_burst["responder_id"] = m.author_id
-                open_burst = None
-            pending.append((m.id, m.replied_at))
-        prev = m
-    for out_id, current in pending:
-        if current is not None:
-            replied[out_id] = None
-    last = messages[-1] if messages else None
-    if last is None or (closed_at is not None and last.sent_at <= closed_at):
-        state = CLOSED
-    else:
-        state = NEEDS_REPLY if last.direction == INBOUND else AWAITING_REPLY
-    values = {
-        "id": conv_row.id, "state": state, "message_count": len(messages),
-        "last_message_at": last.sent_at if last else None, "last_inbound_at": last_in,
-        "last_outbound_at": last_out,
-        "waiting_since": open_burst["burst_started_at"] if state == NEEDS_REPLY and open_burst
-        else None,
-    }
-    return values, bursts, replied, (last.id if last else None)
+# -- storing it --------------------------------------------------------------------------
+def apply(conv: Conversation, step: Step, preview: str) -> None:
+    """Store a Step worked out from `conv`'s locked, current state for messages appended
+    after all its others. The new messages carry their own replied_at (step.replied)."""
+    before = ReplyState.of(conv)
+    for key, value in step.state.values().items():
+        setattr(conv, key, value)
+    conv.last_message_preview = preview
+    if step.earlier_replied_at is not None:
+        stmt = (update(Message)
+                .where(Message.conversation_id == conv.id, Message.direction == OUTBOUND,
+                       Message.replied_at.is_(None), Message.sent_at <= step.earlier_replied_at)
+                .values(replied_at=step.earlier_replied_at)
+                .execution_options(synchronize_session=False))
+        if before.last_inbound_at is not None:
+            stmt = stmt.where(Message.sent_at >= before.last_inbound_at)
+        db.session.execute(stmt)
+    if step.answered is not None and before.waiting_since is not None:
+        at, seconds, responder = step.answered
+        db.session.execute(
+            update(ResponseTime)
+            .where(ResponseTime.conversation_id == conv.id,
+                   ResponseTime.burst_started_at == before.waiting_since,
+                   ResponseTime.answered_at.is_(None))
+            .values(answered_at=at, response_seconds=seconds, responder_id=responder)
+            .execution_options(synchronize_session=False))
+    if step.bursts:
+        db.session.execute(insert(ResponseTime.__table__), [_burst_row(conv.id, b)
+                                                            for b in step.bursts])
+
+
+def _burst_row(conversation_id: int, b) -> dict:
+    return {"conversation_id": conversation_id, "burst_started_at": b[0], "answered_at": b[1],
+            "response_seconds": b[2], "responder_id": b[3]}
 
 
 def replay_new(conversation_id: int, messages) -> tuple[dict, list, list]:
-    """`_replay` for a conversation that had no messages and was never closed, computed from
+    """`replay` for a conversation that had no messages and was never closed, computed from
     its new messages before they are written, so an import stores replied_at with each row
     and needs no rebuild afterwards.
 
     `messages`: (direction, sent_at, author_id, body, media) in the order they will be
     inserted, which must be sent_at order (ids follow it, so it is the rebuild's order too).
-    Returns (conversation values as `_replay` gives them plus the preview, ResponseTime rows,
-    replied_at of each message).
+    Returns (conversation values with the preview, ResponseTime rows, replied_at of each
+    message).
     """
-    replied: list = [None] * len(messages)
-    next_in = None
-    for i in range(len(messages) - 1, -1, -1):
-        m = messages[i]
-        if m[0] == INBOUND:
-            next_in = m[1]
-        else:
-            replied[i] = next_in
-    bursts, open_burst = [], None
-    last_in = last_out = None
-    for direction, at, author_id, _body, _media in messages:
-        if direction == INBOUND:
-            last_in = at
-            if open_burst is None:
-                open_burst = {"conversation_id": conversation_id, "burst_started_at": at,
-                              "answered_at": None, "response_seconds": None,
-                              "responder_id": None}
-                bursts.append(open_burst)
-        else:
-            last_out = at
-            if open_burst is not None:
-                open_burst["answered_at"] = at
-                open_burst["response_seconds"] = int(
-                    (at - open_burst["burst_started_at"]).total_seconds())
-                open_burst["responder_id"] = author_id
-                open_burst = None
-    last = messages[-1] if messages else None
-    if last is None:
-        state = CLOSED
-    else:
-        state = NEEDS_REPLY if last[0] == INBOUND else AWAITING_REPLY
-    values = {
-        "id": conversation_id, "state": state, "message_count": len(messages),
-        "last_message_at": last[1] if last else None, "last_inbound_at": last_in,
-        "last_outbound_at": last_out,
-        "waiting_since": open_burst["burst_started_at"] if state == NEEDS_REPLY and open_burst
-        else None,
-        "last_message_preview": preview_of(last[3], last[4]) if last else None,
-    }
-    return values, bursts, replied
+    step = replay(messages)
+    values = {"id": conversation_id, **step.state.values(),
+              "last_message_preview": preview_of(*messages[-1][3:5]) if messages else None}
+    return values, [_burst_row(conversation_id, b) for b in step.bursts], step.replied
 
 
 def write_replayed(values: list[dict], bursts: list[dict]) -> None:
@@ -210,10 +225,12 @@ def write_replayed(values: list[dict], bursts: list[dict]) -> None:
 
 
 def rebuild_reply_state(conversation_ids) -> None:
-    """Recompute reply state, timestamps, counts, ResponseTime rows and Message.replied_at.
+    """Recompute reply state, timestamps, counts, ResponseTime rows and Message.replied_at
+    by replaying the conversations' messages.
 
     Works through the ids in batches, streaming only the columns it needs, so it can run over
-    every conversation after a bulk import.
+    every conversation after a bulk import. The conversations are locked first (PostgreSQL),
+    so a DM logged meanwhile waits instead of being counted from a state about to change.
     """
     ids = sorted({int(i) for i in conversation_ids})
     if not ids:
@@ -227,21 +244,25 @@ def rebuild_reply_state(conversation_ids) -> None:
 
 def _rebuild_batch(batch: list[int]) -> None:
     convs = db.session.execute(
-        select(Conversation.id, Conversation.closed_at).where(Conversation.id.in_(batch))).all()
+        select(Conversation.id, Conversation.closed_at).where(Conversation.id.in_(batch))
+        .order_by(Conversation.id).with_for_update()).all()
     rows = db.session.execute(
-        select(Message.id, Message.conversation_id, Message.direction, Message.sent_at,
-               Message.author_id, Message.replied_at)
+        select(Message.direction, Message.sent_at, Message.author_id, Message.id,
+               Message.conversation_id, Message.replied_at)
         .where(Message.conversation_id.in_(batch))
         .order_by(Message.conversation_id, Message.sent_at, Message.id)
         .execution_options(yield_per=5000))
     by_conv = {cid: list(msgs) for cid, msgs in groupby(rows, key=lambda r: r.conversation_id)}
     conv_values, bursts, replied, last_ids = [], [], {}, {}
-    for conv_row in convs:
-        values, conv_bursts, conv_replied, last_id = _replay(conv_row, by_conv.get(conv_row.id, []))
-        conv_values.append(values)
-        bursts.extend(conv_bursts)
-        replied.update(conv_replied)
-        last_ids[conv_row.id] = last_id
+    for conv_id, closed_at in convs:
+        messages = by_conv.get(conv_id, [])
+        step = replay(messages, closed_at)
+        conv_values.append({"id": conv_id, **step.state.values()})
+        bursts.extend(_burst_row(conv_id, b) for b in step.bursts)
+        for m, at in zip(messages, step.replied):
+            if m.replied_at != at:   # only outbound messages are replied to
+                replied[m.id] = at
+        last_ids[conv_id] = messages[-1].id if messages else None
     previews = {}
     wanted = [i for i in last_ids.values() if i is not None]
     if wanted:
@@ -261,9 +282,8 @@ def _rebuild_batch(batch: list[int]) -> None:
             .values(replied_at=bindparam("_replied_at")),
             [{"_id": k, "_replied_at": v} for k, v in replied.items()])
     if conv_values:
-        convs = Conversation.__table__
+        convs_table = Conversation.__table__
         db.session.execute(
-            update(convs).where(convs.c.id == bindparam("_id"))
+            update(convs_table).where(convs_table.c.id == bindparam("_id"))
             .values({k: bindparam(f"_{k}") for k in conv_values[0] if k != "id"}),
             [{f"_{k}": v for k, v in values.items()} for values in conv_values])
-

@@ -7,12 +7,11 @@ from crm import policy
 from crm.audit import services as audit
 from crm.contacts import consent
 from crm.contacts.models import PLATFORM_LABELS, PLATFORMS, ConsentEvent, Contact
-from crm.conversations import optout
-from crm.conversations.models import (INBOUND, MEDIA_LABELS, NEEDS_REPLY, OUTBOUND, Conversation,
-                                      Message)
-from crm.conversations.reply_state import apply_new_message, close, rebuild_reply_state
+from crm.conversations import ingest, optout
+from crm.conversations.models import INBOUND, NEEDS_REPLY, OUTBOUND, Conversation, Message
+from crm.conversations.reply_state import close, rebuild_reply_state
 from crm.core.errors import ValidationFailed
-from crm.core.timeutil import humanize_duration, local, to_utc_naive, utcnow
+from crm.core.timeutil import humanize_duration, local, utcnow
 from crm.extensions import db
 from crm.settings import services as settings
 
@@ -22,9 +21,7 @@ __all__ = ["needs_reply_count", "get_or_create_conversation", "log_message", "ou
            "check_may_send"]
 
 NAV_COUNT_CAP = 99
-MAX_BODY = 20000
-# A message "sent" a little in the future is a clock difference, not a typo.
-FUTURE_TOLERANCE = timedelta(minutes=5)
+MAX_BODY = ingest.MAX_BODY
 
 
 def needs_reply_count(user, cap: int = NAV_COUNT_CAP) -> int:
@@ -48,21 +45,8 @@ def needs_reply_count(user, cap: int = NAV_COUNT_CAP) -> int:
 def get_or_create_conversation(contact, platform: str, external_thread_id: str = "",
                                title: str | None = None, is_group: bool = False) -> Conversation:
     """The contact's conversation on `platform` with that thread id, created when missing."""
-    if platform not in PLATFORMS:
-        raise ValidationFailed(f"Unknown platform “{platform}”.", field="platform")
-    external_thread_id = external_thread_id or ""
-    conv = db.session.scalars(
-        select(Conversation).where(Conversation.contact_id == contact.id,
-                                   Conversation.platform == platform,
-                                   Conversation.external_thread_id == external_thread_id)
-    ).first()
-    if conv is None:
-        conv = Conversation(contact_id=contact.id, platform=platform,
-                            external_thread_id=external_thread_id, title=title,
-                            is_group=bool(is_group), state="closed", message_count=0)
-        db.session.add(conv)
-        db.session.flush()
-    return conv
+    return ingest.conversation_for(contact, platform, external_thread_id, title=title,
+                                   is_group=is_group)
 
 
 def _conversation_for(contact, platform: str) -> Conversation:
@@ -77,29 +61,6 @@ def _conversation_for(contact, platform: str) -> Conversation:
     return conv or get_or_create_conversation(contact, platform)
 
 
-def _clean_body(body: str | None) -> str:
-    # Browsers send CRLF from textareas; PostgreSQL refuses NUL characters.
-    return (body or "").replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "").strip()
-
-
-def _check(direction: str, body: str, media: str | None, sent_at: datetime | None):
-    if direction not in (INBOUND, OUTBOUND):
-        raise ValidationFailed("Choose whether the message was received or sent.",
-                               field="direction")
-    if media and media not in MEDIA_LABELS:
-        raise ValidationFailed(f"Unknown attachment kind “{media}”.", field="media")
-    if not body and not media:
-        raise ValidationFailed("Paste the message text (or choose an attachment).", field="body")
-    if len(body) > MAX_BODY:
-        raise ValidationFailed(f"The message is {len(body):,} characters long; the limit is "
-                               f"{MAX_BODY:,}.", field="body")
-    sent_at = to_utc_naive(sent_at) if sent_at else utcnow()
-    if sent_at > utcnow() + FUTURE_TOLERANCE:
-        raise ValidationFailed("The time is in the future; leave it empty for now.",
-                               field="sent_at")
-    return sent_at
-
-
 def check_may_send(contact) -> None:
     """The consent gate for an outbound DM: raises OutreachRefused naming reason and date."""
     consent.require_may_contact(contact, action="outbound DM")
@@ -108,9 +69,11 @@ def check_may_send(contact) -> None:
 def log_message(actor, contact, *, platform, direction, body, sent_at=None, media=None,
                 template_id=None, conversation=None) -> Message:
     """Log one DM by hand. Outbound DMs pass the consent gate before anything is written."""
-    body = _clean_body(body)
-    media = media or None
-    sent_at = _check(direction, body, media, sent_at)
+    incoming = ingest.IncomingMessage(
+        direction, sent_at, ingest.clean_body(body), media or None, template_id=template_id,
+        logged_by_id=actor.id, author_id=actor.id if direction == OUTBOUND else None,
+        written_in_rapport=True)
+    ingest.check(incoming)
     if direction == OUTBOUND:
         check_may_send(contact)
     elif template_id:
@@ -127,14 +90,7 @@ def log_message(actor, contact, *, platform, direction, body, sent_at=None, medi
     elif platform not in PLATFORMS:
         raise ValidationFailed("Choose the platform the message was on.", field="platform")
     conv = conversation or _conversation_for(contact, platform)
-    message = Message(conversation_id=conv.id, direction=direction, sent_at=sent_at, body=body,
-                      media=media, template_id=template_id, logged_by_id=actor.id,
-                      author_id=actor.id if direction == OUTBOUND else None)
-    db.session.add(message)
-    db.session.flush()
-    apply_new_message(conv, message)
-    if direction == INBOUND:
-        flag_if_opt_out(conv, message)
+    message = ingest.ingest(actor, conv, [incoming], source=ingest.HAND).added[0]
     word = "Sent" if direction == OUTBOUND else "Received"
     audit.record(actor, "create", message,
                  summary=f"{word} {PLATFORM_LABELS.get(conv.platform, conv.platform)} DM "
@@ -178,40 +134,21 @@ def outreach_warnings(contact, template_id=None, *, tz_name: str | None = None) 
     return warnings
 
 
-def _audit_values(message: Message) -> dict:
-    body = message.body if len(message.body) <= 500 else message.body[:500] + "…"
-    return {"body": body, "direction": message.direction, "sent_at": message.sent_at,
-            "media": message.media}
-
-
 def edit_message(actor, message: Message, *, body, direction, sent_at, media=None) -> Message:
     """Correct a logged message; the reply state of its conversation is recomputed."""
     if not policy.can_edit_message(actor, message):
         raise ValidationFailed("You can only correct messages you logged.")
     conv = message.conversation
-    body = _clean_body(body)
-    media = media or None
-    sent_at = _check(direction, body, media, sent_at or message.sent_at)
     if direction == OUTBOUND and message.direction != OUTBOUND:
+        ingest.check(ingest.IncomingMessage(direction, sent_at or message.sent_at,
+                                            ingest.clean_body(body), media or None))
         check_may_send(conv.contact)
-    before = _audit_values(message)
-    if direction != message.direction:
-        message.author_id = (message.logged_by_id or actor.id) if direction == OUTBOUND else None
-    message.body, message.direction = body, direction
-    message.sent_at, message.media = sent_at, media
-    after = _audit_values(message)
-    changes = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
-    if not changes:
-        return message
-    message.edited_at = utcnow()
-    audit.record(actor, "update", message, summary=f"DM with {conv.contact.name} corrected",
-                 changes=changes)
-    if conv.opt_out_message_id == message.id:
-        conv.opt_out_message_id = None
-    db.session.flush()
-    rebuild_reply_state([conv.id])
-    if message.direction == INBOUND:
-        flag_if_opt_out(conv, message)
+    contact_name = conv.contact.name
+    changes = ingest.correct(message, body=body, direction=direction, sent_at=sent_at,
+                             media=media, author_id=message.logged_by_id or actor.id)
+    if changes:
+        audit.record(actor, "update", message, summary=f"DM with {contact_name} corrected",
+                     changes=changes)
     return message
 
 
@@ -226,12 +163,8 @@ def delete_message(actor, message: Message) -> None:
     if evidence is not None:
         raise ValidationFailed("This message is the evidence for a consent change and is kept.")
     audit.record(actor, "delete", message, summary=f"DM with {conv.contact.name} deleted",
-                 changes={k: [v, None] for k, v in _audit_values(message).items()})
-    if conv.opt_out_message_id == message.id:
-        conv.opt_out_message_id = None
-    db.session.delete(message)
-    db.session.flush()
-    rebuild_reply_state([conv.id])
+                 changes={k: [v, None] for k, v in ingest.audit_values(message).items()})
+    ingest.delete(message)
 
 
 def close_conversation(actor, conv: Conversation) -> None:
@@ -250,12 +183,9 @@ def reopen_conversation(actor, conv: Conversation) -> None:
 
 def flag_if_opt_out(conv: Conversation, message: Message, phrases=None):
     """Flag the conversation when an inbound message reads like an opt-out; returns the match."""
-    if message.direction != INBOUND or not consent.may_contact(conv.contact).allowed:
+    if message.direction != INBOUND:
         return None
-    match = optout.find_stop_phrase(message.body, phrases or settings.get("stop_phrases"))
-    if match is not None:
-        conv.opt_out_message_id = message.id
-    return match
+    return ingest.flag_opt_out(conv, [message], phrases)
 
 
 def opt_out_quote(message: Message) -> str:

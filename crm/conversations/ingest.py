@@ -1,0 +1,339 @@
+"""The one way a DM gets into Rapport: every road (hand log, correction, deletion, export
+import, live channel events, the API) writes messages through this module and nothing else
+inserts, changes or deletes them.
+
+One message or many, the same steps, in the caller's transaction (this module flushes,
+never commits):
+
+1. check every message (`check`): direction, time not in the future, body within
+   MAX_BODY and free of NUL characters, a known platform and attachment kind. One bad
+   message refuses the whole batch (ValidationFailed naming the field), nothing written;
+2. the consent gate for outbound messages *written in Rapport by a user*
+   (`IncomingMessage.written_in_rapport`); imported messages, received messages and echoes
+   of what was sent on the platform are a record, not outreach;
+3. lock the conversation (row lock on PostgreSQL, the write lock on SQLite), so two DMs
+   at once on one conversation are applied one after the other;
+4. skip duplicates: the same platform message id (`external_id`) or, for formats without
+   ids, the same stable `fingerprint` in that conversation. The unique indexes
+   uq_messages_external / uq_messages_fingerprint enforce it; duplicates are counted;
+5. reply state and first-response times, by reply_state.advance (appended in order) or a
+   replay of the conversation (a backdated message);
+6. an inbound message that reads like an opt-out flags the conversation.
+
+The dashboard's counts follow from database triggers on the messages table (issue 15 will
+move them here); this module does not count anything itself, so nothing is counted twice.
+
+How to call it:
+
+    conv = ingest.conversation_for(contact, "instagram", thread_id)   # safe when racing
+    result = ingest.ingest(actor, conv, [
+        IncomingMessage(INBOUND, sent_at, "hi", external_id="mid.1"),
+        IncomingMessage(OUTBOUND, sent_at2, "hello", external_id="mid.2", author_id=None),
+    ], source=LIVE)
+    result.added, result.duplicates
+
+- echo of a message sent on the platform: OUTBOUND with written_in_rapport=False;
+- a message composed in Rapport by a user: OUTBOUND, author_id=user.id,
+  written_in_rapport=True (refused with OutreachRefused when the contact may not be
+  contacted);
+- delivery receipts: `update_status(conv, external_id, "delivered")` (only moves forward:
+  sent → delivered → read; "failed" is kept with its error);
+- deletion on the platform: `delete_by_external_id(conv, external_id)`;
+- corrections and deletions by a user: `correct(...)`, `delete(...)`;
+- many messages of an export at once: crm.conversations.ingest_bulk (same checks, set-based).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import lazyload
+
+from crm.contacts import consent
+from crm.contacts.models import PLATFORMS
+from crm.conversations import optout, reply_state
+from crm.conversations.models import (INBOUND, MEDIA_LABELS, OUTBOUND, Conversation, Message)
+from crm.core.errors import ValidationFailed
+from crm.core.timeutil import to_utc_naive, utcnow
+from crm.extensions import db
+from crm.settings import services as settings
+
+# Where a message came from.
+HAND, CORRECTION, IMPORT, LIVE, API = "hand", "correction", "import", "live", "api"
+MAX_BODY = 20000
+# A message "sent" a little in the future is a clock difference, not a typo.
+FUTURE_TOLERANCE = timedelta(minutes=5)
+# Delivery states of our sent messages, in the order they move.
+STATUS_ORDER = {"sent": 1, "delivered": 2, "read": 3}
+STATUSES = (*STATUS_ORDER, "failed")
+
+
+@dataclass
+class IncomingMessage:
+    """One message as a road hands it over (plain values, nothing written yet)."""
+
+    direction: str                       # INBOUND ("in") or OUTBOUND ("out")
+    sent_at: datetime | None = None      # UTC (naive) or aware; None: now
+    body: str = ""
+    media: str | None = None             # a MEDIA_LABELS key
+    external_id: str | None = None       # the platform's message id
+    fingerprint: str | None = None       # stable hash, for formats without ids
+    author_id: int | None = None         # outbound: the Rapport user who wrote it
+    logged_by_id: int | None = None      # whoever entered it by hand
+    sender_name: str | None = None
+    template_id: int | None = None
+    import_id: int | None = None
+    written_in_rapport: bool = False     # outbound composed by a Rapport user: consent gate
+
+
+@dataclass
+class Ingested:
+    """What `ingest` did: the new messages (flushed, with ids) and the duplicates skipped."""
+
+    conversation: Conversation
+    added: list[Message] = field(default_factory=list)
+    duplicates: int = 0
+    opt_out: optout.StopMatch | None = None
+
+
+def clean_body(body: str | None) -> str:
+    """Browsers send CRLF from textareas; surrounding blank space is not part of a DM."""
+    return (body or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def problem(direction, sent_at, body: str, media, latest, *, require_text: bool = True):
+    """(field, what is wrong) for a malformed message, or None. `sent_at` and `latest` (the
+    latest time allowed) compare as the caller holds them (datetimes, or database text)."""
+    if direction not in (INBOUND, OUTBOUND):
+        return "direction", (f"Choose whether the message was received or sent (direction "
+                             f"“{direction}” is unknown).")
+    if media and media not in MEDIA_LABELS:
+        return "media", f"Unknown attachment kind “{media}”."
+    if "\x00" in body:
+        return "body", "The message text contains a NUL character."
+    if require_text and not body and not media:
+        return "body", "Paste the message text (or choose an attachment)."
+    if len(body) > MAX_BODY:
+        return "body", f"The message is {len(body):,} characters long; the limit is {MAX_BODY:,}."
+    if sent_at > latest:
+        return "sent_at", "The time is in the future; leave it empty for now."
+    return None
+
+
+def check(m: IncomingMessage, *, now: datetime | None = None, where: str = "") -> datetime:
+    """Refuse a malformed message naming the field (and `where` it is); returns its UTC time."""
+    now = now or utcnow()
+    sent_at = to_utc_naive(m.sent_at) if m.sent_at else now
+    bad = problem(m.direction, sent_at, m.body or "", m.media, now + FUTURE_TOLERANCE)
+    if bad is not None:
+        raise ValidationFailed(where + bad[1], field=bad[0])
+    return sent_at
+
+
+def check_platform(platform: str) -> None:
+    if platform not in PLATFORMS:
+        raise ValidationFailed(f"Unknown platform “{platform}”.", field="platform")
+
+
+# -- conversations -----------------------------------------------------------------------
+def conversation_for(contact, platform: str, thread_id: str = "", *, title: str | None = None,
+                     is_group: bool = False) -> Conversation:
+    """The contact's conversation on `platform` with that thread id, created when missing.
+    Two requests creating it at once get the same one (no unique-constraint error)."""
+    check_platform(platform)
+    thread_id = thread_id or ""
+    found = select(Conversation).where(Conversation.contact_id == contact.id,
+                                       Conversation.platform == platform,
+                                       Conversation.external_thread_id == thread_id)
+    conv = db.session.scalars(found).first()
+    if conv is not None:
+        return conv
+    values = {"contact_id": contact.id, "platform": platform, "external_thread_id": thread_id,
+              "title": title, "is_group": bool(is_group), "state": "closed",
+              "message_count": 0, "created_at": utcnow()}
+    dialect = db.session.connection().dialect.name
+    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    db.session.flush()
+    db.session.execute(make(Conversation.__table__).values(**values).on_conflict_do_nothing(
+        index_elements=["contact_id", "platform", "external_thread_id"]))
+    return db.session.scalars(found).one()
+
+
+def lock(conv: Conversation) -> Conversation:
+    """Hold the conversation until the transaction ends and read it afresh: a row lock on
+    PostgreSQL; on SQLite the database's write lock, taken before reading (what BEGIN
+    IMMEDIATE does), so the values read cannot be stale."""
+    db.session.flush()
+    if db.session.connection().dialect.name == "sqlite":
+        db.session.execute(text("UPDATE conversations SET id = id WHERE id = :id"),
+                           {"id": conv.id})
+    return db.session.scalars(
+        select(Conversation).where(Conversation.id == conv.id)
+        .options(lazyload(Conversation.contact))
+        .with_for_update(of=Conversation)
+        .execution_options(populate_existing=True)).one()
+
+
+# -- writing -----------------------------------------------------------------------------
+def ingest(actor, conv: Conversation, messages: list[IncomingMessage], *,
+           source: str = HAND) -> Ingested:
+    """Write new messages into one conversation (see the module docstring)."""
+    now = utcnow()
+    times = [check(m, now=now, where=_where(i, len(messages))) for i, m in enumerate(messages)]
+    contact = conv.contact
+    if any(m.direction == OUTBOUND and m.written_in_rapport for m in messages):
+        consent.require_may_contact(contact, action="outbound DM")
+    conv = lock(conv)
+    result = Ingested(conv)
+    fresh = _without_duplicates(conv.id, messages, times, result)
+    if not fresh:
+        return result
+    fresh.sort(key=lambda pair: pair[1])   # stable: equal times keep their arrival order
+    state = reply_state.ReplyState.of(conv)
+    step = None
+    if reply_state.in_order(state, fresh[0][1]):
+        step = reply_state.advance(state, [(m.direction, at, m.author_id) for m, at in fresh])
+    rows = []
+    for i, (m, at) in enumerate(fresh):
+        rows.append(Message(
+            conversation_id=conv.id, direction=m.direction, sent_at=at,
+            body=clean_body(m.body), media=m.media or None,
+            author_id=m.author_id if m.direction == OUTBOUND else None,
+            logged_by_id=m.logged_by_id, sender_name=m.sender_name,
+            template_id=m.template_id, external_id=m.external_id or None,
+            fingerprint=m.fingerprint or None, import_id=m.import_id,
+            replied_at=step.replied[i] if step else None))
+    db.session.add_all(rows)
+    db.session.flush()
+    if step is not None:
+        last = rows[-1]
+        reply_state.apply(conv, step, reply_state.preview_of(last.body, last.media))
+    else:
+        reply_state.rebuild_reply_state([conv.id])
+        db.session.refresh(conv)
+    result.added = rows
+    result.opt_out = flag_opt_out(conv, [r for r in rows if r.direction == INBOUND])
+    return result
+
+
+def _where(i: int, n: int) -> str:
+    return f"Message {i + 1}: " if n > 1 else ""
+
+
+def _without_duplicates(conv_id: int, messages, times, result: Ingested) -> list:
+    """(message, sent_at) pairs not already stored in the conversation nor earlier in the
+    batch; the others are counted in result.duplicates."""
+    externals = {m.external_id for m in messages if m.external_id}
+    prints = {m.fingerprint for m in messages if m.fingerprint}
+    seen_ext, seen_fp = set(), set()
+    if externals:
+        seen_ext = set(db.session.scalars(select(Message.external_id).where(
+            Message.conversation_id == conv_id, Message.external_id.in_(externals))))
+    if prints:
+        seen_fp = set(db.session.scalars(select(Message.fingerprint).where(
+            Message.conversation_id == conv_id, Message.fingerprint.in_(prints))))
+    fresh = []
+    for m, at in zip(messages, times):
+        if (m.external_id and m.external_id in seen_ext) or \
+                (m.fingerprint and m.fingerprint in seen_fp):
+            result.duplicates += 1
+            continue
+        if m.external_id:
+            seen_ext.add(m.external_id)
+        if m.fingerprint:
+            seen_fp.add(m.fingerprint)
+        fresh.append((m, at))
+    return fresh
+
+
+def flag_opt_out(conv: Conversation, inbound: list[Message], phrases=None):
+    """Flag the conversation when one of these inbound messages reads like an opt-out (the
+    latest such one); returns the match. Contacts already out of reach are not flagged."""
+    if not inbound or not consent.may_contact(conv.contact).allowed:
+        return None
+    phrases = phrases or settings.get("stop_phrases")
+    for message in sorted(inbound, key=lambda r: (r.sent_at, r.id), reverse=True):
+        match = optout.find_stop_phrase(message.body, phrases)
+        if match is not None:
+            conv.opt_out_message_id = message.id
+            return match
+    return None
+
+
+def correct(message: Message, *, body, direction, sent_at, media=None,
+            author_id=None) -> dict:
+    """Change a stored message; returns {field: [before, after]} (empty: nothing changed).
+    The conversation's reply state is replayed and the opt-out flag checked again."""
+    incoming = IncomingMessage(direction, sent_at or message.sent_at, clean_body(body),
+                               media or None)
+    at = check(incoming)
+    conv = lock(message.conversation)
+    before = audit_values(message)
+    if direction != message.direction:
+        message.author_id = author_id if direction == OUTBOUND else None
+    message.body, message.direction = incoming.body, direction
+    message.sent_at, message.media = at, incoming.media
+    after = audit_values(message)
+    changes = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
+    if not changes:
+        return changes
+    message.edited_at = utcnow()
+    if conv.opt_out_message_id == message.id:
+        conv.opt_out_message_id = None
+    db.session.flush()
+    reply_state.rebuild_reply_state([conv.id])
+    conv = db.session.get(Conversation, conv.id)
+    if message.direction == INBOUND:
+        flag_opt_out(conv, [message])
+    return changes
+
+
+def delete(message: Message) -> None:
+    """Remove a stored message; the conversation's reply state is replayed."""
+    conv = lock(message.conversation)
+    if conv.opt_out_message_id == message.id:
+        conv.opt_out_message_id = None
+    db.session.delete(message)
+    db.session.flush()
+    reply_state.rebuild_reply_state([conv.id])
+
+
+def delete_by_external_id(conv: Conversation, external_id: str) -> bool:
+    """The platform says this message was deleted (unsent): remove it; False when unknown."""
+    message = db.session.scalars(select(Message).where(
+        Message.conversation_id == conv.id, Message.external_id == external_id)).first()
+    if message is None:
+        return False
+    delete(message)
+    return True
+
+
+def update_status(conv: Conversation, external_id: str, status: str,
+                  error: str | None = None) -> bool:
+    """A delivery receipt for one of our sent messages. Statuses only move forward
+    (sent → delivered → read); "failed" is kept with its error. False when the message is
+    unknown (the receipt came first: the caller may keep it and try again)."""
+    if status not in STATUSES:
+        raise ValidationFailed(f"Unknown delivery status “{status}”.", field="status")
+    message = db.session.scalars(select(Message).where(
+        Message.conversation_id == conv.id, Message.external_id == external_id)).first()
+    if message is None:
+        return False
+    if status == "failed":
+        message.delivery_status = "failed"
+        message.delivery_error = (error or "")[:300] or None
+    elif STATUS_ORDER[status] > STATUS_ORDER.get(message.delivery_status or "", 0) \
+            and message.delivery_status != "failed":
+        message.delivery_status = status
+    db.session.flush()
+    return True
+
+
+def audit_values(message: Message) -> dict:
+    """A message's fields as the audit log keeps them."""
+    body = message.body if len(message.body) <= 500 else message.body[:500] + "…"
+    return {"body": body, "direction": message.direction, "sent_at": message.sent_at,
+            "media": message.media}
+

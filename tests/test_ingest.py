@@ -1,0 +1,151 @@
+"""The ingestion service: every road's messages, duplicates, bad input, consent, receipts."""
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from crm.conversations import ingest
+from crm.conversations.ingest import IncomingMessage
+from crm.conversations.models import INBOUND, OUTBOUND, Conversation, Message, ResponseTime
+from crm.core.errors import OutreachRefused, ValidationFailed
+from crm.core.timeutil import utcnow
+from crm.extensions import db
+from tests import factories
+
+H = timedelta(hours=1)
+
+
+@pytest.fixture
+def t0():
+    return (utcnow() - timedelta(days=3)).replace(microsecond=0)
+
+
+@pytest.fixture
+def conv(rep):
+    contact = factories.ContactFactory(name="Maya Chen", owner_id=rep.id)
+    return ingest.conversation_for(contact, "instagram", "thread-1")
+
+
+def stored(conv):
+    return db.session.scalar(select(func.count()).select_from(Message)
+                             .where(Message.conversation_id == conv.id))
+
+
+def test_many_messages_at_once_keep_reply_state_and_response_times(db, rep, conv, t0):
+    result = ingest.ingest(None, conv, [
+        IncomingMessage(INBOUND, t0, "hi", external_id="m1"),
+        IncomingMessage(OUTBOUND, t0 + H, "hello", external_id="m2", author_id=rep.id),
+        IncomingMessage(INBOUND, t0 + 2 * H, "great", external_id="m3"),
+    ], source=ingest.LIVE)
+    assert len(result.added) == 3 and result.duplicates == 0
+    conv = db.session.get(Conversation, conv.id)
+    assert (conv.state, conv.message_count, conv.waiting_since) == ("needs_reply", 3, t0 + 2 * H)
+    assert conv.last_message_preview == "great"
+    answered = db.session.execute(select(ResponseTime.burst_started_at,
+                                         ResponseTime.response_seconds)
+                                  .order_by(ResponseTime.burst_started_at)).all()
+    assert answered == [(t0, 3600), (t0 + 2 * H, None)]
+    assert result.added[1].replied_at == t0 + 2 * H
+
+
+def test_a_repeated_platform_id_or_fingerprint_is_skipped_and_counted(db, conv, t0):
+    ingest.ingest(None, conv, [IncomingMessage(INBOUND, t0, "hi", external_id="m1"),
+                               IncomingMessage(INBOUND, t0 + H, "again", fingerprint="f1")],
+                  source=ingest.IMPORT)
+    again = ingest.ingest(None, conv, [
+        IncomingMessage(INBOUND, t0, "hi", external_id="m1"),
+        IncomingMessage(INBOUND, t0 + H, "again", fingerprint="f1"),
+        IncomingMessage(INBOUND, t0 + 2 * H, "new", external_id="m2"),
+        IncomingMessage(INBOUND, t0 + 2 * H, "new", external_id="m2"),   # twice in one batch
+    ], source=ingest.LIVE)
+    assert (len(again.added), again.duplicates) == (1, 3)
+    assert stored(conv) == 3
+    assert db.session.get(Conversation, conv.id).message_count == 3
+
+
+def test_the_database_refuses_a_duplicate_the_service_did_not_see(db, conv, t0):
+    db.session.add(Message(conversation_id=conv.id, direction="in", sent_at=t0, body="a",
+                           external_id="m1"))
+    db.session.flush()
+    db.session.add(Message(conversation_id=conv.id, direction="in", sent_at=t0, body="a",
+                           external_id="m1"))
+    with pytest.raises(IntegrityError):
+        db.session.flush()
+    db.session.rollback()
+
+
+@pytest.mark.parametrize("bad, field", [
+    (IncomingMessage("sideways", None, "x"), "direction"),
+    (IncomingMessage(INBOUND, utcnow() + timedelta(days=1), "x"), "sent_at"),
+    (IncomingMessage(INBOUND, None, "x" * (ingest.MAX_BODY + 1)), "body"),
+    (IncomingMessage(INBOUND, None, "bad\x00byte"), "body"),
+    (IncomingMessage(INBOUND, None, "x", media="hologram"), "media"),
+])
+def test_a_malformed_message_refuses_the_whole_batch_naming_the_field(db, conv, t0, bad, field):
+    batch = [IncomingMessage(INBOUND, t0, "fine", external_id="ok"), bad]
+    with pytest.raises(ValidationFailed) as e:
+        ingest.ingest(None, conv, batch, source=ingest.API)
+    assert e.value.field == field and "Message 2" in e.value.message
+    assert stored(conv) == 0
+
+
+def test_an_unknown_platform_is_refused(db, rep):
+    contact = factories.ContactFactory(owner_id=rep.id)
+    with pytest.raises(ValidationFailed) as e:
+        ingest.conversation_for(contact, "myspace")
+    assert e.value.field == "platform"
+
+
+def test_consent_gate_applies_to_messages_written_in_rapport_only(db, rep, conv, t0):
+    conv.contact.consent_status = "opted_out"
+    echo = IncomingMessage(OUTBOUND, t0, "sent from the phone", external_id="e1")
+    assert len(ingest.ingest(None, conv, [echo], source=ingest.LIVE).added) == 1
+    written = IncomingMessage(OUTBOUND, t0 + H, "pitch", author_id=rep.id,
+                              written_in_rapport=True)
+    with pytest.raises(OutreachRefused):
+        ingest.ingest(rep, conv, [written], source=ingest.API)
+    assert stored(conv) == 1
+
+
+def test_an_inbound_opt_out_flags_the_conversation_on_every_road(db, conv, t0):
+    result = ingest.ingest(None, conv, [IncomingMessage(INBOUND, t0, "Please stop messaging me",
+                                                        external_id="s1")],
+                           source=ingest.LIVE)
+    assert result.opt_out is not None
+    assert db.session.get(Conversation, conv.id).opt_out_message_id == result.added[0].id
+
+
+def test_a_backdated_message_replays_the_conversation(db, rep, conv, t0):
+    ingest.ingest(None, conv, [IncomingMessage(INBOUND, t0 + 2 * H, "later")])
+    ingest.ingest(None, conv, [IncomingMessage(OUTBOUND, t0, "earlier", author_id=rep.id)])
+    conv = db.session.get(Conversation, conv.id)
+    assert (conv.state, conv.message_count, conv.last_outbound_at) == ("needs_reply", 2, t0)
+
+
+def test_delivery_status_only_moves_forward_and_failure_keeps_its_error(db, rep, conv, t0):
+    ingest.ingest(None, conv, [IncomingMessage(OUTBOUND, t0, "hi", external_id="w1")])
+    assert ingest.update_status(conv, "w1", "read")
+    assert ingest.update_status(conv, "w1", "delivered")   # late receipt: no step back
+    m = db.session.scalars(select(Message)).one()
+    assert m.delivery_status == "read"
+    ingest.update_status(conv, "w1", "failed", error="131047: re-engagement window")
+    assert (m.delivery_status, m.delivery_error) == ("failed", "131047: re-engagement window")
+    assert not ingest.update_status(conv, "unknown", "read")
+    with pytest.raises(ValidationFailed):
+        ingest.update_status(conv, "w1", "teleported")
+
+
+def test_deleted_on_the_platform_removes_it_and_replays(db, rep, conv, t0):
+    ingest.ingest(None, conv, [IncomingMessage(INBOUND, t0, "hi", external_id="m1"),
+                               IncomingMessage(INBOUND, t0 + H, "oops", external_id="m2")])
+    assert ingest.delete_by_external_id(conv, "m2")
+    assert not ingest.delete_by_external_id(conv, "m2")
+    conv = db.session.get(Conversation, conv.id)
+    assert (conv.message_count, conv.last_message_at, conv.last_message_preview) == (1, t0, "hi")
+
+
+def test_two_creations_of_one_conversation_give_the_same_row(db, rep):
+    contact = factories.ContactFactory(owner_id=rep.id)
+    first = ingest.conversation_for(contact, "x", "t")
+    assert ingest.conversation_for(contact, "x", "t").id == first.id
