@@ -94,7 +94,7 @@ def test_readers_leave_an_out_of_order_thread_to_the_rebuild():
     backwards = [(True, T0 + timedelta(minutes=1)), (False, T0)]
     rows, replayed = dm_stream._known_thread(FakeSource(backwards), None, "Me", None, fmt,
                                              fmt.known[0])
-    assert replayed is None and len(rows) == 2
+    assert replayed.values is None and len(rows) == 2
 
 
 def write_thread(root, folder, messages):

@@ -103,9 +103,10 @@ def clean_body(body: str | None) -> str:
     return (body or "").replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
-def problem(direction, sent_at, body: str, media, latest, *, require_text: bool = True):
+def problem(direction, sent_at, body: str, media, latest, *, by_hand: bool = True):
     """(field, what is wrong) for a malformed message, or None. `sent_at` and `latest` (the
-    latest time allowed) compare as the caller holds them (datetimes, or database text)."""
+    latest time allowed) compare as the caller holds them (datetimes, or database text).
+    A message typed by hand needs text or an attachment; a record of one (an export) not."""
     if direction not in (INBOUND, OUTBOUND):
         return "direction", (f"Choose whether the message was received or sent (direction "
                              f"“{direction}” is unknown).")
@@ -113,12 +114,13 @@ def problem(direction, sent_at, body: str, media, latest, *, require_text: bool 
         return "media", f"Unknown attachment kind “{media}”."
     if "\x00" in body:
         return "body", "The message text contains a NUL character."
-    if require_text and not body and not media:
+    if by_hand and not body and not media:
         return "body", "Paste the message text (or choose an attachment)."
     if len(body) > MAX_BODY:
         return "body", f"The message is {len(body):,} characters long; the limit is {MAX_BODY:,}."
     if sent_at > latest:
-        return "sent_at", "The time is in the future; leave it empty for now."
+        return "sent_at", ("The time is in the future; leave it empty for now." if by_hand
+                           else f"The time ({sent_at}) is in the future.")
     return None
 
 

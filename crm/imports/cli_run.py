@@ -117,7 +117,8 @@ def run_cli_import(path, *, owner_email=None, me=None, dry_run=False, day_first=
         except Exception as e:
             db.session.rollback()
             run = db.session.get(ImportRun, run_id)
-            message = str(e) if isinstance(e, ExportError) else f"{type(e).__name__}: {e}"
+            message = (str(e) if isinstance(e, (ExportError, ServiceError))
+                       else f"{type(e).__name__}: {e}")
             dm_service.fail(run, f"{message} Nothing was imported.")
             db.session.commit()
             raise ImportFailed(f"{message} Nothing was imported.") from None

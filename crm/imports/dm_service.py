@@ -11,7 +11,7 @@ from crm import policy
 from crm.accounts.models import User
 from crm.audit import services as audit
 from crm.contacts.models import KINDS, PLATFORM_LABELS
-from crm.core.errors import ValidationFailed
+from crm.core.errors import ServiceError, ValidationFailed
 from crm.core.timeutil import utcnow
 from crm.extensions import db
 from crm.imports import dm_plan, dm_write, matching, storage
@@ -245,6 +245,8 @@ def run_import(run_id: int) -> None:
         run = db.session.get(ImportRun, run_id)
         if isinstance(e, ExportError):
             message = _named(run, e)
+        elif isinstance(e, ServiceError):   # a malformed message, named by the service
+            message = e.message
         else:
             log.exception("import %s failed", run_id)
             message = f"The import stopped ({type(e).__name__}: {e})."

@@ -26,8 +26,8 @@ def pack_message(m, sent_at_to_db):
     at = m.sent_at
     if at.tzinfo is not None:
         at = at.astimezone(timezone.utc).replace(tzinfo=None)
-    body = m.body if "\x00" not in m.body else m.body.replace("\x00", "")
-    return (sent_at_to_db(at) if sent_at_to_db else at, body, m.media, m.external_id,
+    # A NUL character stays: the ingestion service refuses it, naming the message.
+    return (sent_at_to_db(at) if sent_at_to_db else at, m.body, m.media, m.external_id,
             m.fingerprint, m.is_outbound, (m.sender.name or "")[:200])
 
 
@@ -51,23 +51,29 @@ class Replayed:
     reply_state.replay_new): conversation values, and ResponseTime rows as tuples of
     RESPONSE_COLUMNS in the database's own form."""
 
-    __slots__ = ("values", "bursts")
+    __slots__ = ("values", "bursts", "duplicates")
     RESPONSE_COLUMNS = ("conversation_id", "burst_started_at", "answered_at",
                         "response_seconds", "responder_id")
 
-    def __init__(self, values, bursts):
+    def __init__(self, values, bursts, duplicates=0):
         self.values = values
         self.bursts = bursts
+        self.duplicates = duplicates   # messages whose platform id came earlier in the thread
 
 
 def _known_thread(source, thread, me, day_first, fmt: RowFormat, known, index=None):
-    """A new conversation's rows, replied_at filled in, and its Replayed state (None when
-    the messages are not in time order: then the writer rebuilds it from the table)."""
+    """A new conversation's rows, replied_at filled in, and its Replayed state (values None
+    when the messages are not in time order: then the writer rebuilds it from the table)."""
     conv, author, run_id, now = known
     to_db = fmt.to_db or (lambda v: v)
-    naive, rows = [], []
+    naive, rows, ids, duplicates = [], [], set(), 0
     for m in source.messages(thread, me, whatsapp_day_first=day_first):
         p = pack_message(m, None)
+        if p[3]:   # a platform message id given twice is one message (unique per conversation)
+            if p[3] in ids:
+                duplicates += 1
+                continue
+            ids.add(p[3])
         out = p[5]
         naive.append(("out" if out else "in", p[0], author if out else None, p[1], p[2]))
         rows.append([conv, "out" if out else "in", to_db(p[0]), p[1], p[2],
@@ -75,7 +81,7 @@ def _known_thread(source, thread, me, day_first, fmt: RowFormat, known, index=No
     if any(naive[i][1] > naive[i + 1][1] for i in range(len(naive) - 1)):
         if fmt.tally is not None:  # none replied until the rebuild (its UPDATEs mark them)
             fmt.tally.count(fmt.owners.get(index), rows, [])
-        return [tuple(r) for r in rows], None
+        return [tuple(r) for r in rows], Replayed(None, [], duplicates)
     values, bursts, replied = replay_new(conv, naive)
     for row, at in zip(rows, replied):
         if at is not None:
@@ -85,7 +91,7 @@ def _known_thread(source, thread, me, day_first, fmt: RowFormat, known, index=No
     bursts = [(b["conversation_id"], to_db(b["burst_started_at"]),
                None if b["answered_at"] is None else to_db(b["answered_at"]),
                b["response_seconds"], b["responder_id"]) for b in bursts]
-    return [tuple(r) for r in rows], Replayed(values, bursts)
+    return [tuple(r) for r in rows], Replayed(values, bursts, duplicates)
 
 
 def _thread_batches(source, index, thread, me, day_first, fmt: RowFormat):

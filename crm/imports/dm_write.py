@@ -1,9 +1,11 @@
 """Writing a confirmed DM import: contacts, conversations, then messages in bulk.
 
 Everything happens in the caller's one transaction, so a failure half way leaves nothing.
-Messages are inserted with executemany in batches (no ORM object per message); a message
-already stored for the same thread — same platform message id, or same fingerprint — is
-skipped, so importing an export twice, or a newer overlapping one, adds nothing twice.
+Messages go through the ingestion service's set-based path (crm.conversations.ingest_bulk):
+checked (one malformed message refuses the import), inserted with executemany in batches
+(no ORM object per message), a message already stored for the same thread — same platform
+message id, or same fingerprint — skipped, so importing an export twice, or a newer
+overlapping one, adds nothing twice; reply state and opt-out flags as for a hand-logged DM.
 
 On SQLite, a load that is big next to the messages table drops the indexes it would
 scatter writes over (by direction and time, by author) inside the transaction and builds them
@@ -17,15 +19,15 @@ import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from crm.audit import services as audit
 from crm.contacts import services as contacts
 from crm.contacts.models import PLATFORM_LABELS, SocialHandle
-from crm.conversations.models import (CLOSED, INBOUND, NEEDS_REPLY, OUTBOUND, Conversation, Message,
-                                      ResponseTime)
-from crm.conversations.reply_state import write_replayed
-from crm.conversations.services import get_or_create_conversation, rebuild_reply_state
+from crm.conversations import ingest_bulk
+from crm.conversations.ingest_bulk import BulkIngest, stored_keys
+from crm.conversations.models import CLOSED, NEEDS_REPLY, Conversation, Message, ResponseTime
+from crm.conversations.services import get_or_create_conversation
 from crm.core.errors import ServiceError
 from crm.core.timeutil import utcnow
 from crm.extensions import db
@@ -34,51 +36,9 @@ from crm.imports.dm_plan import ThreadPlan, chosen_me
 from crm.reports import rollup, rollup_triggers, version_triggers
 from crm.reports.loaded import Tally
 
-COLUMNS = ("conversation_id", "direction", "sent_at", "body", "media", "author_id",
-           "sender_name", "external_id", "fingerprint", "import_id", "created_at", "replied_at")
-FLUSH_ROWS = 10_000
 # Existing messages of re-imported threads that may be held in memory for the bulk path.
 PREFETCH_LIMIT = 200_000
 CHUNK = 500
-
-
-class MessageInserter:
-    """executemany of plain tuples, with the values converted as SQLAlchemy would."""
-
-    def __init__(self, conn, table=None, columns=COLUMNS):
-        self.conn = conn
-        dialect = conn.dialect
-        table = Message.__table__ if table is None else table
-        self.table, self.columns = table, columns
-        mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(dialect.paramstyle)
-        self.sql = self.to_db = None
-        if mark:
-            self.sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "
-                        f"VALUES ({', '.join([mark] * len(columns))})")
-            # Raw executemany skips SQLAlchemy's conversions, so apply the column's own.
-            self.to_db = bulk.datetime_to_db(dialect)
-        now = utcnow()
-        self.now = self.to_db(now) if self.to_db else now
-        self.rows: list[tuple] = []
-        self.count = 0
-        self.seconds = 0.0
-
-    def extend(self, rows: list[tuple]) -> None:
-        self.rows.extend(rows)
-        if len(self.rows) >= FLUSH_ROWS:
-            self.flush()
-
-    def flush(self) -> None:
-        if not self.rows:
-            return
-        began = time.perf_counter()
-        if self.sql:
-            self.conn.exec_driver_sql(self.sql, self.rows)
-        else:  # an unusual driver: let SQLAlchemy build the statement
-            self.conn.execute(insert(self.table), [dict(zip(self.columns, r)) for r in self.rows])
-        self.count += len(self.rows)
-        self.rows = []
-        self.seconds += time.perf_counter() - began
 
 
 @dataclass
@@ -89,6 +49,7 @@ class ThreadState:
     conversation_id: int | None = None
     added: int = 0
     duplicates: int = 0
+    checked: int = 0                        # messages of the thread checked so far
 
 
 @dataclass
@@ -126,7 +87,7 @@ def _write(actor, run, source, plans, options, conn, *, progress, workers, bulk_
     me, day_first = chosen_me(options), options.get("day_first")
     author_id = run.owner_id or getattr(actor, "id", None)
     new_kind = options.get("new_kind") or "contact"
-    inserter = MessageInserter(conn)
+    writer = BulkIngest(conn, platform)
     scopes = _conversations_by_key(platform, [p.key for p in selected])
     states = [ThreadState(p, scopes.get(p.key, [])) for p in selected]
     total = sum(p.summary["count"] for p in selected)
@@ -135,11 +96,13 @@ def _write(actor, run, source, plans, options, conn, *, progress, workers, bulk_
     matched_contacts = {s.plan.contact.id for s in states if s.plan.contact is not None}
 
     started = time.perf_counter()
+    if not dry_run:   # threads imported before: held until the commit, then read
+        ingest_bulk.lock([cid for s in states for cid, _ in s.scope])
     bulk_load = not dry_run and _bulk_load_wanted(conn, total, bulk_min_rows, states)
     if bulk_load:
         _prefetch_seen(states)
         bulk.hold_write_transaction(conn, run.id)
-        indexes = _scattered_indexes()
+        indexes = ingest_bulk.scattered_indexes()
         for ix in indexes:
             ix.drop(conn)
         rollup_triggers.suspend_insert_marking(conn)
@@ -184,34 +147,35 @@ def _write(actor, run, source, plans, options, conn, *, progress, workers, bulk_
         _new_conversations(platform, fresh)
     outcome.seconds["contacts"] = round(time.perf_counter() - started, 2)
 
-    run_id, now = run.id, inserter.now
+    run_id, now = run.id, writer.now
     known = {i: (st.conversation_id, author_id, run_id, now)
              for i, st in enumerate(states) if st.conversation_id is not None and not st.scope}
-    fmt = dm_stream.RowFormat(inserter.to_db, known, owners={
+    fmt = dm_stream.RowFormat(writer.to_db, known, owners={
         i: states[i].plan.contact.owner_id for i in known} if bulk_load else None)
     if workers and dm_stream.can_fork() and len(threads) > 1:
         stream = dm_stream.forked(source, threads, me, day_first, fmt, workers)
     else:
         stream = dm_stream.in_line(source, threads, me, day_first, fmt)
-    responses = MessageInserter(conn, ResponseTime.__table__, dm_stream.Replayed.RESPONSE_COLUMNS)
-    replayed: list[dict] = []        # conversation values the readers worked out
     done = 0
     for index, rows, last, finished, state_of in stream:
         if index is None:   # a reader's rollup counts, sent when it is done
             tally.merge(state_of)
             continue
         state = states[index]
+        where = f"Thread “{state.plan.summary['title']}”"
         if finished:  # a new thread: every message is new and the rows are ready
-            inserter.extend(rows)
+            writer.check(rows, where, state.checked + 1, at=2, body=3, media=4, direction=1)
+            state.checked += len(rows)
+            writer.add_new(state.conversation_id, rows, state_of if last else None)
             state.added += len(rows)
-            if last and state.added and state_of is not None:
-                replayed.append(state_of.values)
-                responses.extend(state_of.bursts)
+            if last and state_of is not None:
+                state.duplicates += state_of.duplicates
         elif rows:
+            writer.check(rows, where, state.checked + 1, at=0, body=1, media=2)
+            state.checked += len(rows)
             if state.seen is None:
-                state.seen = _load_seen([cid for cid, _ in state.scope])
-            externals, prints = state.seen
-            fresh = [r for r in rows if not ((r[3] and r[3] in externals) or r[4] in prints)]
+                state.seen = stored_keys([cid for cid, _ in state.scope])
+            fresh = writer.without_duplicates(rows, state.seen)
             state.duplicates += len(rows) - len(fresh)
             if fresh and dry_run:
                 state.added += len(fresh)
@@ -221,35 +185,29 @@ def _write(actor, run, source, plans, options, conn, *, progress, workers, bulk_
                 conv_id = conversation_for(state)
                 if bulk_load:
                     marked_hours.update(rollup.hour_of(r[0]) for r in fresh)
-                inserter.extend([(conv_id, OUTBOUND if out else INBOUND, at, body, media,
-                                  author_id if out else None, sender, ext, fp, run_id, now,
-                                  None)
-                                 for at, body, media, ext, fp, out, sender in fresh])
+                writer.add(conv_id, fresh, author_id=author_id, import_id=run_id)
                 state.added += len(fresh)
         done += len(rows)
         if progress and rows:
             progress(done, total, "messages")
         if last:
             state.seen = None  # this thread is finished; let its ids go
-    inserter.flush()
+    writer.messages.flush()
     outcome.seconds["messages"] = round(time.perf_counter() - started
                                         - outcome.seconds["contacts"], 2)
-    outcome.seconds["insert"] = round(inserter.seconds, 2)
+    outcome.seconds["insert"] = round(writer.messages.seconds, 2)
     mark = time.perf_counter()
 
     touched = [s.conversation_id for s in states if s.added and s.conversation_id]
     if progress and not dry_run:
         progress(done, total, "reply state")
     # New conversations got their reply state from the readers; the others (messages added
-    # to a thread imported before) are rebuilt from the table.
-    responses.flush()
+    # to a thread imported before) are replayed from the table.
+    writer.flush()
     if bulk_load:   # response times written from here on (the rebuild's) are marked dirty
         counted_responses = conn.execute(select(func.max(ResponseTime.id))).scalar() or 0
-    write_replayed(replayed, [])
-    if replayed:
-        db.session.expire_all()
-    done_ids = {v["id"] for v in replayed}
-    rebuild_reply_state([c for c in touched if c not in done_ids])
+    if not dry_run:
+        writer.settle(touched)
     outcome.seconds["reply_state"] = round(time.perf_counter() - mark, 2)
     if bulk_load:
         # Built after the reply state has written replied_at, which one of them holds.
@@ -369,23 +327,10 @@ def _conversations_by_key(platform: str, keys: list[str]) -> dict[str, list[tupl
     return out
 
 
-def _load_seen(conversation_ids: list[int]) -> tuple[set, set]:
-    externals, prints = set(), set()
-    if conversation_ids:
-        for ext, fp in db.session.execute(
-                select(Message.external_id, Message.fingerprint)
-                .where(Message.conversation_id.in_(conversation_ids))):
-            if ext:
-                externals.add(ext)
-            if fp:
-                prints.add(fp)
-    return externals, prints
-
-
 def _prefetch_seen(states: list[ThreadState]) -> None:
     """Read the stored ids of every re-imported thread now, while the indexes exist."""
     for state in states:
-        state.seen = _load_seen([cid for cid, _ in state.scope]) if state.scope else (set(), set())
+        state.seen = stored_keys([cid for cid, _ in state.scope]) if state.scope else (set(), set())
 
 
 # -- the SQLite bulk path ----------------------------------------------------------------
@@ -401,13 +346,3 @@ def _bulk_load_wanted(conn, rows: int, minimum: int, states) -> bool:
         prior += conn.execute(select(func.count()).select_from(Message).where(
             Message.conversation_id.in_(ids[start:start + CHUNK]))).scalar() or 0
     return prior <= PREFETCH_LIMIT
-
-
-def _scattered_indexes():
-    """The messages indexes a load would update all over the tree. Those led by
-    conversation_id stay: rows arrive conversation by conversation, with growing ids, so
-    they only grow at one end (and the reply state reads through one of them). So does the
-    template index: it holds only messages sent from a template, which an import never is."""
-    return sorted((ix for ix in Message.__table__.indexes
-                   if next(iter(ix.columns)).name not in ("conversation_id", "template_id")),
-                  key=lambda ix: ix.name)
