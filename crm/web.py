@@ -2,6 +2,7 @@
 headers."""
 from flask import Flask, g, render_template, request
 from flask_login import current_user
+from sqlalchemy.orm.exc import StaleDataError
 
 from crm import headers
 from crm.conversations import bubbles
@@ -74,6 +75,13 @@ def register_web(app: Flask) -> None:
             # htmx swaps 2xx only; the fragment tells the user in place.
             return render_template("errors/_refused.html", message=e.message), 200
         return render_template("errors/refused.html", message=e.message), 409
+
+    @app.errorhandler(StaleDataError)
+    def changed_meanwhile(e):
+        # A row whose version moved on under this request (optimistic locking): a conflict
+        # to explain, not a server error. Services turn the ones they expect into Conflict.
+        db.session.rollback()
+        return render_template("errors/conflict.html"), 409
 
     @app.errorhandler(429)
     def too_many(e):

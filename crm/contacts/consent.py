@@ -9,6 +9,7 @@ from datetime import datetime
 from crm.audit import services as audit
 from crm.contacts.models import CONSENT_LABELS, CONSENT_STATES, ConsentEvent, Contact
 from crm.core.errors import OutreachRefused, ValidationFailed
+from crm.core.models import conflict_if_changed_meanwhile
 from crm.core.timeutil import utcnow
 from crm.extensions import db
 
@@ -61,26 +62,29 @@ def change_consent(actor, contact: Contact, *, status: str | None = None,
         raise ValidationFailed(f"Unknown consent status “{new_status}”.", field="status")
     if new_status == contact.consent_status and new_dnc == contact.do_not_contact:
         return None
-    at = at or utcnow()
-    event = ConsentEvent(
-        contact_id=contact.id, actor_id=getattr(actor, "id", None), at=at,
-        from_status=contact.consent_status, to_status=new_status,
-        from_dnc=contact.do_not_contact, to_dnc=new_dnc,
-        source=(source or "Changed on the contact page")[:200], note=note or None,
-        evidence_message_id=evidence_message_id,
-    )
-    db.session.add(event)
-    before = (contact.consent_status, contact.do_not_contact)
-    contact.consent_status = new_status
-    contact.do_not_contact = new_dnc
-    contact.consent_changed_at = at
-    audit.record(actor, "consent", contact,
-                 summary=f"Consent: {describe(*before)} → {describe(new_status, new_dnc)}",
-                 changes={"consent_status": [before[0], new_status],
-                          "do_not_contact": [before[1], new_dnc], "source": event.source},
-                 at=at)
-    if not may_contact(contact).allowed:
-        _cancel_outreach_tasks(actor, contact)
+    message = (f"{contact.name}'s consent was changed by someone else at the same time. "
+               "Your change was not saved; the current consent is shown.")
+    with conflict_if_changed_meanwhile(message):
+        at = at or utcnow()
+        event = ConsentEvent(
+            contact_id=contact.id, actor_id=getattr(actor, "id", None), at=at,
+            from_status=contact.consent_status, to_status=new_status,
+            from_dnc=contact.do_not_contact, to_dnc=new_dnc,
+            source=(source or "Changed on the contact page")[:200], note=note or None,
+            evidence_message_id=evidence_message_id,
+        )
+        db.session.add(event)
+        before = (contact.consent_status, contact.do_not_contact)
+        contact.consent_status = new_status
+        contact.do_not_contact = new_dnc
+        contact.consent_changed_at = at
+        audit.record(actor, "consent", contact,
+                     summary=f"Consent: {describe(*before)} → {describe(new_status, new_dnc)}",
+                     changes={"consent_status": [before[0], new_status],
+                              "do_not_contact": [before[1], new_dnc], "source": event.source},
+                     at=at)
+        if not may_contact(contact).allowed:
+            _cancel_outreach_tasks(actor, contact)
     return event
 
 

@@ -6,6 +6,7 @@ from crm.audit import services as audit
 from crm.contacts.handles import HandleError, normalize_handle, profile_url
 from crm.contacts.models import KINDS, PLATFORMS, Contact, Note, SocialHandle, Tag
 from crm.core.errors import Conflict, ValidationFailed
+from crm.core.models import conflict_if_changed_meanwhile
 from crm.core.timeutil import utcnow
 from crm.extensions import db
 
@@ -150,23 +151,29 @@ def update_contact(actor, contact: Contact, data: dict, *, expected_version: int
     if not policy.can_edit_contact(actor, contact):
         raise ValidationFailed("You cannot edit this contact.")
     if expected_version is not None and expected_version != contact.version:
-        raise Conflict(f"{contact.name} was changed by someone else since you opened it. "
-                       "Your edit was not saved; the current version is shown.")
+        raise Conflict(_changed_meanwhile(contact))
     values = _clean(data)
-    for key, value in values.items():
-        setattr(contact, key, value)
-    if tags is not None:
-        before = [t.name for t in contact.tags]
-        set_tags(contact, tags)
-        after = [t.name for t in contact.tags]
-    refresh_search_text(contact)
-    changes = audit.changes_of(contact)
-    if tags is not None and before != after:
-        changes["tags"] = [before, after]
-    if changes:
-        contact.updated_at = utcnow()
-        audit.record(actor, "update", contact, summary=f"{contact.name} edited", changes=changes)
+    with conflict_if_changed_meanwhile(_changed_meanwhile(contact)):
+        for key, value in values.items():
+            setattr(contact, key, value)
+        if tags is not None:
+            before = [t.name for t in contact.tags]
+            set_tags(contact, tags)
+            after = [t.name for t in contact.tags]
+        refresh_search_text(contact)
+        changes = audit.changes_of(contact)
+        if tags is not None and before != after:
+            changes["tags"] = [before, after]
+        if changes:
+            contact.updated_at = utcnow()
+            audit.record(actor, "update", contact, summary=f"{contact.name} edited",
+                         changes=changes)
     return changes
+
+
+def _changed_meanwhile(contact: Contact) -> str:
+    return (f"{contact.name} was changed by someone else since you opened it. "
+            "Your edit was not saved; the current version is shown.")
 
 
 def set_owner(actor, contact: Contact, owner_id: int | None) -> None:

@@ -1,0 +1,192 @@
+"""Nothing lost under concurrency: real simultaneous requests against a served app, on the
+test database (a SQLite file in WAL mode, or PostgreSQL with --db=postgres)."""
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+from werkzeug.serving import make_server
+
+from crm.contacts.models import ConsentEvent, Contact
+from crm.conversations import reply_state, services
+from crm.conversations.models import Conversation, Message, ResponseTime
+from crm.core.timeutil import utcnow
+from tests import factories
+from tests.factories import reply_state_snapshot
+
+ROUNDS = 3
+
+
+@pytest.fixture
+def served(app):
+    """The app behind a threaded HTTP server on a free local port."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None   # a 302 is an answer to look at, not to follow
+
+
+OPENER = urllib.request.build_opener(_NoRedirects)
+
+
+class Browser:
+    """One signed-in person, posting forms the way a browser (or htmx) does."""
+
+    def __init__(self, app, base, user):
+        client = app.test_client()
+        with client.session_transaction() as session:
+            session["_user_id"] = user.session_token
+            session["_fresh"] = True
+        self.cookie = f"session={client.get_cookie('session').value}"
+        self.base = base
+
+    def post(self, path, data, htmx=False):
+        request = urllib.request.Request(
+            self.base + path, data=urllib.parse.urlencode(data).encode(), method="POST",
+            headers={"Cookie": self.cookie, **({"HX-Request": "true"} if htmx else {})})
+        try:
+            with OPENER.open(request, timeout=60) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+
+def at_once(*calls):
+    """Run the calls in threads released together; their results in order."""
+    barrier = threading.Barrier(len(calls))
+    results = [None] * len(calls)
+
+    def run(i, call):
+        barrier.wait()
+        results[i] = call()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def dm(direction, at=None, **extra):
+    return {"platform": "instagram", "direction": direction, "body": f"{direction} {at}",
+            "sent_at": at.strftime("%Y-%m-%dT%H:%M") if at else "", "confirm": "1", **extra}
+
+
+def kept_equals_rebuild(db):
+    db.session.expire_all()
+    kept = reply_state_snapshot()
+    reply_state.rebuild_reply_state(db.session.scalars(select(Conversation.id)).all())
+    rebuilt = reply_state_snapshot()
+    db.session.rollback()
+    return kept == rebuilt
+
+
+def test_simultaneous_dms_on_one_conversation_are_all_counted_once(app, db, rep, served):
+    contact = factories.ContactFactory(owner_id=rep.id)
+    first = services.log_message(rep, contact, platform="instagram", direction="in",
+                                 body="Hi there", sent_at=utcnow() - timedelta(hours=1))
+    conv_id = first.conversation_id
+    db.session.commit()
+    url = f"/contacts/{contact.id}/messages"
+    people = [Browser(app, served, rep) for _ in range(6)]
+    answers = at_once(*[lambda p=p: p.post(url, dm("out"), htmx=True) for p in people])
+    assert [status for status, _ in answers] == [200] * 6
+    db.session.expire_all()
+    conv = db.session.get(Conversation, conv_id)
+    stored = db.session.scalar(select(func.count()).select_from(Message))
+    assert conv.message_count == stored == 7
+    bursts = db.session.execute(select(ResponseTime.answered_at)).all()
+    assert len(bursts) == 1 and bursts[0][0] is not None   # one burst, answered once
+    assert conv.state == "awaiting_reply"
+    assert kept_equals_rebuild(db)
+
+
+def test_an_inbound_and_an_outbound_at_once_keep_the_customers_last_word(app, db, rep, served):
+    browser = Browser(app, served, rep)
+    now = utcnow().replace(second=0, microsecond=0)
+    for _ in range(ROUNDS):
+        contact = factories.ContactFactory(owner_id=rep.id)
+        services.log_message(rep, contact, platform="instagram", direction="in", body="Hello",
+                             sent_at=now - timedelta(hours=2))
+        db.session.commit()
+        ours, theirs = now - timedelta(minutes=2), now - timedelta(minutes=1)
+        url = f"/contacts/{contact.id}/messages"
+        answers = at_once(lambda: browser.post(url, dm("out", ours), True),
+                          lambda: browser.post(url, dm("in", theirs), True))
+        assert [status for status, _ in answers] == [200, 200]
+        db.session.expire_all()
+        conv = db.session.scalars(select(Conversation)
+                                  .where(Conversation.contact_id == contact.id)).one()
+        # The customer wrote last: the conversation waits on us (it stays in the inbox).
+        assert (conv.state, conv.waiting_since, conv.message_count) == \
+            ("needs_reply", theirs, 3)
+    assert kept_equals_rebuild(db)
+
+
+def test_two_first_dms_to_a_new_contact_make_one_conversation(app, db, rep, served):
+    for _ in range(ROUNDS):
+        contact = factories.ContactFactory(owner_id=rep.id)
+        db.session.commit()
+        url = f"/contacts/{contact.id}/messages"
+        people = [Browser(app, served, rep) for _ in range(3)]
+        answers = at_once(*[lambda p=p: p.post(url, dm("in"), htmx=True) for p in people])
+        assert [status for status, _ in answers] == [200, 200, 200]
+        db.session.expire_all()
+        convs = db.session.scalars(select(Conversation)
+                                   .where(Conversation.contact_id == contact.id)).all()
+        assert len(convs) == 1 and convs[0].message_count == 3
+    assert kept_equals_rebuild(db)
+
+
+def test_simultaneous_edits_of_one_contact_save_one_and_explain_the_other(app, db, rep, served):
+    browser = Browser(app, served, rep)
+    for _ in range(ROUNDS):
+        contact = factories.ContactFactory(owner_id=rep.id, name="Before")
+        db.session.commit()
+        version, url = contact.version, f"/contacts/{contact.id}/edit"
+
+        def edit(name):
+            return browser.post(url, {
+                "kind": "contact", "name": name, "currency": "USD", "owner_id": str(rep.id),
+                "version": str(version)})
+
+        answers = at_once(lambda: edit("Alice"), lambda: edit("Bruno"))
+        statuses = sorted(status for status, _ in answers)
+        assert statuses == [200, 302], statuses          # one saved, one explained
+        refused = next(body for status, body in answers if status == 200)
+        assert "changed by someone else" in refused
+        db.session.expire_all()
+        saved = db.session.get(Contact, contact.id)
+        assert saved.name in ("Alice", "Bruno") and saved.version > version
+
+
+def test_simultaneous_consent_changes_never_fail_and_keep_history_true(app, db, rep, served):
+    browser = Browser(app, served, rep)
+    for _ in range(ROUNDS):
+        contact = factories.ContactFactory(owner_id=rep.id)
+        db.session.commit()
+        url = f"/contacts/{contact.id}/consent"
+
+        def change(status):
+            return browser.post(url, {"status": status, "source": "test"}, htmx=True)
+
+        answers = at_once(lambda: change("opted_out"), lambda: change("opted_in"))
+        assert [status for status, _ in answers] == [200, 200]
+        conflicts = sum("changed by someone else" in body for _, body in answers)
+        db.session.expire_all()
+        events = db.session.scalars(select(ConsentEvent).where(
+            ConsentEvent.contact_id == contact.id).order_by(ConsentEvent.id)).all()
+        assert len(events) == 2 - conflicts >= 1
+        saved = db.session.get(Contact, contact.id)
+        assert saved.consent_status == events[-1].to_status
