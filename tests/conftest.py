@@ -3,11 +3,13 @@ users of each role, a signed-in client, and a SQL query counter."""
 import os
 import re
 import threading
+import threading
 from contextlib import contextmanager
 
 import pytest
 from flask import g
 from sqlalchemy import event, text
+from werkzeug.serving import make_server
 
 from config import TestConfig
 from crm import create_app
@@ -93,6 +95,18 @@ def remembering(app):
     yield
     app.config.pop("REPORTS_CACHE")
     cache.clear()
+
+
+@pytest.fixture
+def live_server(app):
+    """The test app on 127.0.0.1:<free port>, in a thread, for one test (the browser tests,
+    and real concurrent requests)."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
 
 
 @pytest.fixture

@@ -1,14 +1,12 @@
-"""Nothing lost under concurrency: real simultaneous requests against a served app, on the
-test database (a SQLite file in WAL mode, or PostgreSQL with --db=postgres)."""
+"""Nothing lost under concurrency: real simultaneous requests against the served app, on
+the test database (a SQLite file in WAL mode, or PostgreSQL with --db=postgres)."""
 import threading
 import urllib.error
 import urllib.parse
 import urllib.request
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from crm.contacts.models import ConsentEvent, Contact
 from crm.conversations import reply_state, services
@@ -18,17 +16,6 @@ from tests import factories
 from tests.factories import reply_state_snapshot
 
 ROUNDS = 3
-
-
-@pytest.fixture
-def served(app):
-    """The app behind a threaded HTTP server on a free local port."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -92,14 +79,14 @@ def kept_equals_rebuild(db):
     return kept == rebuilt
 
 
-def test_simultaneous_dms_on_one_conversation_are_all_counted_once(app, db, rep, served):
+def test_simultaneous_dms_on_one_conversation_are_all_counted_once(app, db, rep, live_server):
     contact = factories.ContactFactory(owner_id=rep.id)
     first = services.log_message(rep, contact, platform="instagram", direction="in",
                                  body="Hi there", sent_at=utcnow() - timedelta(hours=1))
     conv_id = first.conversation_id
     db.session.commit()
     url = f"/contacts/{contact.id}/messages"
-    people = [Browser(app, served, rep) for _ in range(6)]
+    people = [Browser(app, live_server, rep) for _ in range(6)]
     answers = at_once(*[lambda p=p: p.post(url, dm("out"), htmx=True) for p in people])
     assert [status for status, _ in answers] == [200] * 6
     db.session.expire_all()
@@ -112,8 +99,8 @@ def test_simultaneous_dms_on_one_conversation_are_all_counted_once(app, db, rep,
     assert kept_equals_rebuild(db)
 
 
-def test_an_inbound_and_an_outbound_at_once_keep_the_customers_last_word(app, db, rep, served):
-    browser = Browser(app, served, rep)
+def test_an_inbound_and_an_outbound_at_once_keep_the_customers_last_word(app, db, rep, live_server):
+    browser = Browser(app, live_server, rep)
     now = utcnow().replace(second=0, microsecond=0)
     for _ in range(ROUNDS):
         contact = factories.ContactFactory(owner_id=rep.id)
@@ -134,12 +121,12 @@ def test_an_inbound_and_an_outbound_at_once_keep_the_customers_last_word(app, db
     assert kept_equals_rebuild(db)
 
 
-def test_two_first_dms_to_a_new_contact_make_one_conversation(app, db, rep, served):
+def test_two_first_dms_to_a_new_contact_make_one_conversation(app, db, rep, live_server):
     for _ in range(ROUNDS):
         contact = factories.ContactFactory(owner_id=rep.id)
         db.session.commit()
         url = f"/contacts/{contact.id}/messages"
-        people = [Browser(app, served, rep) for _ in range(3)]
+        people = [Browser(app, live_server, rep) for _ in range(3)]
         answers = at_once(*[lambda p=p: p.post(url, dm("in"), htmx=True) for p in people])
         assert [status for status, _ in answers] == [200, 200, 200]
         db.session.expire_all()
@@ -149,8 +136,8 @@ def test_two_first_dms_to_a_new_contact_make_one_conversation(app, db, rep, serv
     assert kept_equals_rebuild(db)
 
 
-def test_simultaneous_edits_of_one_contact_save_one_and_explain_the_other(app, db, rep, served):
-    browser = Browser(app, served, rep)
+def test_simultaneous_edits_of_one_contact_save_one_and_explain_the_other(app, db, rep, live_server):
+    browser = Browser(app, live_server, rep)
     for _ in range(ROUNDS):
         contact = factories.ContactFactory(owner_id=rep.id, name="Before")
         db.session.commit()
@@ -171,8 +158,8 @@ def test_simultaneous_edits_of_one_contact_save_one_and_explain_the_other(app, d
         assert saved.name in ("Alice", "Bruno") and saved.version > version
 
 
-def test_simultaneous_consent_changes_never_fail_and_keep_history_true(app, db, rep, served):
-    browser = Browser(app, served, rep)
+def test_simultaneous_consent_changes_never_fail_and_keep_history_true(app, db, rep, live_server):
+    browser = Browser(app, live_server, rep)
     for _ in range(ROUNDS):
         contact = factories.ContactFactory(owner_id=rep.id)
         db.session.commit()

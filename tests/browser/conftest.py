@@ -5,12 +5,10 @@ where a missing browser fails the run.
 """
 import os
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
 
 from tests import factories
 
@@ -50,17 +48,6 @@ def browser(chromium_path):
                   "--disable-sync"])
         yield browser
         browser.close()
-
-
-@pytest.fixture
-def live_server(app):
-    """The test app on 127.0.0.1:<free port>, in a thread, for one test."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
 
 
 def csp_violations(page) -> list[str]:
