@@ -100,11 +100,11 @@ def test_upload_over_the_size_limit(app, auth, rep, monkeypatch):
 
 
 def test_failure_half_way_writes_nothing(app, auth, rep, monkeypatch):
-    import crm.imports.dm_write as dm_write
+    import crm.conversations.ingest_bulk as ingest_bulk
 
     def broken(ids):
         raise RuntimeError("disk full")
-    monkeypatch.setattr(dm_write, "rebuild_reply_state", broken)
+    monkeypatch.setattr(ingest_bulk, "rebuild_reply_state", broken)
     client = auth.login(rep)
     rid = import_dm(client, DATA / "instagram_legacy")
     run = db.session.get(ImportRun, rid)
