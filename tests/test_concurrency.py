@@ -12,6 +12,7 @@ from crm.contacts.models import ConsentEvent, Contact
 from crm.conversations import reply_state, services
 from crm.conversations.models import Conversation, Message, ResponseTime
 from crm.core.timeutil import utcnow
+from crm.extensions import db
 from tests import factories
 from tests.factories import reply_state_snapshot
 
@@ -30,9 +31,13 @@ class Browser:
     """One signed-in person, posting forms the way a browser (or htmx) does."""
 
     def __init__(self, app, base, user):
+        from crm.accounts import sessions
+
+        secret = sessions.start(user)
+        db.session.commit()
         client = app.test_client()
         with client.session_transaction() as session:
-            session["_user_id"] = user.session_token
+            session["_user_id"] = secret
             session["_fresh"] = True
         self.cookie = f"session={client.get_cookie('session').value}"
         self.base = base
