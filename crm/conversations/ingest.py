@@ -124,11 +124,13 @@ def problem(direction, sent_at, body: str, media, latest, *, by_hand: bool = Tru
     return None
 
 
-def check(m: IncomingMessage, *, now: datetime | None = None, where: str = "") -> datetime:
+def check(m: IncomingMessage, *, now: datetime | None = None, where: str = "",
+          by_hand: bool = True) -> datetime:
     """Refuse a malformed message naming the field (and `where` it is); returns its UTC time."""
     now = now or utcnow()
     sent_at = to_utc_naive(m.sent_at) if m.sent_at else now
-    bad = problem(m.direction, sent_at, m.body or "", m.media, now + FUTURE_TOLERANCE)
+    bad = problem(m.direction, sent_at, m.body or "", m.media, now + FUTURE_TOLERANCE,
+                  by_hand=by_hand)
     if bad is not None:
         raise ValidationFailed(where + bad[1], field=bad[0])
     return sent_at
@@ -181,12 +183,21 @@ def lock(conv: Conversation) -> Conversation:
 # -- writing -----------------------------------------------------------------------------
 def ingest(actor, conv: Conversation, messages: list[IncomingMessage], *,
            source: str = HAND) -> Ingested:
-    """Write new messages into one conversation (see the module docstring)."""
+    """Write new messages into one conversation (see the module docstring). `actor` is the
+    Rapport user acting (None for a platform's own events): messages they typed default to
+    being logged by them, and those they wrote (written_in_rapport) to being theirs."""
     now = utcnow()
-    times = [check(m, now=now, where=_where(i, len(messages))) for i, m in enumerate(messages)]
-    contact = conv.contact
+    by_hand = source in (HAND, CORRECTION)
+    times = [check(m, now=now, where=_where(i, len(messages)), by_hand=by_hand)
+             for i, m in enumerate(messages)]
     if any(m.direction == OUTBOUND and m.written_in_rapport for m in messages):
-        consent.require_may_contact(contact, action="outbound DM")
+        consent.require_may_contact(conv.contact, action="outbound DM")
+    actor_id = getattr(actor, "id", None)
+    for m in messages:
+        if by_hand and m.logged_by_id is None:
+            m.logged_by_id = actor_id
+        if m.written_in_rapport and m.author_id is None:
+            m.author_id = actor_id
     conv = lock(conv)
     result = Ingested(conv)
     fresh = _without_duplicates(conv.id, messages, times, result)
