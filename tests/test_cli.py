@@ -45,3 +45,32 @@ def test_demo_load_once(app, db):
     result = runner.invoke(args=["demo", "load", "--if-empty"])
     assert "already present" in result.output
     assert db.session.query(Contact).count() == count
+
+
+def test_users_reset_link_prints_a_working_link(app, db, rep):
+    db.session.commit()
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["users", "reset-link", "--email", rep.email,
+                                 "--base-url", "https://crm.example.com"])
+    assert result.exit_code == 0, result.output
+    link = result.output.split("once: ")[1].strip()
+    assert link.startswith("https://crm.example.com/reset/")
+    path = link.removeprefix("https://crm.example.com")
+    resp = app.test_client().post(path, data={"new_password": "brand new words",
+                                              "confirm": "brand new words"})
+    assert resp.status_code == 302
+    result = runner.invoke(args=["users", "reset-link", "--email", "nobody@example.com"])
+    assert result.exit_code != 0 and "No user with the email" in result.output
+
+
+def test_users_two_factor_off(app, db, rep):
+    from crm.accounts import two_factor
+    import pyotp
+
+    two_factor.start_enrolment(rep)
+    two_factor.confirm_enrolment(rep, pyotp.TOTP(rep.totp_secret).now())
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["users", "two-factor-off", "--email", rep.email])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    assert not rep.two_factor_on

@@ -1,8 +1,9 @@
 """`flask users create`."""
 import click
-from flask import Flask
+from flask import Flask, current_app, url_for
 
-from crm.accounts.services import create_user
+from crm.accounts import passwords, sessions, two_factor
+from crm.accounts.services import create_user, find_by_email
 from crm.core.errors import ValidationFailed
 from crm.extensions import db
 
@@ -30,3 +31,36 @@ def register(app: Flask) -> None:
             db.session.rollback()
             raise click.ClickException(e.message)
         click.echo(f"Created {user.role} {user.email}.")
+
+    def _user(email):
+        user = find_by_email(email)
+        if user is None:
+            raise click.ClickException(f"No user with the email {email}.")
+        return user
+
+    @users.command("reset-link")
+    @click.option("--email", required=True, help="Whose password.")
+    @click.option("--base-url", default="http://127.0.0.1:5000", show_default=True,
+                  help="Where people open Rapport.")
+    def reset_link(email, base_url):
+        """Print a one-time link to choose a new password (an admin who forgot theirs)."""
+        user = _user(email)
+        try:
+            token = passwords.create_reset_link(None, user)
+        except ValidationFailed as e:
+            raise click.ClickException(e.message)
+        db.session.commit()
+        with current_app.test_request_context(base_url=base_url):
+            link = url_for("accounts.reset_password", token=token, _external=True)
+        hours = current_app.config["PASSWORD_RESET_HOURS"]
+        click.echo(f"Open within {hours} hours, once: {link}")
+
+    @users.command("two-factor-off")
+    @click.option("--email", required=True)
+    def two_factor_off(email):
+        """Turn off someone's two-factor sign-in and sign them out everywhere."""
+        user = _user(email)
+        two_factor.turn_off(user, user)
+        sessions.end_all(user, "two-factor turned off")
+        db.session.commit()
+        click.echo(f"Two-factor sign-in is off for {user.email}.")

@@ -46,7 +46,7 @@ def change_password(user: User, *, current: str, new: str, confirm: str,
     return sessions.end_all(user, "password changed", keep_current=True)
 
 
-def create_reset_link(actor: User, user: User) -> str:
+def create_reset_link(actor: User | None, user: User) -> str:
     """A one-time token for `user` to choose a new password; earlier unused ones stop working."""
     if not user.active:
         raise ValidationFailed(f"{user.name} is deactivated: reactivate them first.")
@@ -57,7 +57,8 @@ def create_reset_link(actor: User, user: User) -> str:
                        .values(expires_at=now))
     token = secrets.token_urlsafe(32)
     hours = current_app.config["PASSWORD_RESET_HOURS"]
-    db.session.add(PasswordReset(user_id=user.id, token_hash=_hash(token), created_by_id=actor.id,
+    db.session.add(PasswordReset(user_id=user.id, token_hash=_hash(token),
+                                 created_by_id=getattr(actor, "id", None),
                                  created_at=now, expires_at=now + timedelta(hours=hours)))
     audit.record(actor, "password_reset_link", user,
                  summary=f"Password reset link made for {user.email} (valid {hours} h)")
