@@ -139,13 +139,24 @@ def test_wrong_codes_count_towards_the_account_lock(app, db, rep):
 
 
 def test_an_admin_can_require_it_for_admins_and_managers(app, auth, admin, manager, rep, db):
+    db.session.commit()
+    already = app.test_client()
+    password_step(already, manager)
+    rep_browser = app.test_client()
+    password_step(rep_browser, rep)
     client = auth.login(admin)
+    g.pop("_login_user", None)
     resp = client.post("/admin/settings", data={
         "response_target_hours": 24, "duplicate_window_days": 7, "stop_phrases": "stop",
         "require_two_factor": "y"})
     assert resp.status_code == 302
     assert settings.get("require_two_factor") is True
     assert db.session.query(AuditEvent).filter_by(action="two_factor_required").count() == 1
+    # The manager signed in without it is signed out to set it up; the rep is not.
+    assert not signed_in(already)
+    assert signed_in(rep_browser)
+    g.pop("_login_user", None)
+    assert client.get("/admin/settings").status_code == 200    # the admin who chose it stays
 
     # A rep is not asked.
     other = app.test_client()

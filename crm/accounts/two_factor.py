@@ -30,6 +30,31 @@ def required_for(user: User) -> bool:
     return bool(settings.get("require_two_factor")) and user.role in ("admin", "manager")
 
 
+def set_required(actor: User, required: bool) -> int:
+    """Require (or stop requiring) two-factor for admins and managers. Turning it on signs out
+    those who have not set it up (the admin doing it aside), so they enrol at their next
+    sign-in rather than when their sessions happen to end. Returns how many were signed out."""
+    if required == bool(settings.get("require_two_factor")):
+        return 0
+    settings.put("require_two_factor", required)
+    audit.record(actor, "two_factor_required", None, entity_type="settings",
+                 summary="Two-factor sign-in " + ("required" if required else
+                                                  "no longer required")
+                 + " for admins and managers",
+                 changes={"require_two_factor": [not required, required]})
+    if not required:
+        return 0
+    from crm.accounts import sessions
+
+    signed_out = 0
+    for user in db.session.scalars(select(User).where(
+            User.role.in_(("admin", "manager")), User.active.is_(True),
+            User.totp_enabled_at.is_(None), User.id != actor.id)):
+        if sessions.end_all(user, "two-factor required", actor=actor):
+            signed_out += 1
+    return signed_out
+
+
 def start_enrolment(user: User) -> None:
     """Give the user a secret to add to their app (kept until confirmed or cancelled)."""
     if user.two_factor_on:

@@ -17,4 +17,4 @@ class SettingsForm(FlaskForm):
                     "case or accents) is flagged as a possible opt-out.")
     require_two_factor = BooleanField(
         "Admins and managers must sign in with two-factor codes",
-        description="Those without it set it up at their next sign-in.")
+        description="Those without it are signed out and set it up when they sign in again.")

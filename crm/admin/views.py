@@ -177,16 +177,13 @@ def settings_page():
             settings.put("duplicate_window_days", form.duplicate_window_days.data)
             settings.put("stop_phrases", phrases)
             from crm.audit import services as audit
-            required = bool(form.require_two_factor.data)
-            if required != bool(settings.get("require_two_factor")):
-                audit.record(current_user, "two_factor_required", None, entity_type="settings",
-                             summary="Two-factor sign-in " + ("required" if required else
-                                                              "no longer required")
-                             + " for admins and managers",
-                             changes={"require_two_factor": [not required, required]})
-            settings.put("require_two_factor", required)
+            signed_out = two_factor.set_required(current_user, bool(form.require_two_factor.data))
             audit.record(current_user, "update", None, summary="Settings changed",
                          entity_type="settings")
-            flash("Settings saved.", "success")
+            flash("Settings saved." + (f" {signed_out} admin or manager without two-factor "
+                                       f"sign-in {'was' if signed_out == 1 else 'were'} signed "
+                                       f"out to set it up." if signed_out else "")
+                  + (" Set up yours on Your account." if settings.get("require_two_factor")
+                     and not current_user.two_factor_on else ""), "success")
             return redirect(url_for("admin.settings_page"))
     return render_template("admin/settings.html", form=form)
