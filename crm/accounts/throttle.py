@@ -45,8 +45,9 @@ class SigninThrottle:
                 waits.append(max(1, math.ceil(stats.reset_time - time.time())))
         return max(waits, default=0)
 
-    def refusal(self, email: str, address: str) -> Refusal | None:
+    def refusal(self, email: str, address: str | None) -> Refusal | None:
         """A refusal when this account or this address has failed too often lately."""
+        address = address or "unknown"
         wait = self._blocked_for(self.per_account, "signin-account", self._account_key(email))
         if wait:
             return Refusal(f"This account is locked after too many failed sign-ins. Try again "
@@ -58,8 +59,9 @@ class SigninThrottle:
                            f"{_minutes(wait)}.", wait)
         return None
 
-    def failed(self, email: str, address: str) -> bool:
+    def failed(self, email: str, address: str | None) -> bool:
         """Count a failure; True when it has just locked the account."""
+        address = address or "unknown"
         account = self._account_key(email)
         for item in self.per_address:
             self.limiter.hit(item, "signin-address", address)
