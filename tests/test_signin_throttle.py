@@ -134,6 +134,13 @@ def test_sign_ins_and_failures_are_audited(client, rep, db):
                     ("sign_in", rep.id, rep.id)]
 
 
+def test_admins_find_security_events_in_the_audit_log(auth, admin, db):
+    auth.client.post("/login", data={"email": "nobody@example.com", "password": "guess"})
+    page = auth.login(admin).get("/admin/audit?action=sign_in_failed").get_data(as_text=True)
+    assert "Failed sign-in as nobody@example.com" in page
+    assert "<option selected>sign_in_failed</option>" in page    # offered in the filter
+
+
 def test_serving_with_the_test_configuration_is_refused(tmp_path):
     env = {**os.environ, "RAPPORT_CONFIG": "config.TestConfig", "PYTHONPATH": str(ROOT)}
     result = subprocess.run([sys.executable, "-c", "import wsgi"], cwd=tmp_path, env=env,
