@@ -138,6 +138,22 @@ def test_wrong_codes_count_towards_the_account_lock(app, db, rep):
     assert codes == [200, 200, 429]
 
 
+def test_a_known_password_does_not_reset_the_count_of_guessed_codes(app, db, rep):
+    enrol(db, rep)
+    limited = limited_app(app, LOGIN_ACCOUNT_LIMIT="3 per 15 minutes",
+                          LOGIN_RATE_LIMIT="100 per minute")
+    client = limited.test_client()
+    login = {"email": rep.email, "password": factories.PASSWORD}
+    with limited.app_context():
+        codes = []
+        for _ in range(2):
+            assert client.post("/login", data=login).status_code == 302
+            codes += [client.post("/login/code", data={"code": "000000"}).status_code
+                      for _ in range(2)]
+        assert codes == [200, 200, 200, 429]
+        assert client.post("/login", data=login).status_code == 429
+
+
 def test_an_admin_can_require_it_for_admins_and_managers(app, auth, admin, manager, rep, db):
     db.session.commit()
     already = app.test_client()

@@ -32,7 +32,11 @@ def _decoy_hash() -> str:
 
 
 def signed_in(user: User, address: str, method: str = "password") -> None:
-    """Note a successful sign-in on the user and in the audit log."""
+    """Note a successful sign-in on the user and in the audit log; the account's failures are
+    forgotten only now, so a known password does not reset the count of guessed codes."""
+    limits = throttles.throttle()
+    if limits is not None:
+        limits.forget_account(user.email)
     user.last_login_at = utcnow()
     audit.record(user, "sign_in", user,
                  summary=f"{user.email} signed in from {address} ({method})",
@@ -55,9 +59,7 @@ def check_credentials(email: str, password: str, address: str) -> Outcome:
     else:
         ok = user.check_password(password or "") and user.active
     if ok:
-        if limits is not None:
-            limits.forget_account(email)
-        return Outcome(user=user)
+        return Outcome(user=user)   # its failures are forgotten once signed in (signed_in)
     _failed(limits, user, email, address, f"Failed sign-in as {email[:120]} from {address}")
     return Outcome(error=WRONG)
 
@@ -91,6 +93,4 @@ def check_code(user: User, code: str, address: str) -> Outcome:
                 f"Wrong two-factor code for {user.email} from {address}", step="code")
         return Outcome(error="That code is not right. Use the newest code from your app, "
                              "or one of your recovery codes.")
-    if limits is not None:
-        limits.forget_account(user.email)
     return Outcome(user=user, method=method)

@@ -1,7 +1,6 @@
 """Sign in and sign out."""
-from urllib.parse import urlsplit
-
 import time
+from urllib.parse import urlsplit
 
 from flask import (Blueprint, abort, current_app, flash, make_response, redirect,
                    render_template, request, session, url_for)
