@@ -4,6 +4,7 @@ from sqlalchemy import event
 
 from crm.audit.models import AuditEvent
 from crm.contacts.models import Contact, SocialHandle
+from tests import factories
 from tests.factories import ContactFactory, HandleFactory
 
 
@@ -164,6 +165,22 @@ def test_search_fragment_for_htmx(auth, manager, db, hx):
             b'hx-boost="false" hx-swap-oob="true">') in resp.data
     full = auth.client.get("/contacts?q=silva")
     assert b"<html" in full.data  # the pushed URL loads as a full page
+
+
+def test_a_handle_or_profile_url_finds_the_person_everywhere(auth, manager, db):
+    a = ContactFactory(name="Ana Silva")
+    HandleFactory(contact=a, platform="instagram", handle="ana.makes")
+    ContactFactory(name="Bruno Costa")
+    db.session.flush()
+    from crm.contacts.services import refresh_search_text
+    refresh_search_text(a)
+    campaign = factories.CampaignFactory()
+    client = auth.login(manager)
+    for q in ("@ana.makes", "@Ana.Mak", "https://www.instagram.com/ana.makes/",
+              "instagram.com/Ana.Makes?igsh=abc"):
+        for url in ("/contacts", "/contacts/suggest", "/deals/new", f"/campaigns/{campaign.id}"):
+            page = client.get(url, query_string={"q": q}).get_data(as_text=True)
+            assert "Ana Silva" in page and "Bruno Costa" not in page, (url, q)
 
 
 def test_filters(auth, manager, rep, db):

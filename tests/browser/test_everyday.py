@@ -51,3 +51,41 @@ def test_archived_box_and_dashboard_export_follow_changes_in_place(page, live_se
     expect(page).to_have_url(re.compile(r"platform=instagram"))
     expect(page.get_by_role("link", name="Export summary CSV")).to_have_attribute(
         "href", re.compile(r"platform=instagram"))
+
+
+def test_answering_someone_who_wrote_logs_without_a_duplicate_warning(page, live_server,
+                                                                       sign_in, rep, db):
+    from datetime import timedelta
+
+    from crm.conversations import services
+    from crm.core.timeutil import utcnow
+    contact = factories.ContactFactory(name="Maya Chen", owner_id=rep.id)
+    services.log_message(rep, contact, platform="instagram", direction="out", body="Hi Maya!",
+                         sent_at=utcnow() - timedelta(days=2))
+    services.log_message(rep, contact, platform="instagram", direction="in",
+                         body="Hi! Tell me more", sent_at=utcnow() - timedelta(days=1))
+    sign_in(page, rep)
+    page.goto(f"{live_server}/contacts/{contact.id}")
+    page.locator("label[for=log-dir-out]").click()
+    page.get_by_label("Message", exact=True).fill("Here is the brief.")
+    page.get_by_role("button", name="Log message").click()
+    expect(page.locator(".thread")).to_contain_text("Here is the brief.")
+    expect(page.get_by_text("already messaged")).to_have_count(0)
+
+
+def test_searching_an_at_handle_or_a_profile_url_finds_the_person(page, live_server, sign_in,
+                                                                    rep, db):
+    from crm.contacts.services import refresh_search_text
+    ana = factories.ContactFactory(name="Ana Silva", owner_id=rep.id)
+    factories.HandleFactory(contact=ana, platform="tiktok", handle="ana.makes")
+    factories.ContactFactory(name="Bruno Costa", owner_id=rep.id)
+    db.session.flush()
+    refresh_search_text(ana)
+    sign_in(page, rep)
+    page.goto(f"{live_server}/contacts")
+    wait_for_htmx(page, "form[role=search]")
+    results = page.locator("#contact-results")
+    for q in ("@ana.makes", "https://www.tiktok.com/@Ana.Makes?lang=en"):
+        page.get_by_label("Search").fill(q)
+        expect(results).to_contain_text("Ana Silva")
+        expect(results).not_to_contain_text("Bruno Costa")
