@@ -89,3 +89,50 @@ def test_searching_an_at_handle_or_a_profile_url_finds_the_person(page, live_ser
         page.get_by_label("Search").fill(q)
         expect(results).to_contain_text("Ana Silva")
         expect(results).not_to_contain_text("Bruno Costa")
+
+
+def test_a_record_gone_out_of_scope_says_so(page, live_server, sign_in, rep, other_rep, db):
+    contact = factories.ContactFactory(name="Maya Chen", owner_id=rep.id)
+    sign_in(page, rep)
+    page.goto(f"{live_server}/contacts/{contact.id}")
+    wait_for_htmx(page, "#conversations form")
+    contact.owner_id = other_rep.id     # a manager hands the contact to someone else
+    db.session.commit()
+    page.get_by_label("Message", exact=True).fill("Hello?")
+    page.get_by_role("button", name="Log message").click()
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("no longer yours to see")
+    alert.get_by_role("button", name="Dismiss").click()
+    expect(page.get_by_role("alert")).to_have_count(0)
+
+
+def test_a_refused_sign_in_says_why(page, browser, app, rep, db):
+    """The sign-in limit's 429 is shown in place (the form is boosted)."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from config import TestConfig
+    from crm import create_app
+
+    class Limited(TestConfig):
+        SQLALCHEMY_DATABASE_URI = app.config["SQLALCHEMY_DATABASE_URI"]
+        RATELIMIT_ENABLED = True
+        LOGIN_RATE_LIMIT = "2 per minute"
+
+    db.session.commit()
+    server = make_server("127.0.0.1", 0, create_app(Limited), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        page.goto(f"http://127.0.0.1:{server.server_port}/login")
+        for attempt in range(3):
+            page.get_by_label("Email").fill(rep.email)
+            page.get_by_label("Password").fill("not the password")
+            with page.expect_response(lambda r: r.request.method == "POST") as answer:
+                page.get_by_role("button", name="Sign in").click()
+            assert answer.value.status == (200 if attempt < 2 else 429)
+        expect(page.get_by_role("alert").filter(has_text="Too many")).to_be_visible()
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
