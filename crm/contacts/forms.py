@@ -54,6 +54,7 @@ class ConsentForm(FlaskForm):
     source = StringField("Source", validators=[Optional(), Length(max=200)],
                          description="How you know, e.g. “replied STOP in DM”")
     note = StringField("Note", validators=[Optional(), Length(max=500)])
+    confirm = BooleanField("They asked to hear from us again")
 
 
 class HandleForm(_HandleFields, FlaskForm):

@@ -136,3 +136,29 @@ def test_a_refused_sign_in_says_why(page, browser, app, rep, db):
     finally:
         server.shutdown()
         thread.join(timeout=5)
+
+
+def test_opting_in_again_takes_their_word_and_the_whole_page_follows(page, live_server, sign_in,
+                                                                     rep, db):
+    contact = factories.ContactFactory(name="Stella Stop", first_name="Stella", owner_id=rep.id)
+    sign_in(page, rep)
+    page.goto(f"{live_server}/contacts/{contact.id}")
+    consent = page.locator("#consent")
+    consent.get_by_role("button", name="Opt out").click()
+    # Everywhere on the page at once: the badge, the banner, the message form.
+    expect(page.locator("#consent-badge")).to_contain_text("Opted out")
+    expect(page.get_by_text("No outreach.")).to_be_visible()
+    expect(page.locator("#log-dir-out")).to_be_disabled()
+
+    consent.get_by_role("link", name="Opt in again…").click()
+    expect(consent.get_by_label("Consent")).to_have_value("opted_in")
+    consent.get_by_role("button", name="Record change").click()
+    expect(consent.get_by_role("alert")).to_contain_text("Say what they said")
+    expect(page.locator("#consent-badge")).to_contain_text("Opted out")
+    consent.get_by_label("Source").fill("Replied YES to our Instagram DM")
+    consent.get_by_label("Stella asked to hear from us again").check()
+    consent.get_by_role("button", name="Record change").click()
+    expect(page.locator("#consent-badge")).to_contain_text("Opted in")
+    expect(page.get_by_text("No outreach.")).to_have_count(0)
+    expect(page.locator("#log-dir-out")).to_be_enabled()
+    expect(consent).to_contain_text("Replied YES to our Instagram DM")
