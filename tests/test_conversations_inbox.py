@@ -137,12 +137,12 @@ def test_the_inbox_and_its_navigation_badge_share_one_count(auth, rep, other_rep
     db.session.commit()
     with count_queries() as q:
         html = client.get("/inbox").get_data(as_text=True)
-    assert 'aria-label="conversations needing a reply">2</span>' in html
+    assert 'aria-label="conversations waiting on you">2</span>' in html
     assert sum("count(*)" in s for s in q.statements) == 1
     # A filtered inbox counts less than the badge does: the badge is counted on its own.
     html = client.get("/inbox?platform=x").get_data(as_text=True)
     assert "1 conversation waiting on us" in html
-    assert 'aria-label="conversations needing a reply">2</span>' in html
+    assert 'aria-label="conversations waiting on you">2</span>' in html
 
 
 def test_nav_badge_is_bounded(rep, db):
@@ -187,7 +187,7 @@ def test_a_late_count_over_99_says_so(auth, rep, db):
 
 def badge(client) -> str:
     html = client.get("/contacts").get_data(as_text=True)
-    marker = 'aria-label="conversations needing a reply">'
+    marker = 'aria-label="conversations waiting on you">'
     return html.split(marker, 1)[1].split("<", 1)[0] if marker in html else "0"
 
 
