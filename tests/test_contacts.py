@@ -36,6 +36,25 @@ def test_rep_creates_influencer_with_two_handles(auth, rep, db):
     assert db.session.query(AuditEvent).filter_by(action="create", entity_type="contact").count() == 1
 
 
+@pytest.mark.parametrize("typed,audience", [("120k", 120_000), ("1.2M", 1_200_000),
+                                            ("12,500", 12_500), ("12 500", 12_500),
+                                            ("950", 950)])
+def test_an_audience_is_read_as_people_type_it(auth, rep, db, typed, audience):
+    resp = _new(auth.login(rep), **{"handles-0-followers": typed})
+    assert resp.status_code == 302
+    ig = db.session.query(SocialHandle).filter_by(platform="instagram").one()
+    assert ig.followers == audience
+
+
+@pytest.mark.parametrize("typed", ["lots", "1.2345k", "-5"])
+def test_an_audience_that_is_not_a_count_is_refused(auth, rep, db, typed):
+    resp = _new(auth.login(rep), **{"handles-0-followers": typed})
+    assert resp.status_code == 200 and db.session.query(Contact).count() == 0
+    assert "Audience" in resp.get_data(as_text=True)
+    form = resp.get_data(as_text=True)
+    assert f'value="{typed}"' in form and 'inputmode="decimal"' in form
+
+
 def test_duplicate_handle_names_the_owner_and_links(auth, rep, db):
     existing = HandleFactory(platform="instagram", handle="maya.lindqvist",
                              contact=ContactFactory(name="First Maya"))

@@ -49,6 +49,25 @@
       var old = btn.textContent; btn.textContent = "Copied"; setTimeout(function () { btn.textContent = old; }, 1500);
     });
   });
+  // Escape cancels an edit made in place (its Cancel link carries data-escape-cancels), and
+  // the field's own Edit link has the focus again once the field is back.
+  var refocus = null;
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Escape" || e.defaultPrevented) return;
+    var form = e.target.closest && e.target.closest("form");
+    var cancel = form && form.querySelector("[data-escape-cancels]");
+    if (!cancel) return;
+    e.preventDefault();
+    refocus = cancel.getAttribute("hx-target");
+    cancel.click();
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!refocus) return;
+    var back = document.querySelector(refocus);
+    refocus = null;
+    var link = back && back.querySelector(".edit-link");
+    if (link) link.focus();
+  });
   // Picker suggestions fill a hidden id field and a visible name field.
   document.addEventListener("click", function (e) {
     var item = e.target.closest(".suggest-item");

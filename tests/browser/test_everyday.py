@@ -162,3 +162,38 @@ def test_opting_in_again_takes_their_word_and_the_whole_page_follows(page, live_
     expect(page.get_by_text("No outreach.")).to_have_count(0)
     expect(page.locator("#log-dir-out")).to_be_enabled()
     expect(consent).to_contain_text("Replied YES to our Instagram DM")
+
+
+def test_the_close_form_shows_only_the_chosen_outcomes_fields(page, live_server, sign_in, rep):
+    stage = factories.default_stage("Influencer collaborations", 0)
+    deal = factories.DealFactory(contact=factories.ContactFactory(owner_id=rep.id), stage=stage)
+    sign_in(page, rep)
+    page.goto(f"{live_server}/deals/{deal.id}")
+    page.get_by_text("Close this deal (won or lost)").click()
+    form = page.locator("form.close-form")
+    reason, reach = form.locator(".when-lost"), form.locator(".when-won")
+    expect(reason).to_be_hidden()
+    expect(reach).to_be_hidden()
+    form.get_by_label("Lost", exact=True).check()
+    expect(reason).to_be_visible()
+    expect(reach).to_be_hidden()
+    form.get_by_label("Won", exact=True).check()
+    expect(reach).to_be_visible()
+    expect(reason).to_be_hidden()
+
+
+def test_escape_cancels_an_inline_edit(page, live_server, sign_in, rep, db):
+    contact = factories.ContactFactory(name="Maya Chen", company="Glow", owner_id=rep.id)
+    sign_in(page, rep)
+    page.goto(f"{live_server}/contacts/{contact.id}")
+    wait_for_htmx(page, "#field-company .edit-link")
+    page.get_by_role("link", name="Edit company").click()
+    box = page.locator("#inline-company")
+    expect(box).to_be_focused()
+    box.fill("Something else")
+    box.press("Escape")
+    expect(page.locator("#inline-company")).to_have_count(0)
+    expect(page.locator("#field-company")).to_contain_text("Glow")
+    expect(page.get_by_role("link", name="Edit company")).to_be_focused()
+    db.session.refresh(contact)
+    assert contact.company == "Glow"
