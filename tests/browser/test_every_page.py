@@ -159,3 +159,29 @@ def test_every_main_page_fits_a_phone_screen(browser, live_server, workspace, sc
         assert not problems, "\n".join(f"{p}: " + "; ".join(w) for p, w in problems.items())
     finally:
         context.close()
+
+
+def test_the_phone_menu_opens_by_touch_and_by_keyboard(browser, live_server, workspace):
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        _sign_in(page, live_server, workspace["admin"])
+        nav = page.get_by_role("navigation", name="Main")
+        expect(nav).to_be_hidden()
+        button = page.locator(".nav-toggle-label").bounding_box()
+        assert button["width"] >= 44 and button["height"] >= 44
+        page.locator(".nav-toggle-label").tap()
+        expect(nav).to_be_visible()
+        link = nav.get_by_role("link", name="Contacts").bounding_box()
+        assert link["height"] >= 44
+        nav.get_by_role("link", name="Contacts").tap()
+        expect(page.get_by_role("heading", name="Contacts", level=1)).to_be_visible()
+        expect(nav).to_be_hidden()          # a new page comes with the menu folded
+        page.keyboard.press("Tab")          # skip link, then the brand, then the menu
+        page.keyboard.press("Tab")
+        page.keyboard.press("Tab")
+        expect(page.get_by_role("checkbox", name="Menu")).to_be_focused()
+        page.keyboard.press("Space")
+        expect(nav).to_be_visible()
+    finally:
+        context.close()
