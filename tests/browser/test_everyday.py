@@ -197,3 +197,32 @@ def test_escape_cancels_an_inline_edit(page, live_server, sign_in, rep, db):
     expect(page.get_by_role("link", name="Edit company")).to_be_focused()
     db.session.refresh(contact)
     assert contact.company == "Glow"
+
+
+def test_reply_from_the_inbox_lands_on_the_message_box(page, live_server, sign_in, rep, db):
+    from datetime import timedelta
+
+    from crm.conversations import services
+    from crm.core.timeutil import utcnow
+    contact = factories.ContactFactory(name="Maya Chen", owner_id=rep.id)
+    for i in range(12):   # a long thread: many messages, each with its actions
+        services.log_message(rep, contact, platform="instagram",
+                             direction="in" if i % 2 else "out", body=f"Message {i}",
+                             sent_at=utcnow() - timedelta(hours=30 - i))
+    sign_in(page, rep)
+    page.goto(f"{live_server}/inbox")
+    page.get_by_role("link", name="Reply").click()
+    box = page.get_by_label("Message", exact=True)
+    expect(box).to_be_focused()
+    expect(box).to_be_in_viewport()
+    title = page.locator(".log-title")
+    expect(title).to_have_text("Log a DM with Maya Chen on Instagram")
+    bar = page.locator(".topbar").bounding_box()
+    assert title.bounding_box()["y"] >= bar["y"] + bar["height"]   # not under the sticky bar
+    # From the top of the page, the message box is two Tab presses away (its skip link).
+    page.goto(f"{live_server}/contacts/{contact.id}")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to the message box")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(box).to_be_focused()
