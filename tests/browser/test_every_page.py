@@ -113,52 +113,46 @@ def _shot(page, name):
         page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
 
 
+def _check_every_page(context, base, workspace, check, label) -> dict:
+    """{path: problems} of `check(page)` on every main page, signed in as the admin, then on
+    the sign-in page signed out; a screenshot of each when SHOTS_DIR is set."""
+    page = context.new_page()
+    _sign_in(page, base, workspace["admin"])
+    problems = {}
+    for name, path in main_pages(workspace) + [("login", "/login")]:
+        if path == "/login":
+            context.clear_cookies()
+        page.goto(f"{base}{path}")
+        expect(page.locator("main h1").first).to_be_visible()
+        if found := check(page):
+            problems[path] = found
+        _shot(page, f"{name}-{label}")
+    return problems
+
+
 @pytest.mark.parametrize("scheme", SCHEMES)
 def test_every_main_page_has_no_serious_accessibility_violation(browser, live_server, workspace,
                                                                 scheme):
     # The app's Content-Security-Policy allows no injected script: axe is let in by the
     # browser, for this context only.
     context = browser.new_context(viewport=DESKTOP, color_scheme=scheme, bypass_csp=True)
-    page = context.new_page()
     try:
-        _sign_in(page, live_server, workspace["admin"])
-        problems = {}
-        for name, path in main_pages(workspace):
-            page.goto(f"{live_server}{path}")
-            expect(page.locator("main h1").first).to_be_visible()
-            found = _axe(page)
-            if found:
-                problems[path] = found
-            _shot(page, f"{name}-1366-{scheme}")
-        page.goto(f"{live_server}/login")   # signed in, it goes home; sign out first
-        context.clear_cookies()
-        page.goto(f"{live_server}/login")
-        if found := _axe(page):
-            problems["/login"] = found
-        _shot(page, f"login-1366-{scheme}")
-        assert not problems, "\n".join(f"{p}:\n  " + "\n  ".join(v) for p, v in problems.items())
+        problems = _check_every_page(context, live_server, workspace, _axe, f"1366-{scheme}")
     finally:
         context.close()
+    assert not problems, "\n".join(f"{p}:\n  " + "\n  ".join(v) for p, v in problems.items())
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
 def test_every_main_page_fits_a_phone_screen(browser, live_server, workspace, scheme):
     context = browser.new_context(viewport=PHONE, color_scheme=scheme, is_mobile=True,
                                   has_touch=True, device_scale_factor=1)
-    page = context.new_page()
     try:
-        _sign_in(page, live_server, workspace["admin"])
-        problems = {}
-        for name, path in main_pages(workspace):
-            page.goto(f"{live_server}{path}")
-            expect(page.locator("main h1").first).to_be_visible()
-            wide = _wider_than_screen(page)
-            if wide:
-                problems[path] = wide
-            _shot(page, f"{name}-390-{scheme}")
-        assert not problems, "\n".join(f"{p}: " + "; ".join(w) for p, w in problems.items())
+        problems = _check_every_page(context, live_server, workspace, _wider_than_screen,
+                                     f"390-{scheme}")
     finally:
         context.close()
+    assert not problems, "\n".join(f"{p}: " + "; ".join(w) for p, w in problems.items())
 
 
 def test_the_phone_menu_opens_by_touch_and_by_keyboard(browser, live_server, workspace):
