@@ -215,8 +215,8 @@ def test_reply_from_the_inbox_lands_on_the_message_box(page, live_server, sign_i
     box = page.get_by_label("Message", exact=True)
     expect(box).to_be_focused()
     expect(box).to_be_in_viewport()
-    title = page.locator(".log-title")
-    expect(title).to_have_text("Log a DM with Maya Chen on Instagram")
+    title = page.locator(".log-head")
+    expect(title).to_have_text(re.compile(r"Log a DM\s+with Maya Chen on Instagram"))
     bar = page.locator(".topbar").bounding_box()
     assert title.bounding_box()["y"] >= bar["y"] + bar["height"]   # not under the sticky bar
     # From the top of the page, the message box is two Tab presses away (its skip link).
