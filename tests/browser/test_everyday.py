@@ -226,3 +226,40 @@ def test_reply_from_the_inbox_lands_on_the_message_box(page, live_server, sign_i
     expect(page.get_by_role("link", name="Skip to the message box")).to_be_focused()
     page.keyboard.press("Enter")
     expect(box).to_be_focused()
+
+
+def test_dragging_to_the_boards_edge_scrolls_to_won_and_every_move_can_be_undone(
+        page, live_server, sign_in, rep, db):
+    from crm.pipeline.models import Deal
+    prospect = factories.default_stage("Influencer collaborations", 0)
+    won = factories.default_stage("Influencer collaborations", 6)
+    deal = factories.DealFactory(contact=factories.ContactFactory(name="Ina Costa",
+                                                                  owner_id=rep.id),
+                                 stage=prospect, title="Ina summer reel")
+    page.set_viewport_size({"width": 1366, "height": 900})
+    sign_in(page, rep)
+    page.goto(f"{live_server}/board?pipeline={prospect.pipeline_id}")
+    board = page.locator("[data-board]")
+    won_col = page.locator(f"#col-{won.id}")
+    expect(won_col).not_to_be_in_viewport()          # eight columns are wider than the screen
+    card = page.locator(f"#deal-{deal.id} .deal-card-meta").bounding_box()
+    page.mouse.move(card["x"] + 10, card["y"] + card["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(card["x"] + 40, card["y"] + 30, steps=5)
+    # Held at the board's right edge, the board scrolls; the won column is in view at once.
+    edge = board.bounding_box()
+    page.mouse.move(edge["x"] + edge["width"] - 20, card["y"] + 60, steps=10)
+    expect(won_col).to_be_in_viewport()
+    page.wait_for_function("() => document.querySelector('[data-board]').scrollLeft > 200")
+    target = page.locator(f"#cards-{won.id}").bounding_box()
+    page.mouse.move(target["x"] + target["width"] / 2, target["y"] + 40, steps=10)
+    page.mouse.up()
+    expect(page.locator("#flashes")).to_contain_text("won")
+    db.session.expire_all()
+    assert db.session.get(Deal, deal.id).stage_id == won.id
+    # Undo: back where it was.
+    page.locator("#flashes").get_by_role("button", name="Undo").click()
+    expect(page.locator("#flashes")).to_contain_text("moved to Prospect")
+    expect(page.locator(f"#cards-{prospect.id} #deal-{deal.id}")).to_be_visible()
+    db.session.expire_all()
+    assert db.session.get(Deal, deal.id).stage_id == prospect.id
