@@ -263,3 +263,29 @@ def test_dragging_to_the_boards_edge_scrolls_to_won_and_every_move_can_be_undone
     expect(page.locator(f"#cards-{prospect.id} #deal-{deal.id}")).to_be_visible()
     db.session.expire_all()
     assert db.session.get(Deal, deal.id).stage_id == prospect.id
+
+
+def test_a_threads_message_actions_do_not_crowd_the_tab_order(page, live_server, sign_in, rep):
+    from datetime import timedelta
+
+    from crm.conversations import services
+    from crm.core.timeutil import utcnow
+    contact = factories.ContactFactory(name="Maya Chen", owner_id=rep.id)
+    for i in range(12):
+        services.log_message(rep, contact, platform="instagram",
+                             direction="in" if i % 2 else "out", body=f"Message {i}",
+                             sent_at=utcnow() - timedelta(hours=30 - i))
+    sign_in(page, rep)
+    page.goto(f"{live_server}/contacts/{contact.id}")
+    thread = page.get_by_role("log")
+    thread.focus()
+    page.keyboard.press("Tab")         # past the thread: no message's Edit or Delete
+    assert page.evaluate("() => !document.activeElement.closest('.thread')")
+    thread.focus()
+    page.keyboard.press("ArrowUp")     # the latest message…
+    expect(page.locator(".msg").last).to_be_focused()
+    page.keyboard.press("ArrowUp")     # …the one before
+    latest_but_one = page.locator(".msg").nth(-2)
+    expect(latest_but_one).to_be_focused()
+    page.keyboard.press("Tab")         # its own actions, and only its own
+    expect(latest_but_one.get_by_role("link", name="Edit")).to_be_focused()
