@@ -76,12 +76,14 @@ class Config:
     JOBS_SWEEP_SECONDS = int(os.environ.get("JOBS_SWEEP_SECONDS", "20"))
     JOBS_MAX_ATTEMPTS = int(os.environ.get("JOBS_MAX_ATTEMPTS", "2"))
     JOBS_KEEP_DAYS = int(os.environ.get("JOBS_KEEP_DAYS", "14"))
+    # A job still queued after this long is sent again (its message may have been lost).
+    JOBS_RESEND_MINUTES = float(os.environ.get("JOBS_RESEND_MINUTES", "15"))
+    JOBS_LOCK_DIR = os.environ.get("JOBS_LOCK_DIR")            # default instance/locks
     IMPORTS_RUNNING_PER_USER = int(os.environ.get("IMPORTS_RUNNING_PER_USER", "2"))
     IMPORTS_RUNNING_IN_ALL = int(os.environ.get("IMPORTS_RUNNING_IN_ALL", "6"))
     IMPORT_MEMORY_MB = int(os.environ.get("IMPORT_MEMORY_MB", "3072"))
     # Uploads left waiting for review, and failed imports' uploads, are deleted after this.
     IMPORT_ABANDONED_HOURS = float(os.environ.get("IMPORT_ABANDONED_HOURS", "168"))
-    FOLLOW_UPS_EVERY_MINUTES = int(os.environ.get("FOLLOW_UPS_EVERY_MINUTES", "5"))
 
 
 class TestConfig(Config):

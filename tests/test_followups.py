@@ -127,19 +127,22 @@ def test_cli_creates_follow_ups_and_says_how_many(app, db, contact):
     assert db.session.scalar(select(func.count()).select_from(Task)) == 1
 
 
-def test_today_page_runs_the_rule_for_my_contacts(auth, db, rep, other_rep, contact):
-    followups._last_run.clear()
+def test_today_page_creates_nothing_the_periodic_job_does(auth, db, rep, contact):
+    from crm import jobs
+    from crm.jobs import runner
+    from crm.jobs.models import Job
+
     unanswered(contact, utcnow() - timedelta(days=4))
-    theirs = factories.ContactFactory(owner_id=other_rep.id)
-    unanswered(theirs, utcnow() - timedelta(days=4))
     html = auth.login(rep).get("/today").data.decode()
+    assert "Follow up with Aisha Haddad" not in html and tasks(db) == []   # a GET writes nothing
+    assert any(k.endswith("periodic.tasks.follow_ups") for k in jobs.huey._registry._registry)
+    runner.run_periodic("tasks.follow_ups")
+    job = db.session.scalars(select(Job).where(Job.task == "tasks.follow_ups")).one()
+    assert job.status == "done" and job.result == {"summary": "1 follow-up task created"}
+    html = auth.client.get("/today").data.decode()
     assert "Follow up with Aisha Haddad" in html and "Auto follow-up" in html
-    assert [t.contact_id for t in tasks(db)] == [contact.id]   # only mine, the rest is cron's
-    # Throttled: a second visit right away does not run it again.
-    unanswered(factories.ContactFactory(owner_id=rep.id), utcnow() - timedelta(days=4))
-    auth.client.get("/today")
+    runner.run_periodic("tasks.follow_ups")          # again: nothing twice
     assert len(tasks(db)) == 1
-    followups._last_run.clear()
 
 
 def test_the_rule_is_set_based(db, rep, count_queries):
@@ -159,10 +162,9 @@ def test_the_rule_is_set_based(db, rep, count_queries):
     assert len(reads(many)) == len(reads(few)) <= 3
 
 
-def test_today_page_run_looks_back_a_week_only(db, rep, contact):
-    """Old unanswered DMs are cron's job; the page's run stays an index range scan."""
+def test_a_run_can_look_back_a_week_only(db, rep, contact):
+    """With lookback_days the rule stays an index range scan."""
     now = utcnow()
-    unanswered(contact, now - timedelta(days=3 + followups.TODAY_LOOKBACK_DAYS + 2))
-    assert create_follow_ups(now=now, owner_id=rep.id,
-                             lookback_days=followups.TODAY_LOOKBACK_DAYS) == 0
+    unanswered(contact, now - timedelta(days=3 + 7 + 2))
+    assert create_follow_ups(now=now, owner_id=rep.id, lookback_days=7) == 0
     assert create_follow_ups(now=now) == 1

@@ -2,6 +2,7 @@
 import logging
 
 import pytest
+from sqlalchemy import select
 
 from crm import jobs
 from crm.extensions import db
@@ -174,3 +175,20 @@ def test_jobs_page_is_for_admins_only(db, client, auth, manager):
     auth.login(manager)
     assert client.get("/admin/jobs").status_code == 404
     assert client.post(f"/admin/jobs/{job_id}/retry").status_code == 404
+
+
+def test_finished_jobs_are_forgotten_after_some_days(db, app):
+    from datetime import timedelta
+
+    from crm.core.timeutil import utcnow
+    from crm.jobs.sweep import forget_finished
+
+    old = utcnow() - timedelta(days=app.config["JOBS_KEEP_DAYS"] + 1)
+    db.session.add_all([Job(task="tests.count", status="done", finished_at=old),
+                        Job(task="tests.count", status="failed", finished_at=old),
+                        Job(task="tests.count", status="done", finished_at=utcnow()),
+                        Job(task="tests.count", status="queued")])
+    db.session.commit()
+    assert forget_finished() == 2
+    db.session.commit()
+    assert sorted(j.status for j in db.session.scalars(select(Job))) == ["done", "queued"]

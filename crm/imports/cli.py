@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -31,34 +32,66 @@ def register(app: Flask) -> None:
                   help="Processes reading the export when it is opened and while the "
                        "database is written (default: 2 for big exports where the system "
                        "allows it; 0 reads in this process).")
-    def import_dms(path, owner_email, me, dry_run, as_json, day_first, tz, skip_groups, workers):
-        """Import DM history from an Instagram, Facebook, X, LinkedIn, WhatsApp or TikTok export."""
-        from crm.imports.cli_run import ImportFailed, run_cli_import
+    @click.option("--wait/--no-wait", default=True, show_default=True,
+                  help="Wait for a worker to finish the import and print its summary.")
+    def import_dms(path, owner_email, me, dry_run, as_json, day_first, tz, skip_groups, workers,
+                   wait):
+        """Import DM history from an Instagram, Facebook, X, LinkedIn, WhatsApp or TikTok export
+        (a job for a worker: `make run` or `flask jobs worker` runs it)."""
+        from crm.imports.jobs import enqueue_cli_import
 
+        job_id = enqueue_cli_import(
+            str(Path(path).resolve()), owner_email=owner_email, me=me, dry_run=dry_run,
+            day_first=day_first, tz=tz, skip_groups=skip_groups, workers=workers)
+        if not wait:
+            click.echo(f"Queued as job #{job_id}; /admin/jobs shows how it goes.")
+            return
+        job = _wait_for(job_id, _progress_printer())
         tty = sys.stderr.isatty()
-        try:
-            summary = run_cli_import(
-                path, owner_email=owner_email, me=me, dry_run=dry_run, day_first=day_first,
-                tz=tz, skip_groups=skip_groups, workers=workers,
-                progress=_progress_printer(),
-                report=None if as_json else click.echo)
-        except ImportFailed as e:
-            if tty:
-                click.echo("", err=True)
-            db.session.rollback()
-            if as_json:
-                click.echo(json.dumps({"error": str(e), "threads": 0, "messages_added": 0,
-                                       "duplicates_skipped": 0, "contacts_created": 0,
-                                       "contacts_matched": 0, "problems": [str(e)]}))
-            else:
-                click.echo(f"Error: {e}", err=True)
-            sys.exit(1)
         if tty:
             click.echo("", err=True)  # end the progress line
+        if job.status != "done":
+            if as_json:
+                click.echo(json.dumps({"error": job.error, "threads": 0, "messages_added": 0,
+                                       "duplicates_skipped": 0, "contacts_created": 0,
+                                       "contacts_matched": 0, "problems": [job.error]}))
+            else:
+                click.echo(f"Error: {job.error}", err=True)
+            sys.exit(1)
+        summary = dict(job.result)
+        notes = summary.pop("notes", [])
         if as_json:
             click.echo(json.dumps(summary, ensure_ascii=False))
         else:
+            for line in notes:
+                click.echo(line)
             _print_summary(summary)
+
+
+def _wait_for(job_id: int, show):
+    """Poll the job until it has finished, showing its progress."""
+    from crm.jobs import runner
+    from crm.jobs.models import Job
+
+    announced = False
+    while True:
+        db.session.expire_all()
+        job = db.session.get(Job, job_id)
+        if job.status in ("done", "failed"):
+            break
+        live = runner.progress_of(job_id)
+        if live:
+            show(live["done"], live["total"], live["phase"])
+        elif job.status == "queued" and not announced:
+            click.echo(f"Queued as job #{job_id}; waiting for a worker "
+                       "(`make run` or `flask jobs worker` runs one)…", err=True)
+            announced = True
+        db.session.rollback()
+        time.sleep(0.25)
+    if job.status == "done":
+        n = job.result["messages_added"] + job.result["duplicates_skipped"]
+        show(n, n, "messages")
+    return job
 
 
 def _progress_printer():

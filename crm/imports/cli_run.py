@@ -6,6 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from crm import jobs
 from crm.accounts.models import User
 from crm.core.errors import ServiceError
 from crm.extensions import db
@@ -14,8 +15,7 @@ from crm.imports.models import ImportRun
 from crm.imports.parsers import ExportError, open_export
 from crm.imports.parsers.base import normalise_identity
 
-# Below this many messages, reading in the same process is as fast as forking readers.
-PARALLEL_FROM = 20_000
+PARALLEL_FROM = dm_stream.PARALLEL_FROM
 
 
 class ImportFailed(Exception):
@@ -60,7 +60,8 @@ def _me(summary: dict, me: str | None) -> str:
 
 
 def run_cli_import(path, *, owner_email=None, me=None, dry_run=False, day_first=None,
-                   tz="UTC", skip_groups=False, workers=None, progress=None, report=None) -> dict:
+                   tz="UTC", skip_groups=False, workers=None, progress=None, report=None,
+                   job_id: int | None = None) -> dict:
     """Import (or with dry_run only count) an export; returns the summary for --json."""
     actor = _actor(owner_email)
     try:
@@ -90,6 +91,8 @@ def run_cli_import(path, *, owner_email=None, me=None, dry_run=False, day_first=
         options = {"tz": tz, "me": chosen, "me_aliases": summary["me_aliases"],
                    "detected_me": summary["detected_me"], "day_first": day_first,
                    "choices": choices, "new_kind": "contact"}
+        if job_id is not None:
+            options["job_id"] = job_id     # the job that writes it (crm.imports.jobs)
         if report:
             who = dm_plan.display_me(chosen, summary["threads"])
             report(f"{source.platform} export ({source.layout}): {len(summary['threads']):,} "
@@ -113,15 +116,17 @@ def run_cli_import(path, *, owner_email=None, me=None, dry_run=False, day_first=
         run_id = run.id
         try:
             outcome = dm_service.execute(actor, run, source, progress=progress, workers=workers)
+            jobs.fence()    # in a job: still this attempt's run, so the commit writes it once
             db.session.commit()
-        except Exception as e:
+        except (ExportError, ServiceError) as e:   # a malformed file or message, named
             db.session.rollback()
             run = db.session.get(ImportRun, run_id)
-            message = (str(e) if isinstance(e, (ExportError, ServiceError))
-                       else f"{type(e).__name__}: {e}")
+            message = e.message if isinstance(e, ServiceError) else str(e)
             dm_service.fail(run, f"{message} Nothing was imported.")
             db.session.commit()
-            raise ImportFailed(f"{message} Nothing was imported.") from None
+            raise ImportFailed(f"{e} Nothing was imported.") from None
+        # Any other error rolls back and is the job's: logged in full, the run marked failed
+        # (crm.imports.jobs), the user told without internals.
         figures = dm_service.refresh_dashboard_figures()
         return _summary(run.counts, run.problems, source, run.id,
                         seconds={"reading": reading, **outcome.seconds,

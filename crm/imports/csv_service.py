@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import csv
-import logging
 import pickle
 from collections import Counter
 from contextlib import nullcontext
@@ -12,7 +11,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import func, select
 
-from crm import policy
+from crm import jobs, policy
 from crm.audit import services as audit
 from crm.contacts.models import Contact, SocialHandle
 from crm.core.errors import ValidationFailed
@@ -27,7 +26,6 @@ from crm.imports.dm_service import check_owner, fail
 from crm.imports.models import ImportRun
 from crm.reports import version_triggers
 
-log = logging.getLogger(__name__)
 CHUNK = 1000
 LISTED = 200
 EXAMPLES = 8
@@ -240,6 +238,13 @@ def _changed(d) -> list[str]:
     return out
 
 
+def _progress(run_id: int):
+    def progress(done, total, phase):
+        storage.write_progress(run_id, done, total, phase)
+        jobs.report_progress(done, total, phase)
+    return progress
+
+
 def check(run_id: int) -> None:
     """Job: read every row against the current contacts, writing nothing."""
     from crm.accounts.models import User
@@ -250,9 +255,8 @@ def check(run_id: int) -> None:
     actor = db.session.get(User, run.created_by_id)
     version = data_version(actor)  # before reading: a change during the check is noticed
     try:
-        summary = process(actor, run, write=False,
-                          progress=lambda d, t, p: storage.write_progress(run_id, d, t, p))
-    except (csv.Error, UnicodeDecodeError, OSError) as e:
+        summary = process(actor, run, write=False, progress=_progress(run_id))
+    except (csv.Error, UnicodeDecodeError) as e:
         db.session.rollback()
         fail(run, f"{run.filename}: the file could not be read to the end ({e}).")
         db.session.commit()
@@ -317,16 +321,9 @@ def run_import(run_id: int) -> None:
     if run is None or run.status != "running":
         return
     actor = db.session.get(User, run.created_by_id)
-    try:
-        execute(actor, run, progress=lambda d, t, p: storage.write_progress(run_id, d, t, p))
-        db.session.commit()
-    except Exception as e:
-        db.session.rollback()
-        log.exception("CSV import %s failed", run_id)
-        run = db.session.get(ImportRun, run_id)
-        fail(run, f"{run.filename}: the import stopped ({type(e).__name__}: {e}). "
-                  "Nothing was imported.")
-        db.session.commit()
-        return
+    # An error rolls back, is logged in full and marks the run failed (crm.imports.jobs).
+    execute(actor, run, progress=_progress(run_id))
+    jobs.fence()    # still this attempt's run: then the commit writes it once
+    db.session.commit()
     storage.remove(run)
     db.session.commit()

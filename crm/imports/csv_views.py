@@ -29,12 +29,13 @@ def save_mapping(run_id):
     run = policy.get_import(current_user, run_id, kind="csv")
     mapping = [request.form.get(f"col-{i}", "") for i in range(len(run.options["headers"]))]
     try:
+        jobs.check_limits(current_user)
         csv_service.save_mapping(current_user, run, mapping)
+        jobs.start(current_user, run, "imports.check_csv")
     except ServiceError as e:
         db.session.rollback()
         flash(e.message, "error")
         return redirect(url_for("imports.show", run_id=run.id))
-    jobs.start(run.id, csv_service.check)
     return redirect(url_for("imports.show", run_id=run.id))
 
 
@@ -53,10 +54,11 @@ def remap(run_id):
 def confirm_csv(run):
     """Start writing the checked rows (valid rows only when the user chose so)."""
     try:
+        jobs.check_limits(current_user)
         csv_service.confirm(current_user, run, valid_only=request.form.get("valid_only") == "1")
+        jobs.start(current_user, run, "imports.write_csv")
     except ServiceError as e:
         db.session.rollback()
         flash(e.message, "error")
         return redirect(url_for("imports.show", run_id=run.id))
-    jobs.start(run.id, csv_service.run_import)
     return redirect(url_for("imports.show", run_id=run.id))

@@ -1,7 +1,6 @@
 """DM-export runs, step by step: upload → read → review (me, dates, threads) → import."""
 from __future__ import annotations
 
-import logging
 import time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -14,11 +13,12 @@ from crm.contacts.models import KINDS, PLATFORM_LABELS
 from crm.core.errors import ServiceError, ValidationFailed
 from crm.core.timeutil import utcnow
 from crm.extensions import db
-from crm.imports import dm_plan, dm_write, matching, storage
+from crm import jobs
+from crm.imports import dm_plan, dm_stream, dm_write, matching, storage
+from crm.jobs import queue
 from crm.imports.models import ImportRun
 from crm.imports.parsers import ExportError, open_export
 
-log = logging.getLogger(__name__)
 MAX_PROBLEMS = 200
 TOUCHED_LISTED = 50
 
@@ -73,11 +73,14 @@ def start_upload(actor, files, *, tz: str = "UTC", owner_id: int | None = None,
     return run
 
 
-def fail(run: ImportRun, problem: str) -> None:
+def fail(run: ImportRun, problem: str, *, keep_upload: bool = False) -> None:
+    """The run failed with `problem` (what the user reads). Its upload is deleted, or kept
+    (keep_upload) when the job may be retried; the clean-up deletes it after a while."""
     run.status = "failed"
     run.problems = [problem]
     run.finished_at = utcnow()
-    storage.remove(run)
+    if not keep_upload:
+        storage.remove(run)
 
 
 def analyse(run_id: int) -> None:
@@ -93,36 +96,14 @@ def analyse(run_id: int) -> None:
         fail(run, _named(run, e))
         db.session.commit()
         return
-    except Exception as e:  # a parser bug must not leave the run "reading" for ever
-        log.exception("reading import %s failed", run_id)
-        fail(run, f"{run.filename}: could not be read ({type(e).__name__}: {e}).")
-        db.session.commit()
-        return
+    # Any other error is the job's: logged in full, the run marked failed (crm.imports.jobs).
     if not summary["threads"]:
         fail(run, f"{run.filename}: no messages found in this export.")
     else:
-        run.options = {**run.options, **summary, **_me_as_last_time(run, summary)}
+        run.options = {**run.options, **summary}
         run.progress_total = summary["messages"]
         run.status = "previewed"
     db.session.commit()
-
-
-def _me_as_last_time(run: ImportRun, summary: dict) -> dict:
-    """Who the uploader was in their last export of this platform, when the new export does
-    not say and that person is in it: the same export uploaded again asks nothing twice."""
-    if summary["detected_me"] or run.created_by_id is None:
-        return {}
-    in_export = {c[0] for c in summary["candidates"]}
-    earlier = db.session.scalars(
-        db.select(ImportRun).where(ImportRun.created_by_id == run.created_by_id,
-                                   ImportRun.kind == "dm", ImportRun.platform == run.platform,
-                                   ImportRun.id != run.id)
-        .order_by(ImportRun.created_at.desc()).limit(20))
-    for before in earlier:
-        me = (before.options or {}).get("me")
-        if me and me in in_export:
-            return {"me": me, "me_remembered": True}
-    return {}
 
 
 def _named(run: ImportRun, e: ExportError) -> str:
@@ -145,7 +126,7 @@ def choose_me(actor, run: ImportRun, me: str) -> None:
         names.add(run.options["detected_me"])
     if me not in names:
         raise ValidationFailed("Choose yourself from the people in this export.", field="me")
-    run.options = {**{k: v for k, v in run.options.items() if k != "me_remembered"}, "me": me}
+    run.options = {**run.options, "me": me}
 
 
 def choose_date_order(actor, run: ImportRun, day_first: bool) -> None:
@@ -252,25 +233,27 @@ def run_import(run_id: int) -> None:
 
     def progress(done, total, phase):
         storage.write_progress(run_id, done, total, phase)
+        jobs.report_progress(done, total, phase)
 
+    # In a worker process a big export is read by forked readers while this one writes;
+    # where jobs run in the enqueuing process (the tests), it is read in-line.
+    workers = 2 if (dm_stream.can_fork() and queue.backend() != "immediate"
+                    and run.progress_total >= dm_stream.PARALLEL_FROM) else 0
     try:
         progress(0, run.progress_total, "reading")
-        with open_export(run.stored_path, tz=run.options.get("tz", "UTC"), **limits()) as src:
-            execute(actor, run, src, progress=progress)
+        with open_export(run.stored_path, tz=run.options.get("tz", "UTC"), **limits(),
+                         scan_workers=workers) as src:
+            execute(actor, run, src, progress=progress, workers=workers)
+            jobs.fence()    # still this attempt's run: then the commit writes it once
             db.session.commit()
-    except Exception as e:
+    except (ExportError, ServiceError) as e:   # a malformed file or message, named
         db.session.rollback()
         run = db.session.get(ImportRun, run_id)
-        if isinstance(e, ExportError):
-            message = _named(run, e)
-        elif isinstance(e, ServiceError):   # a malformed message, named by the service
-            message = e.message
-        else:
-            log.exception("import %s failed", run_id)
-            message = f"The import stopped ({type(e).__name__}: {e})."
+        message = e.message if isinstance(e, ServiceError) else _named(run, e)
         fail(run, f"{message} Nothing was imported.")
         db.session.commit()
         return
+    # Any other error is the job's: rolled back, logged in full, the run marked failed.
     storage.remove(run)
     db.session.commit()
     refresh_dashboard_figures()

@@ -18,6 +18,8 @@ from crm.imports.parsers.base import reap, received_from, run_forked_child
 from crm.reports.loaded import Tally
 
 BATCH = 5000
+# Below this many messages, reading in the same process is as fast as forking readers.
+PARALLEL_FROM = 20_000
 
 
 def pack_message(m, sent_at_to_db):

@@ -166,10 +166,11 @@ def confirm(run_id):
         return confirm_csv(run)
     try:
         dm_service.save_choices(current_user, run, choices_from(run, request.form))
+        jobs.check_limits(current_user)
         dm_service.confirm(current_user, run)
+        jobs.start(current_user, run, "imports.write_dm")
     except ServiceError as e:
         db.session.rollback()
         flash(e.message, "error")
         return _back(run)
-    jobs.start(run.id, dm_service.run_import)
     return redirect(url_for("imports.show", run_id=run.id))

@@ -64,15 +64,15 @@ def upload_dm():
     if not form.validate_on_submit():
         return _index(dm=form)
     try:
-        services.forget_old_previews(current_user)
+        jobs.check_limits(current_user)
         run = dm_service.start_upload(
             current_user, [(f.filename, f.stream) for f in form.file.data if f.filename],
             tz=form.tz.data, owner_id=_owner_of(form), new_kind=form.new_kind.data)
+        jobs.start(current_user, run, "imports.read_dm")
     except ServiceError as e:
         db.session.rollback()
         apply_service_error(form, e)
         return _index(dm=form)
-    jobs.start(run.id, dm_service.analyse)
     return redirect(url_for("imports.show", run_id=run.id))
 
 
@@ -84,7 +84,6 @@ def upload_csv():
     if not form.validate_on_submit():
         return _index(csv=form)
     try:
-        services.forget_old_previews(current_user)
         run = csv_service.start_upload(
             current_user, [(f.filename, f.stream) for f in form.file.data if f.filename],
             owner_id=_owner_of(form))
@@ -108,7 +107,6 @@ def too_large(e):
 def show(run_id):
     """One import: its progress, its review (before anything is written), or its result."""
     run = policy.get_import(current_user, run_id)
-    services.reap_if_stalled(run)
     if run.is_active:
         return render_template("imports/running.html", run=run,
                                progress=services.progress(run))

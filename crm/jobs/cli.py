@@ -6,6 +6,8 @@ import logging
 import click
 from flask import Flask
 
+from crm.jobs import worker as _worker_tasks  # noqa: F401  (the sweep and periodic jobs)
+
 
 def register(app: Flask) -> None:
     @app.cli.group("jobs")
@@ -18,17 +20,21 @@ def register(app: Flask) -> None:
     def worker(processes):
         """Run background jobs (imports, follow-ups, clean-up) until stopped."""
         from crm.jobs import queue
-        from crm.jobs import worker as hooks
 
         if queue.backend() == "immediate":
             raise click.ClickException("JOBS_BACKEND is immediate: jobs run where they are "
                                        "queued, there is nothing for a worker to do.")
         logging.basicConfig(level=logging.INFO,
                             format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
-        hooks.start_soon()
+        # Huey logs every task it runs, the sweep every 20 s included; jobs log themselves.
+        logging.getLogger("huey").setLevel(logging.WARNING)
+        logging.getLogger("huey.consumer").setLevel(logging.INFO)
+        _worker_tasks.start_soon()
+        # Redis hands a job over as soon as it is queued; the SQLite queue is polled, at
+        # least once a second (Huey's default backs off to 10 s when idle).
         consumer = queue.huey.create_consumer(workers=processes, worker_type="process",
                                               periodic=True, check_worker_health=True,
-                                              health_check_interval=5)
+                                              health_check_interval=5, max_delay=1.0)
         consumer.run()
 
     @jobs.command("sweep")

@@ -30,6 +30,7 @@ class Job(db.Model):
     progress_total: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     # What the user reads (never internals); the full error goes to the log.
     error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict | None] = mapped_column(JSON)     # what it did ({"summary": …})
     worker: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
     queued_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)

@@ -80,16 +80,21 @@ def _execute(job_id: int) -> None:
         row.worker = f"{socket.gethostname()}:{os.getpid()}"[:120]
         args = list(row.args or [])
         db.session.commit()
+        log.info("job %s (%s) started, attempt %s", job_id, spec.name, row.attempts)
+        started = time.monotonic()
         token = _current.set(Running(job_id, row.attempts, held))
         try:
             with held.kept(), memory_ceiling(spec):
-                spec.func(row, *args)
+                value = spec.func(row, *args)
         finally:
             _current.reset(token)
         row = db.session.get(Job, job_id)
         row.status, row.finished_at = "done", utcnow()
+        if isinstance(value, dict):
+            row.result = value
         clear_progress(job_id)
         db.session.commit()
+        log.info("job %s (%s) done in %.1f s", job_id, spec.name, time.monotonic() - started)
     except LeaseLost:
         db.session.rollback()
         log.warning("job %s: another attempt took over; this one wrote nothing", job_id)

@@ -12,7 +12,7 @@ import logging
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from crm.core.timeutil import utcnow
 from crm.extensions import db
@@ -64,3 +64,11 @@ def sweep() -> dict:
     for job_id in done["requeued"] + done["resent"]:   # sent once their lease is free
         queue.send(job_id)
     return done
+
+
+def forget_finished() -> int:
+    """Delete done and failed jobs finished more than JOBS_KEEP_DAYS ago; the caller commits."""
+    days = float(current_app.config.get("JOBS_KEEP_DAYS", 14))
+    done = db.session.execute(delete(Job).where(
+        Job.status.in_(("done", "failed")), Job.finished_at < utcnow() - timedelta(days=days)))
+    return done.rowcount or 0

@@ -7,7 +7,7 @@ from flask import current_app
 from huey import crontab
 
 from crm.extensions import db
-from crm.jobs.queue import app, huey
+from crm.jobs.queue import app, huey, periodic
 
 log = logging.getLogger(__name__)
 
@@ -43,3 +43,13 @@ def start_soon() -> None:
     lease = float(current_app.config.get("JOBS_LEASE_SECONDS", 20))
     sweep_now.schedule(delay=0)
     sweep_now.schedule(delay=lease + 1)
+
+
+@periodic("jobs.forget_old", minutes=60, label="Forgetting old jobs")
+def forget_old(job) -> dict:
+    """Finished jobs are listed for JOBS_KEEP_DAYS days, then deleted."""
+    from crm.jobs.sweep import forget_finished
+
+    removed = forget_finished()
+    db.session.commit()
+    return {"summary": f"{removed} old job{'s' if removed != 1 else ''} deleted"}

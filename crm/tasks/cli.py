@@ -12,7 +12,7 @@ def register(app: Flask) -> None:
 
     @tasks.command("follow-ups")
     def follow_ups():
-        """Create follow-up tasks for DMs that got no reply (run it from cron)."""
+        """Create follow-up tasks for DMs that got no reply now (a worker does it every 5 minutes)."""
         from crm.tasks.followups import create_follow_ups
 
         created = create_follow_ups()

@@ -1,7 +1,6 @@
 """Automatic follow-ups: when our last DM got no reply for N days, the contact's owner gets
 one task — once per unanswered message (a unique source_message_id), never for someone who
 may not be contacted. Set-based, so it stays cheap with 100,000 conversations."""
-import time as _time
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, exists, func, or_, select
@@ -17,9 +16,6 @@ from crm.pipeline.models import Deal, Pipeline
 from crm.tasks.models import Task
 
 DEFAULT_DAYS = 3
-# The Today page only looks this far past the wait (a cheap index range); cron sweeps it all.
-TODAY_LOOKBACK_DAYS = 7
-_last_run: dict = {}
 
 
 def _candidates(now: datetime, owner_id: int | None, lookback_days: int | None):
@@ -107,16 +103,3 @@ def _insert(tasks: list[Task]) -> int:
         except IntegrityError:
             pass
     return created
-
-
-def follow_ups_for(user, every_seconds: int = 300) -> int:
-    """Run the rule for `user`'s contacts, at most once per `every_seconds` per process (the
-    Today page calls this; cron runs the full sweep)."""
-    key = getattr(user, "id", None)
-    if key is None:
-        return 0
-    last = _last_run.get(key)
-    if last is not None and _time.monotonic() - last < every_seconds:
-        return 0
-    _last_run[key] = _time.monotonic()
-    return create_follow_ups(owner_id=user.id, lookback_days=TODAY_LOOKBACK_DAYS)

@@ -2,7 +2,7 @@
 from datetime import datetime, time, timedelta
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
+from flask import (Blueprint, abort, flash, g, redirect, render_template, request,
                    url_for)
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
@@ -16,7 +16,7 @@ from crm.core.forms import apply_service_error
 from crm.core.links import RowUrl
 from crm.core.timeutil import from_local, local, utcnow
 from crm.extensions import db, htmx
-from crm.tasks import followups, queries, services
+from crm.tasks import queries, services
 from crm.tasks.forms import TaskForm
 from crm.web import me
 
@@ -114,12 +114,13 @@ def _section(form, scope: str, contact_id, deal_id):
 @bp.get("/today")
 def today():
     """Today: overdue tasks, today's and the next two weeks' — in your time zone."""
-    created = followups.follow_ups_for(current_user,
-                                       current_app.config.get("FOLLOW_UPS_EVERY_SECONDS", 300))
     who = request.args.get("who", "me")
-    lists, counts = _today_counts(who)
+    lists = queries.today_lists(me(), who)
+    # Your own lists already counted your overdue and today's tasks: the same figures.
+    counts = ({"overdue": lists.counts["overdue"], "due_today": lists.counts["today"]}
+              if lists.who == "me" else services.due_counts(current_user))
     ctx = dict(lists=lists, counts=counts,
-               users=assignee_choices() if current_user.is_manager else [], created=created)
+               users=assignee_choices() if current_user.is_manager else [])
     if fragment() and htmx.target == "today-lists":
         return render_template("tasks/_lists.html", **ctx)
     return render_template("tasks/today.html", **ctx)
@@ -143,19 +144,8 @@ def today_more(section: str):
 
 @bp.get("/today/counts")
 def counts():
-    """The overdue / due-today line of the Today page and its sections' counts (refreshed
-    when a task changes)."""
-    lists, figures = _today_counts(request.args.get("who", "me"))
-    return render_template("tasks/_counts.html", lists=lists, counts=figures, oob=True)
-
-
-def _today_counts(who: str):
-    """Today's lists for `who`, and the header's figures: your own lists already counted your
-    overdue and today's tasks (the same figures); another's need yours counted."""
-    lists = queries.today_lists(me(), who)
-    figures = ({"overdue": lists.counts["overdue"], "due_today": lists.counts["today"]}
-               if lists.who == "me" else services.due_counts(current_user))
-    return lists, figures
+    """The overdue / due-today line of the Today page (refreshed when a task changes)."""
+    return render_template("tasks/_counts.html", counts=services.due_counts(current_user))
 
 
 @bp.route("/tasks/new", methods=["GET", "POST"])
