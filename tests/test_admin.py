@@ -23,6 +23,16 @@ def test_admin_adds_user(auth, admin, db):
     assert db.session.query(AuditEvent).filter_by(entity_type="user", action="create").count() == 1
 
 
+def test_a_new_user_is_a_sales_rep_unless_chosen_otherwise(auth, admin):
+    page = auth.login(admin).get("/admin/users").get_data(as_text=True)
+    form = page[page.index('name="role" id="role"') if 'name="role" id="role"' in page
+                else page.index('id="role"'):]
+    select = form[:form.index("</select>")]
+    assert '<option selected value="rep">Sales rep</option>' in select
+    assert select.index('value="rep"') < select.index('value="manager"') < select.index(
+        'value="admin"')
+
+
 @pytest.mark.parametrize("data,message", [
     ({"name": "X", "email": "admin@example.com", "role": "rep", "password": "long enough pw"},
      b"already exists"),

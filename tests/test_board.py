@@ -10,7 +10,7 @@ from crm.conversations.models import Conversation
 from crm.core.timeutil import utcnow
 from crm.extensions import db
 from crm.pipeline.board import COLUMN_SIZE
-from crm.pipeline.models import Stage
+from crm.pipeline.models import Deal, Stage
 from tests import factories
 
 
@@ -240,6 +240,28 @@ def test_drag_answer_moves_the_card_and_updates_both_column_heads(auth, db, rep,
     assert 'id="board-summary"' not in body
     assert "moved to Contacted" in body
     assert '<div id="board-dialog" hx-swap-oob="true"></div>' in body
+
+
+def test_every_move_on_the_board_offers_undo(auth, db, rep, other_rep, hx):
+    new, won = sales(db, "New"), sales(db, "Won")
+    deal = deal_for(rep, new, 300_000)
+    client = auth.login(rep)
+    body = client.post(f"/deals/{deal.id}/move", headers=hx, data={
+        "stage_id": won.id, "version": deal.version, "board": "1",
+        "from_stage_id": new.id}).data.decode()
+    db.session.expire_all()
+    undo = body[body.index('id="flashes"'):]
+    assert f'name="stage_id" value="{new.id}"' in undo and ">Undo<" in undo
+    assert f'name="version" value="{db.session.get(Deal, deal.id).version}"' in undo
+    form = dict(re.findall(r'name="([a-z_]+)" value="([^"]*)"', undo))
+    form.pop("csrf_token", None)
+    body = client.post(f"/deals/{deal.id}/move", headers=hx, data=form).data.decode()
+    db.session.expire_all()
+    assert db.session.get(Deal, deal.id).stage_id == new.id and "moved to New" in body
+    # Not on someone else's deal.
+    theirs = deal_for(other_rep, new, 100_000)
+    assert client.post(f"/deals/{theirs.id}/move", headers=hx, data={
+        "stage_id": won.id, "version": theirs.version, "board": "1"}).status_code == 404
 
 
 def test_closing_on_the_board_updates_the_summary_and_shows_no_card(auth, db, rep, hx):

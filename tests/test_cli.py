@@ -74,3 +74,6 @@ def test_users_two_factor_off(app, db, rep):
     assert result.exit_code == 0, result.output
     db.session.expire_all()
     assert not rep.two_factor_on
+    from crm.audit.models import AuditEvent
+    event = db.session.query(AuditEvent).filter_by(action="two_factor_off").one()
+    assert event.actor_id is None and "command line" in event.summary

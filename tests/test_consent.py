@@ -30,8 +30,11 @@ def test_one_click_consent_records_event(auth, rep, db, hx):
                                 data={"status": "opted_out", "source": "replied STOP in DM",
                                       "note": "via IG"}, headers=hx)
     assert resp.status_code == 200 and b"<html" not in resp.data
-    assert resp.headers["HX-Trigger"] == "consentChanged"
-    assert b"replied STOP in DM" in resp.data
+    # Opted out, they may not be contacted: the whole page shows it at once, loaded again.
+    assert resp.headers["HX-Refresh"] == "true"
+    page = auth.client.get(f"/contacts/{c.id}").get_data(as_text=True)
+    assert "replied STOP in DM" in page and "Consent updated." in page
+    assert "No outreach." in page
     ev = db.session.query(ConsentEvent).one()
     assert (ev.from_status, ev.to_status, ev.actor_id, ev.source, ev.note) == (
         "unknown", "opted_out", rep.id, "replied STOP in DM", "via IG")
@@ -129,3 +132,43 @@ def test_opt_out_cancels_open_outreach_tasks(db, rep):
     change_consent(rep, c, status="opted_out", source="Replied STOP")
     assert outreach.status == "cancelled" and "opted out" in outreach.cancel_note
     assert admin_task.status == "open"
+
+
+def test_opting_in_someone_who_opted_out_needs_their_word(auth, rep, db, hx):
+    c = ContactFactory(name="Stella Stop", owner_id=rep.id, consent_status="opted_out")
+    client = auth.login(rep)
+    page = client.get(f"/contacts/{c.id}").get_data(as_text=True)
+    assert "Opt in again…" in page
+    assert 'name="status" value="opted_in"' not in page     # no one-click opt-in
+    # The old one-click form, without JavaScript and with it: refused, nothing changed.
+    one_click = {"status": "opted_in", "source": "Set on the contact page"}
+    for headers in ({}, hx):
+        resp = client.post(f"/contacts/{c.id}/consent", data=one_click, headers=headers,
+                           follow_redirects=True)
+        assert "asked to hear from you again" in resp.get_data(as_text=True)
+    resp = client.post(f"/contacts/{c.id}/consent", data={"status": "opted_in", "confirm": "y"},
+                       headers=hx)
+    assert "Say what they said, where and when" in resp.get_data(as_text=True)
+    db.session.refresh(c)
+    assert c.consent_status == "opted_out" and db.session.query(ConsentEvent).count() == 0
+    # The form, opened on "Opted in" with the confirmation.
+    form = client.get(f"/contacts/{c.id}/consent/form?to=opted_in",
+                      headers={**hx, "HX-Target": "consent-detail"}).get_data(as_text=True)
+    assert "<details" in form and " open>" in form and "<html" not in form
+    assert '<option selected value="opted_in">' in form and 'name="confirm"' in form
+    resp = client.post(f"/contacts/{c.id}/consent", headers=hx, data={
+        "status": "opted_in", "source": "Replied YES to our Instagram DM, 3 Dec",
+        "confirm": "y"})
+    assert resp.headers["HX-Refresh"] == "true"
+    ev = db.session.query(ConsentEvent).one()
+    assert (ev.from_status, ev.to_status, ev.source) == (
+        "opted_out", "opted_in", "Replied YES to our Instagram DM, 3 Dec")
+
+
+def test_opting_in_again_is_refused_on_another_users_contact(auth, rep, other_rep, db):
+    c = ContactFactory(owner_id=other_rep.id, consent_status="opted_out")
+    resp = auth.login(rep).post(f"/contacts/{c.id}/consent", data={
+        "status": "opted_in", "source": "said yes", "confirm": "y"})
+    assert resp.status_code == 404
+    db.session.refresh(c)
+    assert c.consent_status == "opted_out"

@@ -4,6 +4,7 @@ from sqlalchemy import event
 
 from crm.audit.models import AuditEvent
 from crm.contacts.models import Contact, SocialHandle
+from tests import factories
 from tests.factories import ContactFactory, HandleFactory
 
 
@@ -33,6 +34,25 @@ def test_rep_creates_influencer_with_two_handles(auth, rep, db):
     assert [t.name for t in contact.tags] == ["beauty", "q3-launch"]
     assert "maya.lindqvist" in contact.search_text
     assert db.session.query(AuditEvent).filter_by(action="create", entity_type="contact").count() == 1
+
+
+@pytest.mark.parametrize("typed,audience", [("120k", 120_000), ("1.2M", 1_200_000),
+                                            ("12,500", 12_500), ("12 500", 12_500),
+                                            ("950", 950)])
+def test_an_audience_is_read_as_people_type_it(auth, rep, db, typed, audience):
+    resp = _new(auth.login(rep), **{"handles-0-followers": typed})
+    assert resp.status_code == 302
+    ig = db.session.query(SocialHandle).filter_by(platform="instagram").one()
+    assert ig.followers == audience
+
+
+@pytest.mark.parametrize("typed", ["lots", "1.2345k", "-5"])
+def test_an_audience_that_is_not_a_count_is_refused(auth, rep, db, typed):
+    resp = _new(auth.login(rep), **{"handles-0-followers": typed})
+    assert resp.status_code == 200 and db.session.query(Contact).count() == 0
+    assert "Audience" in resp.get_data(as_text=True)
+    form = resp.get_data(as_text=True)
+    assert f'value="{typed}"' in form and 'inputmode="decimal"' in form
 
 
 def test_duplicate_handle_names_the_owner_and_links(auth, rep, db):
@@ -164,6 +184,22 @@ def test_search_fragment_for_htmx(auth, manager, db, hx):
             b'hx-boost="false" hx-swap-oob="true">') in resp.data
     full = auth.client.get("/contacts?q=silva")
     assert b"<html" in full.data  # the pushed URL loads as a full page
+
+
+def test_a_handle_or_profile_url_finds_the_person_everywhere(auth, manager, db):
+    a = ContactFactory(name="Ana Silva")
+    HandleFactory(contact=a, platform="instagram", handle="ana.makes")
+    ContactFactory(name="Bruno Costa")
+    db.session.flush()
+    from crm.contacts.services import refresh_search_text
+    refresh_search_text(a)
+    campaign = factories.CampaignFactory()
+    client = auth.login(manager)
+    for q in ("@ana.makes", "@Ana.Mak", "https://www.instagram.com/ana.makes/",
+              "instagram.com/Ana.Makes?igsh=abc"):
+        for url in ("/contacts", "/contacts/suggest", "/deals/new", f"/campaigns/{campaign.id}"):
+            page = client.get(url, query_string={"q": q}).get_data(as_text=True)
+            assert "Ana Silva" in page and "Bruno Costa" not in page, (url, q)
 
 
 def test_filters(auth, manager, rep, db):

@@ -243,6 +243,23 @@ def test_recent_outbound_by_anyone_warns_and_logs_only_when_confirmed(auth, rep,
     assert count(db, Message) == 2
 
 
+def test_answering_their_message_never_warns(auth, rep, other_rep, contact, hx, db):
+    template = factories.DMTemplateFactory(name="First pitch")
+    services.log_message(other_rep, contact, platform="tiktok", direction="out", body="Hey!",
+                         sent_at=utcnow() - timedelta(days=2), template_id=template.id)
+    services.log_message(other_rep, contact, platform="tiktok", direction="in", body="Tell me more",
+                         sent_at=utcnow() - timedelta(days=1))
+    db.session.commit()
+    assert services.outreach_warnings(contact, template.id) == []
+    resp = auth.login(rep).post(f"/contacts/{contact.id}/messages", headers=hx, data={
+        "body": "Here is more", "direction": "out", "platform": "tiktok"})
+    assert "already messaged" not in resp.get_data(as_text=True)
+    assert resp.headers["HX-Trigger"] == "messageLogged"
+    assert count(db, Message) == 3
+    # Once answered, another unsolicited message within the window warns again.
+    assert len(services.outreach_warnings(contact)) == 1
+
+
 def test_outbound_outside_the_window_does_not_warn(rep, contact, db):
     services.log_message(rep, contact, platform="x", direction="out", body="old",
                          sent_at=utcnow() - timedelta(days=8))

@@ -33,7 +33,7 @@ def test_longest_wait_first_with_the_target_highlighted(auth, rep, db):
     order = [html.index(f"Waited {h} h") for h in (50, 25, 3, 1)]
     assert order == sorted(order)
     assert "Waited 100 h" not in html
-    assert "4 conversations waiting on us" in html
+    assert "4 conversations waiting on you" in html
     assert "2 over the 24 h target" in html
     assert html.count('class="is-over"') == 2
 
@@ -137,12 +137,12 @@ def test_the_inbox_and_its_navigation_badge_share_one_count(auth, rep, other_rep
     db.session.commit()
     with count_queries() as q:
         html = client.get("/inbox").get_data(as_text=True)
-    assert 'aria-label="conversations needing a reply">2</span>' in html
+    assert 'aria-label="conversations waiting on you">2</span>' in html
     assert sum("count(*)" in s for s in q.statements) == 1
     # A filtered inbox counts less than the badge does: the badge is counted on its own.
     html = client.get("/inbox?platform=x").get_data(as_text=True)
-    assert "1 conversation waiting on us" in html
-    assert 'aria-label="conversations needing a reply">2</span>' in html
+    assert "1 conversation waiting on you" in html
+    assert 'aria-label="conversations waiting on you">2</span>' in html
 
 
 def test_nav_badge_is_bounded(rep, db):
@@ -175,19 +175,19 @@ def test_counts_stop_at_99_and_the_late_count_stays_exact_below_it(auth, rep, ot
     page = queries.inbox_page(rep, InboxFilters())
     assert (page.total, page.over_target) == (100, 5)
     html = auth.login(rep).get("/inbox").get_data(as_text=True)
-    assert "99+ conversations waiting on us" in html and "5 over the 24 h target" in html
+    assert "99+ conversations waiting on you" in html and "5 over the 24 h target" in html
 
 
 def test_a_late_count_over_99_says_so(auth, rep, db):
     _waiting_rows(rep, late=101, recent=2)
     db.session.commit()
     html = auth.login(rep).get("/inbox").get_data(as_text=True)
-    assert "99+ conversations waiting on us" in html and "99+ over the 24 h target" in html
+    assert "99+ conversations waiting on you" in html and "99+ over the 24 h target" in html
 
 
 def badge(client) -> str:
     html = client.get("/contacts").get_data(as_text=True)
-    marker = 'aria-label="conversations needing a reply">'
+    marker = 'aria-label="conversations waiting on you">'
     return html.split(marker, 1)[1].split("<", 1)[0] if marker in html else "0"
 
 

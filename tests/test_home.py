@@ -42,4 +42,29 @@ def test_manager_home_counts_the_team(auth, manager, rep, db):
     c = ContactFactory(name="Rae's Lead", owner_id=rep.id)
     ConversationFactory(contact=c, state="needs_reply", waiting_since=utcnow())
     page = auth.login(manager).get("/").get_data(as_text=True)
-    assert "Rae&#39;s Lead" in page and "waiting on the team" in page
+    assert "Rae&#39;s Lead" in page and "waiting on you" in page
+
+
+def test_waiting_on_you_is_one_number_in_the_badge_home_and_dashboard(auth, rep, other_rep,
+                                                                       manager, db):
+    """One definition: needs a reply, on live contacts you may answer (yours and the
+    unassigned ones; everyone's for a manager)."""
+    import re
+    now = utcnow()
+    mine = ContactFactory(owner_id=rep.id)
+    nobodys = ContactFactory(owner_id=None)
+    theirs = ContactFactory(owner_id=other_rep.id)
+    gone = ContactFactory(owner_id=rep.id, archived_at=now)
+    for contact in (mine, nobodys, theirs, gone):
+        ConversationFactory(contact=contact, state="needs_reply",
+                            waiting_since=now - timedelta(hours=2))
+    for user, expected in ((rep, 2), (manager, 3)):
+        client = auth.login(user)
+        home = client.get("/").get_data(as_text=True)
+        badge = re.search(r'aria-label="conversations waiting on you">(\d+)<', home).group(1)
+        stat = re.search(r'stat-value">(\d+)</span>\s*<span class="stat-label">conversations? '
+                         r'waiting on you', home).group(1)
+        dashboard = client.get("/dashboard").get_data(as_text=True)
+        kpi = re.search(r'stat-value">(\d+)</span>\s*<span class="stat-label">conversations? '
+                        r'waiting on you', dashboard).group(1)
+        assert int(badge) == int(stat) == int(kpi) == expected, user.role

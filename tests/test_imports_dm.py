@@ -282,3 +282,20 @@ def test_tiktok_handles_become_handles_of_new_contacts(auth, rep, tmp_path):
     assert [(h.platform, h.handle) for h in contact.handles] == [("tiktok", "jo.runs")]
     assert [m.direction for m in db.session.scalars(select(Message).order_by(Message.sent_at))] \
         == ["in", "out"]
+
+
+def test_the_same_export_uploaded_again_does_not_ask_who_you_are(auth, rep, other_rep):
+    from tests.test_imports_support import run_id, upload_dm
+    client = auth.login(rep)
+    first = run_id(upload_dm(client, DATA / "whatsapp_ios"))
+    page = client.get(f"/imports/{first}").get_data(as_text=True)
+    assert "does not say which account is yours" in page
+    client.post(f"/imports/{first}/me", data={"me": ME})
+    again = run_id(upload_dm(client, DATA / "whatsapp_ios"))
+    page = client.get(f"/imports/{again}").get_data(as_text=True)
+    assert "does not say which account is yours" not in page
+    assert "as in your last import from this platform" in page
+    assert db.session.get(ImportRun, again).options["me"] == ME
+    # Someone else's choice is theirs alone.
+    other = run_id(upload_dm(auth.login(other_rep), DATA / "whatsapp_ios"))
+    assert "me" not in db.session.get(ImportRun, other).options

@@ -352,6 +352,20 @@ def test_today_counts_fragment_follows_task_changes(auth, db, rep, hx):
     assert "<html" not in fragment and "0 overdue" in fragment
 
 
+def test_today_header_and_section_counts_agree_after_a_snooze(auth, db, rep, hx):
+    late = [factories.TaskFactory(assignee_id=rep.id, due_at=utcnow() - timedelta(days=2))
+            for _ in range(3)]
+    client = auth.login(rep)
+    page = client.get("/today").data.decode()
+    assert "3 overdue" in page and '<span class="count-pill" id="today-count-overdue">3</span>' in page
+    resp = client.post(f"/tasks/{late[0].id}/snooze", data={"until": "1d"}, headers=hx)
+    assert resp.headers["HX-Trigger"] == "taskChanged"
+    fragment = client.get("/today/counts", headers=hx).data.decode()
+    assert "<html" not in fragment and "2 overdue" in fragment
+    assert '<span class="count-pill" id="today-count-overdue" hx-swap-oob="true">2</span>' \
+        in fragment
+
+
 # Long sections page on --------------------------------------------------------------------------
 def _overdue_tasks(n, assignee, prefix="Overdue"):
     base = utcnow() - timedelta(days=3)
@@ -374,7 +388,7 @@ def test_a_long_today_section_shows_its_first_rows_counts_all_and_pages_on(auth,
     client = auth.login(rep)
     page = client.get("/today").data.decode()
     overdue = page[page.index('id="today-overdue-h"'):page.index('id="today-today-h"')]
-    assert f'<span class="count-pill">{total}</span>' in overdue
+    assert f'<span class="count-pill" id="today-count-overdue">{total}</span>' in overdue
     assert f"{total} overdue</span>" in page
     assert overdue.count('class="task task-open') == SECTION_LIMIT
     link = _more_link(overdue)

@@ -60,7 +60,7 @@ def register(app: Flask) -> None:
     def two_factor_off(email):
         """Turn off someone's two-factor sign-in and sign them out everywhere."""
         user = _user(email)
-        two_factor.turn_off(user, user)
+        two_factor.turn_off(user, None)
         sessions.end_all(user, "two-factor turned off")
         db.session.commit()
         click.echo(f"Two-factor sign-in is off for {user.email}.")

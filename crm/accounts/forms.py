@@ -26,7 +26,9 @@ class UserForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     email = EmailField("Email", validators=[DataRequired(), EMAIL_SHAPE, Length(max=255)],
                        filters=[_strip])
-    role = SelectField("Role", choices=[(r, ROLE_LABELS[r]) for r in ROLES])
+    # Least privilege first and by default: a new user is a rep unless an admin says otherwise.
+    role = SelectField("Role", choices=[(r, ROLE_LABELS[r]) for r in reversed(ROLES)],
+                       default="rep")
     password = PasswordField("Initial password", validators=[DataRequired(), Length(min=10)])
 
 

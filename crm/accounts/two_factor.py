@@ -167,12 +167,16 @@ def regenerate(user: User) -> list[str]:
     return codes
 
 
-def turn_off(user: User, actor: User) -> None:
-    """Two-factor off: the secret and the recovery codes are gone."""
+def turn_off(user: User, actor: User | None) -> None:
+    """Two-factor off: the secret and the recovery codes are gone (actor None: the CLI)."""
     user.totp_secret = None
     user.totp_enabled_at = None
     user.totp_last_step = None
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
-    summary = (f"{user.email} turned off their two-factor sign-in" if actor.id == user.id
-               else f"{actor.email} turned off two-factor sign-in for {user.email}")
+    if actor is None:
+        summary = f"Two-factor sign-in turned off for {user.email} from the command line"
+    elif actor.id == user.id:
+        summary = f"{user.email} turned off their two-factor sign-in"
+    else:
+        summary = f"{actor.email} turned off two-factor sign-in for {user.email}"
     audit.record(actor, "two_factor_off", user, summary=summary)

@@ -45,6 +45,20 @@ def require_may_contact(contact: Contact, action: str = "outreach") -> None:
                               contact_id=contact.id, action=action)
 
 
+def require_reopt_in_grounds(contact: Contact, status: str | None, source: str,
+                             confirmed: bool) -> None:
+    """Someone who opted out is opted in again only on their word: a confirmation and a
+    source saying what they said, where and when."""
+    if contact.consent_status != "opted_out" or status != "opted_in":
+        return
+    if not (source or "").strip():
+        raise ValidationFailed(f"{contact.name} opted out. Say what they said, where and when "
+                               "to opt them in again.", field="source")
+    if not confirmed:
+        raise ValidationFailed(f"Confirm that {contact.name} asked to hear from you again.",
+                               field="confirm")
+
+
 def record_refusal(actor, contact_id: int | None, action: str, reason: str) -> None:
     """Keep a trace of what the consent gate refused (the dashboard counts these)."""
     audit.record(actor, "outreach_refused", None, summary=reason, entity_type="contact",

@@ -1,11 +1,11 @@
 """Contact forms."""
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, FieldList, FloatField, FormField, HiddenField, IntegerField,
+from wtforms import (BooleanField, FieldList, FloatField, FormField, HiddenField,
                      SelectField, StringField, TextAreaField)
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
 from crm.contacts.models import CONSENT_LABELS, KIND_LABELS, PLATFORM_LABELS
-from crm.core.forms import MoneyField
+from crm.core.forms import CountField, MoneyField
 
 PLATFORM_CHOICES = list(PLATFORM_LABELS.items())
 
@@ -13,7 +13,8 @@ PLATFORM_CHOICES = list(PLATFORM_LABELS.items())
 class _HandleFields:
     platform = SelectField("Platform", choices=PLATFORM_CHOICES, default="instagram")
     handle = StringField("Handle or profile URL", validators=[Optional(), Length(max=255)])
-    followers = IntegerField("Audience", validators=[Optional(), NumberRange(min=0)])
+    followers = CountField("Audience", validators=[Optional(), NumberRange(min=0)],
+                           description="e.g. 120k or 1.2M")
     engagement_rate = FloatField("Engagement %", validators=[Optional(), NumberRange(0, 100)])
 
 
@@ -54,6 +55,7 @@ class ConsentForm(FlaskForm):
     source = StringField("Source", validators=[Optional(), Length(max=200)],
                          description="How you know, e.g. “replied STOP in DM”")
     note = StringField("Note", validators=[Optional(), Length(max=500)])
+    confirm = BooleanField("They asked to hear from us again")
 
 
 class HandleForm(_HandleFields, FlaskForm):

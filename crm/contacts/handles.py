@@ -78,6 +78,20 @@ def normalize_handle(platform: str, raw: str) -> str:
     return value[:255]
 
 
+def search_term(term: str) -> str:
+    """A word typed into a person search, read as a handle is stored: "@Maya.Makes" and
+    "https://www.instagram.com/maya.makes/" both become "maya.makes"."""
+    value = term.strip().lower()
+    if "/" in value and _looks_like_url(value):
+        platform = platform_of_url(value)
+        if platform is not None:
+            try:
+                return normalize_handle(platform, value)
+            except HandleError:
+                return value
+    return value.lstrip("@") or value
+
+
 def _handle_from_url(platform: str, value: str) -> str:
     parts = urlsplit(_with_scheme(value.strip()))
     segments = [s for s in parts.path.split("/") if s]

@@ -11,6 +11,7 @@ from sqlalchemy.sql.selectable import Join
 
 from crm import policy
 from crm.accounts.models import User
+from crm.contacts.handles import search_term
 from crm.contacts.models import (KIND_LABELS, Contact, SocialHandle, Tag, contact_tags,
                                  display_handle)
 from crm.extensions import db
@@ -161,7 +162,7 @@ class Search:
 
 
 def _search(q: str) -> Search:
-    terms = [t for t in q.lower().replace('"', " ").split() if t]
+    terms = [search_term(t) for t in q.lower().replace('"', " ").split() if t]
     if not terms:
         return Search([])
     if db.engine.dialect.name != "sqlite":

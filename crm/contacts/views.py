@@ -125,7 +125,9 @@ def _consent_history(contact) -> list:
 
 
 def _consent_form(contact) -> ConsentForm:
-    return ConsentForm(status=contact.consent_status, do_not_contact=contact.do_not_contact,
+    status = request.args.get("to") if request.args.get("to") == "opted_in" \
+        else contact.consent_status
+    return ConsentForm(status=status, do_not_contact=contact.do_not_contact,
                        formdata=None)
 
 
@@ -209,12 +211,16 @@ def field(contact_id, name):
 
 @bp.post("/<int:contact_id>/consent")
 def change_consent(contact_id):
-    """Change consent (one click); the change is appended to the history."""
+    """Change consent (one click; opting in someone who opted out needs their word); the
+    change is appended to the history."""
     contact = policy.get_contact(current_user, contact_id)
     form = ConsentForm()
     error = None
+    allowed_before = consent_service.may_contact(contact).allowed
     if form.validate():
         try:
+            consent_service.require_reopt_in_grounds(
+                contact, form.status.data, form.source.data, form.confirm.data)
             consent_service.change_consent(
                 current_user, contact, status=form.status.data,
                 do_not_contact=form.do_not_contact.data, source=form.source.data or "",
@@ -225,10 +231,20 @@ def change_consent(contact_id):
     else:
         error = "; ".join(f"{form[k].label.text}: {v[0]}" for k, v in form.errors.items())
     if htmx:
+        if not error and consent_service.may_contact(contact).allowed != allowed_before:
+            # Whether they may be contacted shows all over the page (banner, message form,
+            # templates, outreach tasks): it is loaded again, whole.
+            flash("Consent updated.", "success")
+            return "", 200, {"HX-Refresh": "true"}
         # The section alone: the rest of the page follows through the consentChanged event.
+        keep = form if error and form.status.data == "opted_in" else None
         resp = render_template("contacts/_consent.html", contact=contact, error=error,
-                               consent_form=None, consent_events=_consent_history(contact))
+                               consent_form=keep, consent_events=_consent_history(contact))
         return resp, 200, {"HX-Trigger": "consentChanged"}
+    if error and form.status.data == "opted_in":
+        flash(error, "error")
+        return redirect(url_for("contacts.show", contact_id=contact.id, change="consent",
+                                to="opted_in", _anchor="consent"))
     flash(error or "Consent updated.", "error" if error else "success")
     return redirect(url_for("contacts.show", contact_id=contact.id))
 
@@ -238,8 +254,11 @@ def consent_form(contact_id):
     """The consent form with a source and note, fetched when its section is opened."""
     contact = policy.get_contact(current_user, contact_id)
     if not htmx:
-        return redirect(url_for("contacts.show", contact_id=contact.id, change="consent")
-                        + "#consent")
+        return redirect(url_for("contacts.show", contact_id=contact.id, change="consent",
+                                to=request.args.get("to")) + "#consent")
+    if htmx.target == "consent-detail":   # "Opt in again…": the section opened on the form
+        return render_template("contacts/_consent_detail.html", contact=contact,
+                               consent_form=_consent_form(contact))
     return render_template("contacts/_consent_form.html", contact=contact,
                            consent_form=_consent_form(contact))
 

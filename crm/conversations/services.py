@@ -110,11 +110,18 @@ def _who(message: Message) -> str:
 
 
 def outreach_warnings(contact, template_id=None, *, tz_name: str | None = None) -> list[str]:
-    """Reasons to think twice before another outbound DM (shown, never blocking)."""
+    """Reasons to think twice before another unsolicited DM (shown, never blocking). An answer
+    to someone whose message is the latest we have from or to them is never a duplicate."""
     warnings = []
     days = int(settings.get("duplicate_window_days") or 0)
-    base = (select(Message).join(Conversation, Conversation.id == Message.conversation_id)
-            .where(Conversation.contact_id == contact.id, Message.direction == OUTBOUND))
+    theirs = (select(Message).join(Conversation, Conversation.id == Message.conversation_id)
+              .where(Conversation.contact_id == contact.id))
+    latest = db.session.scalar(
+        theirs.with_only_columns(Message.direction)
+        .order_by(Message.sent_at.desc(), Message.id.desc()).limit(1))
+    if latest == INBOUND:
+        return warnings
+    base = theirs.where(Message.direction == OUTBOUND)
     if days > 0:
         recent = db.session.scalars(
             base.where(Message.sent_at >= utcnow() - timedelta(days=days))

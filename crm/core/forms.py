@@ -34,6 +34,42 @@ class MoneyField(Field):
         self.data = int(amount * 100)
 
 
+_SCALES = {"k": 1_000, "m": 1_000_000, "b": 1_000_000_000}
+
+
+class CountField(Field):
+    """A head count as people type it: "120k", "1.2M", "12,000" or "12 000"."""
+
+    widget = TextInput(input_type="text")
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("render_kw", {"inputmode": "decimal", "autocomplete": "off"})
+        super().__init__(label, validators, **kwargs)
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return "" if self.data is None else str(self.data)
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        if not valuelist or not valuelist[0].strip():
+            return
+        raw = "".join(valuelist[0].split()).replace(",", "").lower()
+        scale = _SCALES.get(raw[-1:], 1)
+        if scale > 1:
+            raw = raw[:-1]
+        try:
+            amount = Decimal(raw) * scale
+        except InvalidOperation:
+            raise ValueError("Enter a number such as 120000, 120k or 1.2M.")
+        if amount < 0:
+            raise ValueError("Cannot be negative.")
+        if amount != amount.to_integral_value():
+            raise ValueError("Enter a whole number of people (1.5k is 1500).")
+        self.data = int(amount)
+
+
 def apply_service_error(form, error) -> None:
     """Show a ServiceError on the field it names, or on the form as a whole."""
     target = None

@@ -16,7 +16,8 @@ class Summary:
 
 
 def summary_for(user) -> Summary:
-    """The longest waits (a rep's own contacts; everyone's for managers) and my tasks."""
-    filters = InboxFilters(owner="" if user.is_manager else "me")
+    """The longest of the waits on you (the inbox's first view, the navigation's badge) and
+    my tasks."""
+    filters = InboxFilters()
     return Summary(waiting=inbox_page(user, filters, limit=SHOWN),
                    tasks=today_lists(user, limit=SHOWN, counted=False), due=due_counts(user))

@@ -100,10 +100,28 @@ def analyse(run_id: int) -> None:
     if not summary["threads"]:
         fail(run, f"{run.filename}: no messages found in this export.")
     else:
-        run.options = {**run.options, **summary}
+        run.options = {**run.options, **summary, **_me_as_last_time(run, summary)}
         run.progress_total = summary["messages"]
         run.status = "previewed"
     db.session.commit()
+
+
+def _me_as_last_time(run: ImportRun, summary: dict) -> dict:
+    """Who the uploader was in their last export of this platform, when the new export does
+    not say and that person is in it: the same export uploaded again asks nothing twice."""
+    if summary["detected_me"] or run.created_by_id is None:
+        return {}
+    in_export = {c[0] for c in summary["candidates"]}
+    earlier = db.session.scalars(
+        db.select(ImportRun).where(ImportRun.created_by_id == run.created_by_id,
+                                   ImportRun.kind == "dm", ImportRun.platform == run.platform,
+                                   ImportRun.id != run.id)
+        .order_by(ImportRun.created_at.desc()).limit(20))
+    for before in earlier:
+        me = (before.options or {}).get("me")
+        if me and me in in_export:
+            return {"me": me, "me_remembered": True}
+    return {}
 
 
 def _named(run: ImportRun, e: ExportError) -> str:
@@ -126,7 +144,7 @@ def choose_me(actor, run: ImportRun, me: str) -> None:
         names.add(run.options["detected_me"])
     if me not in names:
         raise ValidationFailed("Choose yourself from the people in this export.", field="me")
-    run.options = {**run.options, "me": me}
+    run.options = {**{k: v for k, v in run.options.items() if k != "me_remembered"}, "me": me}
 
 
 def choose_date_order(actor, run: ImportRun, day_first: bool) -> None:

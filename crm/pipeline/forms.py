@@ -5,7 +5,7 @@ from wtforms import (DateField, HiddenField, IntegerField, RadioField, SelectFie
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from crm.contacts.models import PLATFORM_LABELS
-from crm.core.forms import MoneyField
+from crm.core.forms import CountField, MoneyField
 from crm.pipeline.services import CURRENCIES, POST_TYPES
 from crm.pipeline.stages import KIND_LABELS, OUTCOME_LABELS
 
@@ -35,7 +35,7 @@ class ResultsForm(FlaskForm):
                             default="")
     posted_url = URLField("Posted URL", validators=[Optional(), Length(max=500)])
     posted_on = DateField("Post date", validators=[Optional()])
-    reach = IntegerField("Reach", validators=[Optional(), NumberRange(min=0)])
+    reach = CountField("Reach", validators=[Optional(), NumberRange(min=0)])
     clicks = IntegerField("Clicks", validators=[Optional(), NumberRange(min=0)])
     conversions = IntegerField("Conversions", validators=[Optional(), NumberRange(min=0)])
     revenue_minor = MoneyField("Revenue")

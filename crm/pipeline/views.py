@@ -157,7 +157,9 @@ def _moved(deal, f: BoardFilters, from_stage_id, message: str, moved: bool):
         "pipeline/_moved.html", deal=deal, card=card, filters=f, pipeline=pipeline,
         heads=[queries.Column(s, counts.get(s.id, queries.Total())) for s in touched],
         summary=queries.open_total(pipeline, counts) if reopened_or_closed else None,
-        move_stages=pipeline.active_stages, message=message, moved=moved, links=CardLinks())
+        move_stages=pipeline.active_stages, message=message, moved=moved, links=CardLinks(),
+        undo_stage=stages.get(from_stage_id) if moved and from_stage_id != deal.stage_id
+        else None)
     return html, 200, ({"HX-Trigger": "dealMoved"} if moved else {})
 
 

@@ -218,7 +218,7 @@ def waiting_now(scope, target_seconds: int, now: datetime) -> tuple[int, int, da
     over = case((Conversation.waiting_since < now - timedelta(seconds=target_seconds), 1),
                 else_=0)
     waiting = [Conversation.state == NEEDS_REPLY,
-               *[w for w in scope.conversation_where() if w is not True]]
+               *[w for w in scope.waiting_where() if w is not True]]
     if len(waiting) == 1:
         # Everyone's: count on the (state, waiting_since) index alone, then take away the
         # few conversations of archived contacts, instead of joining every row.

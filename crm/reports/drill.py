@@ -182,9 +182,10 @@ def waiting(scope, filters, args, cursor):
     target = int(settings.get("response_target_hours") or 24)
     stmt = (select(Conversation).join(Contact, Contact.id == Conversation.contact_id)
             .where(Conversation.state == NEEDS_REPLY, Contact.archived_at.is_(None),
-                   *scope.conversation_where()))
+                   *scope.waiting_where()))
     params = {}
-    title = "Conversations needing a reply now"
+    title = ("Conversations waiting on you" if scope.waiting_on_viewer
+             else "Conversations waiting for a reply now")
     if args.get("over") == "1":
         stmt = stmt.where(Conversation.waiting_since < utcnow() - timedelta(hours=target))
         params["over"] = "1"

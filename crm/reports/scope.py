@@ -93,6 +93,23 @@ class Scope:
             where.append(Conversation.platform == self.platform)
         return where
 
+    @property
+    def waiting_on_viewer(self) -> bool:
+        """Whether the waiting figure is "waiting on you" (not a manager's choice of owner)."""
+        return self.owner_id is None or not getattr(self.viewer, "is_manager", False)
+
+    def waiting_where(self) -> list:
+        """Clauses for "waiting on you" (crm.conversations.services.needs_reply_count, the
+        navigation's badge and Home): a rep's own dashboard counts the unassigned contacts'
+        conversations too, as the rep may answer them; a manager's choice of owner is that
+        owner's contacts."""
+        if self.owner_id is not None and not getattr(self.viewer, "is_manager", False):
+            where = [policy.conversation_scope(self.viewer)]
+            if self.platform:
+                where.append(Conversation.platform == self.platform)
+            return where
+        return self.conversation_where()
+
     def conversation_ids(self):
         """A subquery of the conversation ids in scope, or None when every one counts."""
         where = [w for w in self.conversation_where() if w is not True]

@@ -115,10 +115,7 @@ def _section(form, scope: str, contact_id, deal_id):
 def today():
     """Today: overdue tasks, today's and the next two weeks' — in your time zone."""
     who = request.args.get("who", "me")
-    lists = queries.today_lists(me(), who)
-    # Your own lists already counted your overdue and today's tasks: the same figures.
-    counts = ({"overdue": lists.counts["overdue"], "due_today": lists.counts["today"]}
-              if lists.who == "me" else services.due_counts(current_user))
+    lists, counts = _today_counts(who)
     ctx = dict(lists=lists, counts=counts,
                users=assignee_choices() if current_user.is_manager else [])
     if fragment() and htmx.target == "today-lists":
@@ -144,8 +141,19 @@ def today_more(section: str):
 
 @bp.get("/today/counts")
 def counts():
-    """The overdue / due-today line of the Today page (refreshed when a task changes)."""
-    return render_template("tasks/_counts.html", counts=services.due_counts(current_user))
+    """The overdue / due-today line of the Today page and its sections' counts (refreshed
+    when a task changes)."""
+    lists, figures = _today_counts(request.args.get("who", "me"))
+    return render_template("tasks/_counts.html", lists=lists, counts=figures, oob=True)
+
+
+def _today_counts(who: str):
+    """Today's lists for `who`, and the header's figures: your own lists already counted your
+    overdue and today's tasks (the same figures); another's need yours counted."""
+    lists = queries.today_lists(me(), who)
+    figures = ({"overdue": lists.counts["overdue"], "due_today": lists.counts["today"]}
+               if lists.who == "me" else services.due_counts(current_user))
+    return lists, figures
 
 
 @bp.route("/tasks/new", methods=["GET", "POST"])

@@ -49,6 +49,57 @@
       var old = btn.textContent; btn.textContent = "Copied"; setTimeout(function () { btn.textContent = old; }, 1500);
     });
   });
+  // Escape cancels an edit made in place (its Cancel link carries data-escape-cancels), and
+  // the field's own Edit link has the focus again once the field is back.
+  var refocus = null;
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Escape" || e.defaultPrevented) return;
+    var form = e.target.closest && e.target.closest("form");
+    var cancel = form && form.querySelector("[data-escape-cancels]");
+    if (!cancel) return;
+    e.preventDefault();
+    refocus = cancel.getAttribute("hx-target");
+    cancel.click();
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!refocus) return;
+    var back = document.querySelector(refocus);
+    refocus = null;
+    var link = back && back.querySelector(".edit-link");
+    if (link) link.focus();
+  });
+  // A thread is one Tab stop: ↑ and ↓ go from message to message, and only the message in
+  // hand offers its Edit and Delete to Tab, so a long thread does not put two stops per
+  // message between the top of the page and the message box.
+  var ACTIONS = ".msg-actions a, .msg-actions button";
+  function quietActions(root) {
+    Array.prototype.forEach.call(root.querySelectorAll(".thread " + ACTIONS.replace(", ", ", .thread ")),
+      function (el) { el.tabIndex = -1; });
+  }
+  document.addEventListener("DOMContentLoaded", function () { quietActions(document); });
+  document.addEventListener("htmx:load", function (e) {
+    if (e.target.querySelectorAll) quietActions(e.target.closest(".thread") || e.target);
+  });
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "ArrowDown" && e.key !== "ArrowUp") return;
+    var thread = e.target.closest && e.target.closest(".thread");
+    if (!thread || e.target.matches("input, textarea, select")) return;
+    var messages = Array.prototype.slice.call(thread.querySelectorAll(".msg"));
+    if (!messages.length) return;
+    var current = e.target.closest(".msg");
+    var i = current ? messages.indexOf(current) + (e.key === "ArrowDown" ? 1 : -1)
+                    : messages.length - 1;   // from the thread: the latest message
+    if (i < 0 || i >= messages.length) return;
+    e.preventDefault();
+    messages[i].tabIndex = -1;
+    messages[i].focus();
+  });
+  document.addEventListener("focusin", function (e) {
+    var msg = e.target.closest && e.target.closest(".thread .msg");
+    Array.prototype.forEach.call(document.querySelectorAll(".thread .msg-actions [tabindex='0']"),
+      function (el) { if (!msg || !msg.contains(el)) el.tabIndex = -1; });
+    if (msg) Array.prototype.forEach.call(msg.querySelectorAll(ACTIONS), function (el) { el.tabIndex = 0; });
+  });
   // Picker suggestions fill a hidden id field and a visible name field.
   document.addEventListener("click", function (e) {
     var item = e.target.closest(".suggest-item");

@@ -35,6 +35,49 @@
     return el ? el.closest(".board-cards[data-stage]") : null;
   }
 
+  // While a card is dragged, the board scrolls itself when the pointer nears its left or
+  // right edge, and the won and lost columns stay in view (sticky, see app.css).
+  var EDGE = 80, STEP = 22, drag = null;
+
+  function pointerX(e) {
+    var point = e && e.touches && e.touches.length ? e.touches[0] : e;
+    return point && point.clientX !== undefined ? point.clientX : null;
+  }
+
+  function followPointer(e) {
+    var x = pointerX(e);
+    if (drag && x !== null) drag.x = x;
+  }
+
+  function autoScroll() {
+    if (!drag) return;
+    var box = drag.board.getBoundingClientRect();
+    var left = Math.max(box.left, 0), right = Math.min(box.right, window.innerWidth);
+    if (drag.x !== null) {
+      if (drag.x > right - EDGE) drag.board.scrollLeft += STEP * Math.min(1, (drag.x - (right - EDGE)) / EDGE + .3);
+      else if (drag.x < left + EDGE) drag.board.scrollLeft -= STEP * Math.min(1, ((left + EDGE) - drag.x) / EDGE + .3);
+    }
+    drag.frame = requestAnimationFrame(autoScroll);
+  }
+
+  function dragStarted(evt) {
+    var board = evt.from.closest("[data-board]");
+    if (!board) return;
+    board.classList.add("is-dragging-card");
+    drag = { board: board, x: null, frame: requestAnimationFrame(autoScroll) };
+    document.addEventListener("mousemove", followPointer, true);
+    document.addEventListener("touchmove", followPointer, true);
+  }
+
+  function dragEnded() {
+    if (!drag) return;
+    cancelAnimationFrame(drag.frame);
+    drag.board.classList.remove("is-dragging-card");
+    document.removeEventListener("mousemove", followPointer, true);
+    document.removeEventListener("touchmove", followPointer, true);
+    drag = null;
+  }
+
   function initLists(root) {
     if (typeof Sortable === "undefined") return;
     var lists = root.querySelectorAll ? root.querySelectorAll(".board-cards[data-stage]") : [];
@@ -55,11 +98,14 @@
         ghostClass: "is-ghost",
         chosenClass: "is-chosen",
         dragClass: "is-dragging",
+        scroll: false,          // the board's own edge scrolling above, the same everywhere
+        onStart: dragStarted,
         onEnd: function (evt) {
           // Sortable places the card at its last checked position (checked every few ms);
           // a quick release after crossing a column must not leave it there, so the column
           // under the pointer decides, and a release outside any column moves nothing.
           var target = listUnder(evt.originalEvent);
+          dragEnded();   // after reading the column under the pointer: won/lost stop sticking
           if (target === undefined) target = evt.to;   // no pointer position: trust Sortable
           if (target !== evt.to) {
             if (!target || target === evt.from) {
