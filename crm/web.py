@@ -7,7 +7,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from crm import headers
 from crm.conversations import bubbles
 from crm.core import badges, timeutil, transaction
-from crm.core.links import RowUrl
+from crm.core.links import RowUrl, http_url
 from crm.core.errors import OutreachRefused
 from crm.core.money import money
 from crm.extensions import db, login_manager
@@ -106,6 +106,7 @@ def register_web(app: Flask) -> None:
         return timeutil.humanize_duration(seconds)
 
     app.add_template_filter(money, "money")
+    app.add_template_filter(http_url, "http_url")
     from crm.accounts.sessions import device_label
     app.add_template_filter(device_label, "device")
 

@@ -3,6 +3,8 @@ import re
 
 from markupsafe import Markup, escape
 
+from crm.core.links import http_url
+
 URL = re.compile(r"https?://[^\s<>\"'`]+", re.IGNORECASE)
 # Punctuation that ends a sentence rather than the link ("see https://x.com/a.").
 TRAILING = ".,;:!?)]}»”’"
@@ -21,6 +23,8 @@ def linkify(text: str | None) -> Markup:
         while (trimmed != url and url[len(trimmed)] == ")"
                and trimmed.count("(") > trimmed.count(")")):
             trimmed += ")"
+        if not http_url(trimmed):
+            continue
         end = match.start() + len(trimmed)
         out.append(escape(text[pos:match.start()]))
         out.append(LINK.format(trimmed))
