@@ -96,6 +96,39 @@ def test_add_handle_to_contact_is_normalised_and_unique(auth, rep, db, hx):
     assert [h.handle for h in db.session.get(Contact, mine.id).handles] == ["newone"]
 
 
+def test_a_handle_of_a_contact_the_rep_cannot_see_names_nobody(auth, rep, other_rep, db, hx):
+    mine = ContactFactory(owner_id=rep.id)
+    hidden = HandleFactory(platform="x", handle="secretclient",
+                           contact=ContactFactory(name="Otto's Client", owner_id=other_rep.id))
+    client = auth.login(rep)
+    pages = [
+        client.post(f"/contacts/{mine.id}/handles", data={"platform": "x", "handle": "@SecretClient"},
+                    headers=hx),
+        _new(client, **{"handles-1-platform": "x", "handles-1-handle": "secretclient"}),
+        client.post(f"/contacts/{mine.id}/handles", data={"platform": "x", "handle": "secretclient"},
+                    follow_redirects=True),
+    ]
+    for resp in pages:
+        body = resp.get_data(as_text=True)
+        assert resp.status_code == 200
+        assert "@secretclient already belongs to a contact you cannot see." in body
+        assert "Otto" not in body
+        assert f"/contacts/{hidden.contact_id}" not in body
+    assert db.session.get(Contact, mine.id).handles == []
+    assert db.session.query(Contact).count() == 2
+
+
+def test_a_manager_is_told_whose_handle_it_is(auth, manager, other_rep, db, hx):
+    mine = ContactFactory(owner_id=manager.id)
+    hidden = HandleFactory(platform="x", handle="secretclient",
+                           contact=ContactFactory(name="Otto's Client", owner_id=other_rep.id))
+    resp = auth.login(manager).post(f"/contacts/{mine.id}/handles",
+                                    data={"platform": "x", "handle": "secretclient"}, headers=hx)
+    body = resp.get_data(as_text=True)
+    assert "already belongs to Otto&#39;s Client" in body
+    assert f"/contacts/{hidden.contact_id}" in body
+
+
 def test_the_add_a_handle_form_is_fetched_when_asked_for(auth, rep, other_rep, db, hx):
     mine = ContactFactory(owner_id=rep.id, kind="influencer")
     theirs = ContactFactory(owner_id=other_rep.id)

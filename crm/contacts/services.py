@@ -16,12 +16,15 @@ EDITABLE_FIELDS = ("kind", "name", "first_name", "email", "phone", "company", "l
 
 
 class DuplicateHandle(ValidationFailed):
-    """(platform, handle) already belongs to another contact."""
+    """(platform, handle) already belongs to another contact. `existing` is that handle when
+    the user may see its contact, else None: the message then names nobody, so guessing
+    handles cannot list another rep's clients."""
 
-    def __init__(self, handle: SocialHandle, field: str | None = "handle"):
-        self.existing = handle
+    def __init__(self, handle: SocialHandle, *, visible: bool, field: str | None = "handle"):
+        self.existing = handle if visible else None
+        whose = handle.contact.name if visible else "a contact you cannot see"
         super().__init__(f"{handle.platform_label} {handle.display} already belongs to "
-                         f"{handle.contact.name}.", field=field)
+                         f"{whose}.", field=field)
 
 
 def refresh_search_text(contact: Contact) -> None:
@@ -74,7 +77,8 @@ def add_handle(actor, contact: Contact, platform: str, raw: str, *, followers: i
     if existing is not None:
         if existing.contact_id == contact.id:
             return existing
-        raise DuplicateHandle(existing, field=field)
+        visible = actor is None or policy.can_view_contact(actor, existing.contact)
+        raise DuplicateHandle(existing, visible=visible, field=field)
     if followers is not None and followers < 0:
         raise ValidationFailed("Audience size cannot be negative.", field="followers")
     if engagement_rate is not None and not 0 <= engagement_rate <= 100:
