@@ -154,6 +154,56 @@ def test_opting_out_cancels_open_outreach_tasks_with_a_note(db, rep, contact):
     assert reminder.status == "open" and done.status == "done"
 
 
+def test_archiving_a_contact_cancels_their_open_outreach_tasks(auth, db, rep, contact):
+    outreach = factories.TaskFactory(contact_id=contact.id, is_outreach=True, assignee_id=rep.id)
+    reminder = factories.TaskFactory(contact_id=contact.id, is_outreach=False, assignee_id=rep.id)
+    resp = auth.login(rep).post(f"/contacts/{contact.id}/archive")
+    assert resp.status_code == 302
+    db.session.expire_all()
+    assert outreach.status == "cancelled" and outreach.cancelled_at is not None
+    assert "Liam Okafor is archived" in outreach.cancel_note
+    assert reminder.status == "open"
+    # Restoring them does not bring the outreach back: someone decides again.
+    auth.client.post(f"/contacts/{contact.id}/restore")
+    db.session.expire_all()
+    assert outreach.status == "cancelled"
+
+
+def _refusals(db) -> int:
+    return db.session.scalar(select(func.count()).select_from(AuditEvent)
+                             .where(AuditEvent.action == "outreach_refused"))
+
+
+@pytest.mark.parametrize("change", [{"status": "opted_out"}, {"do_not_contact": True}])
+def test_reopening_a_done_outreach_task_passes_the_consent_gate(auth, db, rep, contact, hx,
+                                                                 change):
+    outreach = factories.TaskFactory(title="DM the brief", contact_id=contact.id,
+                                     is_outreach=True, assignee_id=rep.id, status="done",
+                                     done_at=utcnow())
+    change_consent(rep, contact, source="Replied STOP", **change)
+    client = auth.login(rep)
+    resp = client.post(f"/tasks/{outreach.id}/reopen", headers=hx)
+    assert resp.status_code == 200 and b"<html" not in resp.data
+    assert "No outreach task is possible" in resp.get_data(as_text=True)
+    db.session.expire_all()
+    assert outreach.status == "done"
+    assert _refusals(db) == 1
+    # Without JavaScript: the refusal page.
+    page = client.post(f"/tasks/{outreach.id}/reopen")
+    assert page.status_code == 409 and "No outreach task is possible" in page.get_data(as_text=True)
+    db.session.expire_all()
+    assert outreach.status == "done" and _refusals(db) == 2
+
+
+def test_reopening_a_done_reminder_for_someone_who_opted_out_is_fine(auth, db, rep, contact, hx):
+    reminder = factories.TaskFactory(contact_id=contact.id, is_outreach=False,
+                                     assignee_id=rep.id, status="done", done_at=utcnow())
+    change_consent(rep, contact, status="opted_out")
+    auth.login(rep).post(f"/tasks/{reminder.id}/reopen", headers=hx)
+    db.session.expire_all()
+    assert reminder.status == "open"
+
+
 # Complete, reopen, snooze ---------------------------------------------------------------------
 def test_complete_and_undo_with_htmx(auth, db, rep, contact, hx):
     task = factories.TaskFactory(title="Send contract", contact_id=contact.id, assignee_id=rep.id)

@@ -98,7 +98,7 @@ def change_consent(actor, contact: Contact, *, status: str | None = None,
                               "do_not_contact": [before[1], new_dnc], "source": event.source},
                      at=at)
         if not may_contact(contact).allowed:
-            _cancel_outreach_tasks(actor, contact)
+            cancel_outreach_tasks(actor, contact)
     return event
 
 
@@ -107,7 +107,9 @@ def describe(status: str, dnc: bool) -> str:
     return f"{label}, do-not-contact" if dnc else label
 
 
-def _cancel_outreach_tasks(actor, contact: Contact) -> None:
+def cancel_outreach_tasks(actor, contact: Contact) -> None:
+    """Open outreach tasks for someone who may no longer be contacted (opted out, marked
+    do-not-contact, archived) are cancelled, with the reason."""
     from crm.tasks.models import Task
 
     reason = may_contact(contact).reason

@@ -3,6 +3,7 @@ from sqlalchemy import select
 
 from crm import policy
 from crm.audit import services as audit
+from crm.contacts.consent import cancel_outreach_tasks
 from crm.contacts.handles import HandleError, normalize_handle, profile_url
 from crm.contacts.models import KINDS, PLATFORMS, Contact, Note, SocialHandle, Tag
 from crm.core.errors import Conflict, ValidationFailed
@@ -200,9 +201,11 @@ def set_owner(actor, contact: Contact, owner_id: int | None) -> None:
 
 
 def archive(actor, contact: Contact) -> None:
+    """Archive a contact; their open outreach tasks are cancelled, as when they opt out."""
     if contact.archived_at is None:
         contact.archived_at = utcnow()
         audit.record(actor, "archive", contact, summary=f"{contact.name} archived")
+        cancel_outreach_tasks(actor, contact)
 
 
 def restore(actor, contact: Contact) -> None:

@@ -130,11 +130,13 @@ def complete_task(actor, task: Task, *, expected_version: int | None = None,
 
 
 def reopen_task(actor, task: Task, *, expected_version: int | None = None) -> bool:
-    """Undo a completion."""
+    """Undo a completion; an outreach task opens again only for someone who may be contacted."""
     _require_view(actor, task)
     _save(task, expected_version, flush=False)
     if task.status != DONE:
         return False
+    if task.is_outreach and task.contact is not None:
+        require_may_contact(task.contact, action="outreach task")
     task.status = OPEN
     task.done_at = None
     _save(task)

@@ -222,6 +222,13 @@ def _task_action(task_id, action):
     task = policy.get_task(current_user, task_id)
     try:
         message, category = action(task), "success"
+    except OutreachRefused as e:
+        if not fragment():
+            raise
+        # In place, the refusal is shown on the row; it is recorded all the same.
+        db.session.rollback()
+        record_refusal(current_user, e.contact_id, e.action, e.message)
+        message, category = e.message, "error"
     except ServiceError as e:
         db.session.rollback()
         message, category = e.message, "error"
