@@ -149,3 +149,20 @@ def test_two_creations_of_one_conversation_give_the_same_row(db, rep):
     contact = factories.ContactFactory(owner_id=rep.id)
     first = ingest.conversation_for(contact, "x", "t")
     assert ingest.conversation_for(contact, "x", "t").id == first.id
+
+
+def test_the_import_opt_out_check_finds_what_find_stop_phrase_finds():
+    import random
+
+    from crm.conversations.optout import StopPhrases, find_stop_phrase
+    from crm.settings.services import DEFAULT_STOP_PHRASES as phrases
+
+    check = StopPhrases(phrases)
+    texts = ["Please STOP.", "unstoppable", "stopover", "Not   interested", "Don’t message me",
+             "don`t message me", "Stöp", "café, not interested", "opt-out", "optout",
+             "no more messagesx", "no more messages!", "removed me", ""]
+    rng = random.Random(7)
+    texts += ["".join(rng.choice("stop optunsbcrie-'’ mnÖ") for _ in range(rng.randint(0, 25)))
+              for _ in range(3000)]
+    for text in texts:
+        assert check.found_in(text) == bool(find_stop_phrase(text, phrases)), text
