@@ -47,9 +47,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, text
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import lazyload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from crm.contacts import consent
 from crm.contacts.models import PLATFORMS
@@ -165,19 +165,29 @@ def conversation_for(contact, platform: str, thread_id: str = "", *, title: str 
     return db.session.scalars(found).one()
 
 
+# What the lock reads afresh: the columns the writing roads decide on.
+LOCKED_COLUMNS = ("state", "message_count", "last_message_at", "last_inbound_at",
+                  "last_outbound_at", "waiting_since", "closed_at", "opt_out_message_id",
+                  "last_message_preview")
+
+
 def lock(conv: Conversation) -> Conversation:
-    """Hold the conversation until the transaction ends and read it afresh: a row lock on
-    PostgreSQL; on SQLite the database's write lock, taken before reading (what BEGIN
-    IMMEDIATE does), so the values read cannot be stale."""
+    """Hold the conversation until the transaction ends and read its reply state afresh, in
+    one statement: a row lock on PostgreSQL (SELECT … FOR UPDATE); on SQLite the database's
+    write lock, taken before reading (what BEGIN IMMEDIATE does: an UPDATE … RETURNING), so
+    the values read cannot be stale."""
     db.session.flush()
+    table = Conversation.__table__
+    columns = [table.c[name] for name in LOCKED_COLUMNS]
     if db.session.connection().dialect.name == "sqlite":
-        db.session.execute(text("UPDATE conversations SET id = id WHERE id = :id"),
-                           {"id": conv.id})
-    return db.session.scalars(
-        select(Conversation).where(Conversation.id == conv.id)
-        .options(lazyload(Conversation.contact))
-        .with_for_update(of=Conversation)
-        .execution_options(populate_existing=True)).one()
+        stmt = (update(table).where(table.c.id == conv.id).values(id=table.c.id)
+                .returning(*columns))
+    else:
+        stmt = select(*columns).where(table.c.id == conv.id).with_for_update()
+    row = db.session.execute(stmt).one()
+    for name, value in zip(LOCKED_COLUMNS, row):
+        set_committed_value(conv, name, value)
+    return conv
 
 
 # -- writing -----------------------------------------------------------------------------
