@@ -159,6 +159,52 @@ def test_archive_and_restore(auth, db, campaign, manager, rep):
     assert campaign.archived_at is None
 
 
+def _edit(client, campaign, version, **changes):
+    data = {"name": campaign.name, "brand": campaign.brand or "", "currency": campaign.currency,
+            "budget_minor": "10,000", "owner_id": campaign.owner_id, "version": version}
+    return client.post(f"/campaigns/{campaign.id}/edit", data={**data, **changes})
+
+
+def test_an_edit_carries_the_version_it_read(auth, db, campaign, manager):
+    client = auth.login(manager)
+    form = client.get(f"/campaigns/{campaign.id}/edit").get_data(as_text=True)
+    assert f'name="version" type="hidden" value="{campaign.version}"' in form
+    assert _edit(client, campaign, campaign.version, brand="Glow Two").status_code == 302
+    db.session.expire_all()
+    assert (campaign.brand, campaign.version) == ("Glow Two", 2)
+
+
+def test_a_concurrent_edit_is_a_clear_conflict(auth, db, campaign, manager, admin):
+    loaded = campaign.version
+    _edit(auth.login(admin), campaign, loaded, brand="Admin's brand")      # saved first
+    resp = _edit(auth.login(manager), campaign, loaded, brand="Manager's brand")
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 200
+    assert "was changed by someone else since you loaded the page" in body
+    assert "Admin&#39;s brand" in body                       # the form shows what is saved now
+    db.session.expire_all()
+    assert campaign.brand == "Admin's brand" and campaign.version == loaded + 1
+    # Archiving with the old version is refused too.
+    resp = auth.client.post(f"/campaigns/{campaign.id}/archive",
+                            data={"archived": "1", "version": loaded}, follow_redirects=True)
+    assert "was changed by someone else" in resp.get_data(as_text=True)
+    db.session.expire_all()
+    assert campaign.archived_at is None
+
+
+def test_a_lost_race_at_write_time_is_a_conflict_not_an_error(db, campaign, manager):
+    from sqlalchemy import text
+
+    from crm.core.errors import Conflict
+
+    # Someone else's save lands between our read and our write.
+    db.session.execute(text("UPDATE campaigns SET version = version + 1 WHERE id = :id"),
+                       {"id": campaign.id})
+    with pytest.raises(Conflict, match="changed by someone else"):
+        services.update_campaign(manager, campaign, {"name": "Renamed", "currency": "USD"},
+                                 expected_version=campaign.version)
+
+
 def test_unknown_campaign_is_404(auth, rep):
     assert auth.login(rep).get("/campaigns/999").status_code == 404
 

@@ -1,6 +1,6 @@
 """Campaign forms."""
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from crm.core.forms import MoneyField
@@ -18,6 +18,7 @@ class CampaignForm(FlaskForm):
     owner_id = SelectField("Owner", coerce=str, validate_choice=False)
     description = TextAreaField("Brief", validators=[Optional(), Length(max=5000)],
                                 description="What the brand wants: deliverables, dates, tone.")
+    version = HiddenField()
 
 
 class AddPersonForm(FlaskForm):

@@ -1,7 +1,7 @@
 """Campaigns."""
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, String, Text
+from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.core.models import Timestamps
@@ -21,6 +21,10 @@ class Campaign(Timestamps, db.Model):
     description: Mapped[str | None] = mapped_column(Text)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     archived_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Two people editing one campaign cannot overwrite each other (see campaigns.services).
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
     owner = relationship("User")
     deals = relationship("Deal", back_populates="campaign", lazy="dynamic")
+
+    __mapper_args__ = {"version_id_col": version}

@@ -5,13 +5,14 @@ from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.exc import StaleDataError
 
 from crm import policy
 from crm.audit import services as audit
 from crm.campaigns.models import Campaign
 from crm.contacts.consent import require_may_contact
 from crm.contacts.models import Contact
-from crm.core.errors import ValidationFailed
+from crm.core.errors import Conflict, ValidationFailed
 from crm.core.timeutil import utcnow
 from crm.extensions import db
 from crm.pipeline import services as deals
@@ -65,24 +66,50 @@ def _require_manage(actor, campaign: Campaign) -> None:
         raise ValidationFailed("Only the campaign's owner or a manager can change it.")
 
 
-def update_campaign(actor, campaign: Campaign, data: dict) -> dict:
+def _conflict(campaign: Campaign) -> Conflict:
+    return Conflict(f"“{campaign.name}” was changed by someone else since you loaded the page. "
+                    "Your change was not saved; the campaign is shown as it is now.")
+
+
+def _check_version(campaign: Campaign, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != campaign.version:
+        raise _conflict(campaign)
+
+
+def _flush(campaign: Campaign) -> None:
+    """Flush, turning a lost race on the version column into a Conflict."""
+    try:
+        db.session.flush()
+    except StaleDataError:
+        raise _conflict(campaign)
+
+
+def update_campaign(actor, campaign: Campaign, data: dict, *,
+                    expected_version: int | None = None) -> dict:
+    """Apply edited fields; refuses when someone else saved the campaign in between."""
     _require_manage(actor, campaign)
+    _check_version(campaign, expected_version)
     for key, value in _clean(actor, data).items():
         setattr(campaign, key, value)
     changes = audit.changes_of(campaign)
     if changes:
+        _flush(campaign)
         audit.record(actor, "update", campaign, summary=f"Campaign “{campaign.name}” edited",
                      changes=changes)
     return changes
 
 
-def set_archived(actor, campaign: Campaign, archived: bool) -> None:
+def set_archived(actor, campaign: Campaign, archived: bool, *,
+                 expected_version: int | None = None) -> None:
     _require_manage(actor, campaign)
+    _check_version(campaign, expected_version)
     if archived and campaign.archived_at is None:
         campaign.archived_at = utcnow()
+        _flush(campaign)
         audit.record(actor, "archive", campaign, summary=f"Campaign “{campaign.name}” archived")
     elif not archived and campaign.archived_at is not None:
         campaign.archived_at = None
+        _flush(campaign)
         audit.record(actor, "restore", campaign, summary=f"Campaign “{campaign.name}” restored")
 
 

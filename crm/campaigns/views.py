@@ -9,7 +9,7 @@ from crm.campaigns.forms import AddPersonForm, CampaignForm
 from crm.campaigns.models import Campaign
 from crm.contacts.consent import may_contact
 from crm.contacts.queries import suggest_contacts
-from crm.core.errors import OutreachRefused, ServiceError
+from crm.core.errors import Conflict, OutreachRefused, ServiceError
 from crm.core.forms import apply_service_error
 from crm.extensions import db, htmx
 from crm.pipeline.deal_views import stage_choices
@@ -25,7 +25,8 @@ def may_contact_of(contact):
 
 
 def campaign_form(campaign=None, formdata=None) -> CampaignForm:
-    form = CampaignForm(obj=campaign) if formdata is None else CampaignForm(formdata=formdata)
+    form = (CampaignForm(formdata=None, obj=campaign) if formdata is None
+            else CampaignForm(formdata=formdata))
     users = active_users() if current_user.is_manager else [current_user]
     form.owner_id.choices = [(str(u.id), u.name) for u in users]
     if formdata is None:
@@ -75,7 +76,14 @@ def edit(campaign_id):
     form = campaign_form(campaign, formdata=request.form if request.method == "POST" else None)
     if request.method == "POST" and form.validate():
         try:
-            services.update_campaign(current_user, campaign, _values(form))
+            services.update_campaign(current_user, campaign, _values(form),
+                                     expected_version=_int(form.version.data))
+        except Conflict as e:
+            # The form shows the campaign as it is now, with what happened above it.
+            db.session.rollback()
+            form = campaign_form(campaign)
+            form.form_errors.append(e.message)
+            return render_template("campaigns/form.html", form=form, campaign=campaign)
         except ServiceError as e:
             db.session.rollback()
             apply_service_error(form, e)
@@ -90,7 +98,8 @@ def archive(campaign_id):
     """Archive or restore a campaign."""
     campaign = policy.get_campaign(current_user, campaign_id)
     try:
-        services.set_archived(current_user, campaign, request.form.get("archived") != "0")
+        services.set_archived(current_user, campaign, request.form.get("archived") != "0",
+                              expected_version=_int(request.form.get("version")))
         flash("Campaign archived." if campaign.archived_at else "Campaign restored.", "success")
     except ServiceError as e:
         db.session.rollback()

@@ -17,7 +17,7 @@ from crm.contacts.models import Contact, SocialHandle
 from crm.core.errors import ValidationFailed
 from crm.core.timeutil import utcnow
 from crm.extensions import db
-from crm.imports import bulk, csv_write, storage
+from crm.imports import bulk, csv_write, storage, versions
 from crm.imports.csv_plan import Planner, lookups, row_keys
 from crm.imports.csv_read import (FIELDS, CsvFileError, data_rows, field_label, guess_mapping,
                                   read_head)
@@ -59,8 +59,10 @@ def start_upload(actor, files, *, owner_id: int | None = None) -> ImportRun:
     return run
 
 
-def save_mapping(actor, run: ImportRun, mapping: list[str]) -> None:
+def save_mapping(actor, run: ImportRun, mapping: list[str], *,
+                 expected_version: int | None = None) -> None:
     """The columns as the user mapped them; the check of every row starts next."""
+    versions.expect(run, expected_version)
     if run.kind != "csv" or run.status != "previewed":
         raise ValidationFailed("This import is no longer waiting for your review.")
     headers = run.options["headers"]
@@ -80,12 +82,15 @@ def save_mapping(actor, run: ImportRun, mapping: list[str]) -> None:
     run.options = {**run.options, "mapping": mapping, "stage": "checking",
                    "parsed_kept": False}
     run.status = "analysing"
+    versions.save(run)
 
 
-def back_to_mapping(actor, run: ImportRun) -> None:
+def back_to_mapping(actor, run: ImportRun, *, expected_version: int | None = None) -> None:
+    versions.expect(run, expected_version)
     if run.kind != "csv" or run.status != "previewed":
         raise ValidationFailed("This import is no longer waiting for your review.")
     run.options = {**run.options, "stage": "mapping"}
+    versions.save(run)
 
 
 def process(actor, run: ImportRun, *, write: bool, progress=None, search=None) -> dict:
@@ -259,7 +264,7 @@ def check(run_id: int) -> None:
     except (csv.Error, UnicodeDecodeError) as e:
         db.session.rollback()
         fail(run, f"{run.filename}: the file could not be read to the end ({e}).")
-        db.session.commit()
+        versions.commit_unless_changed(run_id)
         return
     db.session.rollback()  # a dry run leaves nothing behind, not even autoflushed state
     run = db.session.get(ImportRun, run_id)
@@ -268,11 +273,13 @@ def check(run_id: int) -> None:
                    "data_version": version}
     run.progress_total = summary["rows"]
     run.status = "previewed"
-    db.session.commit()
+    versions.commit_unless_changed(run_id)   # a check cancelled while it read stays cancelled
 
 
-def confirm(actor, run: ImportRun, *, valid_only: bool) -> None:
+def confirm(actor, run: ImportRun, *, valid_only: bool,
+            expected_version: int | None = None) -> None:
     """Start writing; with failed rows, only when the user chose to import the valid ones."""
+    versions.expect(run, expected_version)
     if run.kind != "csv" or run.status != "previewed" or run.options.get("stage") != "review":
         raise ValidationFailed("Check the rows before importing.")
     summary = run.options["check"]
@@ -285,6 +292,7 @@ def confirm(actor, run: ImportRun, *, valid_only: bool) -> None:
     run.options = {**run.options, "valid_only": bool(valid_only)}
     run.status = "running"
     run.progress_done = 0
+    versions.save(run)
 
 
 def execute(actor, run: ImportRun, progress=None) -> None:

@@ -7,7 +7,7 @@ from crm.core.errors import ServiceError
 from crm.extensions import db
 from crm.imports import csv_service, jobs
 from crm.imports.csv_read import FIELDS, HANDLE_WORDS
-from crm.imports.views import bp
+from crm.imports.views import bp, posted_version
 
 CONTACT_FIELDS = [k for k in FIELDS if not k.startswith("handle:")]
 HANDLE_FIELDS = [f"handle:{p}" for p in HANDLE_WORDS]
@@ -30,7 +30,7 @@ def save_mapping(run_id):
     mapping = [request.form.get(f"col-{i}", "") for i in range(len(run.options["headers"]))]
     try:
         jobs.check_limits(current_user)
-        csv_service.save_mapping(current_user, run, mapping)
+        csv_service.save_mapping(current_user, run, mapping, expected_version=posted_version())
         jobs.start(current_user, run, "imports.check_csv")
     except ServiceError as e:
         db.session.rollback()
@@ -44,7 +44,7 @@ def remap(run_id):
     """Go back to the column mapping."""
     run = policy.get_import(current_user, run_id, kind="csv")
     try:
-        csv_service.back_to_mapping(current_user, run)
+        csv_service.back_to_mapping(current_user, run, expected_version=posted_version())
     except ServiceError as e:
         db.session.rollback()
         flash(e.message, "error")
@@ -55,7 +55,8 @@ def confirm_csv(run):
     """Start writing the checked rows (valid rows only when the user chose so)."""
     try:
         jobs.check_limits(current_user)
-        csv_service.confirm(current_user, run, valid_only=request.form.get("valid_only") == "1")
+        csv_service.confirm(current_user, run, valid_only=request.form.get("valid_only") == "1",
+                            expected_version=posted_version())
         jobs.start(current_user, run, "imports.write_csv")
     except ServiceError as e:
         db.session.rollback()

@@ -14,7 +14,7 @@ from crm.core.errors import ServiceError, ValidationFailed
 from crm.core.timeutil import utcnow
 from crm.extensions import db
 from crm import jobs
-from crm.imports import dm_plan, dm_stream, dm_write, matching, storage
+from crm.imports import dm_plan, dm_stream, dm_write, matching, storage, versions
 from crm.jobs import queue
 from crm.imports.models import ImportRun
 from crm.imports.parsers import ExportError, open_export
@@ -94,7 +94,7 @@ def analyse(run_id: int) -> None:
             run.platform, run.layout = src.platform, src.layout
     except ExportError as e:
         fail(run, _named(run, e))
-        db.session.commit()
+        versions.commit_unless_changed(run_id)
         return
     # Any other error is the job's: logged in full, the run marked failed (crm.imports.jobs).
     if not summary["threads"]:
@@ -103,7 +103,7 @@ def analyse(run_id: int) -> None:
         run.options = {**run.options, **summary, **_me_as_last_time(run, summary)}
         run.progress_total = summary["messages"]
         run.status = "previewed"
-    db.session.commit()
+    versions.commit_unless_changed(run_id)   # cancelled while it was read: stays cancelled
 
 
 def _me_as_last_time(run: ImportRun, summary: dict) -> dict:
@@ -136,8 +136,9 @@ def _editable(run: ImportRun) -> None:
         raise ValidationFailed("This import is no longer waiting for your review.")
 
 
-def choose_me(actor, run: ImportRun, me: str) -> None:
+def choose_me(actor, run: ImportRun, me: str, *, expected_version: int | None = None) -> None:
     """Which participant is the export's owner (their messages become "sent")."""
+    versions.expect(run, expected_version)
     _editable(run)
     names = {c[0] for c in run.options.get("candidates", [])}
     if run.options.get("detected_me"):
@@ -145,15 +146,21 @@ def choose_me(actor, run: ImportRun, me: str) -> None:
     if me not in names:
         raise ValidationFailed("Choose yourself from the people in this export.", field="me")
     run.options = {**{k: v for k, v in run.options.items() if k != "me_remembered"}, "me": me}
+    versions.save(run)
 
 
-def choose_date_order(actor, run: ImportRun, day_first: bool) -> None:
+def choose_date_order(actor, run: ImportRun, day_first: bool, *,
+                      expected_version: int | None = None) -> None:
+    versions.expect(run, expected_version)
     _editable(run)
     run.options = {**run.options, "day_first": bool(day_first)}
+    versions.save(run)
 
 
-def save_choices(actor, run: ImportRun, choices: dict[int, dict]) -> None:
+def save_choices(actor, run: ImportRun, choices: dict[int, dict], *,
+                 expected_version: int | None = None) -> None:
     """Per thread (by position in the preview): skip it, or attach it to a chosen contact."""
+    versions.expect(run, expected_version)
     _editable(run)
     threads = run.options["threads"]
     saved = dict(run.options.get("choices") or {})
@@ -167,6 +174,7 @@ def save_choices(actor, run: ImportRun, choices: dict[int, dict]) -> None:
             contact_id = contact.id
         saved[key] = {"skip": bool(choice.get("skip")), "contact_id": contact_id or None}
     run.options = {**run.options, "choices": saved}
+    versions.save(run)
 
 
 def plans_for(actor, run: ImportRun) -> list[dm_plan.ThreadPlan]:
@@ -193,14 +201,17 @@ def confirm(actor, run: ImportRun) -> None:
         raise ValidationFailed("Every thread is skipped: there is nothing to import.")
     run.status = "running"
     run.progress_done = 0
+    versions.save(run)
 
 
-def cancel(actor, run: ImportRun) -> None:
+def cancel(actor, run: ImportRun, *, expected_version: int | None = None) -> None:
     """Throw a preview away (the stored upload is deleted)."""
+    versions.expect(run, expected_version)
     if run.status not in ("previewed", "analysing"):
         raise ValidationFailed("Only an import that has not started can be cancelled.")
     run.status = "cancelled"
     run.finished_at = utcnow()
+    versions.save(run)
     storage.remove(run)
 
 

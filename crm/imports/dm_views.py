@@ -11,7 +11,7 @@ from crm.core.errors import ServiceError, ValidationFailed
 from crm.core.timeutil import from_local, local
 from crm.extensions import db
 from crm.imports import dm_plan, dm_service, jobs, matching
-from crm.imports.views import bp
+from crm.imports.views import bp, posted_version
 
 PAGE = 100
 SHOWS = {"": "All", "check": "Matched by name", "new": "New contacts", "groups": "Group chats",
@@ -92,7 +92,8 @@ def choose_me(run_id):
     """Which person in the export is you."""
     run = policy.get_import(current_user, run_id, kind="dm")
     try:
-        dm_service.choose_me(current_user, run, request.form.get("me", ""))
+        dm_service.choose_me(current_user, run, request.form.get("me", ""),
+                             expected_version=posted_version())
     except ServiceError as e:
         db.session.rollback()
         flash(e.message, "error")
@@ -107,7 +108,8 @@ def choose_dates(run_id):
     try:
         if order not in ("day", "month"):
             raise ValidationFailed("Choose day first or month first.")
-        dm_service.choose_date_order(current_user, run, order == "day")
+        dm_service.choose_date_order(current_user, run, order == "day",
+                                     expected_version=posted_version())
     except ServiceError as e:
         db.session.rollback()
         flash(e.message, "error")
@@ -149,7 +151,8 @@ def save_threads(run_id):
     """Keep the choices made on this page of threads."""
     run = policy.get_import(current_user, run_id, kind="dm")
     try:
-        dm_service.save_choices(current_user, run, choices_from(run, request.form))
+        dm_service.save_choices(current_user, run, choices_from(run, request.form),
+                                expected_version=posted_version())
         flash("Choices saved. Nothing is imported until you press Import.", "success")
     except ServiceError as e:
         db.session.rollback()
@@ -165,7 +168,8 @@ def confirm(run_id):
         from crm.imports.csv_views import confirm_csv
         return confirm_csv(run)
     try:
-        dm_service.save_choices(current_user, run, choices_from(run, request.form))
+        dm_service.save_choices(current_user, run, choices_from(run, request.form),
+                                expected_version=posted_version())
         jobs.check_limits(current_user)
         dm_service.confirm(current_user, run)
         jobs.start(current_user, run, "imports.write_dm")

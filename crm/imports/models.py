@@ -38,9 +38,14 @@ class ImportRun(db.Model):
     # Deferred: a big export's thread list is only read by its own preview and import.
     options: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict, deferred=True)
     stored_path: Mapped[str | None] = mapped_column(String(500))
+    # Two tabs or people answering one preview cannot overwrite each other's choices, and a
+    # job finishing cannot undo a cancel (see imports.services.save_run).
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
     created_by = relationship("User", foreign_keys=[created_by_id], lazy="joined")
     owner = relationship("User", foreign_keys=[owner_id], lazy="joined")
+
+    __mapper_args__ = {"version_id_col": version}
 
     @property
     def kind_label(self) -> str:

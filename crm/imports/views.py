@@ -14,7 +14,7 @@ from crm.core.errors import ServiceError
 from crm.core.forms import apply_service_error
 from crm.core.timeutil import utcnow
 from crm.extensions import db, htmx
-from crm.imports import csv_export, csv_service, dm_service, jobs, services, storage
+from crm.imports import csv_export, csv_service, dm_service, jobs, services, storage, versions
 from crm.imports.forms import CSVUploadForm, DMUploadForm, zone_choices
 
 bp = Blueprint("imports", __name__)
@@ -139,12 +139,18 @@ def progress(run_id):
     return render_template("imports/_progress.html", run=run, progress=services.progress(run))
 
 
+def posted_version() -> int | None:
+    """The run's version the posted page was drawn from (see crm.imports.versions)."""
+    value = request.form.get("version", "")
+    return int(value) if value.isdigit() else None
+
+
 @bp.post("/imports/<int:run_id>/cancel")
 def cancel(run_id):
     """Throw away an import that has not started; its stored file is deleted."""
     run = policy.get_import(current_user, run_id)
     try:
-        dm_service.cancel(current_user, run)
+        dm_service.cancel(current_user, run, expected_version=posted_version())
         audit.record(current_user, "cancel", run, summary=f"Import of {run.filename} cancelled")
         flash("Import cancelled; nothing was imported and the file was deleted.", "success")
     except ServiceError as e:
