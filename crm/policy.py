@@ -32,7 +32,13 @@ def contact_scope(user):
 def can_view_contact(user, contact) -> bool:
     if contact is None:
         return False
-    return _is_manager(user) or contact.owner_id in (None, user.id)
+    return may_see_contact_of(user, contact.owner_id)
+
+
+def may_see_contact_of(user, owner_id: int | None) -> bool:
+    """`can_view_contact` for a row that carries only the contact's owner (a board card
+    reads its deal's copy of it)."""
+    return _is_manager(user) or owner_id in (None, user.id)
 
 
 def can_edit_contact(user, contact) -> bool:
@@ -85,6 +91,9 @@ def can_edit_message(user, message) -> bool:
 
 
 # Deals: a rep sees the deals they own and the deals on contacts they may see -------------
+# Owning a deal on someone else's contact is a key to the deal, not to the person: the deal
+# shows the contact's name and nothing else of them (no page, handle, consent, DMs, nor the
+# tasks of others), and outreach to them needs a contact the user may see (README, Security).
 def deal_scope(user, contact=None):
     """With `contact` (one the user may see), the clause for that contact's deals: every one
     of them is in scope."""
@@ -130,9 +139,14 @@ def task_scope(user, contact=None):
 def can_view_task(user, task) -> bool:
     if task is None:
         return False
-    if _is_manager(user) or task.assignee_id == user.id:
-        return True
-    return task.contact is not None and can_view_contact(user, task.contact)
+    return may_see_task(user, task.assignee_id,
+                        task.contact is not None and can_view_contact(user, task.contact))
+
+
+def may_see_task(user, assignee_id: int | None, contact_visible: bool) -> bool:
+    """`can_view_task` for a row read without its task: given to the user, or on a contact
+    they may see."""
+    return _is_manager(user) or assignee_id == user.id or contact_visible
 
 
 def get_task(user, task_id):

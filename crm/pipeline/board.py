@@ -81,6 +81,7 @@ class CardDeal:
     next_step: str | None
     next_step_on: object
     outcome: str
+    contact_owner_id: int | None
     contact_name: str
     owner_name: str | None
     campaign_name: str | None
@@ -105,6 +106,9 @@ class Card:
     deal: CardDeal
     last_dm: object = None      # a row of the contact's latest conversation
     next_task: object = None    # a row of the deal's (or else the contact's) next open task
+    # False for a deal the viewer owns on a contact they may not see: the card names the
+    # contact and shows nothing else of them (see crm.policy, deals).
+    contact_visible: bool = True
 
     @property
     def needs_next_step(self) -> bool:
@@ -200,7 +204,7 @@ def _newest(stage_ids, where, limit: int, cursor=None):
 
 CARD_COLUMNS = (Deal.id, Deal.title, Deal.version, Deal.stage_id, Deal.contact_id,
                 Deal.platform, Deal.value_minor, Deal.currency, Deal.stage_entered_at,
-                Deal.next_step, Deal.next_step_on, Deal.outcome)
+                Deal.next_step, Deal.next_step_on, Deal.outcome, Deal.contact_owner_id)
 
 
 def _first_handle(column):
@@ -224,7 +228,7 @@ def cards_statement(deal_ids):
             .order_by(Deal.stage_entered_at.desc(), Deal.id.desc()))
 
 
-def load_cards(stmt) -> list[Card]:
+def load_cards(user, stmt) -> list[Card]:
     """The cards `cards_statement` reads (None: none), then their last DMs and next tasks in
     two more queries."""
     if stmt is None:
@@ -232,10 +236,10 @@ def load_cards(stmt) -> list[Card]:
     rows = db.session.execute(stmt).all()
     deals = [CardDeal(*row[:-2], handle=CardHandle(*row[-2:]) if row[-1] else None)
              for row in rows]
-    return _with_dms_and_tasks(deals)
+    return _with_dms_and_tasks(user, deals)
 
 
-def card_for(deal: Deal) -> Card:
+def card_for(user, deal: Deal) -> Card:
     """The card of a deal already in memory with its contact (the answer to a move): only
     its last DM and next task are read."""
     handle = deal.contact.primary_handle
@@ -243,16 +247,23 @@ def card_for(deal: Deal) -> Card:
                          deal.owner.name if deal.owner else None,
                          deal.campaign.name if deal.campaign else None,
                          CardHandle(handle.platform, handle.handle) if handle else None)
-    return _with_dms_and_tasks([card_deal])[0]
+    return _with_dms_and_tasks(user, [card_deal])[0]
 
 
-def _with_dms_and_tasks(deals: list[CardDeal]) -> list[Card]:
+def _with_dms_and_tasks(user, deals: list[CardDeal]) -> list[Card]:
+    """Each deal's card with its contact's last DM and its next open task, as far as `user`
+    may see them."""
+    hidden = {d.contact_id for d in deals
+              if not policy.may_see_contact_of(user, d.contact_owner_id)}
+    for d in deals:
+        if d.contact_id in hidden:
+            d.handle = None
     contact_ids = {d.contact_id for d in deals}
     last_dm: dict[int, object] = {}
     for conv in db.session.execute(
             select(Conversation.contact_id, Conversation.state, Conversation.last_message_at,
                    Conversation.last_inbound_at, Conversation.last_outbound_at)
-            .where(Conversation.contact_id.in_(contact_ids),
+            .where(Conversation.contact_id.in_(contact_ids - hidden),
                    Conversation.last_message_at.is_not(None))
             .order_by(Conversation.last_message_at.desc())):
         last_dm.setdefault(conv.contact_id, conv)
@@ -262,16 +273,19 @@ def _with_dms_and_tasks(deals: list[CardDeal]) -> list[Card]:
     # index finds them all. Sorted here: asked to sort, SQLite walks every open task in due
     # order instead (40 ms at 16,000 open tasks, against 0.1 ms).
     tasks = db.session.execute(
-        select(Task.id, Task.title, Task.due_at, Task.deal_id, Task.contact_id)
+        select(Task.id, Task.title, Task.due_at, Task.deal_id, Task.contact_id, Task.assignee_id)
         .where(Task.contact_id.in_(contact_ids), Task.status == "open",
                or_(Task.deal_id.is_(None), Task.deal_id.in_([d.id for d in deals])))).all()
     for task in sorted(tasks, key=lambda t: (t.due_at, t.id)):
+        if not policy.may_see_task(user, task.assignee_id, task.contact_id not in hidden):
+            continue
         if task.deal_id is not None:
             by_deal.setdefault(task.deal_id, task)
         else:
             by_contact.setdefault(task.contact_id, task)
     return [Card(d, last_dm.get(d.contact_id),
-                 by_deal.get(d.id) or by_contact.get(d.contact_id)) for d in deals]
+                 by_deal.get(d.id) or by_contact.get(d.contact_id),
+                 contact_visible=d.contact_id not in hidden) for d in deals]
 
 
 def board_stages(pipeline: Pipeline, counts: dict[int, Total]) -> list[Stage]:
@@ -298,7 +312,7 @@ def columns(user, pipeline: Pipeline, f: BoardFilters, only: set[int] | None = N
     counts = totals(user, pipeline, f) if counts is None else counts
     stages = [s for s in board_stages(pipeline, counts) if only is None or s.id in only]
     open_ids = tuple(s.id for s in stages if s.outcome == OPEN)
-    cards = load_cards(statements.kept(
+    cards = load_cards(user, statements.kept(
         ("board.cards", open_ids, size + 1, *_view_key(user, f)),
         lambda: cards_statement(_newest(open_ids, deal_where(user, f), size + 1))))
     out = []
@@ -316,7 +330,7 @@ def columns(user, pipeline: Pipeline, f: BoardFilters, only: set[int] | None = N
 def more_cards(user, stage: Stage, f: BoardFilters, cursor: str | None,
                size: int = COLUMN_SIZE) -> tuple[list[Card], str | None]:
     """The next cards of one column after `cursor` (keyset on time entered, then id)."""
-    cards = load_cards(cards_statement(
+    cards = load_cards(user, cards_statement(
         _newest([stage.id], deal_where(user, f), size + 1, decode_cursor(cursor))))
     next_cursor = encode_cursor(cards[size - 1].deal) if len(cards) > size else None
     return cards[:size], next_cursor

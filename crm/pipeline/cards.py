@@ -35,8 +35,10 @@ def deal_card(card, task_now, links, tz: str | None = None, now=None) -> Markup:
     deal, handle = card.deal, card.deal.handle
     title = escape(deal.title)
     days = deal.seconds_in_stage(now) // 86400
+    name = escape(deal.contact_name)
     contact = (platform_chip(deal.platform) if deal.platform else "",
-               f'<a href="{links.contact(deal.contact_id)}">{escape(deal.contact_name)}</a>',
+               f'<a href="{links.contact(deal.contact_id)}">{name}</a>' if card.contact_visible
+               else f'<span>{name}</span>',
                f'<span class="muted">{escape(handle.display)}</span>'
                if handle and handle.platform == deal.platform else "")
     task = card.next_task
@@ -67,7 +69,8 @@ def deal_card(card, task_now, links, tz: str | None = None, now=None) -> Markup:
         f'{escape(money(deal.value_minor, deal.currency))}</strong>\n'
         f'    <span class="muted" title="Entered {entered}">· '
         f'{"today" if days == 0 else f"{days} d"} in stage</span></p>\n'
-        f'  <p class="deal-card-dm">{last_dm_text(card.last_dm)}</p>\n'
+        f'  <p class="deal-card-dm">{last_dm_text(card.last_dm) if card.contact_visible else ""}'
+        f'</p>\n'
         f'  <p class="deal-card-next">\n    {nxt}\n  </p>\n'
         f'  <div class="deal-card-foot">\n    {"".join(foot)}\n'
         f'    <button class="btn btn-sm card-move" type="submit" form="move-{deal.stage_id}" '

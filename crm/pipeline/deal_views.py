@@ -122,10 +122,13 @@ def deal_context(deal, **extra) -> dict:
 
     history = _history(deal)
     tasks = open_tasks_for_deal(current_user, deal)
+    # A deal owned on someone else's contact names the contact and shows nothing else of them.
+    contact_visible = policy.can_view_contact(current_user, deal.contact)
     last_dm = db.session.scalars(
         select(Conversation).where(Conversation.contact_id == deal.contact_id,
                                    Conversation.last_message_at.is_not(None))
-        .order_by(Conversation.last_message_at.desc()).limit(1)).first()
+        .order_by(Conversation.last_message_at.desc()).limit(1)).first() \
+        if contact_visible else None
     close_form = extra.pop("close_form", None) or CloseForm(formdata=None)
     close_form.lost_reason_id.choices = lost_reason_choices()
     results_form = extra.pop("results_form", None) or ResultsForm(obj=deal, formdata=None)
@@ -135,7 +138,9 @@ def deal_context(deal, **extra) -> dict:
                tasks=tasks, last_dm=last_dm, close_form=close_form, results_form=results_form,
                move_stages=deal.pipeline.active_stages,
                needs_next_step=deal.is_open and not deal.next_step and not tasks,
-               task_form=new_task_form(contact=deal.contact, deal=deal))
+               contact_visible=contact_visible,
+               task_form=new_task_form(contact=deal.contact if contact_visible else None,
+                                       deal=deal))
     ctx.update(extra)
     return ctx
 

@@ -152,7 +152,7 @@ def _moved(deal, f: BoardFilters, from_stage_id, message: str, moved: bool):
     counts = queries.totals(current_user, pipeline, f, wanted)
     card = None
     if moved and deal.stage.outcome == OPEN:
-        card = queries.card_for(deal)
+        card = queries.card_for(current_user, deal)
     html = render_template(
         "pipeline/_moved.html", deal=deal, card=card, filters=f, pipeline=pipeline,
         heads=[queries.Column(s, counts.get(s.id, queries.Total())) for s in touched],

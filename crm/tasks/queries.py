@@ -46,6 +46,7 @@ class TaskRow:
     contact: Named | None = None
     deal: Named | None = None
     assignee: Named | None = None
+    contact_owner_id: int | None = None
 
 
 ROW_COLUMNS = (Task.id, Task.title, Task.notes, Task.due_at, Task.assignee_id, Task.contact_id,
@@ -55,7 +56,7 @@ _assignee = aliased(User)
 
 
 def _rows_statement(where: list, order_by: tuple, limit: int):
-    return (select(*ROW_COLUMNS, Contact.name, Deal.title, _assignee.name)
+    return (select(*ROW_COLUMNS, Contact.name, Deal.title, _assignee.name, Contact.owner_id)
             .outerjoin(Contact, Contact.id == Task.contact_id)
             .outerjoin(Deal, Deal.id == Task.deal_id)
             .outerjoin(_assignee, _assignee.id == Task.assignee_id)
@@ -64,7 +65,7 @@ def _rows_statement(where: list, order_by: tuple, limit: int):
 
 def _task_rows(rows) -> list[TaskRow]:
     return [TaskRow(*row[:14], named(row.contact_id, row[14]), named(row.deal_id, row[15]),
-                    named(row.assignee_id, row[16])) for row in rows]
+                    named(row.assignee_id, row[16]), row[17]) for row in rows]
 
 
 def _rows(where: list, order_by: tuple, limit: int) -> list[TaskRow]:

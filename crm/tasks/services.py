@@ -101,6 +101,11 @@ def create_task(actor, data: dict) -> Task:
     if is_outreach:
         if contact is None:
             raise ValidationFailed("An outreach task needs a contact.", field="is_outreach")
+        # A deal owned on someone else's contact is not a way to reach them (nor to learn
+        # their consent from the refusal): outreach needs a contact the user may see.
+        if actor is not None and not policy.can_view_contact(actor, contact):
+            raise ValidationFailed("An outreach task needs a contact you can see; ask their "
+                                   "owner or a manager.")
         require_may_contact(contact, action="outreach task")
     task = Task(title=title, due_at=due_at, notes=(data.get("notes") or "").strip() or None,
                 assignee_id=_assignee(actor, data.get("assignee_id")),

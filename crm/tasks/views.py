@@ -60,6 +60,13 @@ class TaskRowLinks:
         self.contact = RowUrl("contacts.show", "contact_id")
         self.deal = RowUrl("pipeline.deal", "deal_id")
 
+    def links_contact(self, task) -> bool:
+        """Whether the row links to its contact: not to one the viewer may not see (a task
+        given to them on a deal they own on someone else's contact)."""
+        owner_id = (task.contact_owner_id if isinstance(task, queries.TaskRow)
+                    else task.contact.owner_id)
+        return policy.may_see_contact_of(me(), owner_id)
+
 
 @bp.app_template_global()
 def task_row_links() -> TaskRowLinks:
@@ -163,7 +170,8 @@ def new():
         contact_id, deal_id = _int(request.args.get("contact_id")), _int(request.args.get("deal_id"))
         deal = policy.get_deal(current_user, deal_id) if deal_id else None
         contact = policy.get_contact(current_user, contact_id) if contact_id else (
-            deal.contact if deal else None)
+            deal.contact if deal and policy.can_view_contact(current_user, deal.contact)
+            else None)
         form = new_task_form(contact=contact, deal=deal)
         if contact is None and fragment():
             # The Today page's "New task" button: the form, in place.
