@@ -29,7 +29,8 @@ def test_main_pages_break_no_rule_of_the_policy(browser, live_server, sign_in, a
                      f"/contacts/{contact.id}/edit", "/inbox", "/board", "/today",
                      "/campaigns", f"/campaigns/{campaign.id}", "/templates",
                      f"/templates/{template.id}/edit", "/imports", "/dashboard",
-                     "/admin/users", "/admin/pipelines", "/admin/audit", "/admin/settings"]:
+                     "/admin/users", "/admin/pipelines", "/admin/audit", "/admin/settings",
+                     "/admin/jobs", "/admin/channels", "/account"]:
             response = page.goto(f"{live_server}{path}")
             assert "script-src 'self';" in response.headers["content-security-policy"], path
             page.wait_for_load_state("networkidle")
