@@ -5,15 +5,15 @@ from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.exc import StaleDataError
 
 from crm import policy
 from crm.audit import services as audit
 from crm.campaigns.models import Campaign
 from crm.contacts.consent import require_may_contact
 from crm.contacts.models import Contact
-from crm.core.errors import Conflict, ValidationFailed
+from crm.core.errors import ValidationFailed
 from crm.core.timeutil import utcnow
+from crm.core.versions import expect_version, flush_or_conflict
 from crm.extensions import db
 from crm.pipeline import services as deals
 from crm.pipeline.models import LOST, OPEN, WON, Deal, Stage
@@ -66,22 +66,17 @@ def _require_manage(actor, campaign: Campaign) -> None:
         raise ValidationFailed("Only the campaign's owner or a manager can change it.")
 
 
-def _conflict(campaign: Campaign) -> Conflict:
-    return Conflict(f"“{campaign.name}” was changed by someone else since you loaded the page. "
-                    "Your change was not saved; the campaign is shown as it is now.")
+def _conflict(campaign: Campaign) -> str:
+    return (f"“{campaign.name}” was changed by someone else since you loaded the page. "
+            "Your change was not saved; the campaign is shown as it is now.")
 
 
 def _check_version(campaign: Campaign, expected_version: int | None) -> None:
-    if expected_version is not None and expected_version != campaign.version:
-        raise _conflict(campaign)
+    expect_version(campaign, expected_version, _conflict(campaign))
 
 
 def _flush(campaign: Campaign) -> None:
-    """Flush, turning a lost race on the version column into a Conflict."""
-    try:
-        db.session.flush()
-    except StaleDataError:
-        raise _conflict(campaign)
+    flush_or_conflict(_conflict(campaign))
 
 
 def update_campaign(actor, campaign: Campaign, data: dict, *,

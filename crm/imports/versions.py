@@ -5,7 +5,7 @@ import logging
 
 from sqlalchemy.orm.exc import StaleDataError
 
-from crm.core.errors import Conflict
+from crm.core.versions import expect_version, flush_or_conflict
 from crm.extensions import db
 from crm.imports.models import ImportRun
 
@@ -16,16 +16,12 @@ MESSAGE = ("This import was changed (in another tab or by someone else) since yo
 
 def expect(run: ImportRun, expected_version: int | None) -> None:
     """Refuse a change made from a page drawn from an older version of the run."""
-    if expected_version is not None and expected_version != run.version:
-        raise Conflict(MESSAGE)
+    expect_version(run, expected_version, MESSAGE)
 
 
 def save(run: ImportRun) -> None:
     """Flush the run, turning a lost race on its version into a Conflict."""
-    try:
-        db.session.flush()
-    except StaleDataError:
-        raise Conflict(MESSAGE)
+    flush_or_conflict(MESSAGE)
 
 
 def commit_unless_changed(run_id: int) -> bool:

@@ -197,11 +197,7 @@ def new():
                 "assignee_id": form.assignee_id.data, "contact_id": form.contact_id.data,
                 "deal_id": form.deal_id.data, "is_outreach": form.is_outreach.data})
         except OutreachRefused as e:
-            if not fragment():
-                raise
-            # In place, the refusal is shown on the form; it is recorded all the same.
-            db.session.rollback()
-            record_refusal(current_user, e.contact_id, e.action, e.message)
+            _refused_in_place(e)
             form.is_outreach.errors = [e.message]
         except ServiceError as e:
             db.session.rollback()
@@ -221,6 +217,15 @@ def new():
     return render_template("tasks/new.html", form=form, contact=None, deal=None)
 
 
+def _refused_in_place(e: OutreachRefused) -> None:
+    """An HTMX request shows the consent gate's refusal where the user acted (the form, the
+    row) and records it all the same; a page re-raises it for the app's refusal page."""
+    if not fragment():
+        raise e
+    db.session.rollback()
+    record_refusal(current_user, e.contact_id, e.action, e.message)   # the request commits it
+
+
 def _row(task, status=200, message=None):
     html = render_template("tasks/_task.html", task=task, message=message)
     return html, status, {"HX-Trigger": "taskChanged"}
@@ -231,11 +236,7 @@ def _task_action(task_id, action):
     try:
         message, category = action(task), "success"
     except OutreachRefused as e:
-        if not fragment():
-            raise
-        # In place, the refusal is shown on the row; it is recorded all the same.
-        db.session.rollback()
-        record_refusal(current_user, e.contact_id, e.action, e.message)
+        _refused_in_place(e)
         message, category = e.message, "error"
     except ServiceError as e:
         db.session.rollback()
