@@ -8,7 +8,7 @@ FLASK := $(VENV)/bin/flask --app wsgi
 PORT ?= 5000
 HOST ?= 127.0.0.1
 
-.PHONY: run worker install install-test test test-sqlite test-postgres browser bench bench-quick bench-import clean
+.PHONY: bench-webhooks run worker install install-test test test-sqlite test-postgres browser bench bench-quick bench-import clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -82,6 +82,9 @@ bench-quick: install-test  ## The same at 10,000 contacts, shorter runs (under t
 
 bench-import: install-test  ## Time `flask import-dms` on 1,000,000 DMs and a 100,000-row contacts CSV (fresh SQLite)
 	$(PY) bench/import_bench.py
+
+bench-webhooks: install-test  ## 10,000 signed Meta webhook events at 2 gunicorn workers (BENCH_DATABASE_URL: PostgreSQL)
+	$(PY) -m bench.webhooks_bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache

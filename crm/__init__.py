@@ -60,8 +60,9 @@ def create_app(config: str | object = "config.Config") -> Flask:
         if importlib.util.find_spec(f"crm.{name}.jobs"):  # its background jobs
             importlib.import_module(f"crm.{name}.jobs")
     importlib.import_module("crm.demo.cli").register(app)
-    from crm.channels import webhooks
+    from crm.channels import reply_views, webhooks
     app.register_blueprint(webhooks.bp)
+    app.register_blueprint(reply_views.bp)
 
     @app.before_request
     def require_login():

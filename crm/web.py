@@ -130,7 +130,7 @@ def register_web(app: Flask) -> None:
                                      else needs_reply_count(current_user))
         reconnect = []
         if current_user.is_authenticated and not fragment:
-            from crm.channels.services import channels_needing_reconnection
-            reconnect = channels_needing_reconnection()
+            from crm.channels.live import channels_to_reconnect
+            reconnect = channels_to_reconnect()
         return {"nav_counts": counts, "platform_labels": PLATFORM_LABELS,
                 "channels_to_reconnect": reconnect}

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from crm.channels.models import WHATSAPP
-
-IN, OUT = "in", "out"
+from crm.conversations.models import INBOUND as IN
+from crm.conversations.models import OUTBOUND as OUT
 
 
 @dataclass(frozen=True)
@@ -24,12 +24,14 @@ class DM:
     person_name: str | None = None
     person_user_id: str | None = None   # WhatsApp's business-scoped user id, when given
     metadata: str | None = None          # what Rapport attached when it sent the message
+    account: str | None = None           # the business account it came for (routing)
 
 
 @dataclass(frozen=True)
 class Deleted:
     external_id: str
     person_id: str
+    account: str | None = None
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class Receipt:
     external_ids: tuple = ()
     watermark: datetime | None = None
     error: str | None = None
+    account: str | None = None
 
 
 @dataclass
@@ -106,6 +109,7 @@ def _messaging(item: dict, entry: dict, out: Parsed) -> None:
     if not isinstance(item, dict):
         out.ignored += 1
         return
+    account = str(entry.get("id") or "") or None
     sender = str((item.get("sender") or {}).get("id") or "")
     recipient = str((item.get("recipient") or {}).get("id") or "")
     at = _ms(item.get("timestamp") or entry.get("time") or 0)
@@ -114,7 +118,7 @@ def _messaging(item: dict, entry: dict, out: Parsed) -> None:
         echo = bool(message.get("is_echo"))
         person = recipient if echo else sender
         if message.get("is_deleted"):
-            out.records.append(Deleted(str(message["mid"]), person))
+            out.records.append(Deleted(str(message["mid"]), person, account))
             return
         media, extra = _attachment_text(message.get("attachments") or [])
         text = message.get("text") or ""
@@ -128,17 +132,18 @@ def _messaging(item: dict, entry: dict, out: Parsed) -> None:
         if not body and not media:
             body = "A message Rapport cannot show (open it in the app)."
         out.records.append(DM(str(message["mid"]), OUT if echo else IN, person, at, body,
-                              media, metadata=message.get("metadata")))
+                              media, metadata=message.get("metadata"), account=account))
     elif isinstance(item.get("read"), dict):
         read = item["read"]
         ids = (str(read["mid"]),) if read.get("mid") else ()
         mark = _ms(read["watermark"]) if read.get("watermark") else None
-        out.records.append(Receipt("read", sender, at, ids, mark))
+        out.records.append(Receipt("read", sender, at, ids, mark, account=account))
     elif isinstance(item.get("delivery"), dict):
         d = item["delivery"]
         mark = _ms(d["watermark"]) if d.get("watermark") else None
         out.records.append(Receipt("delivered", sender, at,
-                                   tuple(str(m) for m in d.get("mids") or ()), mark))
+                                   tuple(str(m) for m in d.get("mids") or ()), mark,
+                                   account=account))
     else:
         out.ignored += 1   # reaction, postback, referral, optin …
 
@@ -176,6 +181,8 @@ def _whatsapp_change(change: dict, out: Parsed) -> None:
     if field_name not in ("messages", "smb_message_echoes"):
         out.ignored += 1
         return
+    # One app may serve several numbers: the number it came for routes it.
+    account = str((value.get("metadata") or {}).get("phone_number_id") or "") or None
     people = {str(c.get("wa_id")): c for c in value.get("contacts") or [] if c.get("wa_id")}
     for m in value.get("messages") or []:
         if m.get("type") in ("reaction", "system", "ephemeral", "request_welcome"):
@@ -186,11 +193,11 @@ def _whatsapp_change(change: dict, out: Parsed) -> None:
         body, media = _wa_body(m)
         out.records.append(DM(str(m["id"]), IN, person, _seconds(m.get("timestamp") or 0),
                               body, media, person_name=(who.get("profile") or {}).get("name"),
-                              person_user_id=who.get("user_id")))
+                              person_user_id=who.get("user_id"), account=account))
     for m in value.get("message_echoes") or []:
         body, media = _wa_body(m)
         out.records.append(DM(str(m["id"]), OUT, str(m.get("to") or ""),
-                              _seconds(m.get("timestamp") or 0), body, media))
+                              _seconds(m.get("timestamp") or 0), body, media, account=account))
     for s in value.get("statuses") or []:
         errors = s.get("errors") or []
         error = None
@@ -202,4 +209,4 @@ def _whatsapp_change(change: dict, out: Parsed) -> None:
                 error += f" (code {e['code']})"
         out.records.append(Receipt(str(s.get("status")), str(s.get("recipient_id") or ""),
                                    _seconds(s.get("timestamp") or 0), (str(s.get("id")),),
-                                   error=error))
+                                   error=error, account=account))

@@ -1,9 +1,72 @@
-"""Background work of live channels, run by the job queue's workers."""
+"""Background work of live channels, on the job queue (crm.jobs).
+
+- "channels.events": apply every stored webhook event (crm.channels.worker.drain). One is
+  queued when an event arrives and none is waiting; several may run at once (each event
+  is claimed in its own transaction).
+- "channels.send": one reply through the Send API.
+- "channels.profiles": name and username of new senders, from the profile API.
+"""
+from sqlalchemy import select
+
+from crm import jobs
+from crm.channels import graph, people, replies, services, worker
+from crm.channels.models import WHATSAPP, Channel
+from crm.extensions import db
+from crm.jobs.models import Job
+
+EVENTS, SEND, PROFILES = "channels.events", "channels.send", "channels.profiles"
 
 
 def enqueue_event(event_id: int) -> None:
-    """Hand a stored event to the worker.
+    """Make sure a worker will apply the event just stored (sent when the request commits)."""
+    waiting = db.session.scalar(select(Job.id).where(Job.status == "queued", Job.task == EVENTS)
+                                .limit(1))
+    if waiting is None:
+        jobs.enqueue(EVENTS)
 
-    Until the job queue is in place, stored events wait as "pending" and
-    `flask channels process` works through them.
-    """
+
+def enqueue_send(send_id: int, user=None) -> None:
+    jobs.enqueue(SEND, send_id, user=user, subject=f"channel-send:{send_id}")
+
+
+@jobs.job(EVENTS, label="Live channel events")
+def apply_events(job) -> dict:
+    """Apply the events waiting (each commits on its own); new senders' profiles follow."""
+    applied = worker.drain(on_new_people=_queue_profiles)
+    return {"summary": f"{applied} events applied"}
+
+
+def _queue_profiles(channel_id: int, person_ids: list[str]) -> None:
+    channel = db.session.get(Channel, channel_id)
+    if channel is not None and channel.kind != WHATSAPP:   # WhatsApp sends the name itself
+        jobs.enqueue(PROFILES, channel_id, person_ids)
+        db.session.commit()
+
+
+@jobs.job(SEND, label="Reply on a live channel")
+def send(job, send_id: int) -> dict:
+    """Send one reply; its message, or the platform's reason, is stored."""
+    jobs.fence()
+    sent = replies.deliver(send_id)
+    db.session.commit()
+    return {"summary": sent.status if sent else "gone"}
+
+
+@jobs.job(PROFILES, label="Profiles of new senders")
+def profiles(job, channel_id: int, person_ids: list) -> dict:
+    """Ask the profile API who wrote (it answers only for people who messaged us)."""
+    channel = db.session.get(Channel, channel_id)
+    named = 0
+    for person_id in person_ids:
+        try:
+            found = graph.profile(channel, person_id)
+        except graph.GraphError as e:
+            if e.token_revoked:
+                services.mark_needs_reconnecting(channel, e.message)
+                db.session.commit()
+                break
+            continue     # this person's profile is not available; the name stays
+        if people.adopt_profile(channel, person_id, found["name"], found["username"]):
+            named += 1
+        db.session.commit()
+    return {"summary": f"{named} profiles"}

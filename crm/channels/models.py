@@ -114,6 +114,8 @@ class OutboundSend(db.Model):
     __table_args__ = (
         UniqueConstraint("channel_id", "external_id", name="uq_outbound_sends_channel_external"),
         Index("ix_outbound_sends_conversation", "conversation_id", "created_at"),
+        # The DM poll's version reads the latest change from this index alone.
+        Index("ix_outbound_sends_updated", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -3,8 +3,11 @@ import hashlib
 import hmac
 import json
 
+from sqlalchemy import insert, select
+
 from crm.channels import secrets
-from crm.channels.models import INSTAGRAM, MESSENGER, WHATSAPP, Channel, ChannelEvent
+from crm.channels.models import INSTAGRAM, MESSENGER, PENDING, WHATSAPP, Channel, ChannelEvent
+from crm.core.timeutil import utcnow
 from crm.extensions import db
 
 # The `object` each kind of channel is sent.
@@ -19,7 +22,15 @@ class Refused(Exception):
         self.status, self.reason = status, reason
 
 
-def handshake(channel: Channel, mode: str | None, token: str | None,
+def channel_for_key(key: str):
+    """What receiving needs of the channel behind a callback key (id, kind, app secret,
+    verify token), or None. A plain row: this runs for every event Meta posts."""
+    return db.session.execute(
+        select(Channel.id, Channel.kind, Channel.app_secret, Channel.verify_token)
+        .where(Channel.key == key)).first()
+
+
+def handshake(channel, mode: str | None, token: str | None,
               challenge: str | None) -> str:
     """The challenge to echo when Meta subscribes with this channel's verify token."""
     expected = secrets.decrypt(channel.verify_token)
@@ -34,7 +45,7 @@ def signature_of(app_secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def check_signature(channel: Channel, body: bytes, header: str | None) -> None:
+def check_signature(channel, body: bytes, header: str | None) -> None:
     """HMAC-SHA256 over the bytes as received, compared in constant time."""
     if not header or not header.startswith("sha256="):
         raise Refused(401, "missing signature")
@@ -43,7 +54,7 @@ def check_signature(channel: Channel, body: bytes, header: str | None) -> None:
         raise Refused(401, "wrong signature")
 
 
-def check_shape(channel: Channel, body: bytes) -> dict:
+def check_shape(channel, body: bytes) -> dict:
     """The parsed body, when it is an event for this kind of channel."""
     try:
         payload = json.loads(body)
@@ -58,11 +69,11 @@ def check_shape(channel: Channel, body: bytes) -> dict:
     return payload
 
 
-def receive(channel: Channel, body: bytes, signature: str | None) -> ChannelEvent:
-    """A signed, well-formed event, stored for the worker (nothing stored otherwise)."""
+def receive(channel, body: bytes, signature: str | None) -> int:
+    """A signed, well-formed event, stored for the worker (nothing stored otherwise);
+    returns its id."""
     check_signature(channel, body, signature)
     check_shape(channel, body)
-    event = ChannelEvent(channel_id=channel.id, body=body)
-    db.session.add(event)
-    db.session.flush()
-    return event
+    return db.session.execute(insert(ChannelEvent).values(
+        channel_id=channel.id, body=body, status=PENDING, attempts=0,
+        received_at=utcnow())).inserted_primary_key[0]

@@ -129,10 +129,6 @@ def fill_template(template: WhatsAppTemplate, values: list[str]) -> str:
     return _VARIABLE.sub(lambda m: values[int(m.group(1)) - 1], template.body)
 
 
-def channel_for_key(key: str) -> Channel | None:
-    return db.session.scalar(select(Channel).where(Channel.key == key))
-
-
 def list_channels() -> list[Channel]:
     return list(db.session.scalars(select(Channel).order_by(Channel.kind, Channel.name)))
 

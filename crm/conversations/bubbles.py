@@ -13,6 +13,8 @@ from crm.core.links import RowUrl
 from crm.core.timeutil import local
 
 _TIME = "%d %b %Y, %H:%M"
+_DELIVERY = {"sent": "sent", "delivered": "delivered", "read": "read",
+             "failed": "not delivered"}
 
 
 def message_articles(messages, tz: str | None = None) -> Markup:
@@ -50,6 +52,11 @@ def message_article(m, links, tz: str) -> Markup:
                  f'{escape(m.template.name)}</span>')
     if m.edited_at:
         meta += f' · <span title="Corrected {local(m.edited_at, tz).strftime(_TIME)}">edited</span>'
+    if m.delivery_status:
+        # Sent through a live channel: how far it got, or why it did not arrive.
+        label = _DELIVERY.get(m.delivery_status, m.delivery_status)
+        why = f": {escape(m.delivery_error)}" if m.delivery_error else ""
+        meta += f' · <span class="msg-delivery msg-{escape(m.delivery_status)}">{label}{why}</span>'
     if m.editable:
         url, gone = edit(m.id), delete(m.id)
         meta += (

@@ -204,6 +204,8 @@ class MessageRow:
     sender_name: str | None
     template_id: int | None
     edited_at: datetime | None
+    delivery_status: str | None      # sent through a live channel: how far it got
+    delivery_error: str | None
     author: Named | None = None
     template: Named | None = None
     local_at: datetime | None = None    # sent_at in the viewer's zone
@@ -216,7 +218,8 @@ class MessageRow:
 
 MESSAGE_COLUMNS = (Message.id, Message.conversation_id, Message.direction, Message.sent_at,
                    Message.body, Message.media, Message.author_id, Message.logged_by_id,
-                   Message.sender_name, Message.template_id, Message.edited_at)
+                   Message.sender_name, Message.template_id, Message.edited_at,
+                   Message.delivery_status, Message.delivery_error)
 
 
 def _thread_statement(keyset: bool, limit: int):
@@ -244,8 +247,9 @@ def thread_chunk(conv: Conversation, viewer, before: Message | None = None,
     rows = db.session.execute(stmt, params).all()
     more = len(rows) > limit
     tz = zone(viewer.timezone)
-    messages = [MessageRow(*row[:11], named(row.author_id, row[11]),
-                           named(row.template_id, row[12]), local_in(row.sent_at, tz),
+    width = len(MESSAGE_COLUMNS)
+    messages = [MessageRow(*row[:width], named(row.author_id, row[width]),
+                           named(row.template_id, row[width + 1]), local_in(row.sent_at, tz),
                            policy.can_edit_message(viewer, row))
                 for row in reversed(rows[:limit])]
     return Chunk(conv, messages, more, group_by_day(messages, viewer.timezone))

@@ -111,4 +111,17 @@
     if (nameField) nameField.value = item.dataset.fillName;
     item.closest(".suggest").remove();
   });
+  // The DM poll answers 304 when nothing changed: nothing to swap then.
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    if (e.detail.xhr && e.detail.xhr.status === 304) e.detail.shouldSwap = false;
+  });
+  // New DMs (the poll's "dmsChanged") refresh an open conversation only while nobody is
+  // typing in it: its refresher listens for "dmsChangedQuiet".
+  document.addEventListener("dmsChanged", function () {
+    var panel = document.getElementById("conversations");
+    if (!panel) return;
+    var typing = Array.prototype.some.call(panel.querySelectorAll("textarea, input[type=text]"),
+      function (f) { return f.value.trim() !== "" || f === document.activeElement; });
+    if (!typing) document.body.dispatchEvent(new CustomEvent("dmsChangedQuiet"));
+  });
 })();

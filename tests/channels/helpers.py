@@ -32,3 +32,49 @@ def post_signed(client, channel, body, secret=APP_SECRET, **headers):
     return client.post(f"/webhooks/meta/{channel.key}", data=body,
                        headers={"X-Hub-Signature-256": signature_of(secret, body),
                                 "Content-Type": "application/json", **headers})
+
+
+def run_worker(db):
+    """Process every stored event as the worker does."""
+    from crm.channels import worker
+
+    return worker.drain(idle_wait=0)
+
+
+def deliver(client, db, channel, body):
+    """Meta posts a signed event and the worker processes it."""
+    response = post_signed(client, channel, body)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    run_worker(db)
+    return response
+
+
+def dm_event(kind, person, mid, text, *, at, echo=False, account=None):
+    """A one-message event of the given kind, `at` a naive UTC datetime."""
+    from datetime import timezone
+    account = account or IDS[kind]
+    stamp = int(at.replace(tzinfo=timezone.utc).timestamp())
+    if kind == "whatsapp":
+        value = {"messaging_product": "whatsapp",
+                 "metadata": {"display_phone_number": "15550001111",
+                              "phone_number_id": PHONE_NUMBER_ID}}
+        if echo:
+            value["message_echoes"] = [{"from": "15550001111", "to": person, "id": mid,
+                                        "timestamp": str(stamp), "type": "text",
+                                        "text": {"body": text}}]
+            field = "smb_message_echoes"
+        else:
+            value["contacts"] = [{"profile": {"name": "Kerry Fisher"}, "wa_id": person}]
+            value["messages"] = [{"from": person, "id": mid, "timestamp": str(stamp),
+                                  "type": "text", "text": {"body": text}}]
+            field = "messages"
+        return {"object": "whatsapp_business_account",
+                "entry": [{"id": account, "changes": [{"field": field, "value": value}]}]}
+    message = {"mid": mid, "text": text}
+    if echo:
+        message["is_echo"] = True
+    sender, recipient = (account, person) if echo else (person, account)
+    return {"object": "instagram" if kind == "instagram" else "page",
+            "entry": [{"id": account, "time": stamp * 1000, "messaging": [
+                {"sender": {"id": sender}, "recipient": {"id": recipient},
+                 "timestamp": stamp * 1000, "message": message}]}]}

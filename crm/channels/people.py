@@ -1,0 +1,161 @@
+"""Who wrote: a platform-scoped id matched to a contact, or a new contact made for it.
+
+The scoped id (IGSID, PSID, WhatsApp's wa_id) is kept on the contact as a handle's
+account_id on that platform. A sender is matched by it first; then, on WhatsApp, by the
+phone number; a new sender becomes a contact whose name and username the profile job fills
+in later (the username may then match a contact already in Rapport: see `adopt_profile`).
+"""
+import re
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import lazyload
+
+from crm.channels.models import KIND_LABELS, WHATSAPP, Channel
+from crm.contacts import services as contacts
+from crm.contacts.models import Contact, SocialHandle
+from crm.conversations.models import Conversation
+from crm.extensions import db
+
+
+def thread_id(channel: Channel, person_id: str) -> str:
+    """The conversation's external thread id: this channel's thread with that person."""
+    return f"meta:{channel.id}:{person_id}"
+
+
+def thread_of(external_thread_id: str | None) -> tuple[int, str] | None:
+    """(channel id, person id) of a conversation that came through a channel, else None."""
+    parts = (external_thread_id or "").split(":", 2)
+    if len(parts) != 3 or parts[0] != "meta" or not parts[1].isdigit():
+        return None
+    return int(parts[1]), parts[2]
+
+
+def by_scoped_id(platform: str, person_id: str) -> Contact | None:
+    # Looked up for every event: the contact's handles and tags load only if used.
+    return db.session.scalar(
+        select(Contact).join(SocialHandle, SocialHandle.contact_id == Contact.id)
+        .where(SocialHandle.platform == platform, SocialHandle.account_id == person_id)
+        .options(lazyload(Contact.handles), lazyload(Contact.tags)).limit(1))
+
+
+def _digits(value: str) -> str:
+    return re.sub(r"\D", "", value or "")
+
+
+def _by_phone(wa_id: str) -> Contact | None:
+    """A contact whose WhatsApp handle or phone is this number (any punctuation)."""
+    digits = _digits(wa_id)
+    if len(digits) < 7:
+        return None
+    found = db.session.scalar(
+        select(Contact).join(SocialHandle, SocialHandle.contact_id == Contact.id)
+        .where(SocialHandle.platform == "whatsapp",
+               SocialHandle.handle.in_([digits, "+" + digits])).limit(1))
+    if found is not None:
+        return found
+    # Phones are typed by hand: compare digits, last resort, on the few with this ending.
+    candidates = db.session.scalars(
+        select(Contact).where(Contact.phone.is_not(None),
+                              Contact.phone.like(f"%{digits[-4:]}")).limit(50))
+    return next((c for c in candidates if _digits(c.phone).endswith(digits[-9:])), None)
+
+
+def sender_contact(channel: Channel, person_id: str,
+                   name: str | None = None) -> tuple[Contact, bool]:
+    """The contact behind a platform-scoped id, created (unowned) when nobody matches;
+    and whether they are new to Rapport."""
+    platform = channel.platform
+    contact = by_scoped_id(platform, person_id)
+    if contact is None and channel.kind == WHATSAPP:
+        contact = _by_phone(person_id)
+        if contact is not None:
+            _keep_scoped_id(contact, platform, person_id)
+    if contact is not None:
+        return contact, False
+    try:
+        with db.session.begin_nested():
+            return _new_contact(channel, person_id, name), True
+    except IntegrityError:
+        # Another worker created them a moment ago (the handle is unique).
+        found = by_scoped_id(platform, person_id)
+        if found is None:
+            raise
+        return found, False
+
+
+def _new_contact(channel: Channel, person_id: str, name: str | None) -> Contact:
+    label = KIND_LABELS[channel.kind]
+    contact = contacts.create_contact(
+        None, {"name": (name or f"{label} user …{person_id[-6:]}")[:200],
+               "phone": ("+" + _digits(person_id)) if channel.kind == WHATSAPP else None,
+               "lead_source": f"{label} DM"})
+    row = SocialHandle(platform=channel.platform, handle=person_id, account_id=person_id)
+    contact.handles.append(row)
+    contacts.refresh_search_text(contact)
+    db.session.flush()
+    return contact
+
+
+def _keep_scoped_id(contact: Contact, platform: str, person_id: str) -> None:
+    handle = next((h for h in contact.handles if h.platform == platform and not h.account_id),
+                  None)
+    if handle is not None:
+        handle.account_id = person_id
+    elif contacts.find_handle(platform, person_id) is None:
+        contact.handles.append(SocialHandle(platform=platform, handle=person_id,
+                                            account_id=person_id))
+    db.session.flush()
+
+
+def adopt_profile(channel: Channel, person_id: str, name: str | None,
+                  username: str | None) -> Contact | None:
+    """What the profile API told us. The username may belong to a contact already in
+    Rapport (entered by hand, imported): their conversation moves to that contact, which
+    keeps the scoped id, and the contact we made for the sender goes. Otherwise the contact
+    we named ourselves gets the real name, and the username becomes their handle."""
+    contact = by_scoped_id(channel.platform, person_id)
+    if contact is None:
+        return None
+    handle = next((h for h in contact.handles if h.platform == channel.platform
+                   and h.account_id == person_id), None)
+    placeholder = contact.name.endswith(f"…{person_id[-6:]}")
+    username = (username or "").lower().lstrip("@") or None
+    if username and handle is not None and handle.handle == person_id:
+        known = contacts.find_handle(channel.platform, username)
+        if known is not None and known.contact_id != contact.id:
+            return _move_to(contact, handle, known)
+        if known is None:
+            handle.handle = username
+    if name and placeholder:
+        contact.name = name[:200]
+        contact.first_name = name.split()[0][:100]
+    contacts.refresh_search_text(contact)
+    db.session.flush()
+    return contact
+
+
+def _move_to(made: Contact, handle: SocialHandle, known: SocialHandle) -> Contact:
+    """The sender is `known`'s contact: their conversations go there, with the scoped id."""
+    target = known.contact
+    if not known.account_id:
+        known.account_id = handle.account_id
+    db.session.execute(update(Conversation).where(Conversation.contact_id == made.id)
+                       .values(contact_id=target.id))
+    db.session.flush()
+    if _only_ours(made):
+        db.session.delete(made)
+    else:
+        made.handles.remove(handle)
+    db.session.flush()
+    return target
+
+
+def _only_ours(contact: Contact) -> bool:
+    """A contact this module made that nobody has worked on since (no deal, task or note)."""
+    from crm.contacts.models import Note
+    from crm.pipeline.models import Deal
+    from crm.tasks.models import Task
+    return contact.owner_id is None and not any(
+        db.session.scalar(select(model.id).where(model.contact_id == contact.id).limit(1))
+        for model in (Deal, Task, Note))

@@ -1,0 +1,224 @@
+"""The worker: every event lands once, in the right place, through the ingestion service."""
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+
+from crm.channels.models import ChannelEvent
+from crm.contacts.models import Contact, SocialHandle
+from crm.conversations.models import Conversation, Message
+from crm.core.timeutil import utcnow
+from tests import factories
+from tests.channels.helpers import deliver, dm_event, make_channel, payload, post_signed, run_worker
+
+
+def _messages(db):
+    return db.session.scalars(select(Message).order_by(Message.sent_at, Message.id)).all()
+
+
+def test_inbound_dm_creates_contact_conversation_and_needs_reply(client, db):
+    channel = make_channel("instagram")
+    db.session.commit()
+    deliver(client, db, channel, payload("instagram_text.json"))
+    [message] = _messages(db)
+    assert message.direction == "in" and "😍" in message.body
+    conv = db.session.get(Conversation, message.conversation_id)
+    assert conv.platform == "instagram" and conv.state == "needs_reply"
+    contact = conv.contact
+    assert contact.owner_id is None
+    [handle] = contact.handles
+    assert handle.platform == "instagram" and handle.account_id == "1200000000000001"
+    assert db.session.scalar(select(ChannelEvent.status)) == "done"
+
+
+def test_retries_of_the_same_event_add_nothing(client, db):
+    channel = make_channel("instagram")
+    db.session.commit()
+    for _ in range(3):
+        deliver(client, db, channel, payload("instagram_text.json"))
+    assert len(_messages(db)) == 1
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == 1
+    assert db.session.scalar(select(func.count()).select_from(ChannelEvent)) == 3
+
+
+def test_known_sender_matched_by_scoped_id(client, db):
+    channel = make_channel("instagram")
+    contact = factories.ContactFactory(name="Known Creator")
+    contact.handles.append(SocialHandle(platform="instagram", handle="known.creator",
+                                        account_id="1200000000000001"))
+    db.session.commit()
+    deliver(client, db, channel, payload("instagram_text.json"))
+    [message] = _messages(db)
+    assert message.conversation.contact_id == contact.id
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == 1
+
+
+def test_whatsapp_sender_matched_by_phone_and_named_from_profile(client, db):
+    channel = make_channel("whatsapp")
+    known = factories.ContactFactory(name="Kerry F.", phone="+1 (631) 555-1234")
+    db.session.commit()
+    deliver(client, db, channel, payload("whatsapp_text.json"))
+    [message] = _messages(db)
+    assert message.conversation.contact_id == known.id
+    assert any(h.account_id == "16315551234" for h in known.handles)
+    stranger = dm_event("whatsapp", "447700900123", "wamid.new1", "hello", at=utcnow())
+    deliver(client, db, channel, stranger)
+    new = db.session.scalar(select(Contact).where(Contact.id != known.id))
+    assert new.name == "Kerry Fisher" and new.phone == "+447700900123"
+
+
+def test_echo_from_the_phone_is_logged_as_sent_and_clears_needs_reply(client, db):
+    channel = make_channel("instagram")
+    db.session.commit()
+    deliver(client, db, channel, payload("instagram_text.json"))
+    deliver(client, db, channel, payload("instagram_echo.json"))
+    first, echo = _messages(db)
+    assert echo.direction == "out" and echo.author_id is None
+    assert "sent from the app" in echo.sender_name
+    assert echo.conversation.state == "awaiting_reply"
+
+
+def test_attachments_stickers_story_replies_shares_and_unsupported(client, db):
+    channel = make_channel("instagram")
+    db.session.commit()
+    deliver(client, db, channel, payload("instagram_attachments.json"))
+    media = {m.external_id: (m.media, m.body) for m in _messages(db)}
+    assert media["ig-mid-image"][0] == "photo" and media["ig-mid-sticker"][0] == "sticker"
+    assert media["ig-mid-story-mention"][1].startswith("Mentioned you in their story")
+    assert media["ig-mid-share"][0] == "share"
+    assert len(media) == 6
+
+
+def test_deleted_message_is_removed_and_reactions_add_nothing(client, db):
+    channel = make_channel("instagram")
+    db.session.commit()
+    deliver(client, db, channel, payload("instagram_text.json"))
+    deliver(client, db, channel, payload("instagram_reaction_read.json"))
+    assert len(_messages(db)) == 1
+    deliver(client, db, channel, payload("instagram_deleted.json"))
+    assert _messages(db) == []
+
+
+def test_dashboard_test_event_is_stored(client, db):
+    channel = make_channel("instagram")
+    db.session.commit()
+    deliver(client, db, channel, payload("instagram_dashboard_test.json"))
+    [message] = _messages(db)
+    assert message.body == "random_text"
+
+
+def test_opt_out_detected_on_a_live_dm(client, db):
+    channel = make_channel("messenger")
+    db.session.commit()
+    deliver(client, db, channel, dm_event("messenger", "7000000000000009", "m_stop",
+                                          "Please stop messaging me", at=utcnow()))
+    [message] = _messages(db)
+    assert message.conversation.opt_out_message_id == message.id
+
+
+def test_whatsapp_statuses_only_move_forward_and_failures_keep_their_error(client, db):
+    channel = make_channel("whatsapp")
+    db.session.commit()
+    now = utcnow()
+    for mid in ("wamid.sent0001", "wamid.sent0002"):
+        deliver(client, db, channel, dm_event("whatsapp", "16315551234", mid, "ours",
+                                              at=now - timedelta(minutes=5), echo=True))
+    deliver(client, db, channel, payload("whatsapp_statuses.json"))
+    status = {m.external_id: (m.delivery_status, m.delivery_error) for m in _messages(db)}
+    assert status["wamid.sent0001"][0] == "read"       # read came first, delivered after
+    assert status["wamid.sent0002"][0] == "failed" and "24 hours" in status["wamid.sent0002"][1]
+
+
+def test_messenger_delivery_and_read_watermark_update_our_messages(client, db):
+    channel = make_channel("messenger")
+    db.session.commit()
+    deliver(client, db, channel, payload("messenger_echo_delivery_read.json"))
+    [echo] = _messages(db)
+    assert echo.direction == "out" and echo.delivery_status == "read"
+
+
+def test_status_for_a_message_rapport_never_saw_is_dropped_after_its_last_try(client, db):
+    channel = make_channel("whatsapp")
+    db.session.commit()
+    post_signed(client, channel, payload("whatsapp_statuses.json"))
+    from crm.channels import worker
+    for _ in range(worker.MAX_ATTEMPTS):
+        db.session.execute(update(ChannelEvent).values(retry_at=None))
+        db.session.commit()
+        run_worker(db)
+    assert _messages(db) == []
+    assert db.session.scalar(select(ChannelEvent.status)) == "done"
+
+
+def test_malformed_message_inside_a_signed_event_fails_that_event_only(client, db):
+    channel = make_channel("instagram")
+    db.session.commit()
+    future = dm_event("instagram", "1200000000000005", "m_future", "from the future",
+                      at=utcnow() + timedelta(days=2))
+    assert post_signed(client, channel, future).status_code == 200
+    deliver(client, db, channel, payload("instagram_text.json"))
+    assert [m.body[:3] for m in _messages(db)] == ["Hi!"]
+    failed = db.session.scalars(select(ChannelEvent).order_by(ChannelEvent.id)).first()
+    assert failed.status == "failed" and "future" in failed.error
+
+
+def test_a_receipt_for_a_reply_still_being_stored_waits_and_is_applied(client, db):
+    """A status may come before our send job stored the message: the event is retried."""
+    from crm.channels import worker
+    from crm.channels.models import OutboundSend
+    from crm.conversations import ingest
+    channel = make_channel("whatsapp")
+    db.session.commit()
+    deliver(client, db, channel, dm_event("whatsapp", "16315551234", "wamid.in1", "hi",
+                                          at=utcnow()))
+    conv = db.session.scalars(select(Conversation)).one()
+    manager = factories.UserFactory(role="manager")
+    send = OutboundSend(channel_id=channel.id, conversation_id=conv.id, author_id=manager.id,
+                        recipient_id="16315551234", body="ours", status="sending")
+    db.session.add(send)
+    db.session.commit()
+    status = {"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{
+        "field": "messages", "value": {"statuses": [{"id": "wamid.ours", "status": "delivered",
+                                                     "timestamp": "1764991101",
+                                                     "recipient_id": "16315551234"}]}}]}]}
+    assert post_signed(client, channel, status).status_code == 200
+    event_id = db.session.scalar(select(func.max(ChannelEvent.id)))
+    assert worker.apply_one(event_id) == 0
+    assert db.session.get(ChannelEvent, event_id).attempts == 1
+    ingest.ingest(None, conv, [ingest.IncomingMessage("out", utcnow(), "ours",
+                                                      external_id="wamid.ours")])
+    send.status = "sent"
+    db.session.execute(update(ChannelEvent).values(retry_at=None))
+    db.session.commit()
+    run_worker(db)
+    assert db.session.scalar(select(Message.delivery_status).where(
+        Message.external_id == "wamid.ours")) == "delivered"
+
+
+def test_one_app_serving_two_whatsapp_numbers_routes_by_phone_number_id(client, db):
+    """Meta posts every number of an app to the one callback URL configured."""
+    from crm.channels import services
+    from tests.channels.helpers import ACCESS_TOKEN, APP_SECRET, VERIFY_TOKEN
+    first = make_channel("whatsapp")
+    second = services.add_channel(None, kind="whatsapp", name="Second number",
+                                  app_secret=APP_SECRET, verify_token=VERIFY_TOKEN,
+                                  access_token=ACCESS_TOKEN, account_id="102000000000001",
+                                  phone_number_id="109000000000002")
+    db.session.commit()
+    body = dm_event("whatsapp", "16315550000", "wamid.route1", "to the second number",
+                    at=utcnow())
+    body["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"] = "109000000000002"
+    deliver(client, db, first, body)
+    [message] = _messages(db)
+    assert message.conversation.external_thread_id == f"meta:{second.id}:16315550000"
+
+
+def test_a_failed_whatsapp_message_shows_its_error_in_the_thread(auth, manager, client, db):
+    channel = make_channel("whatsapp")
+    db.session.commit()
+    for mid in ("wamid.sent0001", "wamid.sent0002"):
+        deliver(client, db, channel, dm_event("whatsapp", "16315551234", mid, "ours",
+                                              at=utcnow() - timedelta(minutes=5), echo=True))
+    deliver(client, db, channel, payload("whatsapp_statuses.json"))
+    conv = db.session.scalars(select(Conversation)).one()
+    page = auth.login(manager).get(f"/contacts/{conv.contact_id}").get_data(as_text=True)
+    assert "not delivered: Re-engagement message" in page
