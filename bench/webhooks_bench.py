@@ -7,7 +7,7 @@
 The events are generated first (and signed, as Meta signs them): new DMs on an Instagram
 account and a WhatsApp number from 1,000 people, 10 % retries of earlier events (the same
 bytes again), 10 % echoes of messages the business sent from the app, and WhatsApp statuses
-of those (sent, delivered, read) posted out of order. They are posted by 8 client threads
+of those (sent, delivered, read) posted out of order. They are posted by 4 client threads
 on keep-alive connections; each answer's time is measured at the client. Meanwhile the job
 worker (`flask jobs worker`) ingests them. At the end the database must hold exactly the
 expected messages (none lost, none twice) with each status at its furthest point, and
@@ -224,7 +224,7 @@ def _tagged(output: str, tag: str) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=10000)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     parser.add_argument("--job-processes", type=int, default=2)
     parser.add_argument("--deadline", type=float, default=60.0)
