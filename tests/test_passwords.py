@@ -140,6 +140,7 @@ def test_a_reset_link_is_emailed_when_smtp_is_configured(app, auth, admin, rep, 
 
     monkeypatch.setattr("crm.accounts.mail.smtplib.SMTP", FakeSMTP)
     monkeypatch.setitem(app.config, "SMTP_HOST", "mail.example.com")
+    monkeypatch.setitem(app.config, "PUBLIC_URL", "https://crm.example.com")
     page = auth.login(admin).post(f"/admin/users/{rep.id}/reset-link").get_data(as_text=True)
     assert "It was emailed to" in page
     assert sent[0] == ("connect", "mail.example.com", 587) and sent[1] == ("starttls",)
@@ -173,3 +174,30 @@ def test_ending_another_session_from_the_security_page(app, db, rep, other_rep):
     g.pop("_login_user", None)
     assert here.post(f"/account/sessions/{other.id}/end").status_code == 404
     assert fresh_get(elsewhere).status_code == 200
+
+
+def test_an_emailed_reset_link_uses_public_url_not_the_request_host(app, auth, admin, rep, db,
+                                                                   monkeypatch):
+    sent = []
+    monkeypatch.setattr("crm.accounts.mail.send_reset_link",
+                        lambda user, link, hours: sent.append(link) or True)
+    monkeypatch.setitem(app.config, "SMTP_HOST", "mail.example.com")
+    monkeypatch.setitem(app.config, "PUBLIC_URL", "https://crm.example.com/")
+    client = auth.login(admin)
+    page = client.post(f"/admin/users/{rep.id}/reset-link").get_data(as_text=True)
+    assert "It was emailed to" in page                      # the request's host is localhost
+    assert len(sent) == 1 and sent[0].startswith("https://crm.example.com/reset/")
+    assert 'readonly value="https://crm.example.com/reset/' in page
+
+
+def test_without_public_url_a_reset_link_is_not_emailed_but_still_shown(app, auth, admin, rep,
+                                                                       db, monkeypatch):
+    sent = []
+    monkeypatch.setattr("crm.accounts.mail.send_reset_link",
+                        lambda user, link, hours: sent.append(link) or True)
+    monkeypatch.setitem(app.config, "SMTP_HOST", "mail.example.com")
+    monkeypatch.setitem(app.config, "PUBLIC_URL", None)
+    page = auth.login(admin).post(f"/admin/users/{rep.id}/reset-link").get_data(as_text=True)
+    assert sent == []
+    assert "Not emailed: PUBLIC_URL is not set" in page
+    assert 'readonly value="http://localhost/reset/' in page

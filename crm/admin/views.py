@@ -14,6 +14,7 @@ from crm.admin.forms import SettingsForm
 from crm.audit.models import AuditEvent
 from crm.core.errors import ServiceError
 from crm.core.forms import apply_service_error
+from crm.core.public_urls import public_url
 from crm.extensions import db
 from crm.settings import services as settings
 
@@ -95,11 +96,15 @@ def reset_link(user_id):
         db.session.rollback()
         flash(e.message, "error")
         return redirect(url_for("admin.users"))
-    link = url_for("accounts.reset_password", token=token, _external=True)
+    public = public_url("accounts.reset_password", token=token)
+    link = public or url_for("accounts.reset_password", token=token, _external=True)
     hours = current_app.config["PASSWORD_RESET_HOURS"]
-    emailed = mail.send_reset_link(user, link, hours) if mail.configured() else None
+    emailed = None
+    no_public_url = mail.configured() and public is None
+    if mail.configured() and public is not None:
+        emailed = mail.send_reset_link(user, public, hours)
     return render_template("admin/reset_link.html", user=user, link=link, hours=hours,
-                           emailed=emailed)
+                           emailed=emailed, no_public_url=no_public_url)
 
 
 @bp.post("/users/<int:user_id>/sessions/end")
