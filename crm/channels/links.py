@@ -6,9 +6,10 @@ from crm.core.public_urls import public_url
 
 
 def callback_url(channel: Channel) -> str:
-    public = public_url("meta_webhooks.event", key=channel.key)
-    if public:
-        return public
+    """Under PUBLIC_URL when it is set; else the address this page was asked at."""
+    found = public_url("meta_webhooks.event", key=channel.key)
+    if found:
+        return found
     if has_request_context():
         return url_for("meta_webhooks.event", key=channel.key, _external=True)
     return f"http://localhost:5000/webhooks/meta/{channel.key}"
