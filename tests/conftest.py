@@ -1,5 +1,6 @@
 """Fixtures: the app on SQLite (or PostgreSQL with --db=postgres), a clean database per test,
 users of each role, a signed-in client, and a SQL query counter."""
+import contextvars
 import os
 import re
 import threading
@@ -7,7 +8,8 @@ import threading
 from contextlib import contextmanager
 
 import pytest
-from flask import g
+from flask import has_app_context
+from flask.testing import FlaskClient
 from sqlalchemy import event, text
 from werkzeug.serving import make_server
 
@@ -42,12 +44,37 @@ def _database_url(config, tmp_path_factory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
 
 
+class OwnContextClient(FlaskClient):
+    """Each request runs as in production, in an app context of its own: nothing in `g`, in
+    Flask-Login's cached user or in the database session carries over from the test or from
+    the previous request. What the test arranged is committed before the request (another
+    connection would see nothing else), and what the test holds is read again after it."""
+
+    def open(self, *args, **kwargs):
+        if not has_app_context():  # a thread of its own (read_as_served): nothing to share
+            return super().open(*args, **kwargs)
+        _db.session.commit()
+        # The body is read inside the request's own context: a streamed answer runs there.
+        kwargs.setdefault("buffered", True)
+        try:
+            return contextvars.Context().run(super().open, *args, **kwargs)
+        finally:
+            _db.session.commit()  # ends the test's read, so it sees the request's writes
+
+
+def new_app(config):
+    """The app, with a test client that gives each request its own app context."""
+    app = create_app(config)
+    app.test_client_class = OwnContextClient
+    return app
+
+
 @pytest.fixture(scope="session")
 def app(request, tmp_path_factory):
     class Config(TestConfig):
         SQLALCHEMY_DATABASE_URI = _database_url(request.config, tmp_path_factory)
 
-    app = create_app(Config)
+    app = new_app(Config)
     with app.app_context():
         _db.drop_all()
         _db.create_all()
@@ -144,8 +171,6 @@ class Auth:
 
         secret = sessions.start(user)
         _db.session.commit()
-        # Requests share the test's app context, so Flask-Login's cached user must go.
-        g.pop("_login_user", None)
         with self.client.session_transaction() as session:
             session["_user_id"] = secret
             session["_fresh"] = True

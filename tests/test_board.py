@@ -4,7 +4,6 @@ import re
 from datetime import timedelta
 
 import pytest
-from flask import g
 from crm.accounts.models import User
 from crm.conversations.models import Conversation
 from crm.core.timeutil import utcnow
@@ -99,9 +98,8 @@ def test_show_more_pages_through_a_column(auth, db, manager, hx):
 
 
 def cold_get(client, url):
-    """A request as in production: nothing cached from the test or earlier requests."""
-    db.session.remove()
-    g.pop("_login_user", None)
+    """A request as in production: nothing cached from the test or earlier requests (each
+    request has its own app context, so its own session)."""
     return client.get(url)
 
 

@@ -8,7 +8,6 @@ from email.utils import parsedate_to_datetime
 from http.cookies import SimpleCookie
 from pathlib import Path
 
-from flask import g
 
 from crm.accounts.models import UserSession
 from crm.audit.models import AuditEvent
@@ -28,8 +27,7 @@ def sign_in(client, user, remember=False):
 
 
 def fresh_get(client, path="/contacts"):
-    """A request that loads its user anew (the tests share one app context, and so `g`)."""
-    g.pop("_login_user", None)
+    """A request that loads its user anew (each request has its own app context)."""
     return client.get(path)
 
 

@@ -3,7 +3,6 @@ user's time zone, one-click complete and snooze, cancelling on opt-out, permissi
 from datetime import datetime, timedelta
 
 import pytest
-from flask import g
 from sqlalchemy import func, select
 
 from crm.audit.models import AuditEvent
@@ -381,7 +380,6 @@ def test_today_query_count_does_not_grow(auth, db, rep, count_queries):
 
     def cold():
         _db.session.remove()
-        g.pop("_login_user", None)
         return client.get("/today")
 
     with count_queries() as few:

@@ -29,8 +29,10 @@ def commits(db):
 def test_a_write_commits_once_at_the_requests_end(auth, rep, db, commits):
     contact = factories.ContactFactory(owner_id=rep.id)
     client = auth.login(rep)
+    contact_id = contact.id
+    db.session.commit()  # the test's own read ends here
     commits.clear()
-    resp = client.post(f"/contacts/{contact.id}/notes", data={"body": "Met at the fair"})
+    resp = client.post(f"/contacts/{contact_id}/notes", data={"body": "Met at the fair"})
     assert resp.status_code in (200, 302)
     assert len(commits) == 1
     assert db.session.scalar(select(func.count()).select_from(Note)) == 1
@@ -86,3 +88,19 @@ def test_an_error_answer_rolls_back_what_the_request_flushed(db, rep, scratch_ap
     assert ("status %d" % status in _names()) is kept
     # What waited for the commit ran only when there was one.
     assert scratch_app.ran == ([f"status {status}"] if kept else [])
+
+
+def test_each_request_has_its_own_app_context(auth, rep, manager, db):
+    """Nothing one user's request keeps in `g` (here the viewer's time zone) reaches the
+    next user's request."""
+    from datetime import datetime
+
+    rep.timezone = "Asia/Tokyo"
+    contact = factories.ContactFactory(owner_id=None)
+    db.session.add(Note(contact_id=contact.id, author_id=rep.id, body="Called",
+                        created_at=datetime(2026, 1, 15, 12, 0)))
+    client = auth.login(rep)
+    assert "15 Jan 2026, 21:00" in client.get(f"/contacts/{contact.id}").get_data(as_text=True)
+    auth.login(manager)
+    page = client.get(f"/contacts/{contact.id}").get_data(as_text=True)
+    assert "15 Jan 2026, 12:00" in page and "21:00" not in page
