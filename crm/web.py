@@ -5,13 +5,12 @@ from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm import headers
-from crm.conversations import bubbles
-from crm.core import badges, timeutil, transaction
+from crm.contacts.models import KIND_LABELS, PLATFORM_LABELS
+from crm.core import timeutil, transaction
 from crm.core.links import RowUrl, http_url
 from crm.core.errors import OutreachRefused
 from crm.core.money import money
 from crm.extensions import db, login_manager
-from crm.pipeline import cards
 
 
 def me():
@@ -87,13 +86,15 @@ def register_web(app: Flask) -> None:
     def too_many(e):
         return render_template("errors/429.html"), 429
 
-    for badge in (badges.consent_badge, badges.kind_badge, badges.platform_chip,
-                  badges.last_dm_text):
-        app.add_template_global(badge)
     app.add_template_global(RowUrl, "row_url")
-    app.add_template_global(cards.deal_card)
-    app.add_template_global(cards.deal_cards)
-    app.add_template_global(bubbles.message_articles)
+
+    @app.template_global()
+    def platform_label(platform):
+        return PLATFORM_LABELS.get(platform, platform or "")
+
+    @app.template_global()
+    def kind_label(kind):
+        return KIND_LABELS.get(kind, kind)
 
     @app.template_filter("localtime")
     def localtime(value, fmt="%d %b %Y, %H:%M"):
@@ -118,8 +119,6 @@ def register_web(app: Flask) -> None:
 
     @app.context_processor
     def navigation():
-        from crm.contacts.models import PLATFORM_LABELS
-
         counts = {}
         # Fragments skip the count; boosted navigations render the whole layout, badge included.
         fragment = request.headers.get("HX-Request") and not request.headers.get("HX-Boosted")

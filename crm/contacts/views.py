@@ -10,7 +10,7 @@ from crm.contacts import consent as consent_service
 from crm.contacts import panels
 from crm.contacts import services
 from crm.contacts.forms import ConsentForm, ContactForm, HandleForm, NoteForm
-from crm.contacts.models import PLATFORM_LABELS, ConsentEvent, Note, SocialHandle, Tag
+from crm.contacts.models import ConsentEvent, Note, SocialHandle, Tag
 from crm.contacts.queries import SORTS, ContactFilters, list_contacts, suggest_contacts
 from crm.core import statements
 from crm.core.errors import Conflict, ServiceError
@@ -363,8 +363,3 @@ def add_note(contact_id):
     if form.errors:
         flash(form.body.errors[0], "error")
     return redirect(url_for("contacts.show", contact_id=contact.id))
-
-
-@bp.app_template_global()
-def platform_label(platform):
-    return PLATFORM_LABELS.get(platform, platform or "")

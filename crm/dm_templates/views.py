@@ -1,6 +1,5 @@
 """Template pages: the list with figures, write and edit, archive; "Use template" on a contact."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from markupsafe import Markup, escape
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -24,16 +23,15 @@ def policy_can_edit_template(template) -> bool:
     return policy.can_edit_template(current_user, template)
 
 
-@bp.app_template_filter("mark_placeholders")
-def mark_placeholders(text: str) -> Markup:
-    """Escaped template text with each {placeholder} shown as a chip."""
+@bp.app_template_filter("placeholder_pieces")
+def placeholder_pieces(text: str) -> list[tuple[str, bool]]:
+    """The template's text in pieces, each with whether it is a {placeholder}."""
     out, pos = [], 0
     for match in placeholders.PATTERN.finditer(text or ""):
-        out += [escape(text[pos:match.start()]),
-                Markup('<code class="ph">{0}</code>').format(match.group(0))]
+        out += [(text[pos:match.start()], False), (match.group(0), True)]
         pos = match.end()
-    out.append(escape((text or "")[pos:]))
-    return Markup("").join(out)
+    out.append(((text or "")[pos:], False))
+    return out
 
 
 def _editable(template_id) -> DMTemplate:

@@ -15,6 +15,7 @@ from crm.campaigns.models import Campaign
 from crm.contacts.models import PLATFORMS, Contact, SocialHandle
 from crm.conversations.models import Conversation
 from crm.core import statements
+from crm.core.money import money
 from crm.extensions import db
 from crm.pipeline.models import OPEN, Deal, Pipeline, Stage
 from crm.tasks.models import Task
@@ -101,6 +102,11 @@ class CardHandle:
     display = SocialHandle.display
 
 
+def move_form_id(stage_id: int) -> str:
+    """The id of a column's stage menu, which the Move button of each of its cards submits."""
+    return f"move-{stage_id}"
+
+
 @dataclass
 class Card:
     deal: CardDeal
@@ -113,6 +119,21 @@ class Card:
     @property
     def needs_next_step(self) -> bool:
         return self.deal.is_open and not self.deal.next_step and self.next_task is None
+
+    @property
+    def value(self) -> str:
+        return money(self.deal.value_minor, self.deal.currency)
+
+    @property
+    def in_stage(self) -> str:
+        days = self.deal.days_in_stage
+        return "today" if days == 0 else f"{days} d"
+
+    @property
+    def handle_text(self) -> str | None:
+        """The contact's handle, when it is on the deal's platform."""
+        handle = self.deal.handle
+        return handle.display if handle and handle.platform == self.deal.platform else None
 
 
 @dataclass

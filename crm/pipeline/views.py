@@ -7,6 +7,7 @@ from crm import policy
 from crm.accounts.models import User
 from crm.campaigns.models import Campaign
 from crm.core.errors import OutreachRefused, ServiceError
+from crm.core.links import RowUrl
 from crm.extensions import db, htmx
 from crm.pipeline import board as queries
 from crm.pipeline import services
@@ -54,21 +55,14 @@ def lost_form(formdata=None) -> LostForm:
 class CardLinks:
     """The three links of every card, each route built once per page: url_for for each
     card was a tenth of the board's rendering."""
-    _ID = 987654321
 
     def __init__(self):
-        self._deal = url_for("pipeline.deal", deal_id=self._ID).split(str(self._ID))
-        self._move = url_for("pipeline.move", deal_id=self._ID).split(str(self._ID))
-        self._contact = url_for("contacts.show", contact_id=self._ID).split(str(self._ID))
+        self.deal = RowUrl("pipeline.deal", "deal_id")
+        self.move = RowUrl("pipeline.move", "deal_id")
+        self.contact = RowUrl("contacts.show", "contact_id")
 
-    def deal(self, deal_id: int) -> str:
-        return f"{self._deal[0]}{deal_id}{self._deal[1]}"
 
-    def move(self, deal_id: int) -> str:
-        return f"{self._move[0]}{deal_id}{self._move[1]}"
-
-    def contact(self, contact_id: int) -> str:
-        return f"{self._contact[0]}{contact_id}{self._contact[1]}"
+bp.add_app_template_global(queries.move_form_id)
 
 
 def _pipeline_for(f: BoardFilters):
