@@ -5,6 +5,7 @@ and next tasks in two more — a constant number of statements however many deal
 are."""
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import and_, func, or_, select, union_all
 from sqlalchemy.orm import aliased
@@ -12,10 +13,11 @@ from sqlalchemy.orm import aliased
 from crm import policy
 from crm.accounts.models import User
 from crm.campaigns.models import Campaign
-from crm.contacts.models import PLATFORMS, Contact, SocialHandle
+from crm.contacts.models import PLATFORM_LABELS, PLATFORMS, Contact, SocialHandle
 from crm.conversations.models import Conversation
 from crm.core import statements
 from crm.core.money import money
+from crm.core.timeutil import ago
 from crm.extensions import db
 from crm.pipeline.models import OPEN, Deal, Pipeline, Stage
 from crm.tasks.models import Task
@@ -102,6 +104,11 @@ class CardHandle:
     display = SocialHandle.display
 
 
+class LastDM(NamedTuple):
+    needs_reply: bool
+    text: str
+
+
 def move_form_id(stage_id: int) -> str:
     """The id of a column's stage menu, which the Move button of each of its cards submits."""
     return f"move-{stage_id}"
@@ -128,6 +135,22 @@ class Card:
     def in_stage(self) -> str:
         days = self.deal.days_in_stage
         return "today" if days == 0 else f"{days} d"
+
+    @property
+    def platform_label(self) -> str:
+        return PLATFORM_LABELS.get(self.deal.platform, self.deal.platform or "")
+
+    @property
+    def last_dm_line(self) -> "LastDM":
+        """Where the conversation stands, as the last_dm_text macro says it."""
+        conv = self.last_dm
+        if conv is None:
+            return LastDM(False, "No DMs logged")
+        if conv.state == "needs_reply":
+            return LastDM(True, f"they wrote {ago(conv.last_inbound_at)} ago")
+        if conv.state == "awaiting_reply":
+            return LastDM(False, f"You wrote {ago(conv.last_outbound_at)} ago · no reply yet")
+        return LastDM(False, f"Last DM {ago(conv.last_message_at)} ago")
 
     @property
     def handle_text(self) -> str | None:

@@ -1,0 +1,78 @@
+"""The conversations section of the contact page (shared by the page and its HTMX updates)."""
+from flask import g, request, session
+
+from crm.contacts import consent
+from crm.core.forms import int_or_none
+from crm.contacts.page_sections import contact_panel
+from crm.conversations import queries
+from crm.conversations.forms import LogMessageForm
+from crm.conversations.models import INBOUND, OUTBOUND, Message
+from crm.extensions import db
+from crm.settings import services as settings
+
+LAST_PLATFORM_KEY = "dm_platform"
+
+
+def default_platform(contact, conversations, active, chosen: bool) -> str:
+    """The platform the log form starts on: the thread the user opened, else the last used."""
+    if active is not None and chosen:
+        return active.platform
+    known = [c.platform for c in conversations] + [h.platform for h in contact.handles]
+    last = session.get(LAST_PLATFORM_KEY)
+    if last and (last in known or not known):
+        return last
+    return known[0] if known else (last or "instagram")
+
+
+def build(user, contact, *, conversation_id=None, before_id=None, form=None, warnings=None,
+          refusal=None, use=None, focus=False, templates_open=False) -> dict:
+    """Everything the panel shows; a constant handful of queries whatever the history size.
+    The template picker is read only when the tool is open (`templates_open`, or a template
+    in `use`); otherwise the page fetches it when the tool is opened."""
+    conversations = queries.contact_conversations(contact)
+    active = next((c for c in conversations if c.id == conversation_id), None)
+    if active is None and conversations:
+        active = conversations[0]
+    before = None
+    if before_id and active is not None:
+        before = db.session.get(Message, before_id)
+        if before is None or before.conversation_id != active.id:
+            before = None
+    chunk = queries.thread_chunk(active, user, before) if active else None
+    permission = consent.may_contact(contact)
+    if form is None:
+        form = LogMessageForm(formdata=None)
+        form.platform.data = default_platform(contact, conversations, active,
+                                              chosen=conversation_id is not None)
+        last = chunk.messages[-1] if chunk and chunk.messages and before is None else None
+        if not permission.allowed:
+            form.direction.data = INBOUND
+        elif last is None:
+            form.direction.data = OUTBOUND     # a first DM is usually our pitch
+        else:
+            # The next message is usually the other side's turn.
+            form.direction.data = INBOUND if last.direction == OUTBOUND else OUTBOUND
+        if active is not None:
+            form.conversation_id.data = str(active.id)
+    flagged = None
+    if active is not None and active.opt_out_message_id:
+        flagged = db.session.get(Message, active.opt_out_message_id)
+    from crm.dm_templates.services import active_templates
+    return {"conversations": conversations, "active": active, "chunk": chunk, "before": before,
+            "form": form, "warnings": warnings or [], "refusal": refusal, "focus": focus,
+            "permission": permission, "flagged": flagged, "use": use,
+            "templates": active_templates(form.platform.data if form else None)
+            if use or templates_open else None,
+            "target_hours": int(settings.get("response_target_hours") or 24)}
+
+
+@contact_panel("conversations/_contact_panel.html", order=10)
+def contact_page_panel(user, contact) -> dict:
+    overrides = dict(getattr(g, "conversation_panel", None) or {})
+    overrides.setdefault("conversation_id", int_or_none(request.args.get("conversation")))
+    overrides.setdefault("before_id", int_or_none(request.args.get("before")))
+    overrides.setdefault("templates_open", bool(request.args.get("templates")))
+    if "use" not in overrides and request.args.get("template_id"):
+        from crm.dm_templates.views import use_context
+        overrides["use"] = use_context(contact, request.args)
+    return build(user, contact, **overrides)
