@@ -10,7 +10,7 @@ from crm.campaigns.models import Campaign
 from crm.contacts.consent import may_contact
 from crm.contacts.queries import suggest_contacts
 from crm.core.errors import Conflict, OutreachRefused, ServiceError
-from crm.core.forms import apply_service_error
+from crm.core.forms import apply_service_error, int_or_none
 from crm.extensions import db, htmx
 from crm.pipeline.deal_views import stage_choices
 from crm.pipeline.views import active_users
@@ -144,7 +144,7 @@ def add_person(campaign_id):
     campaign = policy.get_campaign(current_user, campaign_id)
     form = add_form(request.form)
     if form.validate():
-        contact = policy.get_contact(current_user, _int(form.contact_id.data) or 0)
+        contact = policy.get_contact(current_user, int_or_none(form.contact_id.data) or 0)
         try:
             deal = services.add_to_campaign(current_user, campaign, contact,
                                             stage_id=form.stage_id.data or None,
@@ -160,7 +160,7 @@ def add_person(campaign_id):
     return render_template("campaigns/show.html", **_page(campaign, form=form))
 
 
-def _int(value):
+def int_or_none(value):
     try:
         return int(value)
     except (TypeError, ValueError):

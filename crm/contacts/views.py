@@ -7,14 +7,14 @@ from crm import policy
 from crm.accounts.models import User
 from crm.audit.models import AuditEvent
 from crm.contacts import consent as consent_service
-from crm.contacts import panels
+from crm.contacts import page_sections
 from crm.contacts import services
 from crm.contacts.forms import ConsentForm, ContactForm, HandleForm, NoteForm
 from crm.contacts.models import ConsentEvent, Note, SocialHandle, Tag
 from crm.contacts.queries import SORTS, ContactFilters, list_contacts, suggest_contacts
 from crm.core import statements
 from crm.core.errors import Conflict, ServiceError
-from crm.core.forms import apply_service_error
+from crm.core.forms import apply_service_error, int_or_none
 from crm.extensions import db, htmx
 from crm.web import me
 
@@ -112,7 +112,7 @@ def _detail_context(contact, **extra):
                handle_form=handle_form, note_form=NoteForm(formdata=None),
                owner_choices=owner_choices, owner_now=str(contact.owner_id or ""),
                permission=consent_service.may_contact(contact),
-               panels=panels.render_context(me(), contact))
+               panels=page_sections.render_context(me(), contact))
     ctx.update(extra)
     return ctx
 
@@ -151,7 +151,7 @@ def edit(contact_id):
     if form.validate_on_submit():
         try:
             services.update_contact(current_user, contact, _contact_values(form),
-                                    expected_version=_int(form.version.data),
+                                    expected_version=int_or_none(form.version.data),
                                     tags=services.parse_tags(form.tags.data))
         except ServiceError as e:
             db.session.rollback()
@@ -162,13 +162,6 @@ def edit(contact_id):
         flash("Saved.", "success")
         return redirect(url_for("contacts.show", contact_id=contact.id))
     return render_template("contacts/edit.html", form=form, contact=contact)
-
-
-def _int(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 @bp.route("/<int:contact_id>/fields/<name>", methods=["GET", "POST"])
@@ -191,11 +184,11 @@ def field(contact_id, name):
         try:
             if name == "tags":
                 services.update_contact(current_user, contact, {},
-                                        expected_version=_int(request.form.get("version")),
+                                        expected_version=int_or_none(request.form.get("version")),
                                         tags=services.parse_tags(form.tags.data))
             else:
                 services.update_contact(current_user, contact, {name: form[name].data},
-                                        expected_version=_int(request.form.get("version")))
+                                        expected_version=int_or_none(request.form.get("version")))
         except ServiceError as e:
             db.session.rollback()
             error = e.message

@@ -72,6 +72,8 @@ def contact_page_panel(user, contact) -> dict:
     overrides.setdefault("conversation_id", int_or_none(request.args.get("conversation")))
     overrides.setdefault("before_id", int_or_none(request.args.get("before")))
     overrides.setdefault("templates_open", bool(request.args.get("templates")))
+    # The inbox's "Reply" lands on the message box, ready to type.
+    overrides.setdefault("focus", bool(request.args.get("reply")))
     if "use" not in overrides and request.args.get("template_id"):
         from crm.dm_templates.views import use_context
         overrides["use"] = use_context(contact, request.args)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import lazyload
 from crm import policy
 from crm.accounts.models import User
 from crm.contacts.consent import record_refusal
-from crm.conversations import panel, queries, services
+from crm.conversations import contact_section, queries, services
 from crm.conversations.forms import EditMessageForm, LogMessageForm, invalid_time_message
 from crm.conversations.models import OUTBOUND, Conversation, Message
 from crm.conversations.text import linkify
@@ -49,7 +49,7 @@ def _contact_url(contact_id, **args):
 def _panel_response(contact, status=200, headers=None, **overrides):
     """The panel alone for HTMX; the whole contact page (same partial inside) otherwise."""
     if _fragment():
-        ctx = panel.build(me(), contact, **overrides)
+        ctx = contact_section.build(me(), contact, **overrides)
         return render_template("conversations/_contact_panel.html", panel=ctx,
                                contact=contact), status, headers or {}
     from crm.contacts.views import _detail_context
@@ -129,7 +129,7 @@ def log(contact_id):
         db.session.rollback()
         apply_service_error(form, e)
         return _panel_response(contact, form=form)
-    session[panel.LAST_PLATFORM_KEY] = form.platform.data
+    session[contact_section.LAST_PLATFORM_KEY] = form.platform.data
     trigger = {"HX-Trigger": "messageLogged"}
     if not _fragment():
         flash("Message logged.", "success")

@@ -90,3 +90,11 @@ def apply_service_error(form, error) -> None:
 def not_negative(form, field):
     if field.data is not None and field.data < 0:
         raise ValidationError("Cannot be negative.")
+
+
+def int_or_none(value) -> int | None:
+    """A form or query-string value as a whole number; None when missing or not a number."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

@@ -5,14 +5,14 @@ from sqlalchemy import func, select
 
 from crm import policy
 from crm.core.errors import ServiceError
-from crm.core.forms import apply_service_error
+from crm.core.forms import apply_service_error, int_or_none
 from crm.extensions import db
 from crm.pipeline import board as queries
 from crm.pipeline import stages as admin
 from crm.pipeline.defaults import ensure_default_pipelines
 from crm.pipeline.forms import FollowUpForm, NameForm, PipelineForm, StageForm
 from crm.pipeline.models import Deal, LostReason, Pipeline, Stage, StageChange
-from crm.pipeline.views import bp, fragment, to_int
+from crm.pipeline.views import bp, fragment
 
 
 def _admin():
@@ -54,7 +54,7 @@ def admin_pipelines():
     if not pipelines:
         ensure_default_pipelines()
         pipelines = queries.pipelines()
-    chosen = next((p for p in pipelines if p.id == to_int(request.args.get("pipeline"))),
+    chosen = next((p for p in pipelines if p.id == int_or_none(request.args.get("pipeline"))),
                   pipelines[0])
     follow_form = FollowUpForm(formdata=None, follow_up_days=chosen.follow_up_days)
     reasons = db.session.scalars(select(LostReason).order_by(

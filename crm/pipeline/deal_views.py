@@ -10,14 +10,13 @@ from crm import policy
 from crm.contacts.queries import suggest_contacts
 from crm.conversations.models import Conversation
 from crm.core.errors import Conflict, OutreachRefused, ServiceError
-from crm.core.forms import apply_service_error
+from crm.core.forms import apply_service_error, int_or_none
 from crm.extensions import db, htmx
 from crm.pipeline import board as queries
 from crm.pipeline import services
 from crm.pipeline.forms import CloseForm, DealForm, ResultsForm
 from crm.pipeline.models import OPEN, StageChange
-from crm.pipeline.views import (active_users, bp, lost_reason_choices, open_campaigns,
-                                to_int)
+from crm.pipeline.views import active_users, bp, lost_reason_choices, open_campaigns
 
 DEAL_FIELDS = ("title", "value_minor", "currency", "owner_id", "expected_close_on",
                "campaign_id", "next_step", "next_step_on", "platform")
@@ -69,7 +68,7 @@ def results_values(form) -> dict:
 @bp.route("/deals/new", methods=["GET", "POST"])
 def new_deal():
     """Open a deal for a contact; without one, pick the contact first."""
-    contact_id = to_int(request.values.get("contact_id"))
+    contact_id = int_or_none(request.values.get("contact_id"))
     if contact_id is None:
         q = (request.args.get("q") or "").strip()
         rows = suggest_contacts(current_user, q, limit=20) if q else []
@@ -160,7 +159,7 @@ def edit_deal(deal_id):
     if request.method == "POST" and form.validate():
         try:
             services.update_deal(current_user, deal, deal_values(form),
-                                 expected_version=to_int(form.version.data))
+                                 expected_version=int_or_none(form.version.data))
         except OutreachRefused:
             raise
         except ServiceError as e:
@@ -183,7 +182,7 @@ def close_deal(deal_id):
     if form.validate():
         try:
             services.close_deal(current_user, deal, form.outcome.data,
-                                expected_version=to_int(form.version.data),
+                                expected_version=int_or_none(form.version.data),
                                 lost_reason_id=form.lost_reason_id.data or None,
                                 lost_note=form.lost_note.data,
                                 results=results_values(form) if form.outcome.data == "won" else None)
@@ -205,7 +204,7 @@ def deal_results(deal_id):
     if form.validate():
         try:
             services.record_results(current_user, deal, results_values(form),
-                                    expected_version=to_int(form.version.data))
+                                    expected_version=int_or_none(form.version.data))
         except ServiceError as e:
             db.session.rollback()
             apply_service_error(form, e)

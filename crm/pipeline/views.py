@@ -8,6 +8,7 @@ from crm.accounts.models import User
 from crm.campaigns.models import Campaign
 from crm.core.errors import OutreachRefused, ServiceError
 from crm.core.links import RowUrl
+from crm.core.forms import int_or_none
 from crm.extensions import db, htmx
 from crm.pipeline import board as queries
 from crm.pipeline import services
@@ -22,13 +23,6 @@ bp = Blueprint("pipeline", __name__)
 
 def fragment() -> bool:
     return bool(htmx and not htmx.boosted)
-
-
-def to_int(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def active_users():
@@ -169,12 +163,12 @@ def move(deal_id):
     deal = policy.get_deal(current_user, deal_id)
     on_board = request.form.get("board") == "1"
     f = BoardFilters.from_args(request.form)
-    seen_stage = to_int(request.form.get("from_stage_id")) or deal.stage_id
-    target = to_int(request.form.get("stage_id"))
+    seen_stage = int_or_none(request.form.get("from_stage_id")) or deal.stage_id
+    target = int_or_none(request.form.get("stage_id"))
     try:
         moved = services.move_deal(
             current_user, deal, request.form.get("stage_id"),
-            expected_version=to_int(request.form.get("version")),
+            expected_version=int_or_none(request.form.get("version")),
             lost_reason_id=request.form.get("lost_reason_id") or None,
             lost_note=request.form.get("lost_note"))
     except OutreachRefused:
@@ -209,4 +203,4 @@ def move(deal_id):
     return _back(deal, on_board, f)
 
 
-from crm.pipeline import admin_views, deal_views, panels  # noqa: E402,F401  (more routes, the contact panel)
+from crm.pipeline import admin_views, deal_views, contact_section  # noqa: E402,F401  (more routes, the contact panel)

@@ -12,6 +12,7 @@ from crm.contacts.models import ConsentEvent, Contact
 from crm.conversations.models import (INBOUND, NEEDS_REPLY, OUTBOUND, Conversation, Message,
                                       ResponseTime)
 from crm.core.timeutil import utcnow
+from crm.core.forms import int_or_none
 from crm.extensions import db
 from crm.pipeline.models import LOST, OPEN, WON, Deal, Stage, StageChange
 from crm.reports import consent_figures as consent
@@ -37,15 +38,11 @@ class DrillPage:
     first: bool = True
 
 
-def _int(value):
-    return int(value) if str(value or "").isdigit() else None
-
-
 def _period(filters, args):
     """(start, end) of ?period=<i> within the range, or the whole range."""
     periods = filters.periods()
-    i = _int(args.get("period"))
-    if i is None:
+    i = int_or_none(args.get("period"))
+    if i is None or i < 0:
         return filters.start, filters.end, None
     if i >= len(periods):
         raise UnknownDrill("period")
@@ -81,7 +78,7 @@ def deals(scope, filters, args, cursor):
     stmt = select(Deal).where(*scope.deal_where())
     title = "Deals"
     params = {}
-    stage = db.session.get(Stage, _int(args.get("stage")) or 0) if args.get("stage") else None
+    stage = db.session.get(Stage, int_or_none(args.get("stage")) or 0) if args.get("stage") else None
     if args.get("stage") and stage is None:
         raise UnknownDrill("stage")
     view = args.get("view", "open")
@@ -153,10 +150,10 @@ def messages(scope, filters, args, cursor):
                           else Message.replied_at.is_(None))
         words.append("that got a reply" if args["replied"] == "1" else "with no reply yet")
         params["replied"] = args["replied"]
-    if _int(args.get("author")) is not None:
+    if int_or_none(args.get("author")) is not None:
         stmt = stmt.where(Message.author_id == int(args["author"]))
         params["author"] = args["author"]
-    if _int(args.get("template")) is not None:
+    if int_or_none(args.get("template")) is not None:
         stmt = stmt.where(Message.template_id == int(args["template"]))
         params["template"] = args["template"]
     if args.get("on"):
@@ -222,7 +219,7 @@ def bursts(scope, filters, args, cursor):
     title, clause = choices[which]
     stmt = stmt.where(clause)
     params = {"which": which}
-    if _int(args.get("responder")) is not None:
+    if int_or_none(args.get("responder")) is not None:
         stmt = stmt.where(ResponseTime.responder_id == int(args["responder"]))
         params["responder"] = args["responder"]
     stmt = stmt.options(joinedload(Conversation.contact).options(
@@ -263,7 +260,7 @@ def tasks(scope, filters, args, cursor):
     if assignee == "none":
         stmt = stmt.where(Task.assignee_id.is_(None))
         params["assignee"] = "none"
-    elif _int(assignee) is not None:
+    elif int_or_none(assignee) is not None:
         stmt = stmt.where(Task.assignee_id == int(assignee))
         params["assignee"] = assignee
     stmt = stmt.options(joinedload(Task.contact).options(lazyload(Contact.tags),

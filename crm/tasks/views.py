@@ -12,7 +12,7 @@ from crm import policy
 from crm.accounts.models import User
 from crm.contacts.consent import record_refusal
 from crm.core.errors import OutreachRefused, ServiceError
-from crm.core.forms import apply_service_error
+from crm.core.forms import apply_service_error, int_or_none
 from crm.core.links import RowUrl
 from crm.core.timeutil import from_local, local, utcnow
 from crm.extensions import db, htmx
@@ -25,13 +25,6 @@ bp = Blueprint("tasks", __name__)
 
 def fragment() -> bool:
     return bool(htmx and not htmx.boosted)
-
-
-def _int(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _safe_next(default: str) -> str:
@@ -167,7 +160,7 @@ def _today_counts(who: str):
 def new():
     """Create a follow-up task (from the Today page, a contact or a deal)."""
     if request.method == "GET":
-        contact_id, deal_id = _int(request.args.get("contact_id")), _int(request.args.get("deal_id"))
+        contact_id, deal_id = int_or_none(request.args.get("contact_id")), int_or_none(request.args.get("deal_id"))
         deal = policy.get_deal(current_user, deal_id) if deal_id else None
         contact = policy.get_contact(current_user, contact_id) if contact_id else (
             deal.contact if deal and policy.can_view_contact(current_user, deal.contact)
@@ -252,7 +245,7 @@ def _task_action(task_id, action):
 def complete(task_id):
     """Mark a task done (one click)."""
     return _task_action(task_id, lambda t: services.complete_task(
-        current_user, t, expected_version=_int(request.form.get("version"))) and
+        current_user, t, expected_version=int_or_none(request.form.get("version"))) and
         f"Done: {t.title}.")
 
 
@@ -272,9 +265,9 @@ def snooze(task_id):
 
     def run(task):
         due = services.snooze_task(current_user, task, choice,
-                                   expected_version=_int(request.form.get("version")))
+                                   expected_version=int_or_none(request.form.get("version")))
         return f"Snoozed until {local(due, current_user.timezone):%a %d %b, %H:%M}."
     return _task_action(task_id, run)
 
 
-from crm.tasks import panels  # noqa: E402,F401  (registers the contact page section)
+from crm.tasks import contact_section  # noqa: E402,F401  (registers the contact page section)
