@@ -17,8 +17,18 @@ def _database_url(default_name: str) -> str:
     return url
 
 
+def _secret_key() -> str | None:
+    """SECRET_KEY from the environment, else the one `make run` keeps in instance/secret_key,
+    so `flask …` commands work beside `make run` without exporting anything."""
+    key = os.environ.get("SECRET_KEY")
+    if key:
+        return key
+    kept = INSTANCE_DIR / "secret_key"
+    return kept.read_text().strip() or None if kept.is_file() else None
+
+
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY")
+    SECRET_KEY = _secret_key()
     SQLALCHEMY_DATABASE_URI = _database_url("rapport.sqlite3")
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     SQLALCHEMY_RECORD_QUERIES = False

@@ -1,6 +1,4 @@
 """Rapport: a relationship tracker for work that happens in social-media DMs."""
-import importlib
-import importlib.util
 from pathlib import Path
 
 from flask import Flask, redirect, render_template, request, url_for
@@ -13,12 +11,12 @@ from crm.extensions import csrf, db, htmx, limiter, login_manager, migrate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-# Each feature is a sub-package with a `views.bp` Blueprint and, optionally, `cli.register`.
-FEATURES = ("accounts", "home", "contacts", "conversations", "dm_templates", "pipeline",
-            "campaigns", "tasks", "reports", "imports", "admin", "channels", "jobs")
-
 PUBLIC_ENDPOINTS = {"accounts.login", "accounts.login_code", "accounts.login_enrol",
                     "accounts.login_enrol_qr", "accounts.reset_password", "static", "health"}
+
+
+class NotConfigured(RuntimeError):
+    """The settings cannot run the app; the message says what to set."""
 
 
 def create_app(config: str | object = "config.Config") -> Flask:
@@ -27,9 +25,9 @@ def create_app(config: str | object = "config.Config") -> Flask:
                 static_folder=str(BASE_DIR / "static"), instance_path=str(BASE_DIR / "instance"))
     app.config.from_object(config)
     if not app.config.get("SECRET_KEY"):
-        raise RuntimeError("SECRET_KEY is not set. Set it in the environment "
-                           "(for example: export SECRET_KEY=$(python -c 'import secrets; "
-                           "print(secrets.token_hex(32))')).")
+        raise NotConfigured("SECRET_KEY is not set: run `make run` once (it keeps one in "
+                            "instance/secret_key) or export SECRET_KEY (for example "
+                            "$(python -c 'import secrets; print(secrets.token_hex(32))')).")
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     from crm import models  # noqa: F401  (registers every table)
@@ -52,17 +50,8 @@ def create_app(config: str | object = "config.Config") -> Flask:
 
     from crm.web import register_web
     register_web(app)
-    for name in FEATURES:
-        views = importlib.import_module(f"crm.{name}.views")
-        app.register_blueprint(views.bp)
-        if importlib.util.find_spec(f"crm.{name}.cli"):
-            importlib.import_module(f"crm.{name}.cli").register(app)
-        if importlib.util.find_spec(f"crm.{name}.jobs"):  # its background jobs
-            importlib.import_module(f"crm.{name}.jobs")
-    importlib.import_module("crm.demo.cli").register(app)
-    from crm.channels import reply_views, webhooks
-    app.register_blueprint(webhooks.bp)
-    app.register_blueprint(reply_views.bp)
+    register_features(app)
+    from crm.channels import webhooks
 
     @app.before_request
     def require_login():
@@ -80,6 +69,36 @@ def create_app(config: str | object = "config.Config") -> Flask:
     return app
 
 
+def register_features(app: Flask) -> None:
+    """Every feature's blueprint, command-line group and background jobs, by name."""
+    from crm.accounts import cli as accounts_cli, views as accounts
+    from crm.admin import views as admin
+    from crm.campaigns import views as campaigns
+    from crm.channels import cli as channels_cli, reply_views, views as channels, webhooks
+    from crm.channels import jobs as _channel_jobs  # noqa: F401  (they register on import)
+    from crm.commands import one_line_errors
+    from crm.contacts import views as contacts
+    from crm.conversations import views as conversations
+    from crm.demo import cli as demo_cli
+    from crm.dm_templates import views as dm_templates
+    from crm.home import views as home
+    from crm.imports import cli as imports_cli, views as imports
+    from crm.jobs import cli as jobs_cli, views as jobs
+    from crm.pipeline import cli as pipeline_cli, views as pipeline
+    from crm.reports import cli as reports_cli, views as reports
+    from crm.tasks import cli as tasks_cli, views as tasks
+
+    for feature in (accounts, home, contacts, conversations, dm_templates, pipeline,
+                    campaigns, tasks, reports, imports, admin, channels, jobs):
+        app.register_blueprint(feature.bp)
+    app.register_blueprint(webhooks.bp)
+    app.register_blueprint(reply_views.bp)
+    for cli in (accounts_cli, pipeline_cli, tasks_cli, reports_cli, imports_cli, channels_cli,
+                jobs_cli, demo_cli):
+        cli.register(app)
+    one_line_errors(app)
+
+
 def refuse_unsafe_serving(app: Flask) -> None:
     """Stop a server started with settings meant for tests (CSRF off, test secret)."""
     problems = []
@@ -90,7 +109,7 @@ def refuse_unsafe_serving(app: Flask) -> None:
     if app.config.get("SECRET_KEY") == "test-only-secret":
         problems.append("SECRET_KEY is the tests' own")
     if problems:
-        raise RuntimeError("Refusing to serve with a test configuration: "
+        raise NotConfigured("Refusing to serve with a test configuration: "
                            + "; ".join(problems) + ". Use RAPPORT_CONFIG=config.Config.")
 
 

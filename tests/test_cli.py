@@ -77,3 +77,67 @@ def test_users_two_factor_off(app, db, rep):
     from crm.audit.models import AuditEvent
     event = db.session.query(AuditEvent).filter_by(action="two_factor_off").one()
     assert event.actor_id is None and "command line" in event.summary
+
+
+def test_a_failing_command_says_why_on_one_line(app, db):
+    import click
+    from flask import Flask
+
+    from crm.commands import one_line_errors
+    from crm.core.errors import ValidationFailed
+
+    scratch = Flask("scratch")
+
+    @scratch.cli.group("things")
+    def things():
+        """A group, as features register theirs."""
+
+    @things.command("refuse")
+    def refuse():
+        raise ValidationFailed("Row 3: the email is not valid.")
+
+    @things.command("break")
+    def broken():
+        raise ValueError("no such column\nsecond line")
+
+    @scratch.cli.command("fine")
+    def fine():
+        click.echo("done")
+
+    one_line_errors(scratch)
+    runner = scratch.test_cli_runner()
+    refused = runner.invoke(args=["things", "refuse"])
+    assert refused.exit_code == 1
+    assert refused.output == "Error: Row 3: the email is not valid.\n"
+    broke = runner.invoke(args=["things", "break"])
+    assert broke.exit_code == 1 and broke.output == "Error: ValueError: no such column\n"
+    assert runner.invoke(args=["fine"]).output == "done\n"
+
+
+def test_the_cli_reads_the_secret_key_make_run_keeps(monkeypatch, tmp_path):
+    import config
+
+    monkeypatch.setattr(config, "INSTANCE_DIR", tmp_path)
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    assert config._secret_key() is None
+    (tmp_path / "secret_key").write_text("kept-by-make-run\n")
+    assert config._secret_key() == "kept-by-make-run"
+    monkeypatch.setenv("SECRET_KEY", "from-the-environment")
+    assert config._secret_key() == "from-the-environment"
+
+
+def test_no_secret_key_is_one_clear_line(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "RAPPORT_CONFIG")}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    code = ("import config, pathlib; config.INSTANCE_DIR = pathlib.Path(r'%s'); "
+            "config.Config.SECRET_KEY = config._secret_key(); import wsgi" % tmp_path)
+    run = subprocess.run([sys.executable, "-c", code], cwd=root, env=env,
+                         capture_output=True, text=True)
+    assert run.returncode == 1
+    assert run.stderr.startswith("Error: SECRET_KEY is not set") and run.stderr.count("\n") == 1
