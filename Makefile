@@ -4,25 +4,34 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
+LOCK := constraints.txt
 FLASK := $(VENV)/bin/flask --app wsgi
 PORT ?= 5000
 HOST ?= 127.0.0.1
 
-.PHONY: bench-webhooks run worker install install-test test test-sqlite test-postgres browser bench bench-quick bench-import clean
+.PHONY: bench-webhooks lock run worker install install-test test test-sqlite test-postgres browser bench bench-quick bench-import clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(VENV)/bin/activate
-	$(PIP) install --quiet -e .
+$(VENV)/.installed: pyproject.toml $(LOCK) | $(VENV)/bin/activate
+	$(PIP) install --quiet -c $(LOCK) -e .
 	@touch $@
 
-$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(PIP) install --quiet -e '.[test]'
+$(VENV)/.installed-test: pyproject.toml $(LOCK) $(VENV)/.installed
+	$(PIP) install --quiet -c $(LOCK) -e '.[test]'
 	@touch $@
 
 install: $(VENV)/.installed
+
+lock:  ## Resolve pyproject.toml's ranges (test extras included) afresh into constraints.txt
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install --quiet --upgrade pip
+	.venv-lock/bin/pip install --quiet -e '.[test]'
+	{ sed -n '1,2p' $(LOCK); .venv-lock/bin/pip freeze --exclude-editable | grep -iv '^rapport'; } > $(LOCK).new
+	mv $(LOCK).new $(LOCK) && rm -rf .venv-lock
+	@echo "constraints.txt updated; run make install-test and commit it."
 
 instance/secret_key:
 	@mkdir -p instance
