@@ -1,7 +1,7 @@
 """Rapport: a relationship tracker for work that happens in social-media DMs."""
 from pathlib import Path
 
-from flask import Flask, redirect, render_template, request, url_for
+from flask import Flask, request
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -75,7 +75,6 @@ def register_features(app: Flask) -> None:
     from crm.admin import views as admin
     from crm.campaigns import views as campaigns
     from crm.channels import cli as channels_cli, reply_views, views as channels, webhooks
-    from crm.channels import jobs as _channel_jobs  # noqa: F401  (they register on import)
     from crm.commands import one_line_errors
     from crm.contacts import views as contacts
     from crm.conversations import views as conversations
@@ -87,6 +86,14 @@ def register_features(app: Flask) -> None:
     from crm.pipeline import cli as pipeline_cli, views as pipeline
     from crm.reports import cli as reports_cli, views as reports
     from crm.tasks import cli as tasks_cli, views as tasks
+    # Modules imported for what they add on import: more routes on their feature's blueprint
+    # (before it is registered), a section of the contact page, background jobs.
+    from crm.accounts import security_views  # noqa: F401
+    from crm.channels import jobs as channel_jobs  # noqa: F401
+    from crm.imports import csv_views, dm_views  # noqa: F401
+    from crm.pipeline import admin_views, deal_views  # noqa: F401
+    from crm.pipeline import contact_section as deals_section  # noqa: F401
+    from crm.tasks import contact_section as tasks_section  # noqa: F401
 
     for feature in (accounts, home, contacts, conversations, dm_templates, pipeline,
                     campaigns, tasks, reports, imports, admin, channels, jobs):

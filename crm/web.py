@@ -8,24 +8,10 @@ from crm import headers
 from crm.contacts.models import KIND_LABELS, PLATFORM_LABELS
 from crm.core import timeutil, transaction
 from crm.core.links import RowUrl, http_url
+from crm.core.viewer import viewer_timezone
 from crm.core.errors import OutreachRefused
 from crm.core.money import money
 from crm.extensions import db, login_manager
-
-
-def me():
-    """The signed-in user itself rather than Flask-Login's `current_user` proxy, which looks
-    the user up again on every attribute read: a page's loops pass the user to the policy
-    hundreds of times."""
-    return current_user._get_current_object()
-
-
-def viewer_timezone() -> str:
-    """The signed-in user's time zone (UTC otherwise), looked up once per request: a page
-    formats dozens of timestamps."""
-    if "viewer_tz" not in g:
-        g.viewer_tz = current_user.timezone if current_user.is_authenticated else "UTC"
-    return g.viewer_tz
 
 
 def register_web(app: Flask) -> None:

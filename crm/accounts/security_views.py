@@ -6,7 +6,8 @@ from flask_login import current_user
 from crm.accounts import passwords, sessions, two_factor
 from crm.accounts.forms import ChangePasswordForm, CodeForm, DisableTwoFactorForm, EmptyForm
 from crm.accounts.forms import ResetPasswordForm
-from crm.accounts.views import WRONG_SETUP_CODE, bp, qr_response, setup_page
+from crm.accounts.blueprint import bp
+from crm.accounts.views import WRONG_SETUP_CODE, qr_response, setup_page
 from crm.core.errors import ServiceError
 from crm.core.forms import apply_service_error
 from crm.extensions import db

@@ -60,3 +60,9 @@ def set_active(actor, user: User, active: bool) -> None:
         audit.record(actor, "update", user,
                      summary=f"User {user.email} {'reactivated' if active else 'deactivated'}",
                      changes={"active": [not active, active]})
+
+
+def active_users() -> list[User]:
+    """Everyone who can sign in, by name (owner and assignee menus)."""
+    return db.session.scalars(db.select(User).where(User.active.is_(True))
+                              .order_by(User.name)).all()

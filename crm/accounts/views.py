@@ -2,7 +2,7 @@
 import time
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, abort, current_app, flash, make_response, redirect,
+from flask import (abort, current_app, flash, make_response, redirect,
                    render_template, request, session, url_for)
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -12,8 +12,8 @@ from crm.accounts.models import User
 from crm.accounts.signin import check_code, check_credentials, signed_in
 from crm.core import transaction
 from crm.extensions import db
+from crm.accounts.blueprint import bp
 
-bp = Blueprint("accounts", __name__)
 
 
 def safe_next(target: str | None) -> str:
@@ -162,6 +162,3 @@ def logout():
     logout_user()       # after the clear: it marks the remember-me cookie for deletion
     flash("You are signed out.", "info")
     return redirect(url_for("accounts.login"))
-
-
-from crm.accounts import security_views  # noqa: E402,F401  (the /account pages, on this bp)

@@ -12,8 +12,8 @@ from crm.contacts.queries import suggest_contacts
 from crm.core.errors import Conflict, OutreachRefused, ServiceError
 from crm.core.forms import apply_service_error, int_or_none
 from crm.extensions import db, htmx
-from crm.pipeline.deal_views import stage_choices
-from crm.pipeline.views import active_users
+from crm.accounts.services import active_users
+from crm.pipeline.forms import stage_choices
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 LIST_LIMIT = 200
@@ -158,10 +158,3 @@ def add_person(campaign_id):
             flash(f"{contact.name} added to {campaign.name}.", "success")
             return redirect(url_for("campaigns.show", campaign_id=campaign.id))
     return render_template("campaigns/show.html", **_page(campaign, form=form))
-
-
-def int_or_none(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None

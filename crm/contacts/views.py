@@ -15,8 +15,8 @@ from crm.contacts.queries import SORTS, ContactFilters, list_contacts, suggest_c
 from crm.core import statements
 from crm.core.errors import Conflict, ServiceError
 from crm.core.forms import apply_service_error, int_or_none
+from crm.core.viewer import me
 from crm.extensions import db, htmx
-from crm.web import me
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
 

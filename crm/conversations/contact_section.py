@@ -75,6 +75,6 @@ def contact_page_panel(user, contact) -> dict:
     # The inbox's "Reply" lands on the message box, ready to type.
     overrides.setdefault("focus", bool(request.args.get("reply")))
     if "use" not in overrides and request.args.get("template_id"):
-        from crm.dm_templates.views import use_context
-        overrides["use"] = use_context(contact, request.args)
+        from crm.dm_templates.services import use_context
+        overrides["use"] = use_context(user, contact, request.args)
     return build(user, contact, **overrides)

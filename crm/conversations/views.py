@@ -1,8 +1,8 @@
 """DM pages: the inbox, the nav count, logging and correcting messages on a contact."""
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, abort, flash, g, redirect, render_template, request, session,
-                   url_for)
+from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
+                   session, url_for)
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import lazyload
@@ -17,8 +17,8 @@ from crm.conversations.text import linkify
 from crm.core.errors import OutreachRefused, ServiceError
 from crm.core.forms import apply_service_error
 from crm.core.timeutil import from_local, humanize_duration, local, utcnow
+from crm.core.viewer import me
 from crm.extensions import db, htmx
-from crm.web import me
 
 bp = Blueprint("conversations", __name__)
 bp.add_app_template_filter(linkify, "linkify")
@@ -52,9 +52,9 @@ def _panel_response(contact, status=200, headers=None, **overrides):
         ctx = contact_section.build(me(), contact, **overrides)
         return render_template("conversations/_contact_panel.html", panel=ctx,
                                contact=contact), status, headers or {}
-    from crm.contacts.views import _detail_context
     g.conversation_panel = overrides
-    return render_template("contacts/show.html", **_detail_context(contact)), status
+    # The whole contact page as its own view renders it (its panel reads the overrides).
+    return current_app.view_functions["contacts.show"](contact_id=contact.id), status
 
 
 # Inbox -----------------------------------------------------------------------------------

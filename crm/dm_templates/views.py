@@ -5,7 +5,6 @@ from sqlalchemy import select
 
 from crm import policy
 from crm.contacts.consent import may_contact
-from crm.conversations import services as conversations
 from crm.core.errors import Conflict, ServiceError
 from crm.core.forms import apply_service_error
 from crm.dm_templates import placeholders, services
@@ -15,7 +14,6 @@ from crm.extensions import db, htmx
 
 bp = Blueprint("dm_templates", __name__, url_prefix="/templates")
 
-FILL_PREFIX = "fill-"
 
 
 @bp.app_template_global()
@@ -121,23 +119,6 @@ def restore(template_id):
 
 
 # "Use template" on a contact ------------------------------------------------------------
-def use_context(contact, args) -> dict | None:
-    """The personalised text of ?template_id= for `contact` (refused when they opted out)."""
-    template_id = args.get("template_id", type=int)
-    template = db.session.get(DMTemplate, template_id) if template_id else None
-    if template is None:
-        return None
-    primary = contact.primary_handle
-    platform = args.get("platform") or template.platform or (primary.platform if primary else None)
-    fills = {k[len(FILL_PREFIX):]: v for k, v in args.items() if k.startswith(FILL_PREFIX)}
-    rendering = services.render_for_contact(current_user, contact, template,
-                                            platform=platform, fills=fills)
-    return {"template": template, "rendering": rendering, "platform": platform, "fills": fills,
-            "labels": placeholders.LABELS,
-            "warnings": conversations.outreach_warnings(contact, template.id,
-                                                        tz_name=current_user.timezone)}
-
-
 @bp.get("/pick/<int:contact_id>")
 def pick(contact_id):
     """The template picker of a contact's page, fetched when "Use a template" is opened."""
@@ -161,7 +142,7 @@ def use(contact_id):
     if not (htmx and not htmx.boosted):
         args = {k: v for k, v in request.args.items() if v}
         return redirect(url_for("contacts.show", contact_id=contact.id, **args) + "#template-tool")
-    use = use_context(contact, request.args)
+    use = services.use_context(current_user, contact, request.args)
     if use is None:
         return render_template("dm_templates/_use_empty.html")
     return render_template("dm_templates/_use.html", use=use, contact=contact)

@@ -7,7 +7,8 @@ from crm.core.errors import ServiceError
 from crm.extensions import db
 from crm.imports import csv_service, jobs
 from crm.imports.csv_read import FIELDS, HANDLE_WORDS
-from crm.imports.views import bp, posted_version
+from crm.imports.blueprint import bp
+from crm.imports.views import posted_version
 
 CONTACT_FIELDS = [k for k in FIELDS if not k.startswith("handle:")]
 HANDLE_FIELDS = [f"handle:{p}" for p in HANDLE_WORDS]

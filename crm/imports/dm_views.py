@@ -11,7 +11,8 @@ from crm.core.errors import ServiceError, ValidationFailed
 from crm.core.timeutil import from_local, local
 from crm.extensions import db
 from crm.imports import dm_plan, dm_service, jobs, matching
-from crm.imports.views import bp, posted_version
+from crm.imports.blueprint import bp
+from crm.imports.views import posted_version
 
 PAGE = 100
 SHOWS = {"": "All", "check": "Matched by name", "new": "New contacts", "groups": "Group chats",

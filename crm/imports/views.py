@@ -1,5 +1,5 @@
 """Import pages: upload, review, progress, result; and the contacts CSV export."""
-from flask import (Blueprint, Response, flash, redirect, render_template, request,
+from flask import (Response, flash, redirect, render_template, request,
                    stream_with_context, url_for)
 from flask_login import current_user
 from sqlalchemy import select
@@ -16,8 +16,8 @@ from crm.core.timeutil import utcnow
 from crm.extensions import db, htmx
 from crm.imports import csv_export, csv_service, dm_service, jobs, services, storage, versions
 from crm.imports.forms import CSVUploadForm, DMUploadForm, zone_choices
+from crm.imports.blueprint import bp
 
-bp = Blueprint("imports", __name__)
 
 
 def _owner_choices():
@@ -175,4 +175,3 @@ def export_contacts():
 
 
 # The review steps of each kind live beside this file; they register on the same blueprint.
-from crm.imports import csv_views, dm_views  # noqa: E402,F401

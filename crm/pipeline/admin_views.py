@@ -12,7 +12,8 @@ from crm.pipeline import stages as admin
 from crm.pipeline.defaults import ensure_default_pipelines
 from crm.pipeline.forms import FollowUpForm, NameForm, PipelineForm, StageForm
 from crm.pipeline.models import Deal, LostReason, Pipeline, Stage, StageChange
-from crm.pipeline.views import bp, fragment
+from crm.pipeline.blueprint import bp
+from crm.pipeline.views import fragment
 
 
 def _admin():

@@ -12,11 +12,12 @@ from crm.conversations.models import Conversation
 from crm.core.errors import Conflict, OutreachRefused, ServiceError
 from crm.core.forms import apply_service_error, int_or_none
 from crm.extensions import db, htmx
-from crm.pipeline import board as queries
 from crm.pipeline import services
-from crm.pipeline.forms import CloseForm, DealForm, ResultsForm
-from crm.pipeline.models import OPEN, StageChange
-from crm.pipeline.views import active_users, bp, lost_reason_choices, open_campaigns
+from crm.pipeline.forms import CloseForm, DealForm, ResultsForm, stage_choices
+from crm.pipeline.models import StageChange
+from crm.accounts.services import active_users
+from crm.pipeline.blueprint import bp
+from crm.pipeline.views import lost_reason_choices, open_campaigns
 
 DEAL_FIELDS = ("title", "value_minor", "currency", "owner_id", "expected_close_on",
                "campaign_id", "next_step", "next_step_on", "platform")
@@ -28,15 +29,6 @@ def safe_next(default: str) -> str:
     if target.startswith("/") and not target.startswith("//") and not parts.netloc:
         return target
     return default
-
-
-def stage_choices(open_only: bool = True) -> dict:
-    """Stages grouped by pipeline, for a select with one optgroup per pipeline."""
-    out = {}
-    for pipeline in queries.pipelines():
-        out[pipeline.name] = [(str(s.id), s.name) for s in pipeline.active_stages
-                              if not open_only or s.outcome == OPEN]
-    return out
 
 
 def deal_form(deal=None, formdata=None) -> DealForm:
@@ -117,7 +109,7 @@ def _history(deal):
 
 def deal_context(deal, **extra) -> dict:
     from crm.tasks.queries import open_tasks_for_deal
-    from crm.tasks.views import new_task_form
+    from crm.tasks.forms import new_task_form
 
     history = _history(deal)
     tasks = open_tasks_for_deal(current_user, deal)

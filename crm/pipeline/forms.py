@@ -6,6 +6,8 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from crm.contacts.models import PLATFORM_LABELS
 from crm.core.forms import CountField, MoneyField
+from crm.pipeline import board
+from crm.pipeline.models import OPEN
 from crm.pipeline.services import CURRENCIES, POST_TYPES
 from crm.pipeline.stages import KIND_LABELS, OUTCOME_LABELS
 
@@ -75,3 +77,12 @@ class FollowUpForm(FlaskForm):
         "Follow up after (days)", validators=[DataRequired(message="Enter a number of days."),
                                               NumberRange(1, 90)],
         description="A follow-up task is created when our last DM got no reply for this long.")
+
+
+def stage_choices(open_only: bool = True) -> dict:
+    """Stages grouped by pipeline, for a select with one optgroup per pipeline."""
+    out = {}
+    for pipeline in board.pipelines():
+        out[pipeline.name] = [(str(s.id), s.name) for s in pipeline.active_stages
+                              if not open_only or s.outcome == OPEN]
+    return out

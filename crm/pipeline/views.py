@@ -1,14 +1,15 @@
 """The board and its moves: columns, "show more", drag-and-drop and the no-JS stage select."""
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from crm import policy
-from crm.accounts.models import User
+from crm.accounts import services as accounts
 from crm.campaigns.models import Campaign
 from crm.core.errors import OutreachRefused, ServiceError
 from crm.core.links import RowUrl
 from crm.core.forms import int_or_none
+from crm.core.viewer import me
 from crm.extensions import db, htmx
 from crm.pipeline import board as queries
 from crm.pipeline import services
@@ -16,17 +17,12 @@ from crm.pipeline.board import BoardFilters
 from crm.pipeline.defaults import ensure_default_pipelines
 from crm.pipeline.forms import LostForm
 from crm.pipeline.models import LOST, OPEN, WON, LostReason, Stage
-from crm.web import me
+from crm.pipeline.blueprint import bp
 
-bp = Blueprint("pipeline", __name__)
 
 
 def fragment() -> bool:
     return bool(htmx and not htmx.boosted)
-
-
-def active_users():
-    return db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)).all()
 
 
 def open_campaigns(limit: int = 200):
@@ -86,7 +82,7 @@ def board():
     f = BoardFilters.from_args(request.args)
     pipeline, pipelines = _pipeline_for(f)
     ctx = _board_context(pipeline, f, queries.totals(me(), pipeline, f),
-                         pipelines=pipelines, owners=active_users(), campaigns=open_campaigns())
+                         pipelines=pipelines, owners=accounts.active_users(), campaigns=open_campaigns())
     if fragment() and htmx.target == "board":
         return render_template("pipeline/_board.html", **ctx)
     return render_template("pipeline/board.html", **ctx)
@@ -201,6 +197,3 @@ def move(deal_id):
         return _moved(deal, f, seen_stage, message, moved)
     flash(message, "success")
     return _back(deal, on_board, f)
-
-
-from crm.pipeline import admin_views, deal_views, contact_section  # noqa: E402,F401  (more routes, the contact panel)

@@ -1,24 +1,22 @@
 """Tasks: the Today page, creating tasks, and one-click complete / snooze."""
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from urllib.parse import urlsplit
 
 from flask import (Blueprint, abort, flash, g, redirect, render_template, request,
                    url_for)
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy import select
 
 from crm import policy
-from crm.accounts.models import User
 from crm.contacts.consent import record_refusal
 from crm.core.errors import OutreachRefused, ServiceError
 from crm.core.forms import apply_service_error, int_or_none
 from crm.core.links import RowUrl
 from crm.core.timeutil import from_local, local, utcnow
+from crm.core.viewer import me
 from crm.extensions import db, htmx
 from crm.tasks import queries, services
-from crm.tasks.forms import TaskForm
-from crm.web import me
+from crm.tasks.forms import assignee_choices, new_task_form
 
 bp = Blueprint("tasks", __name__)
 
@@ -66,29 +64,6 @@ def task_row_links() -> TaskRowLinks:
     if "task_row_links" not in g:
         g.task_row_links = TaskRowLinks()
     return g.task_row_links
-
-
-def assignee_choices():
-    if not current_user.is_manager:
-        return [(str(current_user.id), current_user.name)]
-    users = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name))
-    return [(str(u.id), u.name) for u in users]
-
-
-def new_task_form(contact=None, deal=None, formdata=None) -> TaskForm:
-    """A task form for the contact page, a deal or the Today page, due tomorrow at 09:00."""
-    form = TaskForm(formdata=formdata)
-    form.assignee_id.choices = assignee_choices()
-    if formdata is None:
-        tomorrow = local(utcnow(), current_user.timezone).date() + timedelta(days=1)
-        form.due_on.data = tomorrow
-        form.due_time.data = time(9, 0)
-        form.assignee_id.data = str((contact.owner_id if contact is not None and contact.owner_id
-                                     and current_user.is_manager else None) or current_user.id)
-        form.contact_id.data = contact.id if contact is not None else ""
-        form.deal_id.data = deal.id if deal is not None else ""
-        form.scope.data = "deal" if deal is not None else ("contact" if contact else "")
-    return form
 
 
 def _due_at(form) -> datetime:
@@ -268,6 +243,3 @@ def snooze(task_id):
                                    expected_version=int_or_none(request.form.get("version")))
         return f"Snoozed until {local(due, current_user.timezone):%a %d %b, %H:%M}."
     return _task_action(task_id, run)
-
-
-from crm.tasks import contact_section  # noqa: E402,F401  (registers the contact page section)

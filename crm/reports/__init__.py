@@ -1,0 +1,1 @@
+"""The manager's dashboard: figures, charts, drill-downs and exports."""
