@@ -76,7 +76,8 @@ browser:  ## Debian's Chromium for the browser tests (apt, when root and missing
 	  else echo "No /usr/bin/chromium: browser tests will be skipped. Install it with: sudo apt-get install chromium"; fi; \
 	fi
 
-test: install-test browser  ## The whole suite: SQLite always, PostgreSQL too when TEST_DATABASE_URL is set
+test: install-test browser  ## Import contracts (.importlinter), then the whole suite: SQLite always, PostgreSQL too when TEST_DATABASE_URL is set
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 	  echo "== again on PostgreSQL ($$TEST_DATABASE_URL) =="; \
