@@ -90,6 +90,8 @@ def register_features(app: Flask) -> None:
     # (before it is registered), a section of the contact page, background jobs.
     from crm.accounts import security_views  # noqa: F401
     from crm.channels import jobs as channel_jobs  # noqa: F401
+    from crm.imports import jobs as import_jobs  # noqa: F401
+    from crm.tasks import jobs as task_jobs  # noqa: F401
     from crm.imports import csv_views, dm_views  # noqa: F401
     from crm.pipeline import admin_views, deal_views  # noqa: F401
     from crm.pipeline import contact_section as deals_section  # noqa: F401
