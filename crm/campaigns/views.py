@@ -77,7 +77,7 @@ def edit(campaign_id):
     if request.method == "POST" and form.validate():
         try:
             services.update_campaign(current_user, campaign, _values(form),
-                                     expected_version=_int(form.version.data))
+                                     expected_version=int_or_none(form.version.data))
         except Conflict as e:
             # The form shows the campaign as it is now, with what happened above it.
             db.session.rollback()
@@ -99,7 +99,7 @@ def archive(campaign_id):
     campaign = policy.get_campaign(current_user, campaign_id)
     try:
         services.set_archived(current_user, campaign, request.form.get("archived") != "0",
-                              expected_version=_int(request.form.get("version")))
+                              expected_version=int_or_none(request.form.get("version")))
         flash("Campaign archived." if campaign.archived_at else "Campaign restored.", "success")
     except ServiceError as e:
         db.session.rollback()
