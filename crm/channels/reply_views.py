@@ -7,7 +7,7 @@ from crm.channels import live, replies
 from crm.channels.jobs import enqueue_send
 from crm.core.errors import OutreachRefused, ServiceError
 from crm.extensions import db, htmx
-from crm.web import me
+from crm.core.viewer import me
 
 bp = Blueprint("channel_replies", __name__)
 bp.add_app_template_global(live.reply_box, "channel_reply_box")
