@@ -123,3 +123,43 @@ def test_0009_logs_the_days_still_marked_dirty(empty_database_url):
         db.session.remove()
         downgrade(revision="base")
         db.engine.dispose()
+
+
+@pytest.mark.parametrize("with_key", [True, False])
+def test_0017_encrypts_stored_two_factor_keys_or_turns_two_factor_off(empty_database_url,
+                                                                      monkeypatch, with_key):
+    """Keys stored in the clear before 0017 are encrypted in place with the key in the
+    environment; without one, two-factor is turned off for those users (they enrol again)."""
+    from datetime import datetime
+
+    from cryptography.fernet import Fernet
+
+    key = TestConfig.CHANNELS_ENCRYPTION_KEY
+    if with_key:
+        monkeypatch.setenv("CHANNELS_ENCRYPTION_KEY", key)
+    else:
+        monkeypatch.delenv("CHANNELS_ENCRYPTION_KEY", raising=False)
+    fresh = _app_on(empty_database_url)
+    with fresh.app_context():
+        upgrade(revision="0016")
+        with db.engine.begin() as conn:
+            user = _insert(conn, "users", email="r@example.com", name="R", password_hash="x",
+                           totp_enabled_at=datetime(2026, 12, 1))
+            conn.execute(text("UPDATE users SET totp_secret = 'JBSWY3DPEHPK3PXP'"))
+            _insert(conn, "recovery_codes", user_id=user, code_hash="h" * 64)
+        upgrade()
+        with db.engine.begin() as conn:
+            secret, enabled = conn.execute(
+                text("SELECT totp_key, totp_enabled_at FROM users")).one()
+            codes = conn.scalar(text("SELECT count(*) FROM recovery_codes"))
+        if with_key:
+            assert Fernet(key).decrypt(secret.encode()) == b"JBSWY3DPEHPK3PXP"
+            assert enabled is not None and codes == 1
+        else:
+            assert (secret, enabled, codes) == (None, None, 0)
+        downgrade(revision="0016")
+        if with_key:                                          # back in the clear
+            with db.engine.begin() as conn:
+                assert conn.scalar(text("SELECT totp_secret FROM users")) == "JBSWY3DPEHPK3PXP"
+        downgrade(revision="base")
+        db.engine.dispose()

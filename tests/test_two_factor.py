@@ -219,3 +219,26 @@ def test_an_admin_turns_it_off_for_someone_who_lost_their_phone(auth, admin, rep
     assert not rep.two_factor_on
     event = db.session.query(AuditEvent).filter_by(action="two_factor_off").one()
     assert event.actor_id == admin.id and event.entity_id == rep.id
+
+
+def test_the_key_is_stored_encrypted(app, db, rep):
+    from sqlalchemy import text
+
+    from crm.core import secrets
+    enrol(db, rep)
+    stored = db.session.scalar(text("SELECT totp_key FROM users WHERE id = :id"),
+                               {"id": rep.id})
+    assert stored != rep.totp_secret and rep.totp_secret not in stored
+    assert secrets.decrypt(stored) == rep.totp_secret
+    db.session.expire_all()
+    assert pyotp.TOTP(rep.totp_secret).now() == code_for(rep)        # read back decrypted
+
+
+def test_without_the_key_turning_it_on_is_refused_clearly(auth, rep, db, app, monkeypatch):
+    monkeypatch.setitem(app.config, "CHANNELS_ENCRYPTION_KEY", None)
+    client = auth.login(rep)
+    resp = client.post("/account/two-factor/start")
+    assert resp.status_code == 302 and resp.headers["Location"] == "/account"
+    assert b"CHANNELS_ENCRYPTION_KEY is not set" in client.get("/account").data
+    db.session.expire_all()
+    assert rep.totp_secret is None

@@ -6,6 +6,7 @@ from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Un
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from crm.core.secrets import EncryptedText
 from crm.core.timeutil import utcnow
 from crm.extensions import db
 
@@ -37,7 +38,8 @@ class User(db.Model):
     password_changed_at: Mapped[datetime | None] = mapped_column(DateTime)
     # Two-factor sign-in: the secret is written when enrolment starts and counts only once
     # confirmed (totp_enabled_at); the last time step used is refused a second time.
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # Encrypted at rest (crm.core.secrets, CHANNELS_ENCRYPTION_KEY); plain text in Python.
+    totp_secret: Mapped[str | None] = mapped_column("totp_key", EncryptedText())
     totp_enabled_at: Mapped[datetime | None] = mapped_column(DateTime)
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
 

@@ -74,7 +74,11 @@ def end_other_sessions():
 @bp.post("/account/two-factor/start")
 def two_factor_start():
     """Begin turning on two-factor sign-in."""
-    two_factor.start_enrolment(_me())
+    try:
+        two_factor.start_enrolment(_me())
+    except ServiceError as e:
+        flash(e.message, "error")
+        return redirect(url_for("accounts.security"))
     return redirect(url_for("accounts.two_factor_setup"))
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, select
 from crm.accounts.models import RecoveryCode, User
 from crm.audit import services as audit
 from crm.core.timeutil import utcnow
+from crm.core import secrets as encrypted
 from crm.extensions import db
 from crm.settings import services as settings
 
@@ -60,6 +61,7 @@ def start_enrolment(user: User) -> None:
     if user.two_factor_on:
         return
     if not user.totp_secret:
+        encrypted.check_key()                # stored encrypted: refuse now, not at commit
         user.totp_secret = pyotp.random_base32()
 
 

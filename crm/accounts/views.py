@@ -11,6 +11,7 @@ from crm.accounts.forms import CodeForm, EmptyForm, LoginForm
 from crm.accounts.models import User
 from crm.accounts.signin import check_code, check_credentials, signed_in
 from crm.core import transaction
+from crm.core.errors import ServiceError
 from crm.extensions import db
 from crm.accounts.blueprint import bp
 
@@ -69,7 +70,11 @@ def login():
                 return response
             stage = "code" if user.two_factor_on else "enrol"
             if stage == "enrol":
-                two_factor.start_enrolment(user)
+                try:
+                    two_factor.start_enrolment(user)
+                except ServiceError as e:
+                    form.password.errors.append(e.message)
+                    return render_template("accounts/login.html", form=form)
             session.clear()
             session["signin"] = {"uid": user.id, "remember": remember, "next": next_url,
                                  "stage": stage, "at": time.time()}
