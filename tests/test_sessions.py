@@ -80,15 +80,25 @@ def test_signing_in_starts_a_fresh_session(client, db, rep):
         assert s["_user_id"] != first
 
 
-def test_an_idle_session_ends(app, client, db, rep):
+def _ended_events(db):
+    db.session.expire_all()
+    return [(e.actor_id, e.entity_id, e.changes["reason"]) for e in
+            db.session.query(AuditEvent).filter_by(action="sessions_ended").order_by(AuditEvent.id)]
+
+
+def test_an_idle_session_ends_and_is_audited_once(app, client, db, rep):
     db.session.commit()
     sign_in(client, rep)
     row = db.session.query(UserSession).one()
     row.last_seen_at = utcnow() - timedelta(minutes=app.config["SESSION_IDLE_MINUTES"] + 1)
     db.session.commit()
     assert fresh_get(client).status_code == 302
+    assert fresh_get(client).status_code == 302              # the same cookie again
     db.session.expire_all()
     assert db.session.get(UserSession, row.id).ended_reason == "idle"
+    assert _ended_events(db) == [(None, rep.id, "idle")]     # audited once
+    event = db.session.query(AuditEvent).filter_by(action="sessions_ended").one()
+    assert event.summary == f"A session of {rep.email} ended (idle when next used)"
 
 
 def test_use_keeps_a_session_alive(app, client, db, rep):
@@ -172,3 +182,15 @@ def test_deactivating_ends_every_session(auth, admin, rep, db):
     assert fresh_get(client).status_code == 302
     ended = db.session.query(AuditEvent).filter_by(action="sessions_ended").one()
     assert ended.actor_id == admin.id and ended.entity_id == rep.id
+
+
+def test_a_session_past_its_lifetime_is_audited_as_ended_even_on_an_error_page(app, client,
+                                                                              db, rep):
+    db.session.commit()
+    sign_in(client, rep)
+    row = db.session.query(UserSession).one()
+    row.expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    assert client.get("/no-such-page").status_code == 404      # error answers roll back
+    assert _ended_events(db) == [(None, rep.id, "expired")]
+    assert db.session.get(UserSession, row.id).ended_reason == "expired"

@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 
 from crm.accounts.models import User, UserSession
 from crm.audit import services as audit
+from crm.core import transaction
 from crm.core.timeutil import utcnow
 from crm.extensions import db
 
@@ -70,16 +71,32 @@ def user_for(secret: str) -> User | None:
         return None
     now = utcnow()
     reason = _expired(row, now)
-    if reason or now - row.last_seen_at >= TOUCH_EVERY:
+    if reason:
+        _end_expired(row, user, reason, now)
+        return None
+    if now - row.last_seen_at >= TOUCH_EVERY:
         # Its own transaction: a GET commits nothing, and the request's work stays its own.
-        values = {"ended_at": now, "ended_reason": reason} if reason else {"last_seen_at": now}
         with db.engine.begin() as conn:
-            conn.execute(update(UserSession).where(UserSession.id == row.id).values(**values))
-        if reason:
-            return None
+            conn.execute(update(UserSession).where(UserSession.id == row.id)
+                         .values(last_seen_at=now))
     user.session_secret = secret
     user.session_id = row.id
     return user
+
+
+def _end_expired(row: UserSession, user: User, reason: str, now: datetime) -> None:
+    """End a session found idle or too old, and audit it, in the request's own transaction
+    (committed with its answer, even a refusal): a security write, so it happens on a GET
+    too. Only the request that ends the row records it, so it is audited once."""
+    ended = db.session.execute(
+        update(UserSession).where(UserSession.id == row.id, UserSession.ended_at.is_(None))
+        .values(ended_at=now, ended_reason=reason)).rowcount
+    if ended:
+        why = ("idle" if reason == "idle" else "too old") + " when next used"
+        audit.record(None, "sessions_ended", user,
+                     summary=f"A session of {user.email} ended ({why})",
+                     changes={"reason": reason, "count": 1})
+        transaction.commit_even_if_refused()
 
 
 def end_current(user: User, reason: str = "signed out") -> None:
