@@ -64,9 +64,11 @@
   document.addEventListener("htmx:afterSettle", function () {
     if (!refocus) return;
     var back = document.querySelector(refocus);
-    refocus = null;
     var link = back && back.querySelector(".edit-link");
-    if (link) link.focus();
+    // Another request (a live poll, a badge) may settle first: wait for the field's own.
+    if (!link) return;
+    refocus = null;
+    link.focus();
   });
   // A thread is one Tab stop: ↑ and ↓ go from message to message, and only the message in
   // hand offers its Edit and Delete to Tab, so a long thread does not put two stops per
