@@ -1,7 +1,7 @@
 """Admin pages: users and roles, the audit log, settings."""
 from datetime import datetime, timedelta
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -49,17 +49,10 @@ def users():
                            empty=EmptyForm())
 
 
-def _user_or_404(user_id) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        abort(404)
-    return user
-
-
 @bp.post("/users/<int:user_id>/role")
 def change_role(user_id):
     """Change a user's role."""
-    user = _user_or_404(user_id)
+    user = db.get_or_404(User, user_id)
     form = RoleForm()
     try:
         if not form.validate():
@@ -75,7 +68,7 @@ def change_role(user_id):
 @bp.post("/users/<int:user_id>/active")
 def set_active(user_id):
     """Deactivate (their sessions stop working) or reactivate a user."""
-    user = _user_or_404(user_id)
+    user = db.get_or_404(User, user_id)
     active = request.form.get("active") == "1"
     try:
         accounts.set_active(current_user, user, active)
@@ -89,7 +82,7 @@ def set_active(user_id):
 @bp.post("/users/<int:user_id>/reset-link")
 def reset_link(user_id):
     """A one-time link for the user to choose a new password (emailed if SMTP is set up)."""
-    user = _user_or_404(user_id)
+    user = db.get_or_404(User, user_id)
     try:
         token = passwords.create_reset_link(current_user, user)
     except ServiceError as e:
@@ -110,7 +103,7 @@ def reset_link(user_id):
 @bp.post("/users/<int:user_id>/sessions/end")
 def end_sessions(user_id):
     """Sign a user out everywhere."""
-    user = _user_or_404(user_id)
+    user = db.get_or_404(User, user_id)
     ended = sessions.end_all(user, "ended by admin", actor=current_user)
     flash(f"{user.name}: {ended} session{'s' if ended != 1 else ''} signed out.", "success")
     return redirect(url_for("admin.users"))
@@ -119,7 +112,7 @@ def end_sessions(user_id):
 @bp.post("/users/<int:user_id>/two-factor/off")
 def two_factor_off(user_id):
     """Turn off someone's two-factor sign-in (they lost their phone and their codes)."""
-    user = _user_or_404(user_id)
+    user = db.get_or_404(User, user_id)
     if user.two_factor_on:
         two_factor.turn_off(user, current_user)
         flash(f"Two-factor sign-in is off for {user.name}.", "success")

@@ -53,17 +53,10 @@ def add():
     return _page(form, 200)
 
 
-def _channel_or_404(channel_id) -> Channel:
-    channel = db.session.get(Channel, channel_id)
-    if channel is None:
-        abort(404)
-    return channel
-
-
 @bp.post("/<int:channel_id>/reconnect")
 def reconnect(channel_id):
     """Replace a revoked access token."""
-    channel = _channel_or_404(channel_id)
+    channel = db.get_or_404(Channel, channel_id)
     form = ReconnectForm()
     try:
         if not form.validate_on_submit():
@@ -80,7 +73,7 @@ def reconnect(channel_id):
 @bp.post("/<int:channel_id>/human-agent")
 def human_agent(channel_id):
     """Turn human-agent replies (7 days) on or off."""
-    channel = _channel_or_404(channel_id)
+    channel = db.get_or_404(Channel, channel_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
     try:
@@ -94,7 +87,7 @@ def human_agent(channel_id):
 @bp.post("/<int:channel_id>/templates")
 def add_template(channel_id):
     """Register an approved WhatsApp template."""
-    channel = _channel_or_404(channel_id)
+    channel = db.get_or_404(Channel, channel_id)
     form = TemplateForm()
     try:
         if not form.validate_on_submit():
