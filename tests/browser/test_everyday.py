@@ -129,9 +129,12 @@ def test_a_refused_sign_in_says_why(page, browser, app, rep, db):
         for attempt in range(3):
             page.get_by_label("Email").fill(rep.email)
             page.get_by_label("Password").fill("not the password")
+            page.get_by_label("Password").evaluate("field => field.classList.add('answered')")
             with page.expect_response(lambda r: r.request.method == "POST") as answer:
                 page.get_by_role("button", name="Sign in").click()
             assert answer.value.status == (200 if attempt < 2 else 429)
+            if attempt < 2:   # the form comes back: the next attempt must type into the new one
+                expect(page.locator("#password.answered")).to_have_count(0)
         expect(page.get_by_role("alert").filter(has_text="Too many")).to_be_visible()
     finally:
         server.shutdown()
