@@ -15,14 +15,99 @@ Create Date: 2026-11-22 16:50:00.000000
 from alembic import op
 import sqlalchemy as sa
 
-from crm.reports import response_triggers
-
 
 # revision identifiers, used by Alembic.
 revision = '0004'
 down_revision = '0003'
 branch_labels = None
 depends_on = None
+
+# The statements below are this migration's own copy of what it installed when it was written
+# (frozen history: later changes to the application's code change nothing here).
+DIRTY_DAYS_SQLITE_CREATE = [
+    ('CREATE TRIGGER IF NOT EXISTS response_rollup_ai AFTER INSERT ON response_times BEGIN '
+     'INSERT INTO response_dirty_days (day, changes) VALUES (substr(new.burst_started_at, '
+     '1, 10), 1) ON CONFLICT (day) DO UPDATE SET changes = response_dirty_days.changes + '
+     '1; END'),
+    ('CREATE TRIGGER IF NOT EXISTS response_rollup_ad AFTER DELETE ON response_times BEGIN '
+     'INSERT INTO response_dirty_days (day, changes) VALUES (substr(old.burst_started_at, '
+     '1, 10), 1) ON CONFLICT (day) DO UPDATE SET changes = response_dirty_days.changes + '
+     '1; END'),
+    ('CREATE TRIGGER IF NOT EXISTS response_rollup_au AFTER UPDATE OF burst_started_at, '
+     'answered_at, response_seconds, responder_id, conversation_id ON response_times BEGIN '
+     'INSERT INTO response_dirty_days (day, changes) VALUES (substr(old.burst_started_at, '
+     '1, 10), 1) ON CONFLICT (day) DO UPDATE SET changes = response_dirty_days.changes + '
+     '1; INSERT INTO response_dirty_days (day, changes) VALUES '
+     '(substr(new.burst_started_at, 1, 10), 1) ON CONFLICT (day) DO UPDATE SET changes = '
+     'response_dirty_days.changes + 1; END'),
+    ('CREATE TRIGGER IF NOT EXISTS response_rollup_contacts_au AFTER UPDATE OF owner_id ON '
+     'contacts WHEN old.owner_id IS NOT new.owner_id BEGIN INSERT INTO response_dirty_days '
+     '(day, changes) SELECT DISTINCT substr(r.burst_started_at, 1, 10), 1 FROM '
+     'response_times r JOIN conversations c ON c.id = r.conversation_id WHERE c.contact_id '
+     '= new.id ON CONFLICT (day) DO UPDATE SET changes = response_dirty_days.changes + 1; '
+     'END'),
+    ('CREATE TRIGGER IF NOT EXISTS response_rollup_conversations_au AFTER UPDATE OF '
+     'contact_id, platform ON conversations WHEN old.contact_id IS NOT new.contact_id OR '
+     'old.platform IS NOT new.platform BEGIN INSERT INTO response_dirty_days (day, '
+     'changes) SELECT DISTINCT substr(r.burst_started_at, 1, 10), 1 FROM response_times r '
+     'WHERE r.conversation_id = new.id ON CONFLICT (day) DO UPDATE SET changes = '
+     'response_dirty_days.changes + 1; END'),
+]
+DIRTY_DAYS_SQLITE_DROP = [
+    'DROP TRIGGER IF EXISTS response_rollup_ai',
+    'DROP TRIGGER IF EXISTS response_rollup_ad',
+    'DROP TRIGGER IF EXISTS response_rollup_au',
+    'DROP TRIGGER IF EXISTS response_rollup_contacts_au',
+    'DROP TRIGGER IF EXISTS response_rollup_conversations_au',
+]
+DIRTY_DAYS_POSTGRESQL_CREATE = [
+    ('CREATE OR REPLACE FUNCTION response_rollup_mark() RETURNS trigger AS $$ BEGIN IF '
+     "TG_OP <> 'INSERT' THEN INSERT INTO response_dirty_days (day, changes) VALUES "
+     "(to_char(OLD.burst_started_at, 'YYYY-MM-DD'), 1) ON CONFLICT (day) DO UPDATE SET "
+     "changes = response_dirty_days.changes + 1; END IF; IF TG_OP <> 'DELETE' THEN INSERT "
+     'INTO response_dirty_days (day, changes) VALUES (to_char(NEW.burst_started_at, '
+     "'YYYY-MM-DD'), 1) ON CONFLICT (day) DO UPDATE SET changes = "
+     'response_dirty_days.changes + 1; END IF; RETURN NULL; END $$ LANGUAGE plpgsql'),
+    ('CREATE OR REPLACE FUNCTION response_rollup_mark_contact() RETURNS trigger AS $$ '
+     'BEGIN INSERT INTO response_dirty_days (day, changes) SELECT DISTINCT '
+     "to_char(r.burst_started_at, 'YYYY-MM-DD'), 1 FROM response_times r JOIN "
+     'conversations c ON c.id = r.conversation_id WHERE c.contact_id = NEW.id ON CONFLICT '
+     '(day) DO UPDATE SET changes = response_dirty_days.changes + 1; RETURN NULL; END $$ '
+     'LANGUAGE plpgsql'),
+    ('CREATE OR REPLACE FUNCTION response_rollup_mark_conversation() RETURNS trigger AS $$ '
+     'BEGIN INSERT INTO response_dirty_days (day, changes) SELECT DISTINCT '
+     "to_char(r.burst_started_at, 'YYYY-MM-DD'), 1 FROM response_times r WHERE "
+     'r.conversation_id = NEW.id ON CONFLICT (day) DO UPDATE SET changes = '
+     'response_dirty_days.changes + 1; RETURN NULL; END $$ LANGUAGE plpgsql'),
+    'DROP TRIGGER IF EXISTS response_rollup ON response_times',
+    ('CREATE TRIGGER response_rollup AFTER INSERT OR DELETE OR UPDATE OF burst_started_at, '
+     'answered_at, response_seconds, responder_id, conversation_id ON response_times FOR '
+     'EACH ROW EXECUTE FUNCTION response_rollup_mark()'),
+    'DROP TRIGGER IF EXISTS response_rollup_contacts ON contacts',
+    ('CREATE TRIGGER response_rollup_contacts AFTER UPDATE OF owner_id ON contacts FOR '
+     'EACH ROW WHEN (OLD.owner_id IS DISTINCT FROM NEW.owner_id) EXECUTE FUNCTION '
+     'response_rollup_mark_contact()'),
+    'DROP TRIGGER IF EXISTS response_rollup_conversations ON conversations',
+    ('CREATE TRIGGER response_rollup_conversations AFTER UPDATE OF contact_id, platform ON '
+     'conversations FOR EACH ROW WHEN (OLD.contact_id IS DISTINCT FROM NEW.contact_id OR '
+     'OLD.platform IS DISTINCT FROM NEW.platform) EXECUTE FUNCTION '
+     'response_rollup_mark_conversation()'),
+]
+DIRTY_DAYS_POSTGRESQL_DROP = [
+    'DROP TRIGGER IF EXISTS response_rollup ON response_times',
+    'DROP TRIGGER IF EXISTS response_rollup_contacts ON contacts',
+    'DROP TRIGGER IF EXISTS response_rollup_conversations ON conversations',
+    'DROP FUNCTION IF EXISTS response_rollup_mark()',
+    'DROP FUNCTION IF EXISTS response_rollup_mark_contact()',
+    'DROP FUNCTION IF EXISTS response_rollup_mark_conversation()',
+]
+
+
+def _execute(sqlite: list[str], postgresql: list[str]) -> None:
+    """Run the statements written for the database being migrated."""
+    bind = op.get_bind()
+    for sql in {'sqlite': sqlite, 'postgresql': postgresql}.get(bind.dialect.name, []):
+        bind.exec_driver_sql(sql)
 
 # (table, old index, its columns, new index, its columns); old None: only added.
 CHANGES = [
@@ -60,7 +145,7 @@ def upgrade():
     sa.Column('changes', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('day', name=op.f('pk_response_dirty_days'))
     )
-    response_triggers.DIRTY_DAYS.install(op.get_bind())
+    _execute(DIRTY_DAYS_SQLITE_CREATE, DIRTY_DAYS_POSTGRESQL_CREATE)
     # Every day that has response times starts dirty: the first dashboard load counts them.
     if op.get_bind().dialect.name == 'sqlite':
         day = 'substr(burst_started_at, 1, 10)'
@@ -71,7 +156,7 @@ def upgrade():
 
 
 def downgrade():
-    response_triggers.DIRTY_DAYS.uninstall(op.get_bind())
+    _execute(DIRTY_DAYS_SQLITE_DROP, DIRTY_DAYS_POSTGRESQL_DROP)
     op.drop_index('ix_response_day_counts_day', table_name='response_day_counts')
     op.drop_table('response_dirty_days')
     op.drop_table('response_day_counts')
