@@ -46,7 +46,7 @@ import sys, time, json, os, cProfile
 from crm import create_app
 from crm.extensions import db
 from crm.accounts.models import User
-from crm.imports import csv_service
+from crm.imports.contacts_csv import services as csv_service
 app = create_app()
 with app.app_context():
     actor = db.session.query(User).first()

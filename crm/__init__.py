@@ -92,7 +92,8 @@ def register_features(app: Flask) -> None:
     from crm.channels import jobs as channel_jobs  # noqa: F401
     from crm.imports import jobs as import_jobs  # noqa: F401
     from crm.tasks import jobs as task_jobs  # noqa: F401
-    from crm.imports import csv_views, dm_views  # noqa: F401
+    from crm.imports.contacts_csv import views as csv_views  # noqa: F401
+    from crm.imports.dm_exports import views as dm_views  # noqa: F401
     from crm.pipeline import admin_views, deal_views  # noqa: F401
     from crm.pipeline import contact_section as deals_section  # noqa: F401
     from crm.tasks import contact_section as tasks_section  # noqa: F401

@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from crm.contacts.consent import change_consent
 from crm.contacts.models import ConsentEvent, Contact, SocialHandle, contact_tags
 from crm.extensions import db
-from crm.imports.csv_read import guess_mapping
+from crm.imports.contacts_csv.read import guess_mapping
 from crm.imports.models import ImportRun
 from tests import factories
 from tests.test_imports_support import (import_storage,  # noqa: F401 (fixture)
@@ -308,7 +308,7 @@ def test_export_follows_filters_and_scope(auth, rep, other_rep):
 
 
 def test_export_streams_in_batches(auth, rep, monkeypatch):
-    import crm.imports.csv_export as csv_export
+    import crm.imports.contacts_csv.export as csv_export
     monkeypatch.setattr(csv_export, "BATCH", 2)
     for i in range(5):
         factories.ContactFactory(name=f"Person {i}", owner_id=rep.id)
@@ -330,7 +330,7 @@ def test_import_is_audited(auth, rep):
 
 
 def test_bom_codec_is_detected():
-    from crm.imports.csv_read import detect_encoding
+    from crm.imports.contacts_csv.read import detect_encoding
     import tempfile
     from pathlib import Path
     with tempfile.TemporaryDirectory() as tmp:
@@ -343,7 +343,7 @@ def test_bulk_search_text_is_what_refresh_search_text_keeps():
     from types import SimpleNamespace
 
     from crm.contacts.services import refresh_search_text
-    from crm.imports.csv_write import search_text
+    from crm.imports.contacts_csv.write import search_text
 
     for name, email, company, handles in [
             ("Maya Chen", "maya@example.com", "Glow Theory", ["mayachen", "maya.tt"]),

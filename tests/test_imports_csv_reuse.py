@@ -7,7 +7,7 @@ from crm.audit.models import AuditEvent
 from crm.contacts.consent import change_consent
 from crm.contacts.models import ConsentEvent, Contact, SocialHandle
 from crm.extensions import db
-from crm.imports import csv_service
+from crm.imports.contacts_csv import services as csv_service
 from crm.imports.models import ImportRun
 from tests import factories
 from tests.test_imports_csv import by_name, check, confirm

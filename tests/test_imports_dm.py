@@ -247,7 +247,7 @@ def test_bulk_path_rebuilds_the_indexes_and_matches_the_plain_path(app, auth, re
 
 
 def test_parallel_readers_give_the_same_result(app, db, rep, tmp_path, monkeypatch):
-    from crm.imports.cli_run import run_cli_import
+    from crm.imports.dm_exports.cli_run import run_cli_import
     from crm.reports import response_rollup, rollup
     from crm.reports.models import DMDirtyHour, ResponseChange
     monkeypatch.setitem(app.config, "IMPORT_BULK_MIN_ROWS", 1)

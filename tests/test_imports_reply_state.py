@@ -13,7 +13,7 @@ import pytest
 
 from bench import gen_dm_export
 from crm.conversations import reply_state
-from crm.imports import dm_stream
+from crm.imports.dm_exports import stream as dm_stream
 from tests.factories import reply_state_snapshot
 from tests.test_imports_support import import_storage  # noqa: F401 (fixture)
 

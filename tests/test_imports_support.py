@@ -16,7 +16,7 @@ from crm.audit.models import AuditEvent
 from crm.contacts.models import ConsentEvent, Contact, SocialHandle
 from crm.conversations.models import Conversation, Message
 from crm.extensions import db
-from crm.imports.parsers import open_export
+from crm.imports.dm_exports.parsers import open_export
 from crm.tasks.models import Task
 
 DATA = Path(__file__).parent / "imports" / "data"

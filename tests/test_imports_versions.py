@@ -5,7 +5,7 @@ import re
 from sqlalchemy import text
 
 from crm.extensions import db
-from crm.imports import dm_plan, dm_service
+from crm.imports.dm_exports import plan as dm_plan, services as dm_service
 from crm.imports.models import ImportRun
 from tests.test_imports_support import (import_storage,  # noqa: F401 (fixture)
                                         DATA, FIXTURES, ME, fresh, nothing_written, run_id,

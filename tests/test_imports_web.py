@@ -11,7 +11,7 @@ from crm.conversations.models import Conversation, Message
 from crm.extensions import db
 from crm.imports import storage
 from crm.imports.models import ImportRun
-from crm.imports.parsers import ExportError
+from crm.imports.dm_exports.parsers import ExportError
 from tests import factories
 from tests.test_imports_support import (import_storage,  # noqa: F401 (fixture)
                                         DATA, FIXTURES, ME, audit_actions, counts, fresh, import_dm,
@@ -130,7 +130,7 @@ def test_failure_half_way_writes_nothing(app, auth, rep, admin, monkeypatch, cap
 
 
 def test_failure_half_way_on_the_bulk_path_keeps_the_indexes(app, auth, rep, monkeypatch):
-    import crm.imports.dm_stream as dm_stream
+    import crm.imports.dm_exports.stream as dm_stream
     monkeypatch.setitem(app.config, "IMPORT_BULK_MIN_ROWS", 1)
     real, calls = dm_stream.pack_message, []
 

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from crm.conversations.models import Conversation, Message
 from crm.extensions import db
-from crm.imports.cli_run import ImportFailed, run_cli_import
+from crm.imports.dm_exports.cli_run import ImportFailed, run_cli_import
 from crm.imports.models import ImportRun
 from tests import factories
 from tests.test_imports_support import (import_storage,  # noqa: F401 (fixture)

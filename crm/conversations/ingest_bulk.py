@@ -2,7 +2,7 @@
 duplicates, reply state and opt-out detection as crm.conversations.ingest, set-based.
 
 Rows arrive as plain tuples, batch after batch, a thread's messages oldest first, with
-times already in the database's own form (see crm.imports.dm_stream). They are checked
+times already in the database's own form (see crm.imports.dm_exports.stream). They are checked
 (one bad message refuses the whole import, naming the thread, the message and the field),
 stripped of what the conversation already holds (platform id or fingerprint; counted as
 duplicates), and inserted with executemany. At the end (`settle`) reply state is stored:

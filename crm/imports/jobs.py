@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 from crm import jobs
 from crm.core.errors import ValidationFailed
 from crm.extensions import db
-from crm.imports import csv_service, dm_service
+from crm.imports.contacts_csv import services as csv_service
+from crm.imports.dm_exports import services as dm_service
 from crm.imports.models import ACTIVE_STATUSES, ImportRun
 from crm.jobs import queue
 from crm.jobs.models import Job
@@ -91,7 +92,7 @@ for _name, (_label, _status, _service, _function, _what) in STEPS.items():
                   "log). " + NOTHING_WRITTEN)
 def cli_dm(job, path: str, options: dict) -> dict:
     """`flask import-dms`: the whole import (read once, write in one transaction)."""
-    from crm.imports.cli_run import ImportFailed, run_cli_import
+    from crm.imports.dm_exports.cli_run import ImportFailed, run_cli_import
 
     notes: list[str] = []
     workers = options.pop("workers", None)

@@ -14,7 +14,9 @@ from crm.core.errors import ServiceError
 from crm.core.forms import apply_service_error
 from crm.core.timeutil import utcnow
 from crm.extensions import db, htmx
-from crm.imports import csv_export, csv_service, dm_service, jobs, services, storage, versions
+from crm.imports import jobs, services, storage, versions
+from crm.imports.contacts_csv import export as csv_export, services as csv_service
+from crm.imports.dm_exports import services as dm_service
 from crm.imports.forms import CSVUploadForm, DMUploadForm, zone_choices
 from crm.imports.blueprint import bp
 
@@ -111,10 +113,10 @@ def show(run_id):
         return render_template("imports/running.html", run=run,
                                progress=services.progress(run))
     if run.status == "previewed" and run.kind == "dm":
-        from crm.imports.dm_views import preview_context
+        from crm.imports.dm_exports.views import preview_context
         return render_template("imports/dm_preview.html", **preview_context(run))
     if run.status == "previewed":
-        from crm.imports.csv_views import review_context
+        from crm.imports.contacts_csv.views import review_context
         return render_template("imports/csv_review.html", **review_context(run))
     conversations, more = [], 0
     if run.kind == "dm" and run.status == "done":

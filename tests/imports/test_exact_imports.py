@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from crm.imports.parsers import base, open_export, whatsapp_date_order
+from crm.imports.dm_exports.parsers import base, open_export, whatsapp_date_order
 
 ME = "Alex Rivera"
 SAM = "Sam Okafor"
@@ -228,7 +228,7 @@ def test_a_thread_sorted_in_runs_gives_the_same_messages(tmp_path, monkeypatch):
 
 
 def test_a_big_message_file_is_streamed(tmp_path, monkeypatch):
-    from crm.imports.parsers import files, meta
+    from crm.imports.dm_exports.parsers import files, meta
 
     rows = [(SAM, {"content": "Hi"}), (SAM, {"content": "The video call ended."}),
             (ME, {"content": meta_escape("Café?")})]
@@ -246,7 +246,7 @@ def test_a_big_message_file_is_streamed(tmp_path, monkeypatch):
 
 
 def test_a_broken_big_message_file_names_the_file(tmp_path, monkeypatch):
-    from crm.imports.parsers import ExportError, files, meta
+    from crm.imports.dm_exports.parsers import ExportError, files, meta
 
     folder = meta_thread(tmp_path, [(SAM, {"content": "Hi"})])
     path = next(folder.rglob("message_1.json"))
@@ -301,7 +301,7 @@ def _everything(path, me=ME):
 @pytest.mark.parametrize("path", [SAMPLES / "tiktok/user_data_tiktok.json",
                                   DATA / "tiktok_legacy"])
 def test_a_big_tiktok_file_is_streamed_with_the_same_result(path, monkeypatch):
-    from crm.imports.parsers import files, tiktok
+    from crm.imports.dm_exports.parsers import files, tiktok
 
     whole = _everything(path, me="alex.rivera.photo")
     monkeypatch.setattr(tiktok, "STREAM_BYTES", 10)
@@ -335,7 +335,7 @@ def test_x_conversations_split_over_part_files_are_one_thread(tmp_path):
 
 
 def test_a_big_e2ee_chat_is_streamed_with_the_same_result(tmp_path, monkeypatch):
-    from crm.imports.parsers import facebook_e2ee, files
+    from crm.imports.dm_exports.parsers import facebook_e2ee, files
 
     folder = tmp_path / "messages"
     folder.mkdir()
@@ -354,7 +354,7 @@ def test_a_big_e2ee_chat_is_streamed_with_the_same_result(tmp_path, monkeypatch)
 def test_a_zip_with_too_much_message_data_is_refused_naming_the_limit(tmp_path):
     import zipfile
 
-    from crm.imports.parsers import ExportError
+    from crm.imports.dm_exports.parsers import ExportError
 
     archive = tmp_path / "export.zip"
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:

@@ -2,7 +2,7 @@
 import pytest
 
 from bench import gen_dm_export
-from crm.imports.parsers import ExportError, base, open_export
+from crm.imports.dm_exports.parsers import ExportError, base, open_export
 
 
 @pytest.fixture

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from crm.imports.parsers import (ExportError, ExportSource, Participant, ParsedMessage,
-                                 ParsedThread, fix_mojibake, open_export, whatsapp_date_order)
-from crm.imports.parsers.base import fingerprint
+from crm.imports.dm_exports.parsers import (ExportError, ExportSource, Participant,
+                                            ParsedMessage, ParsedThread, fix_mojibake,
+                                            open_export, whatsapp_date_order)
+from crm.imports.dm_exports.parsers.base import fingerprint
 
 DATA = Path(__file__).parent / "data"
 SAMPLES = DATA / "samples"          # copies of the shared samples, so the tests stand alone
@@ -625,7 +626,7 @@ def _mkdtemp_spy(monkeypatch):
         made.append(path)
         return path
 
-    monkeypatch.setattr("crm.imports.parsers.detect.tempfile.mkdtemp", spy)
+    monkeypatch.setattr("crm.imports.dm_exports.parsers.detect.tempfile.mkdtemp", spy)
     return made
 
 

@@ -13,9 +13,9 @@ from crm import policy
 from crm.contacts.models import Contact
 from crm.core.timeutil import to_utc_naive
 from crm.extensions import db
-from crm.imports import matching
-from crm.imports.parsers import ExportSource, ParsedThread
-from crm.imports.parsers.base import normalise_identity
+from crm.imports.dm_exports import matching
+from crm.imports.dm_exports.parsers import ExportSource, ParsedThread
+from crm.imports.dm_exports.parsers.base import normalise_identity
 
 
 def summarise_thread(t: ParsedThread) -> dict:

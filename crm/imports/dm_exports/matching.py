@@ -21,7 +21,7 @@ from crm.contacts.handles import HandleError, normalize_handle
 from crm.contacts.models import PLATFORM_LABELS, Contact, SocialHandle
 from crm.conversations.models import Conversation
 from crm.extensions import db
-from crm.imports.parsers.base import Participant, normalise_identity
+from crm.imports.dm_exports.parsers.base import Participant, normalise_identity
 
 CHUNK = 500
 # How a thread found its contact, strongest first; the words the preview shows.

@@ -10,7 +10,8 @@ from crm.contacts.models import Contact
 from crm.core.errors import ServiceError, ValidationFailed
 from crm.core.timeutil import from_local, local
 from crm.extensions import db
-from crm.imports import dm_plan, dm_service, jobs, matching
+from crm.imports import jobs
+from crm.imports.dm_exports import matching, plan as dm_plan, services as dm_service
 from crm.imports.blueprint import bp
 from crm.imports.views import posted_version
 
@@ -166,7 +167,7 @@ def confirm(run_id):
     """Save this page's choices and start the import as reviewed."""
     run = policy.get_import(current_user, run_id)
     if run.kind == "csv":
-        from crm.imports.csv_views import confirm_csv
+        from crm.imports.contacts_csv.views import confirm_csv
         return confirm_csv(run)
     try:
         dm_service.save_choices(current_user, run, choices_from(run, request.form),

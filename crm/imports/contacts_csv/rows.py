@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from crm.contacts.handles import HandleError, normalize_handle
 from crm.contacts.models import KINDS
 from crm.contacts.services import parse_tags
-from crm.imports.csv_read import clean_cell
+from crm.imports.contacts_csv.read import clean_cell
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 HANDLE_SEPARATORS = re.compile(r"[;,\n]+")

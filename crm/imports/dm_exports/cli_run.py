@@ -10,10 +10,11 @@ from crm import jobs
 from crm.accounts.models import User
 from crm.core.errors import ServiceError
 from crm.extensions import db
-from crm.imports import dm_plan, dm_service, dm_stream, dm_write, matching
+from crm.imports.dm_exports import (matching, plan as dm_plan, services as dm_service,
+                                    stream as dm_stream, write as dm_write)
 from crm.imports.models import ImportRun
-from crm.imports.parsers import ExportError, open_export
-from crm.imports.parsers.base import normalise_identity
+from crm.imports.dm_exports.parsers import ExportError, open_export
+from crm.imports.dm_exports.parsers.base import normalise_identity
 
 PARALLEL_FROM = dm_stream.PARALLEL_FROM
 

@@ -20,7 +20,7 @@ from crm.contacts.models import ConsentEvent, Contact, SocialHandle, Tag, contac
 from crm.core.timeutil import utcnow
 from crm.extensions import db
 from crm.imports import bulk
-from crm.imports.csv_plan import Decision
+from crm.imports.contacts_csv.plan import Decision
 
 def search_text(name, email, company, handles) -> str:
     """The same words refresh_search_text keeps, for a contact not loaded as an object

@@ -14,10 +14,11 @@ from crm.core.errors import ServiceError, ValidationFailed
 from crm.core.timeutil import utcnow
 from crm.extensions import db
 from crm import jobs
-from crm.imports import dm_plan, dm_stream, dm_write, matching, storage, versions
+from crm.imports import storage, versions
+from crm.imports.dm_exports import matching, plan as dm_plan, stream as dm_stream, write as dm_write
 from crm.jobs import queue
 from crm.imports.models import ImportRun
-from crm.imports.parsers import ExportError, open_export
+from crm.imports.dm_exports.parsers import ExportError, open_export
 
 MAX_PROBLEMS = 200
 TOUCHED_LISTED = 50

@@ -31,8 +31,9 @@ from crm.conversations.services import get_or_create_conversation
 from crm.core.errors import ServiceError
 from crm.core.timeutil import utcnow
 from crm.extensions import db
-from crm.imports import bulk, dm_stream, matching
-from crm.imports.dm_plan import ThreadPlan, chosen_me
+from crm.imports import bulk
+from crm.imports.dm_exports import matching, stream as dm_stream
+from crm.imports.dm_exports.plan import ThreadPlan, chosen_me
 from crm.reports import rollup, rollup_triggers, version_triggers
 from crm.reports.loaded import Tally
 

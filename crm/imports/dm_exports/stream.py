@@ -14,7 +14,7 @@ from datetime import timezone
 from multiprocessing import get_all_start_methods, get_context
 
 from crm.conversations.reply_state import replay_new
-from crm.imports.parsers.base import reap, received_from, run_forked_child
+from crm.imports.dm_exports.parsers.base import reap, received_from, run_forked_child
 from crm.reports.loaded import Tally
 
 BATCH = 5000

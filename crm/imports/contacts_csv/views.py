@@ -5,8 +5,9 @@ from flask_login import current_user
 from crm import policy
 from crm.core.errors import ServiceError
 from crm.extensions import db
-from crm.imports import csv_service, jobs
-from crm.imports.csv_read import FIELDS, HANDLE_WORDS
+from crm.imports import jobs
+from crm.imports.contacts_csv import services as csv_service
+from crm.imports.contacts_csv.read import FIELDS, HANDLE_WORDS
 from crm.imports.blueprint import bp
 from crm.imports.views import posted_version
 

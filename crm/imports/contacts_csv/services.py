@@ -17,12 +17,13 @@ from crm.contacts.models import Contact, SocialHandle
 from crm.core.errors import ValidationFailed
 from crm.core.timeutil import utcnow
 from crm.extensions import db
-from crm.imports import bulk, csv_write, storage, versions
-from crm.imports.csv_plan import Planner, lookups, row_keys
-from crm.imports.csv_read import (FIELDS, CsvFileError, data_rows, field_label, guess_mapping,
-                                  read_head)
-from crm.imports.csv_rows import column_names, mapped_columns, pack, parse_row, unpack
-from crm.imports.dm_service import check_owner, fail
+from crm.imports import bulk, storage, versions
+from crm.imports.contacts_csv import write as csv_write
+from crm.imports.contacts_csv.plan import Planner, lookups, row_keys
+from crm.imports.contacts_csv.read import (FIELDS, CsvFileError, data_rows, field_label,
+                                           guess_mapping, read_head)
+from crm.imports.contacts_csv.rows import column_names, mapped_columns, pack, parse_row, unpack
+from crm.imports.dm_exports.services import check_owner, fail
 from crm.imports.models import ImportRun
 from crm.reports import version_triggers
 

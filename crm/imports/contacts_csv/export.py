@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 from crm.contacts.models import Contact
 from crm.contacts.queries import SORTS, ContactFilters, filtered
 from crm.extensions import db
-from crm.imports.csv_read import EXPORT_ORDER, field_label, guard_cell
+from crm.imports.contacts_csv.read import EXPORT_ORDER, field_label, guard_cell
 
 BATCH = 1000
 

@@ -18,7 +18,7 @@ from crm import policy
 from crm.accounts.models import User
 from crm.contacts.models import Contact, SocialHandle
 from crm.extensions import db
-from crm.imports.csv_rows import SCALARS, RowInput
+from crm.imports.contacts_csv.rows import SCALARS, RowInput
 
 CHUNK = 500
 

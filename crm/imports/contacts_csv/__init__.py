@@ -1,0 +1,1 @@
+"""The contacts CSV importer: map columns, check every row, write contacts; and the CSV export."""
