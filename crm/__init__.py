@@ -30,7 +30,14 @@ def create_app(config: str | object = "config.Config") -> Flask:
                             "$(python -c 'import secrets; print(secrets.token_hex(32))')).")
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
+    # The app's own modules are imported when an app is built, not at the top of this file:
+    # Python runs crm/__init__.py before any crm.* module, so importing them here at the top
+    # would load every view and blueprint whenever a model, a migration or a job is imported.
     from crm import models  # noqa: F401  (registers every table)
+    from crm.accounts import throttle
+    from crm.channels import webhooks
+    from crm.jobs import queue
+    from crm.web import register_web
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
@@ -38,20 +45,16 @@ def create_app(config: str | object = "config.Config") -> Flask:
     csrf.init_app(app)
     htmx.init_app(app)
     limiter.init_app(app)
-    from crm.accounts import throttle
     throttle.init_app(app)
     if app.config.get("TRUSTED_PROXIES"):
         # Behind N proxies, the client's address is the Nth from the right of
         # X-Forwarded-For; with none configured, that header (easily forged) is ignored.
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
-    from crm.jobs import queue
     queue.configure(app)
 
-    from crm.web import register_web
     register_web(app)
     register_features(app)
-    from crm.channels import webhooks
 
     @app.before_request
     def require_login():
@@ -70,7 +73,8 @@ def create_app(config: str | object = "config.Config") -> Flask:
 
 
 def register_features(app: Flask) -> None:
-    """Every feature's blueprint, command-line group and background jobs, by name."""
+    """Every feature's blueprint, command-line group and background jobs, by name (imported
+    here, when the app is built, for the reason create_app gives)."""
     from crm.accounts import cli as accounts_cli, views as accounts
     from crm.admin import views as admin
     from crm.campaigns import views as campaigns
@@ -90,7 +94,8 @@ def register_features(app: Flask) -> None:
     # (before it is registered), a section of the contact page, background jobs.
     from crm.accounts import security_views  # noqa: F401
     from crm.channels import jobs as channel_jobs  # noqa: F401
-    from crm.imports import jobs as import_jobs  # noqa: F401
+    from crm.imports.contacts_csv import jobs as csv_import_jobs  # noqa: F401
+    from crm.imports.dm_exports import jobs as dm_import_jobs  # noqa: F401
     from crm.tasks import jobs as task_jobs  # noqa: F401
     from crm.imports.contacts_csv import views as csv_views  # noqa: F401
     from crm.imports.dm_exports import views as dm_views  # noqa: F401

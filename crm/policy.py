@@ -6,7 +6,13 @@ so that a URL does not reveal whether a record exists.
 from flask import abort
 from sqlalchemy import or_, select
 
+from crm.campaigns.models import Campaign
+from crm.contacts.models import Contact
+from crm.conversations.models import Conversation
 from crm.extensions import db
+from crm.imports.models import ImportRun
+from crm.pipeline.models import Deal
+from crm.tasks.models import Task
 
 
 def _is_manager(user) -> bool:
@@ -22,8 +28,6 @@ def scope_key(user):
 # Contacts ------------------------------------------------------------------------------
 def contact_scope(user):
     """A WHERE clause limiting Contact rows to those `user` may see."""
-    from crm.contacts.models import Contact
-
     if _is_manager(user):
         return True
     return or_(Contact.owner_id == user.id, Contact.owner_id.is_(None))
@@ -56,8 +60,6 @@ def can_claim(user, contact) -> bool:
 
 def get_contact(user, contact_id, *, for_update: bool = False):
     """The contact, or 404 when it does not exist or `user` may not see it."""
-    from crm.contacts.models import Contact
-
     contact = db.session.get(Contact, contact_id)
     if not can_view_contact(user, contact):
         abort(404)
@@ -66,17 +68,12 @@ def get_contact(user, contact_id, *, for_update: bool = False):
 
 # Conversations and messages follow their contact ---------------------------------------
 def conversation_scope(user):
-    from crm.contacts.models import Contact
-    from crm.conversations.models import Conversation
-
     if _is_manager(user):
         return True
     return Conversation.contact_id.in_(select(Contact.id).where(contact_scope(user)))
 
 
 def get_conversation(user, conversation_id):
-    from crm.conversations.models import Conversation
-
     conv = db.session.get(Conversation, conversation_id)
     if conv is None or not can_view_contact(user, conv.contact):
         abort(404)
@@ -97,8 +94,6 @@ def can_edit_message(user, message) -> bool:
 def deal_scope(user, contact=None):
     """With `contact` (one the user may see), the clause for that contact's deals: every one
     of them is in scope."""
-    from crm.pipeline.models import Deal
-
     if _is_manager(user) or (contact is not None and can_view_contact(user, contact)):
         return True
     # The deal keeps its contact's owner (contact_owner_id, kept by database triggers), so
@@ -115,8 +110,6 @@ def can_view_deal(user, deal) -> bool:
 
 
 def get_deal(user, deal_id):
-    from crm.pipeline.models import Deal
-
     deal = db.session.get(Deal, deal_id)
     if not can_view_deal(user, deal):
         abort(404)
@@ -127,8 +120,6 @@ def get_deal(user, deal_id):
 def task_scope(user, contact=None):
     """With `contact` (one the user may see, as `get_contact` gave it), the clause for that
     contact's tasks: every one of them is in scope, so there is nothing to test."""
-    from crm.contacts.models import Contact
-    from crm.tasks.models import Task
 
     if _is_manager(user) or (contact is not None and can_view_contact(user, contact)):
         return True
@@ -150,8 +141,6 @@ def may_see_task(user, assignee_id: int | None, contact_visible: bool) -> bool:
 
 
 def get_task(user, task_id):
-    from crm.tasks.models import Task
-
     task = db.session.get(Task, task_id)
     if not can_view_task(user, task):
         abort(404)
@@ -165,8 +154,6 @@ def can_manage_campaign(user, campaign=None) -> bool:
 
 def get_campaign(user, campaign_id):
     """Any signed-in user may open a campaign; what it shows is limited by deal_scope."""
-    from crm.campaigns.models import Campaign
-
     campaign = db.session.get(Campaign, campaign_id)
     if campaign is None or not (user and user.is_authenticated):
         abort(404)
@@ -180,8 +167,6 @@ def can_edit_template(user, template) -> bool:
 
 # Imports: the person who ran it, or a manager -------------------------------------------
 def import_scope(user):
-    from crm.imports.models import ImportRun
-
     if _is_manager(user):
         return True
     return ImportRun.created_by_id == user.id
@@ -189,8 +174,6 @@ def import_scope(user):
 
 def get_import(user, run_id, kind: str | None = None):
     """An import run the user started (managers: anyone's); with `kind`, only that kind."""
-    from crm.imports.models import ImportRun
-
     run = db.session.get(ImportRun, run_id)
     if run is None or not (_is_manager(user) or run.created_by_id == user.id):
         abort(404)

@@ -5,7 +5,12 @@ from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm import headers
+from crm.accounts import sessions
+from crm.accounts.sessions import device_label
+from crm.channels.live import channels_to_reconnect
+from crm.contacts.consent import record_refusal
 from crm.contacts.models import KIND_LABELS, PLATFORM_LABELS
+from crm.conversations.services import needs_reply_count
 from crm.core import timeutil, transaction
 from crm.core.links import RowUrl, http_url
 from crm.core.viewer import viewer_timezone
@@ -21,8 +26,6 @@ def register_web(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(secret: str):
-        from crm.accounts import sessions
-
         return sessions.user_for(secret)
 
     @app.after_request
@@ -48,8 +51,6 @@ def register_web(app: Flask) -> None:
 
     @app.errorhandler(OutreachRefused)
     def outreach_refused(e: OutreachRefused):
-        from crm.contacts.consent import record_refusal
-
         # The request's own work is undone; the refusal alone is kept, though the full
         # page answers 409.
         db.session.rollback()
@@ -94,7 +95,6 @@ def register_web(app: Flask) -> None:
 
     app.add_template_filter(money, "money")
     app.add_template_filter(http_url, "http_url")
-    from crm.accounts.sessions import device_label
     app.add_template_filter(device_label, "device")
 
     app.add_template_filter(timeutil.ago, "ago")
@@ -109,13 +109,11 @@ def register_web(app: Flask) -> None:
         # Fragments skip the count; boosted navigations render the whole layout, badge included.
         fragment = request.headers.get("HX-Request") and not request.headers.get("HX-Boosted")
         if current_user.is_authenticated and request.endpoint and not fragment:
-            from crm.conversations.services import needs_reply_count
             # The inbox has just counted the same conversations (see conversations.inbox).
             counts["needs_reply"] = (g.needs_reply_count if "needs_reply_count" in g
                                      else needs_reply_count(current_user))
         reconnect = []
         if current_user.is_authenticated and not fragment:
-            from crm.channels.live import channels_to_reconnect
             reconnect = channels_to_reconnect()
         return {"nav_counts": counts, "platform_labels": PLATFORM_LABELS,
                 "channels_to_reconnect": reconnect}

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from crm.conversations.models import Message
 from crm.extensions import db
-from crm.imports.jobs import enqueue_cli_import
+from crm.imports.dm_exports.jobs import enqueue_cli_import
 from crm.imports.models import ImportRun
 from crm.jobs import queue, runner
 from crm.jobs.models import Job

@@ -15,6 +15,7 @@ import qrcode.image.svg
 from flask import current_app
 from sqlalchemy import delete, func, select
 
+from crm.accounts import sessions
 from crm.accounts.models import RecoveryCode, User
 from crm.audit import services as audit
 from crm.core.timeutil import utcnow
@@ -45,7 +46,6 @@ def set_required(actor: User, required: bool) -> int:
                  changes={"require_two_factor": [not required, required]})
     if not required:
         return 0
-    from crm.accounts import sessions
 
     signed_out = 0
     for user in db.session.scalars(select(User).where(

@@ -11,6 +11,7 @@ from crm.accounts import services as accounts
 from crm.accounts.forms import EmptyForm, RoleForm, UserForm
 from crm.accounts.models import User
 from crm.admin.forms import SettingsForm
+from crm.audit import services as audit_log
 from crm.audit.models import AuditEvent
 from crm.core.errors import ServiceError
 from crm.core.forms import apply_service_error
@@ -174,10 +175,9 @@ def settings_page():
             settings.put("response_target_hours", form.response_target_hours.data)
             settings.put("duplicate_window_days", form.duplicate_window_days.data)
             settings.put("stop_phrases", phrases)
-            from crm.audit import services as audit
             signed_out = two_factor.set_required(current_user, bool(form.require_two_factor.data))
-            audit.record(current_user, "update", None, summary="Settings changed",
-                         entity_type="settings")
+            audit_log.record(current_user, "update", None, summary="Settings changed",
+                             entity_type="settings")
             flash("Settings saved." + (f" {signed_out} admin or manager without two-factor "
                                        f"sign-in {'was' if signed_out == 1 else 'were'} signed "
                                        f"out to set it up." if signed_out else "")

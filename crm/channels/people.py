@@ -13,9 +13,11 @@ from sqlalchemy.orm import lazyload
 
 from crm.channels.models import KIND_LABELS, WHATSAPP, Channel
 from crm.contacts import services as contacts
-from crm.contacts.models import Contact, SocialHandle
+from crm.contacts.models import Contact, Note, SocialHandle
 from crm.conversations.models import Conversation
 from crm.extensions import db
+from crm.pipeline.models import Deal
+from crm.tasks.models import Task
 
 
 def thread_id(channel: Channel, person_id: str) -> str:
@@ -153,9 +155,6 @@ def _move_to(made: Contact, handle: SocialHandle, known: SocialHandle) -> Contac
 
 def _only_ours(contact: Contact) -> bool:
     """A contact this module made that nobody has worked on since (no deal, task or note)."""
-    from crm.contacts.models import Note
-    from crm.pipeline.models import Deal
-    from crm.tasks.models import Task
     return contact.owner_id is None and not any(
         db.session.scalar(select(model.id).where(model.contact_id == contact.id).limit(1))
         for model in (Deal, Task, Note))

@@ -12,6 +12,7 @@ from crm.core.errors import OutreachRefused, ValidationFailed
 from crm.core.models import conflict_if_changed_meanwhile
 from crm.core.timeutil import utcnow
 from crm.extensions import db
+from crm.tasks.models import Task
 
 
 @dataclass(frozen=True)
@@ -110,8 +111,6 @@ def describe(status: str, dnc: bool) -> str:
 def cancel_outreach_tasks(actor, contact: Contact) -> None:
     """Open outreach tasks for someone who may no longer be contacted (opted out, marked
     do-not-contact, archived) are cancelled, with the reason."""
-    from crm.tasks.models import Task
-
     reason = may_contact(contact).reason
     tasks = db.session.scalars(
         db.select(Task).where(Task.contact_id == contact.id, Task.status == "open",

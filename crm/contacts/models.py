@@ -5,6 +5,7 @@ from sqlalchemy import (BigInteger, Boolean, Column, DateTime, Float, ForeignKey
                         String, Table, Text, UniqueConstraint, event, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from crm.contacts.search_index import install
 from crm.core.models import Timestamps
 from crm.core.timeutil import utcnow
 from crm.extensions import db
@@ -243,6 +244,4 @@ class Note(db.Model):
 
 @event.listens_for(Contact.__table__, "after_create")
 def _create_search_index(target, connection, **kw):
-    from crm.contacts.search_index import install
-
     install(connection)

@@ -2,6 +2,7 @@
 from sqlalchemy import select
 
 from crm import policy
+from crm.accounts.models import User
 from crm.audit import services as audit
 from crm.contacts.consent import cancel_outreach_tasks
 from crm.contacts.handles import HandleError, normalize_handle, profile_url
@@ -190,7 +191,6 @@ def set_owner(actor, contact: Contact, owner_id: int | None) -> None:
     else:
         raise ValidationFailed("Only managers can reassign contacts.", field="owner_id")
     if owner_id is not None:
-        from crm.accounts.models import User
         owner = db.session.get(User, owner_id)
         if owner is None or not owner.active:
             raise ValidationFailed("Choose an active user as owner.", field="owner_id")

@@ -7,6 +7,7 @@ from crm.contacts.page_sections import contact_panel
 from crm.conversations import queries
 from crm.conversations.forms import LogMessageForm
 from crm.conversations.models import INBOUND, OUTBOUND, Message
+from crm.dm_templates.services import active_templates, use_context
 from crm.extensions import db
 from crm.settings import services as settings
 
@@ -57,7 +58,6 @@ def build(user, contact, *, conversation_id=None, before_id=None, form=None, war
     flagged = None
     if active is not None and active.opt_out_message_id:
         flagged = db.session.get(Message, active.opt_out_message_id)
-    from crm.dm_templates.services import active_templates
     return {"conversations": conversations, "active": active, "chunk": chunk, "before": before,
             "form": form, "warnings": warnings or [], "refusal": refusal, "focus": focus,
             "permission": permission, "flagged": flagged, "use": use,
@@ -75,6 +75,5 @@ def contact_page_panel(user, contact) -> dict:
     # The inbox's "Reply" lands on the message box, ready to type.
     overrides.setdefault("focus", bool(request.args.get("reply")))
     if "use" not in overrides and request.args.get("template_id"):
-        from crm.dm_templates.services import use_context
         overrides["use"] = use_context(user, contact, request.args)
     return build(user, contact, **overrides)

@@ -12,7 +12,9 @@ from crm.conversations.models import INBOUND, NEEDS_REPLY, OUTBOUND, Conversatio
 from crm.conversations.reply_state import close, rebuild_reply_state
 from crm.core.errors import ValidationFailed
 from crm.core.timeutil import humanize_duration, local, utcnow
+from crm.dm_templates.models import DMTemplate
 from crm.extensions import db
+from crm.reports.cache import remember
 from crm.settings import services as settings
 
 __all__ = ["needs_reply_count", "get_or_create_conversation", "log_message", "outreach_warnings",
@@ -29,8 +31,6 @@ def needs_reply_count(user, cap: int = NAV_COUNT_CAP) -> int:
     Remembered until a conversation or a contact's owner or archiving changes (the reports
     cache's table versions, bumped by triggers in the writing transaction), so the badge
     every page shows costs a count only after a change."""
-    from crm.reports.cache import remember
-
     def count() -> int:
         inner = (select(Conversation.id).join(Contact, Contact.id == Conversation.contact_id)
                  .where(Conversation.state == NEEDS_REPLY, Contact.archived_at.is_(None),
@@ -80,7 +80,6 @@ def log_message(actor, contact, *, platform, direction, body, sent_at=None, medi
         raise ValidationFailed("Only a sent message can come from a template.",
                                field="template_id")
     if template_id is not None:
-        from crm.dm_templates.models import DMTemplate
         if db.session.get(DMTemplate, template_id) is None:
             raise ValidationFailed("That template does not exist.", field="template_id")
     if conversation is not None:

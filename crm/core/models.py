@@ -4,8 +4,11 @@ from datetime import datetime
 
 from sqlalchemy import DateTime
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm.exc import StaleDataError
 
+from crm.core.errors import Conflict
 from crm.core.timeutil import utcnow
+from crm.extensions import db
 
 
 class Timestamps:
@@ -20,11 +23,6 @@ def conflict_if_changed_meanwhile(message: str):
     """Run a change and flush it; a row another request saved meanwhile (its version moved
     on, found by this flush or an earlier autoflush) is a Conflict with `message`, never an
     error page. The caller rolls back, as for any ServiceError."""
-    from sqlalchemy.orm.exc import StaleDataError
-
-    from crm.core.errors import Conflict
-    from crm.extensions import db
-
     try:
         yield
         db.session.flush()

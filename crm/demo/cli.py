@@ -8,7 +8,10 @@ import click
 from flask import Flask
 from sqlalchemy import func, select
 
+from crm.accounts.models import User
+from crm.demo import people
 from crm.extensions import db
+from crm.reports import response_rollup, rollup
 
 # Features that add their own demo records, in order (each has demo.load(ctx)).
 FEATURE_DEMOS = ("dm_templates", "campaigns", "conversations", "pipeline", "tasks")
@@ -32,8 +35,6 @@ def register(app: Flask) -> None:
     @click.option("--seed", default=7, show_default=True)
     def load(if_empty, contacts, seed):
         """Load a demo workspace: 4 users, ~300 contacts with handles, DMs, deals, tasks."""
-        from crm.accounts.models import User
-        from crm.demo import people
 
         if if_empty and db.session.scalar(select(func.count()).select_from(User)):
             click.echo("Data already present; demo not loaded.")
@@ -43,7 +44,6 @@ def register(app: Flask) -> None:
         for name in FEATURE_DEMOS:
             if importlib.util.find_spec(f"crm.{name}.demo"):
                 importlib.import_module(f"crm.{name}.demo").load(ctx)
-        from crm.reports import response_rollup, rollup
         rollup.refresh()   # the dashboard's DM counts for the DMs just written
         db.session.commit()
         response_rollup.prepare()   # and its first-response counts (commits)

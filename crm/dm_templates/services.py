@@ -3,6 +3,7 @@ from sqlalchemy import case, func, select
 
 from crm import policy
 from crm.audit import services as audit
+from crm.campaigns.models import Campaign
 from crm.contacts import consent
 from crm.contacts.models import PLATFORM_LABELS, PLATFORMS
 from crm.conversations.models import Message
@@ -12,6 +13,7 @@ from crm.core.timeutil import utcnow
 from crm.dm_templates import placeholders
 from crm.dm_templates.models import DMTemplate
 from crm.extensions import db
+from crm.pipeline.models import OPEN, Deal
 
 FILL_PREFIX = "fill-"
 
@@ -104,9 +106,6 @@ def active_templates(platform: str | None = None, limit: int = 200) -> list[DMTe
 
 
 def _campaign_name(contact) -> str | None:
-    from crm.campaigns.models import Campaign
-    from crm.pipeline.models import OPEN, Deal
-
     return db.session.scalar(
         select(Campaign.name).join(Deal, Deal.campaign_id == Campaign.id)
         .where(Deal.contact_id == contact.id)

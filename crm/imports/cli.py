@@ -8,9 +8,11 @@ from pathlib import Path
 
 import click
 from flask import Flask
-from sqlalchemy import select
 
 from crm.extensions import db
+from crm.imports.dm_exports.jobs import enqueue_cli_import
+from crm.jobs import runner
+from crm.jobs.models import Job
 
 
 def register(app: Flask) -> None:
@@ -38,8 +40,6 @@ def register(app: Flask) -> None:
                    wait):
         """Import DM history from an Instagram, Facebook, X, LinkedIn, WhatsApp or TikTok export
         (a job for a worker: `make run` or `flask jobs worker` runs it)."""
-        from crm.imports.jobs import enqueue_cli_import
-
         job_id = enqueue_cli_import(
             str(Path(path).resolve()), owner_email=owner_email, me=me, dry_run=dry_run,
             day_first=day_first, tz=tz, skip_groups=skip_groups, workers=workers)
@@ -70,8 +70,6 @@ def register(app: Flask) -> None:
 
 def _wait_for(job_id: int, show):
     """Poll the job until it has finished, showing its progress."""
-    from crm.jobs import runner
-    from crm.jobs.models import Job
 
     announced = False
     while True:
@@ -128,12 +126,3 @@ def _print_summary(s: dict) -> None:
     if s.get("seconds"):
         click.echo("Time: " + ", ".join(f"{k.replace('_', ' ')} {v:.1f} s"
                                         for k, v in s["seconds"].items()))
-
-
-def default_actor():
-    """Who runs an import without --owner: the first active admin."""
-    from crm.accounts.models import User
-
-    return db.session.scalars(select(User).where(User.role == "admin", User.active.is_(True))
-                              .order_by(User.id).limit(1)).first()
-

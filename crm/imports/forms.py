@@ -1,11 +1,13 @@
 """Import forms: the two uploads; preview steps post plain fields checked by the services."""
 from zoneinfo import available_timezones
 
+from flask import request
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileRequired, MultipleFileField
 from wtforms import SelectField
 
 from crm.contacts.models import KIND_LABELS
+from crm.core.forms import int_or_none
 
 COMMON_ZONES = ["UTC", "Europe/London", "Europe/Berlin", "Europe/Paris", "Europe/Madrid",
                 "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles",
@@ -42,3 +44,7 @@ class CSVUploadForm(FlaskForm):
     owner_id = SelectField("Owner of new contacts", id="csv-owner", coerce=str,
                            validate_choice=False)
 
+
+def posted_version() -> int | None:
+    """The run's version the posted page was drawn from (see crm.imports.versions)."""
+    return int_or_none(request.form.get("version"))

@@ -1,4 +1,6 @@
-"""The imports' background jobs: reading an upload, checking a CSV, writing an import.
+"""What every import job shares: starting one, the limits on how many run, what a failure
+or a retry does to its run, and the periodic clean-up. Each importer registers its own steps
+(crm.imports.contacts_csv.jobs, crm.imports.dm_exports.jobs) with `step`.
 
 A page only enqueues one of these and shows the run's progress. Every job works on one
 run (its lease is the run's: one worker per run at a time), looks at the run's status
@@ -15,26 +17,15 @@ from sqlalchemy import func, select
 from crm import jobs
 from crm.core.errors import ValidationFailed
 from crm.extensions import db
-from crm.imports.contacts_csv import services as csv_service
-from crm.imports.dm_exports import services as dm_service
+from crm.imports import cleanup, runs
 from crm.imports.models import ACTIVE_STATUSES, ImportRun
-from crm.jobs import queue
 from crm.jobs.models import Job
 from crm.jobs.registry import on_failure, on_retry
 
 NOTHING_WRITTEN = "Nothing was imported."
-# job name → (what it does, the run status it starts from, the service function it runs,
-# and the start of what the user reads when it fails for a reason of ours)
-STEPS = {
-    "imports.read_dm": ("Reading a DM export", "analysing", dm_service, "analyse",
-                        "The export could not be read"),
-    "imports.write_dm": ("DM import", "running", dm_service, "run_import",
-                         "The import stopped"),
-    "imports.check_csv": ("Checking a contacts CSV", "analysing", csv_service, "check",
-                          "The file could not be checked"),
-    "imports.write_csv": ("Contacts CSV import", "running", csv_service, "run_import",
-                          "The import stopped"),
-}
+# job name → (what it does, the run status it starts from); each importer's jobs module
+# adds its steps with `step(...)`, so this module knows neither importer.
+STEPS: dict[str, tuple[str, str]] = {}
 
 
 def subject(run_id: int) -> str:
@@ -73,65 +64,26 @@ def run_of(job: Job) -> ImportRun | None:
     return db.session.get(ImportRun, int(job.args[0])) if job.args else None
 
 
-def _step(service, function: str):
-    def step(job, run_id: int) -> None:
-        getattr(service, function)(run_id)
-    step.__name__ = function
-    return step
-
-
-for _name, (_label, _status, _service, _function, _what) in STEPS.items():
-    jobs.job(_name, label=_label, memory_mb="IMPORT_MEMORY_MB",
-             failure=f"{_what} because of an error on our side. It was logged for the "
-                     f"administrators. {NOTHING_WRITTEN}")(_step(_service, _function))
-
-
-@jobs.job("imports.cli_dm", label="DM import from the command line",
-          memory_mb="IMPORT_MEMORY_MB",
-          failure="The import stopped because of an error on our side (see the worker's "
-                  "log). " + NOTHING_WRITTEN)
-def cli_dm(job, path: str, options: dict) -> dict:
-    """`flask import-dms`: the whole import (read once, write in one transaction)."""
-    from crm.imports.dm_exports.cli_run import ImportFailed, run_cli_import
-
-    notes: list[str] = []
-    workers = options.pop("workers", None)
-    if workers is None and queue.backend() == "immediate":
-        workers = 0     # run in the enqueuing process: read in-line
-    _earlier_tries_failed(job)
-    try:
-        summary = run_cli_import(path, **options, workers=workers, job_id=job.id,
-                                 progress=jobs.report_progress, report=notes.append)
-    except ImportFailed as e:
-        raise jobs.JobFailed(str(e)) from None
-    return {**summary, "notes": notes}
-
-
-def _earlier_tries_failed(job: Job, message: str | None = None) -> None:
-    """A command-line import makes its run as it goes: runs left "running" by an earlier
-    try of the same job (its worker died; nothing of them was committed) are marked failed."""
-    for run in db.session.scalars(select(ImportRun).where(
-            ImportRun.status == "running", ImportRun.kind == "dm",
-            ImportRun.options["job_id"].as_integer() == job.id)):
-        dm_service.fail(run, message or "The worker stopped before this import finished; it "
-                        "was started again as a new import. Nothing from this try was written.")
-    db.session.commit()
-
-
-def enqueue_cli_import(path: str, **options) -> int:
-    """Queue a command-line import and commit; returns the job's id."""
-    job = jobs.enqueue("imports.cli_dm", path, options,
-                       label=f"DM import from the command line: {Path(path).name}"[:200])
-    db.session.commit()
-    return job.id
+def step(name: str, *, label: str, starts_from: str, work, failure: str) -> None:
+    """Register the job `name`: it does `work(run_id)` on a run in status `starts_from`;
+    `failure` starts what the user reads when it fails for a reason of ours."""
+    def run_step(job, run_id: int) -> None:
+        work(run_id)
+    run_step.__name__ = work.__name__
+    STEPS[name] = (label, starts_from)
+    jobs.job(name, label=label, memory_mb="IMPORT_MEMORY_MB",
+             failure=f"{failure} because of an error on our side. It was logged for the "
+                     f"administrators. {NOTHING_WRITTEN}")(run_step)
+    on_failure(name)(_failed)
+    on_retry(name)(_again)
 
 
 def _failed(job: Job, message: str) -> None:
     """The run shows the job's message; its upload is kept so the job can be retried."""
     run = run_of(job)
     if run is not None and run.is_active:
-        dm_service.fail(run, message if NOTHING_WRITTEN in message or "written" in message
-                        else f"{message} {NOTHING_WRITTEN}", keep_upload=True)
+        runs.fail(run, message if NOTHING_WRITTEN in message or "written" in message
+                  else f"{message} {NOTHING_WRITTEN}", keep_upload=True)
 
 
 def _again(job: Job) -> None:
@@ -144,17 +96,9 @@ def _again(job: Job) -> None:
         STEPS[job.task][1], [], None, 0
 
 
-for _name in STEPS:
-    on_failure(_name)(_failed)
-    on_retry(_name)(_again)
-on_failure("imports.cli_dm")(lambda job, message: _earlier_tries_failed(job, message))
-
-
 @jobs.periodic("imports.clean_up", minutes=30, label="Clean-up of old uploads")
 def clean_up(job) -> dict:
     """Delete what imports leave behind once it is IMPORT_ABANDONED_HOURS old."""
-    from crm.imports import cleanup
-
     removed = cleanup.clean_up()
     db.session.commit()
     return {"summary": ", ".join(f"{n} {what}" for what, n in removed.items()) or "nothing old"}

@@ -16,8 +16,10 @@ from crm.core.timeutil import utcnow
 from crm.extensions import db, htmx
 from crm.imports import jobs, services, storage, versions
 from crm.imports.contacts_csv import export as csv_export, services as csv_service
+from crm.imports.contacts_csv.views import confirm_csv, review_context
 from crm.imports.dm_exports import services as dm_service
-from crm.imports.forms import CSVUploadForm, DMUploadForm, zone_choices
+from crm.imports.dm_exports.views import confirm_dm, preview_context
+from crm.imports.forms import CSVUploadForm, DMUploadForm, posted_version, zone_choices
 from crm.imports.blueprint import bp
 
 
@@ -113,10 +115,8 @@ def show(run_id):
         return render_template("imports/running.html", run=run,
                                progress=services.progress(run))
     if run.status == "previewed" and run.kind == "dm":
-        from crm.imports.dm_exports.views import preview_context
         return render_template("imports/dm_preview.html", **preview_context(run))
     if run.status == "previewed":
-        from crm.imports.contacts_csv.views import review_context
         return render_template("imports/csv_review.html", **review_context(run))
     conversations, more = [], 0
     if run.kind == "dm" and run.status == "done":
@@ -141,10 +141,11 @@ def progress(run_id):
     return render_template("imports/_progress.html", run=run, progress=services.progress(run))
 
 
-def posted_version() -> int | None:
-    """The run's version the posted page was drawn from (see crm.imports.versions)."""
-    value = request.form.get("version", "")
-    return int(value) if value.isdigit() else None
+@bp.post("/imports/<int:run_id>/confirm")
+def confirm(run_id):
+    """Start the import as reviewed (a DM export saves the page's choices first)."""
+    run = policy.get_import(current_user, run_id)
+    return confirm_csv(run) if run.kind == "csv" else confirm_dm(run)
 
 
 @bp.post("/imports/<int:run_id>/cancel")

@@ -6,7 +6,8 @@ import logging
 import click
 from flask import Flask
 
-from crm.jobs import worker as _worker_tasks  # noqa: F401  (the sweep and periodic jobs)
+from crm.jobs import queue, worker as _worker_tasks
+from crm.jobs.sweep import sweep as run_sweep
 
 
 def register(app: Flask) -> None:
@@ -19,8 +20,6 @@ def register(app: Flask) -> None:
                   help="Jobs this worker runs at once, each in its own process.")
     def worker(processes):
         """Run background jobs (imports, follow-ups, clean-up) until stopped."""
-        from crm.jobs import queue
-
         if queue.backend() == "immediate":
             raise click.ClickException("JOBS_BACKEND is immediate: jobs run where they are "
                                        "queued, there is nothing for a worker to do.")
@@ -40,6 +39,4 @@ def register(app: Flask) -> None:
     @jobs.command("sweep")
     def sweep():
         """Send jobs whose worker died back to the queue (a worker does this every 20 s)."""
-        from crm.jobs.sweep import sweep as run_sweep
-
         click.echo(run_sweep())

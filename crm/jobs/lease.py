@@ -19,7 +19,7 @@ from pathlib import Path
 from flask import current_app
 from redis.exceptions import LockError
 
-from crm.jobs import queue
+from crm.jobs import broker
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class FileLease:
 class RedisLease:
     def __init__(self, key: str):
         self.seconds = float(current_app.config.get("JOBS_LEASE_SECONDS", 20))
-        self.lock = queue.storage().conn.lock(f"{queue.huey.name}.lease.{key}",
+        self.lock = broker.storage().conn.lock(f"{broker.huey.name}.lease.{key}",
                                               timeout=self.seconds, thread_local=False)
         self._lost = threading.Event()
 
@@ -100,4 +100,4 @@ class RedisLease:
 
 
 def lease(key: str):
-    return RedisLease(key) if queue.backend() == "redis" else FileLease(key)
+    return RedisLease(key) if broker.backend() == "redis" else FileLease(key)

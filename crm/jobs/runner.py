@@ -23,8 +23,7 @@ from sqlalchemy import select
 
 from crm.core.timeutil import utcnow
 from crm.extensions import db
-from crm.jobs import lease as leases
-from crm.jobs import queue
+from crm.jobs import broker, lease as leases
 from crm.jobs.models import Job
 from crm.jobs.registry import JobFailed, spec as spec_of
 
@@ -51,7 +50,7 @@ def current() -> Running | None:
 
 
 def _app():
-    return current_app._get_current_object() if has_app_context() else queue.app()
+    return current_app._get_current_object() if has_app_context() else broker.app()
 
 
 def execute(job_id: int) -> None:
@@ -169,13 +168,13 @@ def report_progress(done: int, total: int, phase: str = "") -> None:
     if now - running.reported_at < PROGRESS_EVERY and done < total:
         return
     running.reported_at = now
-    queue.storage().put_data(_progress_key(running.job_id), json.dumps(
+    broker.storage().put_data(_progress_key(running.job_id), json.dumps(
         {"done": done, "total": total, "phase": phase, "at": time.time()}).encode())
 
 
 def progress_of(job_id: int) -> dict | None:
     try:
-        raw = queue.storage().peek_data(_progress_key(job_id))
+        raw = broker.storage().peek_data(_progress_key(job_id))
     except Exception:  # the queue's storage is unreachable: the page still loads
         log.warning("could not read the progress of job %s", job_id, exc_info=True)
         return None
@@ -189,7 +188,7 @@ def progress_of(job_id: int) -> dict | None:
 
 def clear_progress(job_id: int) -> None:
     try:
-        queue.storage().pop_data(_progress_key(job_id))
+        broker.storage().pop_data(_progress_key(job_id))
     except Exception:
         log.warning("could not clear the progress of job %s", job_id, exc_info=True)
 
@@ -203,7 +202,7 @@ def memory_ceiling(spec):
     """Limit this worker process's memory while the job runs (workers run one job per
     process; never in the web or test process, where the queue is immediate)."""
     mb = current_app.config.get(spec.memory_mb) if spec.memory_mb else None
-    if not mb or queue.backend() == "immediate":
+    if not mb or broker.backend() == "immediate":
         yield
         return
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)

@@ -8,14 +8,13 @@ from huey import crontab
 
 from crm.extensions import db
 from crm.jobs.queue import app, huey, periodic
+from crm.jobs.sweep import forget_finished, sweep
 
 log = logging.getLogger(__name__)
 
 
 @huey.task(name="sweep")
 def sweep_now() -> None:
-    from crm.jobs.sweep import sweep
-
     with app().app_context():
         done = sweep()
         if any(done.values()):
@@ -48,8 +47,6 @@ def start_soon() -> None:
 @periodic("jobs.forget_old", minutes=60, label="Forgetting old jobs")
 def forget_old(job) -> dict:
     """Finished jobs are listed for JOBS_KEEP_DAYS days, then deleted."""
-    from crm.jobs.sweep import forget_finished
-
     removed = forget_finished()
     db.session.commit()
     return {"summary": f"{removed} old job{'s' if removed != 1 else ''} deleted"}

@@ -3,6 +3,7 @@ import click
 from flask import Flask
 
 from crm.extensions import db
+from crm.pipeline.defaults import ensure_default_pipelines
 
 
 def register(app: Flask) -> None:
@@ -13,8 +14,6 @@ def register(app: Flask) -> None:
     @pipelines.command("ensure-defaults")
     def ensure_defaults():
         """Create the ready-made pipelines and lost reasons when they are missing."""
-        from crm.pipeline.defaults import ensure_default_pipelines
-
         created = ensure_default_pipelines()
         db.session.commit()
         click.echo(f"{created} pipeline{'s' if created != 1 else ''} created; "

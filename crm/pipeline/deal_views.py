@@ -18,6 +18,8 @@ from crm.pipeline.models import StageChange
 from crm.accounts.services import active_users
 from crm.pipeline.blueprint import bp
 from crm.pipeline.views import lost_reason_choices, open_campaigns
+from crm.tasks.forms import new_task_form
+from crm.tasks.queries import open_tasks_for_deal
 
 DEAL_FIELDS = ("title", "value_minor", "currency", "owner_id", "expected_close_on",
                "campaign_id", "next_step", "next_step_on", "platform")
@@ -108,9 +110,6 @@ def _history(deal):
 
 
 def deal_context(deal, **extra) -> dict:
-    from crm.tasks.queries import open_tasks_for_deal
-    from crm.tasks.forms import new_task_form
-
     history = _history(deal)
     tasks = open_tasks_for_deal(current_user, deal)
     # A deal owned on someone else's contact names the contact and shows nothing else of them.

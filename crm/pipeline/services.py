@@ -9,12 +9,15 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm import policy
+from crm.accounts.models import User
 from crm.audit import services as audit
+from crm.campaigns.models import Campaign
 from crm.contacts.consent import require_may_contact
 from crm.contacts.models import PLATFORMS
 from crm.core.errors import Conflict, ValidationFailed
 from crm.core.timeutil import utcnow
 from crm.extensions import db
+from crm.pipeline.defaults import ensure_default_pipelines
 from crm.pipeline.models import LOST, OPEN, WON, Deal, LostReason, Pipeline, Stage, StageChange
 
 CURRENCIES = ("USD", "EUR", "GBP")
@@ -92,8 +95,6 @@ def _date(data: dict, key: str, label: str) -> date | None:
 
 
 def _owner(actor, owner_id, current: int | None) -> int | None:
-    from crm.accounts.models import User
-
     if owner_id in (None, ""):
         return None
     owner_id = int(owner_id)
@@ -108,8 +109,6 @@ def _owner(actor, owner_id, current: int | None) -> int | None:
 
 
 def _campaign(campaign_id):
-    from crm.campaigns.models import Campaign
-
     if campaign_id in (None, ""):
         return None
     campaign = db.session.get(Campaign, int(campaign_id))
@@ -170,8 +169,6 @@ def clean_results(data: dict) -> dict:
 
 
 def default_pipeline_for(contact) -> Pipeline | None:
-    from crm.pipeline.defaults import ensure_default_pipelines
-
     kind = "influencer" if contact.kind == "influencer" else "sales"
     query = (select(Pipeline).where(Pipeline.archived_at.is_(None))
              .order_by(Pipeline.position, Pipeline.id))

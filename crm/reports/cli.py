@@ -3,6 +3,8 @@ import click
 from flask import Flask
 
 from crm.extensions import db
+from crm.reports import (followup_triggers, outreach_triggers, response_rollup, rollup,
+                         version_triggers)
 
 
 def register(app: Flask) -> None:
@@ -16,9 +18,6 @@ def register(app: Flask) -> None:
         from every response time, each contact's last outbound DM and each follow-up's answer
         (after a restore, or a load that went around the database's triggers). The dashboard
         keeps them current itself."""
-        from crm.reports import (followup_triggers, outreach_triggers, response_rollup, rollup,
-                                 version_triggers)
-
         hours = rollup.rebuild()
         response_rollup.rebuild()
         db.session.execute(db.text(outreach_triggers.RECOUNT_ALL))

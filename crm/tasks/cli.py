@@ -3,6 +3,7 @@ import click
 from flask import Flask
 
 from crm.extensions import db
+from crm.tasks.followups import create_follow_ups
 
 
 def register(app: Flask) -> None:
@@ -13,8 +14,6 @@ def register(app: Flask) -> None:
     @tasks.command("follow-ups")
     def follow_ups():
         """Create follow-up tasks for DMs that got no reply now (a worker does it every 5 minutes)."""
-        from crm.tasks.followups import create_follow_ups
-
         created = create_follow_ups()
         db.session.commit()
         click.echo(f"{created} follow-up task{'s' if created != 1 else ''} created.")

@@ -5,11 +5,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm import policy
+from crm.accounts.models import User
 from crm.audit import services as audit
 from crm.contacts.consent import require_may_contact
+from crm.contacts.models import Contact
 from crm.core.errors import Conflict, ValidationFailed
 from crm.core.timeutil import from_local, local, utcnow
 from crm.extensions import db
+from crm.pipeline.models import Deal
 from crm.tasks.models import Task
 
 OPEN, DONE, CANCELLED = "open", "done", "cancelled"
@@ -56,8 +59,6 @@ def _save(task: Task, expected_version: int | None = None, flush: bool = True) -
 
 
 def _assignee(actor, assignee_id) -> int | None:
-    from crm.accounts.models import User
-
     if assignee_id in (None, ""):
         return getattr(actor, "id", None)
     assignee_id = int(assignee_id)
@@ -71,9 +72,6 @@ def _assignee(actor, assignee_id) -> int | None:
 
 
 def _links(actor, contact_id, deal_id):
-    from crm.contacts.models import Contact
-    from crm.pipeline.models import Deal
-
     deal = contact = None
     if deal_id not in (None, ""):
         deal = db.session.get(Deal, int(deal_id))

@@ -8,7 +8,7 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from crm import policy
-from crm.contacts.consent import record_refusal
+from crm.contacts.consent import may_contact, record_refusal
 from crm.core.errors import OutreachRefused, ServiceError
 from crm.core.forms import apply_service_error, int_or_none
 from crm.core.links import RowUrl
@@ -73,8 +73,6 @@ def _due_at(form) -> datetime:
 
 def _section(form, scope: str, contact_id, deal_id):
     """The task section a contact page or a deal page shows (what an HTMX create answers)."""
-    from crm.contacts.consent import may_contact
-
     if scope == "deal" and deal_id:
         deal = policy.get_deal(current_user, deal_id)
         return render_template("tasks/_section.html", tasks=queries.open_tasks_for_deal(
@@ -146,7 +144,6 @@ def new():
             return render_template("tasks/_today_form.html", task_form=form, focus_title=True)
         permission = None
         if contact is not None and deal is None:
-            from crm.contacts.consent import may_contact
             permission = may_contact(contact)
             if fragment():
                 # The contact page's "New task" button: the inline form, in place.

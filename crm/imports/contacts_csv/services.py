@@ -12,6 +12,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from crm import jobs, policy
+from crm.accounts.models import User
 from crm.audit import services as audit
 from crm.contacts.models import Contact, SocialHandle
 from crm.core.errors import ValidationFailed
@@ -23,8 +24,8 @@ from crm.imports.contacts_csv.plan import Planner, lookups, row_keys
 from crm.imports.contacts_csv.read import (FIELDS, CsvFileError, data_rows, field_label,
                                            guess_mapping, read_head)
 from crm.imports.contacts_csv.rows import column_names, mapped_columns, pack, parse_row, unpack
-from crm.imports.dm_exports.services import check_owner, fail
 from crm.imports.models import ImportRun
+from crm.imports.runs import check_owner, fail
 from crm.reports import version_triggers
 
 CHUNK = 1000
@@ -253,8 +254,6 @@ def _progress(run_id: int):
 
 def check(run_id: int) -> None:
     """Job: read every row against the current contacts, writing nothing."""
-    from crm.accounts.models import User
-
     run = db.session.get(ImportRun, run_id)
     if run is None or run.status != "analysing":
         return
@@ -324,8 +323,6 @@ def execute(actor, run: ImportRun, progress=None) -> None:
 
 def run_import(run_id: int) -> None:
     """Job: the confirmed CSV import in one transaction."""
-    from crm.accounts.models import User
-
     run = db.session.get(ImportRun, run_id)
     if run is None or run.status != "running":
         return

@@ -9,7 +9,7 @@ from crm.imports import jobs
 from crm.imports.contacts_csv import services as csv_service
 from crm.imports.contacts_csv.read import FIELDS, HANDLE_WORDS
 from crm.imports.blueprint import bp
-from crm.imports.views import posted_version
+from crm.imports.forms import posted_version
 
 CONTACT_FIELDS = [k for k in FIELDS if not k.startswith("handle:")]
 HANDLE_FIELDS = [f"handle:{p}" for p in HANDLE_WORDS]

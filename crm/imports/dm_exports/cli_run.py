@@ -10,6 +10,7 @@ from crm import jobs
 from crm.accounts.models import User
 from crm.core.errors import ServiceError
 from crm.extensions import db
+from crm.imports import runs
 from crm.imports.dm_exports import (matching, plan as dm_plan, services as dm_service,
                                     stream as dm_stream, write as dm_write)
 from crm.imports.models import ImportRun
@@ -23,9 +24,13 @@ class ImportFailed(Exception):
     """Why the command wrote nothing; str() is the message for the user."""
 
 
-def _actor(owner_email: str | None) -> User:
-    from crm.imports.cli import default_actor
+def default_actor():
+    """Who runs an import without --owner: the first active admin."""
+    return db.session.scalars(select(User).where(User.role == "admin", User.active.is_(True))
+                              .order_by(User.id).limit(1)).first()
 
+
+def _actor(owner_email: str | None) -> User:
     if owner_email:
         user = db.session.scalars(select(User).where(
             func.lower(User.email) == owner_email.strip().lower())).first()
@@ -93,7 +98,7 @@ def run_cli_import(path, *, owner_email=None, me=None, dry_run=False, day_first=
                    "detected_me": summary["detected_me"], "day_first": day_first,
                    "choices": choices, "new_kind": "contact"}
         if job_id is not None:
-            options["job_id"] = job_id     # the job that writes it (crm.imports.jobs)
+            options["job_id"] = job_id     # the job that writes it (crm.imports.dm_exports.jobs)
         if report:
             who = dm_plan.display_me(chosen, summary["threads"])
             report(f"{source.platform} export ({source.layout}): {len(summary['threads']):,} "
@@ -123,7 +128,7 @@ def run_cli_import(path, *, owner_email=None, me=None, dry_run=False, day_first=
             db.session.rollback()
             run = db.session.get(ImportRun, run_id)
             message = e.message if isinstance(e, ServiceError) else str(e)
-            dm_service.fail(run, f"{message} Nothing was imported.")
+            runs.fail(run, f"{message} Nothing was imported.")
             db.session.commit()
             raise ImportFailed(f"{e} Nothing was imported.") from None
         # Any other error rolls back and is the job's: logged in full, the run marked failed

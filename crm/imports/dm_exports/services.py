@@ -16,9 +16,11 @@ from crm.extensions import db
 from crm import jobs
 from crm.imports import storage, versions
 from crm.imports.dm_exports import matching, plan as dm_plan, stream as dm_stream, write as dm_write
+from crm.imports.runs import check_owner, fail
 from crm.jobs import queue
 from crm.imports.models import ImportRun
 from crm.imports.dm_exports.parsers import ExportError, open_export
+from crm.reports import response_rollup, rollup
 
 MAX_PROBLEMS = 200
 TOUCHED_LISTED = 50
@@ -42,18 +44,6 @@ def check_zone(tz: str | None) -> str:
     return tz
 
 
-def check_owner(actor, owner_id: int | None) -> int | None:
-    """Reps import for themselves; managers may import on behalf of anyone active."""
-    if not policy.can_reassign(actor):
-        return actor.id
-    if owner_id is None:
-        return actor.id
-    owner = db.session.get(User, owner_id)
-    if owner is None or not owner.active:
-        raise ValidationFailed("Choose an active user as owner.", field="owner_id")
-    return owner.id
-
-
 def start_upload(actor, files, *, tz: str = "UTC", owner_id: int | None = None,
                  new_kind: str = "contact") -> ImportRun:
     """Keep the uploaded export for reading; the run starts as "analysing"."""
@@ -74,16 +64,6 @@ def start_upload(actor, files, *, tz: str = "UTC", owner_id: int | None = None,
     return run
 
 
-def fail(run: ImportRun, problem: str, *, keep_upload: bool = False) -> None:
-    """The run failed with `problem` (what the user reads). Its upload is deleted, or kept
-    (keep_upload) when the job may be retried; the clean-up deletes it after a while."""
-    run.status = "failed"
-    run.problems = [problem]
-    run.finished_at = utcnow()
-    if not keep_upload:
-        storage.remove(run)
-
-
 def analyse(run_id: int) -> None:
     """Job: read the stored export once and keep the summary the preview shows."""
     run = db.session.get(ImportRun, run_id)
@@ -97,7 +77,8 @@ def analyse(run_id: int) -> None:
         fail(run, _named(run, e))
         versions.commit_unless_changed(run_id)
         return
-    # Any other error is the job's: logged in full, the run marked failed (crm.imports.jobs).
+    # Any other error is the job's: logged in full, the run marked failed
+    # (crm.imports.jobs, crm.imports.dm_exports.jobs).
     if not summary["threads"]:
         fail(run, f"{run.filename}: no messages found in this export.")
     else:
@@ -245,8 +226,6 @@ def refresh_dashboard_figures() -> float:
     """After an import has committed, bring the dashboard's DM rollup up to date in the
     import's own job, so the first dashboard load after a big import does not recount the
     thousands of hours it touched. Seconds taken."""
-    from crm.reports import response_rollup, rollup
-
     started = time.perf_counter()
     if rollup.refresh():
         db.session.commit()

@@ -13,7 +13,7 @@ from crm.extensions import db
 from crm.imports import jobs
 from crm.imports.dm_exports import matching, plan as dm_plan, services as dm_service
 from crm.imports.blueprint import bp
-from crm.imports.views import posted_version
+from crm.imports.forms import posted_version
 
 PAGE = 100
 SHOWS = {"": "All", "check": "Matched by name", "new": "New contacts", "groups": "Group chats",
@@ -162,13 +162,8 @@ def save_threads(run_id):
     return _back(run)
 
 
-@bp.post("/imports/<int:run_id>/confirm")
-def confirm(run_id):
+def confirm_dm(run):
     """Save this page's choices and start the import as reviewed."""
-    run = policy.get_import(current_user, run_id)
-    if run.kind == "csv":
-        from crm.imports.contacts_csv.views import confirm_csv
-        return confirm_csv(run)
     try:
         dm_service.save_choices(current_user, run, choices_from(run, request.form),
                                 expected_version=posted_version())

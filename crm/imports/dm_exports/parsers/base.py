@@ -609,20 +609,3 @@ def _scan_child(source: ExportSource, jobs, w: int, workers: int, spool, reader,
                                           list(source._sent_counts.items()))))
 
     run_forked_child(writer, work)
-
-
-def open_export(path: str | os.PathLike, *, max_total_bytes: int = 2_000_000_000,
-                max_ratio: float = 200, max_members: int = 200_000, tz: str = "UTC",
-                platform: str | None = None, scan_workers: int = 0,
-                look_beside: bool = False) -> ExportSource:
-    """Open a platform's zip, a folder from it, or one file; detect platform and layout.
-
-    scan_workers: processes that may read a big export's files in parallel (forked; only
-    where the caller may fork, i.e. not in a threaded web server).
-    look_beside: a file or folder out of an unpacked export (the command line): look in
-    the folders around it for the file that names the owner."""
-    from .detect import open_export as _open
-
-    return _open(path, max_total_bytes=max_total_bytes, max_ratio=max_ratio,
-                 max_members=max_members, tz=tz, platform=platform, scan_workers=scan_workers,
-                 look_beside=look_beside)

@@ -30,10 +30,16 @@ FRIENDLY = {"instagram": "Instagram", "facebook": "Facebook", "x": "X", "linkedi
             "whatsapp": "WhatsApp", "tiktok": "TikTok"}
 
 
-def open_export(path, *, max_total_bytes: int, max_ratio: float, max_members: int,
-                tz: str = "UTC", platform: str | None = None,
-                scan_workers: int = 0, look_beside: bool = False) -> ExportSource:
-    """See base.open_export."""
+def open_export(path: str | os.PathLike, *, max_total_bytes: int = 2_000_000_000,
+                max_ratio: float = 200, max_members: int = 200_000, tz: str = "UTC",
+                platform: str | None = None, scan_workers: int = 0,
+                look_beside: bool = False) -> ExportSource:
+    """Open a platform's zip, a folder from it, or one file; detect platform and layout.
+
+    scan_workers: processes that may read a big export's files in parallel (forked; only
+    where the caller may fork, i.e. not in a threaded web server).
+    look_beside: a file or folder out of an unpacked export (the command line): look in
+    the folders around it for the file that names the owner."""
     try:
         zone = ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError, TypeError):
