@@ -91,6 +91,7 @@ class DealFactory(Base):
     value_minor = 100_000
     currency = "USD"
     owner_id = factory.LazyAttribute(lambda o: o.contact.owner_id)
+    contact_owner_id = factory.LazyAttribute(lambda o: o.contact.owner_id)
     outcome = factory.LazyAttribute(lambda o: o.stage.outcome)
 
 

@@ -77,7 +77,8 @@ def _burst(db, conv, started, answered=None, responder=None):
 def _deal(db, title, contact, owner, history, *, value=100_000, currency="USD", next_step=None):
     """history: [(stage, at)] — the first entry opens the deal; the last is where it is."""
     stage, entered = history[-1]
-    deal = Deal(title=title, contact_id=contact.id, owner_id=owner.id,
+    deal = Deal(title=title, contact_id=contact.id, contact_owner_id=contact.owner_id,
+                owner_id=owner.id,
                 pipeline_id=stage.pipeline_id, stage_id=stage.id, value_minor=value,
                 currency=currency, outcome=stage.outcome, stage_entered_at=entered,
                 closed_at=entered if stage.outcome != "open" else None, next_step=next_step,

@@ -11,6 +11,7 @@ from crm.core.errors import Conflict, ValidationFailed
 from crm.core.models import conflict_if_changed_meanwhile
 from crm.core.timeutil import utcnow
 from crm.extensions import db
+from crm.pipeline import contact_owner
 
 EDITABLE_FIELDS = ("kind", "name", "first_name", "email", "phone", "company", "location",
                    "notes", "niche", "rate_per_post_minor", "currency", "lead_source",
@@ -198,6 +199,7 @@ def set_owner(actor, contact: Contact, owner_id: int | None) -> None:
         audit.record(actor, "update", contact, summary=f"Owner of {contact.name} changed",
                      changes={"owner_id": [contact.owner_id, owner_id]})
         contact.owner_id = owner_id
+        contact_owner.follow([contact.id])
 
 
 def archive(actor, contact: Contact) -> None:

@@ -76,7 +76,8 @@ def load(ctx) -> None:
             contact.name, company=contact.company or contact.name)
         owner_id = contact.owner_id or rng.choice(reps).id
         opened = now - timedelta(days=rng.uniform(8, 110))
-        deal = Deal(contact_id=contact.id, pipeline_id=pipeline.id, stage_id=stages[0].id,
+        deal = Deal(contact_id=contact.id, contact_owner_id=contact.owner_id,
+                    pipeline_id=pipeline.id, stage_id=stages[0].id,
                     campaign_id=campaign.id if campaign else None, owner_id=owner_id,
                     title=title[:200], value_minor=value, currency="USD",
                     platform=contact.primary_handle.platform if contact.primary_handle else None,

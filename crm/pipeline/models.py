@@ -5,7 +5,6 @@ from sqlalchemy import (BigInteger, Date, DateTime, ForeignKey, Index, Integer, 
                         Text, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm.core.ddl import install_after_create
 from crm.core.models import Timestamps
 from crm.core.timeutil import utcnow
 from crm.extensions import db
@@ -101,9 +100,8 @@ class Deal(Timestamps, db.Model):
     stage_id: Mapped[int] = mapped_column(ForeignKey("stages.id"), nullable=False)
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"))
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    # The contact's owner, kept by database triggers (crm.pipeline.contact_owner) for the
-    # deal scope's WHERE clause; the app never writes it, and a Deal loaded before its
-    # contact was reassigned still holds the old value.
+    # The contact's owner, for the deal scope's WHERE clause: written when the deal is
+    # opened and when its contact is reassigned (crm.pipeline.contact_owner).
     contact_owner_id: Mapped[int | None] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(200), nullable=False)
     value_minor: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
@@ -153,8 +151,6 @@ class Deal(Timestamps, db.Model):
         return any(v is not None for v in (self.posted_url, self.reach, self.clicks,
                                            self.conversions, self.revenue_minor))
 
-
-install_after_create(db.metadata, "crm.pipeline.contact_owner", {"deals", "contacts"})
 
 
 class StageChange(db.Model):

@@ -13,7 +13,7 @@ from crm.accounts.models import User
 from crm.audit import services as audit
 from crm.campaigns.models import Campaign
 from crm.contacts.consent import require_may_contact
-from crm.contacts.models import PLATFORMS
+from crm.contacts.models import PLATFORMS, Contact
 from crm.core.errors import Conflict, ValidationFailed
 from crm.core.timeutil import utcnow
 from crm.extensions import db
@@ -204,8 +204,13 @@ def create_deal(actor, contact, data: dict, *, stage_id: int | None = None,
     if not values.get("platform") and contact.primary_handle is not None:
         values["platform"] = contact.primary_handle.platform
     now = now or utcnow()
-    deal = Deal(contact_id=contact.id, pipeline_id=stage.pipeline_id, stage_id=stage.id,
-                stage_entered_at=now, outcome=OPEN, **values)
+    # The contact's owner as committed, read FOR SHARE on PostgreSQL: a reassignment of the
+    # contact running meanwhile finishes first, or waits for this deal and then moves it.
+    contact_owner_id = db.session.scalar(select(Contact.owner_id).where(
+        Contact.id == contact.id).with_for_update(read=True))
+    deal = Deal(contact_id=contact.id, contact_owner_id=contact_owner_id,
+                pipeline_id=stage.pipeline_id, stage_id=stage.id, stage_entered_at=now,
+                outcome=OPEN, **values)
     deal.contact = contact
     deal.stage = stage
     db.session.add(deal)

@@ -21,6 +21,7 @@ from crm.core.timeutil import utcnow
 from crm.extensions import db
 from crm.imports import bulk
 from crm.imports.contacts_csv.plan import Decision
+from crm.pipeline import contact_owner
 
 def search_text(name, email, company, handles) -> str:
     """The same words refresh_search_text keeps, for a contact not loaded as an object
@@ -154,8 +155,10 @@ def _update(updates: list[Decision], now) -> None:
                 .values({**{k: bindparam(f"b_{k}") for k in keys},
                          "version": table.c.version + 1}))
         db.session.execute(stmt, params)
+    reassigned = [d.contact.id for d in updates if d.owner_changed]
     for d in updates:
         db.session.expire(d.contact)
+    contact_owner.follow(reassigned)
 
 
 AUDIT_KEYS = ["at", "actor_id", "action", "entity_type", "entity_id", "summary", "changes"]
