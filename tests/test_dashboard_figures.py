@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from crm.audit.models import AuditEvent
 from crm.contacts.models import ConsentEvent
+from crm.conversations import reply_state
 from crm.conversations.models import Conversation, Message, ResponseTime
 from crm.pipeline.defaults import ensure_default_pipelines
 from crm.pipeline.models import Deal, Pipeline, Stage, StageChange
@@ -202,6 +203,10 @@ def build_world(db, manager, rep, other) -> World:
                    actor_id=rep.id, at=at(1, 9), summary="Refused earlier.",
                    changes={"action": "outbound DM"}),
     ])
+    # Written past the services: the copies the reply state keeps (each contact's last
+    # outbound DM, each follow-up's answer) are counted once, as `flask reports
+    # rebuild-rollup` does after a load.
+    reply_state.recount_copies()
     db.session.commit()
     return World(manager, rep, other, c, {"A": A, "B": B, "C": C, "D": D, "E": E, "F": F},
                  v, d, s, template)

@@ -7,8 +7,7 @@ from itertools import islice
 from sqlalchemy import JSON, Boolean, Date, DateTime, text
 
 from crm.contacts import search_index
-from crm.reports import (followup_triggers, outreach_triggers, response_triggers,
-                         rollup_triggers, version_triggers)
+from crm.reports import response_triggers, rollup_triggers, version_triggers
 from crm.extensions import db
 
 BATCH = 5000
@@ -103,6 +102,12 @@ def insert(conn, name: str, rows) -> int:
         pending = []
 
 
+LAST_OUTBOUND_ALL = ("UPDATE contacts SET last_outbound_at = (SELECT max(c.last_outbound_at) "
+                     "FROM conversations c WHERE c.contact_id = contacts.id)")
+FOLLOW_UP_REPLIES_ALL = ("UPDATE tasks SET source_replied_at = (SELECT m.replied_at FROM messages m "
+                         "WHERE m.id = tasks.source_message_id) WHERE source_message_id IS NOT NULL")
+
+
 @contextmanager
 def fast_load(conn, names):
     """Drop the secondary indexes (and the search index) of `names`; build them after loading.
@@ -124,8 +129,6 @@ def fast_load(conn, names):
     rollup_triggers.uninstall(conn)
     response_triggers.uninstall(conn)
     version_triggers.uninstall(conn)     # data_versions starts empty: nothing changed yet
-    outreach_triggers.uninstall(conn)    # each contact's last outbound DM: counted once below
-    followup_triggers.uninstall(conn)    # and each follow-up's answer
     yield
     for ix in indexes:
         ix.create(conn, checkfirst=True)
@@ -134,10 +137,9 @@ def fast_load(conn, names):
     rollup_triggers.install(conn)
     response_triggers.install(conn)
     version_triggers.install(conn)
-    conn.exec_driver_sql(outreach_triggers.RECOUNT_ALL)
-    outreach_triggers.install(conn)
-    conn.exec_driver_sql(followup_triggers.RECOUNT_ALL)
-    followup_triggers.install(conn)
+    # The copies the app writes with the reply state, counted once for the whole load.
+    conn.exec_driver_sql(LAST_OUTBOUND_ALL)
+    conn.exec_driver_sql(FOLLOW_UP_REPLIES_ALL)
     if dialect == "postgresql":
         _move_sequences(conn)
         conn.exec_driver_sql("ANALYZE")

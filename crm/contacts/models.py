@@ -107,8 +107,8 @@ class Contact(Timestamps, db.Model):
     do_not_contact: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     consent_changed_at: Mapped[datetime | None] = mapped_column(DateTime)
     archived_at: Mapped[datetime | None] = mapped_column(DateTime)
-    # The latest last outbound DM of the contact's conversations, kept by database triggers
-    # (crm.reports.outreach_triggers) whatever writes the conversations; the app never sets it.
+    # The latest last outbound DM of the contact's conversations, written with their reply
+    # state (crm.conversations.reply_state).
     last_outbound_at: Mapped[datetime | None] = mapped_column(DateTime)
     # Lower-cased name, handles, email and company: what search looks in.
     search_text: Mapped[str] = mapped_column(Text, nullable=False, default="")

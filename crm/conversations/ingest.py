@@ -20,8 +20,9 @@ never commits):
    replay of the conversation (a backdated message);
 6. an inbound message that reads like an opt-out flags the conversation.
 
-The dashboard's counts follow from database triggers on the messages table (issue 15 will
-move them here); this module does not count anything itself, so nothing is counted twice.
+The dashboard's DM counts still follow from database triggers on the messages table; each
+contact's latest outbound DM and the follow-ups' replies are written by reply_state with
+the reply state itself.
 
 How to call it:
 
@@ -320,6 +321,7 @@ def delete(message: Message) -> None:
         conv.opt_out_message_id = None
     db.session.delete(message)
     db.session.flush()
+    reply_state.follow_up_replies([message.id])
     reply_state.rebuild_reply_state([conv.id])
 
 

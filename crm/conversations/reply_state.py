@@ -17,17 +17,22 @@ Rules:
 
 Messages are any sequences whose first three items are (direction, sent_at, author_id), in
 (sent_at, id) order. The database side (`apply`, `rebuild_reply_state`, `replay_new`) only
-stores what `advance` works out.
+stores what `advance` works out, and the two copies others read, in the same transaction:
+each contact's latest outbound DM (contacts.last_outbound_at, for the dashboard's "unknown
+consent in outreach") and when an automatic follow-up's DM was answered
+(tasks.source_replied_at, for "follow-ups followed by a reply").
 """
 from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import groupby
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 
+from crm.contacts.models import Contact
 from crm.conversations.models import (AWAITING_REPLY, CLOSED, INBOUND, MEDIA_LABELS, NEEDS_REPLY,
                                       OUTBOUND, Conversation, Message, ResponseTime)
 from crm.extensions import db
+from crm.tasks.models import Task
 
 PREVIEW_LENGTH = 160
 BATCH_SIZE = 500
@@ -167,11 +172,19 @@ def apply(conv: Conversation, step: Step, preview: str) -> None:
         stmt = (update(Message)
                 .where(Message.conversation_id == conv.id, Message.direction == OUTBOUND,
                        Message.replied_at.is_(None), Message.sent_at <= step.earlier_replied_at)
-                .values(replied_at=step.earlier_replied_at)
+                .values(replied_at=step.earlier_replied_at).returning(Message.id)
                 .execution_options(synchronize_session=False))
         if before.last_inbound_at is not None:
             stmt = stmt.where(Message.sent_at >= before.last_inbound_at)
-        db.session.execute(stmt)
+        follow_up_replies(db.session.scalars(stmt).all())
+    latest_out = step.state.last_outbound_at
+    if latest_out is not None and latest_out != before.last_outbound_at:
+        # Appended messages only move it later: the contact's copy moves with it.
+        db.session.execute(
+            update(Contact).where(Contact.id == conv.contact_id,
+                                  or_(Contact.last_outbound_at.is_(None),
+                                      Contact.last_outbound_at < latest_out))
+            .values(last_outbound_at=latest_out).execution_options(synchronize_session=False))
     if step.answered is not None and before.waiting_since is not None:
         at, seconds, responder = step.answered
         db.session.execute(
@@ -207,6 +220,46 @@ def replay_new(conversation_id: int, messages) -> tuple[dict, list, list]:
     return values, [_burst_row(conversation_id, b) for b in step.bursts], step.replied
 
 
+def follow_up_replies(message_ids) -> None:
+    """Automatic follow-ups of these messages take when their DM was answered (the message's
+    replied_at; NULL once it is deleted). Most messages have none: one probe of
+    uq_tasks_source_message each."""
+    ids = sorted(message_ids)
+    replied = (select(Message.replied_at).where(Message.id == Task.source_message_id)
+               .scalar_subquery())
+    for start in range(0, len(ids), BATCH_SIZE):
+        db.session.execute(
+            update(Task).where(Task.source_message_id.in_(ids[start:start + BATCH_SIZE]))
+            .values(source_replied_at=replied).execution_options(synchronize_session=False))
+
+
+def recount_last_outbound(conversation_ids: list[int]) -> None:
+    """The contacts of these conversations take the latest last outbound DM of all their
+    conversations (after the conversations' own values are written)."""
+    for start in range(0, len(conversation_ids), BATCH_SIZE):
+        of_these = (select(Conversation.contact_id)
+                    .where(Conversation.id.in_(conversation_ids[start:start + BATCH_SIZE])))
+        latest = (select(func.max(Conversation.last_outbound_at))
+                  .where(Conversation.contact_id == Contact.id).scalar_subquery())
+        db.session.execute(update(Contact).where(Contact.id.in_(of_these))
+                           .values(last_outbound_at=latest)
+                           .execution_options(synchronize_session=False))
+
+
+def recount_copies() -> None:
+    """Every contact's last outbound DM and every follow-up's answer, recounted from the
+    conversations and messages (after a restore, or a load that went around the app)."""
+    latest = (select(func.max(Conversation.last_outbound_at))
+              .where(Conversation.contact_id == Contact.id).scalar_subquery())
+    db.session.execute(update(Contact).values(last_outbound_at=latest)
+                       .execution_options(synchronize_session=False))
+    replied = (select(Message.replied_at).where(Message.id == Task.source_message_id)
+               .scalar_subquery())
+    db.session.execute(update(Task).where(Task.source_message_id.is_not(None))
+                       .values(source_replied_at=replied)
+                       .execution_options(synchronize_session=False))
+
+
 def write_replayed(values: list[dict], bursts: list[dict]) -> None:
     """Store what `replay_new` computed: conversation columns and ResponseTime rows.
 
@@ -222,6 +275,7 @@ def write_replayed(values: list[dict], bursts: list[dict]) -> None:
             update(convs).where(convs.c.id == bindparam("_id"))
             .values({k: bindparam(f"_{k}") for k in keys}),
             [{f"_{k}": v[k] for k in ("id", *keys)} for v in values])
+        recount_last_outbound([v["id"] for v in values])
 
 
 def rebuild_reply_state(conversation_ids) -> None:
@@ -287,3 +341,5 @@ def _rebuild_batch(batch: list[int]) -> None:
             update(convs_table).where(convs_table.c.id == bindparam("_id"))
             .values({k: bindparam(f"_{k}") for k in conv_values[0] if k != "id"}),
             [{f"_{k}": v for k, v in values.items()} for values in conv_values])
+        recount_last_outbound(batch)
+    follow_up_replies(replied)

@@ -2,9 +2,9 @@
 import click
 from flask import Flask
 
+from crm.conversations import reply_state
 from crm.extensions import db
-from crm.reports import (followup_triggers, outreach_triggers, response_rollup, rollup,
-                         version_triggers)
+from crm.reports import response_rollup, rollup, version_triggers
 
 
 def register(app: Flask) -> None:
@@ -16,12 +16,11 @@ def register(app: Flask) -> None:
     def rebuild_rollup():
         """Recount the dashboard's DM rollup from every message and its first-response counts
         from every response time, each contact's last outbound DM and each follow-up's answer
-        (after a restore, or a load that went around the database's triggers). The dashboard
+        (after a restore, or a load that went around the app). The dashboard
         keeps them current itself."""
         hours = rollup.rebuild()
         response_rollup.rebuild()
-        db.session.execute(db.text(outreach_triggers.RECOUNT_ALL))
-        db.session.execute(db.text(followup_triggers.RECOUNT_ALL))
+        reply_state.recount_copies()
         # Every process's remembered figures are recomputed on their next load (tables that
         # never changed have no row yet: the bump writes one).
         version_triggers.bump_all(db.session.connection())

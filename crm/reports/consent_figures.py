@@ -90,7 +90,7 @@ def unknown_in_outreach(scope) -> int:
     if scope.platform:
         return db.session.scalar(
             select(func.count()).select_from(Contact).where(*unknown_in_outreach_where(scope)))
-    # Every platform: the contact's latest outbound DM (kept, crm.reports.outreach_triggers)
+    # Every platform: the contact's latest outbound DM (kept, crm.conversations.reply_state)
     # is in the range, or later with an earlier one in the range. The kept time is the
     # latest of the conversations' times, so the two cases are exactly the contacts above;
     # the second is empty for a range that ends today. One range of

@@ -128,5 +128,3 @@ install_after_create(db.metadata, "crm.reports.response_triggers",
                      {"response_times", "contacts", "conversations", "response_changes"})
 install_after_create(db.metadata, "crm.reports.version_triggers",
                      {*VERSIONED_TABLES, "audit_events", "data_versions"})
-install_after_create(db.metadata, "crm.reports.outreach_triggers", {"contacts", "conversations"})
-install_after_create(db.metadata, "crm.reports.followup_triggers", {"tasks", "messages"})

@@ -73,7 +73,8 @@ def per_assignee(scope, today_starts: datetime) -> tuple[dict, dict]:
 
 def follow_ups(scope) -> tuple[int, int]:
     """(automatic follow-ups created in the range, those whose DM was answered after), from
-    the tasks alone: each keeps when its DM was answered (crm.reports.followup_triggers)."""
+    the tasks alone: each keeps when its DM was answered (written with the reply state,
+    crm.conversations.reply_state.follow_up_replies)."""
     row = db.session.execute(
         select(func.count(),
                func.sum(case((Task.source_replied_at >= Task.created_at, 1), else_=0)))

@@ -38,8 +38,8 @@ class Task(db.Model):
     is_outreach: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     auto: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     source_message_id: Mapped[int | None] = mapped_column(Integer)
-    # When that message was answered (its replied_at), kept by database triggers
-    # (crm.reports.followup_triggers) whatever writes the rows; the app never sets it.
+    # When that message was answered (its replied_at), for the dashboard: written with the
+    # reply state (crm.conversations.reply_state.follow_up_replies).
     source_replied_at: Mapped[datetime | None] = mapped_column(DateTime)
     done_at: Mapped[datetime | None] = mapped_column(DateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime)

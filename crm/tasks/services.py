@@ -9,6 +9,7 @@ from crm.accounts.models import User
 from crm.audit import services as audit
 from crm.contacts.consent import require_may_contact
 from crm.contacts.models import Contact
+from crm.conversations.models import Message
 from crm.core.errors import Conflict, ValidationFailed
 from crm.core.timeutil import from_local, local, utcnow
 from crm.extensions import db
@@ -111,6 +112,9 @@ def create_task(actor, data: dict) -> Task:
                 contact_id=contact.id if contact else None, deal_id=deal.id if deal else None,
                 is_outreach=is_outreach, auto=bool(data.get("auto")),
                 source_message_id=data.get("source_message_id"), status=OPEN)
+    if task.source_message_id is not None:   # when that DM was answered, if it was
+        task.source_replied_at = db.session.scalar(
+            select(Message.replied_at).where(Message.id == task.source_message_id))
     db.session.add(task)
     db.session.flush()
     audit.record(actor, "create", task, summary=f"Task “{title}” created"
