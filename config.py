@@ -80,6 +80,13 @@ class Config:
     # (REDIS_URL; production, workers on any number of machines) or "immediate" (tests).
     REDIS_URL = os.environ.get("REDIS_URL")
     JOBS_BACKEND = os.environ.get("JOBS_BACKEND") or ("redis" if REDIS_URL else "sqlite")
+    # Remembered dashboard figures and badges (crm.core.cache, Flask-Caching): shared by every
+    # process through Redis when REDIS_URL is set, else kept in each process.
+    CACHE_TYPE = "RedisCache" if REDIS_URL else "SimpleCache"
+    CACHE_REDIS_URL = REDIS_URL
+    CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "rapport:")
+    CACHE_DEFAULT_TIMEOUT = 3600
+    CACHE_THRESHOLD = 5000   # SimpleCache's entries
     JOBS_QUEUE_NAME = os.environ.get("JOBS_QUEUE_NAME", "rapport")
     JOBS_SQLITE_PATH = os.environ.get("JOBS_SQLITE_PATH")      # default instance/jobs.sqlite3
     JOBS_LEASE_SECONDS = float(os.environ.get("JOBS_LEASE_SECONDS", "20"))
@@ -108,3 +115,4 @@ class TestConfig(Config):
     CHANNELS_ENCRYPTION_KEY = "xmW_hXZ7j5Cf9pyJTf1zY0U3Yrh1lh4yb-pKwVbEXsI="
     META_GRAPH_URL = "http://graph.invalid"
     JOBS_BACKEND = "immediate"
+    CACHE_TYPE = "SimpleCache"

@@ -7,7 +7,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from crm.extensions import csrf, db, htmx, limiter, login_manager, migrate
+from crm.extensions import cache, csrf, db, htmx, limiter, login_manager, migrate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -36,6 +36,7 @@ def create_app(config: str | object = "config.Config") -> Flask:
     from crm import models  # noqa: F401  (registers every table)
     from crm.accounts import throttle
     from crm.channels import webhooks
+    from crm.core import cache as figure_cache  # noqa: F401  (notes the tables each commit changes)
     from crm.jobs import queue
     from crm.web import register_web
 
@@ -45,6 +46,7 @@ def create_app(config: str | object = "config.Config") -> Flask:
     csrf.init_app(app)
     htmx.init_app(app)
     limiter.init_app(app)
+    cache.init_app(app)
     throttle.init_app(app)
     if app.config.get("TRUSTED_PROXIES"):
         # Behind N proxies, the client's address is the Nth from the right of

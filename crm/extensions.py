@@ -1,4 +1,5 @@
 """Extension objects, created unbound and initialised in `create_app`."""
+from flask_caching import Cache
 from flask_htmx import HTMX
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -28,4 +29,5 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 htmx = HTMX()
+cache = Cache()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])

@@ -113,9 +113,9 @@ def db(app):
 
 @pytest.fixture
 def remembering(app):
-    """The reports cache on (as in production; tests keep it off): dashboard figures and the
+    """The figure cache on (as in production; tests keep it off): dashboard figures and the
     navigation's badge remembered between requests."""
-    from crm.reports import cache
+    from crm.core import cache
 
     app.config["REPORTS_CACHE"] = True
     cache.clear()

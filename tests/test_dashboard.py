@@ -5,7 +5,7 @@ import io
 
 import pytest
 from crm.conversations import services as dms
-from crm.reports import cache
+from crm.core import cache
 from tests import factories
 from tests.test_dashboard_figures import build_world
 

@@ -1,7 +1,6 @@
-"""The reports cache never shows stale figures: after each kind of change, made through the
+"""The figure cache never shows stale figures: after each kind of change, made through the
 app or past it, every remembered figure equals a full recount on the next load; and a change
-recomputes only the figures that read what it changed (crm.reports.cache,
-crm.reports.version_triggers)."""
+recomputes only the figures that read what it changed (crm.core.cache)."""
 from collections import Counter
 
 import pytest
@@ -12,10 +11,10 @@ from crm.contacts.models import ConsentEvent, Contact
 from crm.contacts.services import set_owner
 from crm.conversations import reply_state, services as dms
 from crm.conversations.models import Conversation, Message, ResponseTime
-from crm.pipeline.models import Deal, StageChange
-from crm.reports import cache
+from crm.pipeline.models import Deal, Stage, StageChange
+from crm.core import cache
 from crm.extensions import db as _db
-from crm.reports.cache import data_versions
+from crm.core.cache import REFUSALS, generations
 from crm.reports.consent_figures import unknown_in_outreach, unknown_in_outreach_where
 from crm.reports.filters import DashboardFilters
 from crm.reports.scope import Scope
@@ -100,8 +99,8 @@ CHANGES = {
         delete(StageChange).where(StageChange.deal_id == w.deals["d3"].id,
                                   StageChange.from_stage_id.is_not(None))),
     "a stage reordered": lambda db, w: db.session.execute(
-        text("UPDATE stages SET position = position + 10 WHERE id = :id"),
-        {"id": w.stages["Contacted"].id}),
+        update(Stage).where(Stage.id == w.stages["Contacted"].id)
+        .values(position=Stage.position + 10)),
     "a task completed": lambda db, w: db.session.execute(
         update(Task).where(Task.title == "t1").values(status="done", done_at=at(14, 11))),
     "a task created on a deal": lambda db, w: db.session.add(Task(
@@ -204,7 +203,8 @@ def test_unknown_consent_in_outreach_matches_the_conversations(world, first, las
 
 def computed(names=None) -> Counter:
     """How many values the cache holds per figure name (one more per recomputation)."""
-    return Counter(entry[0] for entry in cache._entries)
+    keys = cache.cache.cache._cache          # Flask-Caching's SimpleCache, in this process
+    return Counter(k.split("fig:", 1)[1].split(":")[0] for k in keys if "fig:" in k)
 
 
 def test_a_dm_recomputes_only_what_reads_dms(db, world, remembering):
@@ -240,61 +240,39 @@ def test_a_completed_task_recomputes_only_what_reads_tasks(db, world, rememberin
     assert set(computed() - first) == {"tasks", "follow_ups", "no_next_step"}
 
 
-def test_versions_count_only_what_the_figures_read(db, world):
-    def bumped(sql, **params):
-        seen = data_versions()
-        sql() if callable(sql) else db.session.execute(text(sql), params)
+TRACKED = ("messages", "response_times", "conversations", "contacts", "deals", "stage_changes",
+           "stages", "tasks", "consent_events", REFUSALS)
+
+
+def test_commits_renew_only_what_the_figures_read(db, world):
+    def bumped(change):
+        seen = dict(zip(sorted(TRACKED), generations(TRACKED)))
+        change()
         db.session.commit()
-        now = data_versions()
-        return {name for name in now if now[name] != seen.get(name, 0)}
+        now = dict(zip(sorted(TRACKED), generations(TRACKED)))
+        return {name for name in now if now[name] != seen[name]}
 
     c1 = world.contacts["c1"].id
-    assert bumped("UPDATE contacts SET notes = 'likes cats' WHERE id = :id", id=c1) == set()
+
+    def contact():
+        return db.session.get(Contact, c1)
+
+    assert bumped(lambda: setattr(contact(), "notes", "likes cats")) == set()
     # c1's deals keep their contact's owner (crm.pipeline.contact_owner): they change too.
-    # (reassigned through the service, which writes that copy)
-    assert bumped(lambda: set_owner(world.manager, db.session.get(Contact, c1), None)) == {
-        "contacts", "deals"}
-    assert bumped("UPDATE contacts SET consent_status = 'opted_in' WHERE id = :id",
-                  id=c1) == {"contacts"}
-    assert bumped("UPDATE messages SET body = 'edited' WHERE id = :id",
-                  id=world.msgs["m1"].id) == {"messages"}
-    assert bumped("DELETE FROM tasks WHERE title = 't2'") == {"tasks"}
-    assert bumped("UPDATE stages SET name = 'Pitched' WHERE id = :id",
-                  id=world.stages["Contacted"].id) == {"stages"}
-    audit = ("INSERT INTO audit_events (action, entity_type, entity_id, actor_id, at, summary, "
-             "changes) VALUES (:action, 'contact', :id, NULL, :at, 'x', '{}')")
-    assert bumped(audit, action="update", id=c1, at=at(14, 9)) == set()
-    assert bumped(audit, action="outreach_refused", id=c1, at=at(14, 9)) == {"outreach_refusals"}
-    assert bumped("DELETE FROM consent_events WHERE contact_id = :id", id=c1) == {"consent_events"}
+    assert bumped(lambda: set_owner(world.manager, contact(), None)) == {"contacts", "deals"}
+    assert bumped(lambda: setattr(contact(), "consent_status", "opted_in")) == {"contacts"}
+    assert bumped(lambda: db.session.execute(update(Message).where(
+        Message.id == world.msgs["m1"].id).values(body="edited"))) == {"messages"}
+    assert bumped(lambda: db.session.execute(delete(Task).where(Task.title == "t2"))) == {"tasks"}
+    assert bumped(lambda: db.session.execute(update(Stage).where(
+        Stage.id == world.stages["Contacted"].id).values(name="Pitched"))) == {"stages"}
 
+    def audit(action):
+        return lambda: db.session.add(AuditEvent(
+            action=action, entity_type="contact", entity_id=c1, at=at(14, 9), summary="x",
+            changes={}))
 
-def test_a_bulk_write_counts_its_changes_once_at_the_end_and_holds_up_no_other_writer(db):
-    """On PostgreSQL a counted change locks its table's version row until the commit; an
-    import defers its counting, so a DM logged meanwhile does not wait for the import."""
-    from crm.reports import version_triggers
-    from tests.factories import ContactFactory, ConversationFactory
-
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite has one writer at a time: nothing to hold up")
-    mine, theirs = (ConversationFactory(contact=ContactFactory()) for _ in range(2))
-    db.session.commit()
-    before = data_versions()["conversations"]
-    with db.engine.connect() as load:
-        with version_triggers.deferred(load):
-            load.execute(update(Conversation).where(Conversation.id == mine.id)
-                         .values(title="Imported"))
-            with db.engine.connect() as other:
-                other.exec_driver_sql("SET lock_timeout = '2s'")   # raises if it must wait
-                other.execute(update(Conversation).where(Conversation.id == theirs.id)
-                              .values(title="Logged meanwhile"))
-                other.commit()
-            assert _versions(load)["conversations"] == before + 1   # the other's change only
-        assert _versions(load)["conversations"] == before + 2       # the load's, at the end
-        assert _versions(load)["messages"] > 0                      # every table is counted
-        load.commit()
-    db.session.rollback()
-    assert data_versions()["conversations"] == before + 2
-
-
-def _versions(connection) -> dict:
-    return dict(connection.execute(text("SELECT name, version FROM data_versions")).all())
+    assert bumped(audit("update")) == set()
+    assert bumped(audit("outreach_refused")) == {REFUSALS}
+    assert bumped(lambda: db.session.execute(
+        delete(ConsentEvent).where(ConsentEvent.contact_id == c1))) == {"consent_events"}

@@ -10,7 +10,7 @@ from crm.conversations import services as dms
 from crm.conversations.models import Conversation, Message
 from crm.extensions import db as _db
 from crm.reports import response_rollup, rollup
-from crm.reports.cache import data_versions
+from crm.core.cache import generations
 from crm.reports.dm_figures import sent_figures
 from crm.reports.filters import DashboardFilters
 from crm.reports.models import DMDayBuilt, DMDirtyHour, DMHourCount, ResponseChange
@@ -176,17 +176,17 @@ def test_an_import_leaves_the_rollup_current_when_it_is_done(app, auth, rep, man
     msgs = [ig_message(people[i % 2], base + i * 3_600_000, f"note {i}") for i in range(30)]
     f = DashboardFilters.from_args({"preset": "7d"}, "UTC", NOW)
     figures(rep, f)                                   # days built before the import
-    versions = data_versions()
+    versions = generations(("messages", "response_times"))
     import_dm(auth.login(rep), ig_export(tmp_path / "v1", {"ana_1": ("Ana Ortiz", people, msgs)}),
               me=ME)
-    # The reports cache sees the load (a bulk load counts itself once, then puts the
-    # counting triggers back).
-    after = data_versions()
-    assert all(after[t] > versions.get(t, 0) for t in ("messages", "response_times"))
+    # The figure cache sees the load (its commit renews what it wrote), and a bulk load puts
+    # back the triggers it suspended.
+    after = generations(("messages", "response_times"))
+    assert all(a != b for a, b in zip(after, versions))
     if _db.engine.dialect.name == "sqlite":
         triggers = set(_db.session.scalars(text(
             "SELECT name FROM sqlite_master WHERE type = 'trigger'")))
-        assert {"data_version_messages_ai", "data_version_response_times_ai"} <= triggers
+        assert {"dm_rollup_messages_ai", "response_changes_ai"} <= triggers
     assert _db.session.scalar(select(DMDirtyHour.hour).limit(1)) is None
     assert _db.session.scalar(select(ResponseChange.id).limit(1)) is None
     assert rollup.stored_hours() == rollup.recomputed_hours()
@@ -264,17 +264,15 @@ def test_rebuild_rollup_command(app, team):
     _db.session.execute(update(DMHourCount).values(messages=99))      # damaged by hand
     _db.session.execute(update(Contact).values(last_outbound_at=None))
     _db.session.commit()
-    versions = data_versions()
+    tables = ("messages", "response_times", "conversations", "contacts", "tasks")
+    versions = generations(tables)
     assert rollup.stored_hours() != rollup.recomputed_hours()
     result = app.test_cli_runner().invoke(args=["reports", "rebuild-rollup"])
     assert result.exit_code == 0, result.output
     assert "2 hours of DMs counted" in result.output
     assert rollup.stored_hours() == rollup.recomputed_hours()
     assert _db.session.get(Contact, mine.id).last_outbound_at == NOW - timedelta(days=1)
-    assert all(data_versions()[t] > v for t, v in versions.items())
-    # A table that never changed (no version row yet, e.g. no refusal) is counted as well.
-    from crm.reports.version_triggers import REFUSALS, TABLES
-    assert set(data_versions()) >= {*TABLES, REFUSALS}
+    assert all(a != b for a, b in zip(generations(tables), versions))
     assert _db.session.scalar(select(DMDayBuilt.day)) is None
 
 

@@ -7,7 +7,7 @@ from itertools import islice
 from sqlalchemy import JSON, Boolean, Date, DateTime, text
 
 from crm.contacts import search_index
-from crm.reports import response_triggers, rollup_triggers, version_triggers
+from crm.reports import response_triggers, rollup_triggers
 from crm.extensions import db
 
 BATCH = 5000
@@ -128,7 +128,6 @@ def fast_load(conn, names):
     # No dirty-hour mark per loaded message: the rollup is rebuilt once after the load.
     rollup_triggers.uninstall(conn)
     response_triggers.uninstall(conn)
-    version_triggers.uninstall(conn)     # data_versions starts empty: nothing changed yet
     yield
     for ix in indexes:
         ix.create(conn, checkfirst=True)
@@ -136,7 +135,6 @@ def fast_load(conn, names):
     search_index.rebuild(conn)
     rollup_triggers.install(conn)
     response_triggers.install(conn)
-    version_triggers.install(conn)
     # The copies the app writes with the reply state, counted once for the whole load.
     conn.exec_driver_sql(LAST_OUTBOUND_ALL)
     conn.exec_driver_sql(FOLLOW_UP_REPLIES_ALL)

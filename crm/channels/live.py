@@ -8,10 +8,10 @@ from crm.channels import replies, services
 from crm.channels.models import NEEDS_RECONNECTING, Channel, OutboundSend
 from crm.channels.window import TEMPLATE, Window
 from crm.extensions import db
-from crm.reports.models import DataVersion
+from crm.core.cache import generations
 
-# What a page showing DMs depends on: data_versions counts every change to these tables
-# (database triggers, crm.reports.version_triggers), and versions only grow.
+# What a page showing DMs depends on: each table's generation (crm.core.cache) changes with
+# every commit that changes the table.
 WATCHED = ("conversations", "messages", "contacts")
 _KEY = "rapport.channels.live"
 
@@ -47,13 +47,12 @@ def _state() -> tuple[str, int]:
     every page shows both (the poll's starting point and the banner)."""
     kept = request.environ.get(_KEY) if has_request_context() else None
     if kept is None:
-        changes = select(func.coalesce(func.sum(DataVersion.version), 0)).where(
-            DataVersion.name.in_(WATCHED)).scalar_subquery()
         latest_send = select(func.max(OutboundSend.updated_at)).scalar_subquery()
         broken = select(func.count(Channel.id)).where(
             Channel.status == NEEDS_RECONNECTING).scalar_subquery()
-        row = db.session.execute(select(changes, latest_send, broken)).one()
-        kept = (f"{row[0]}-{row[1].timestamp() if row[1] else 0:.6f}", row[2])
+        row = db.session.execute(select(latest_send, broken)).one()
+        changes = "-".join(g[:8] for g in generations(WATCHED))
+        kept = (f"{changes}-{row[0].timestamp() if row[0] else 0:.6f}", row[1])
         if has_request_context():
             request.environ[_KEY] = kept
     return kept

@@ -23,6 +23,7 @@ from crm.contacts.models import Contact
 from crm.conversations import ingest, optout
 from crm.conversations.models import INBOUND, MEDIA_LABELS, Conversation, Message, ResponseTime
 from crm.conversations.reply_state import rebuild_reply_state, write_replayed
+from crm.core.cache import changed
 from crm.core.dbvalues import datetime_to_db
 from crm.core.errors import ValidationFailed
 from crm.core.timeutil import utcnow
@@ -68,6 +69,7 @@ class MessageInserter:
         if not self.rows:
             return
         began = time.perf_counter()
+        changed(db.session, self.table.name)   # written around the session: say so
         if self.sql:
             self.conn.exec_driver_sql(self.sql, self.rows)
         else:  # an unusual driver: let SQLAlchemy build the statement

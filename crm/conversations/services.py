@@ -10,11 +10,11 @@ from crm.contacts.models import PLATFORM_LABELS, PLATFORMS, ConsentEvent, Contac
 from crm.conversations import ingest, optout
 from crm.conversations.models import INBOUND, NEEDS_REPLY, OUTBOUND, Conversation, Message
 from crm.conversations.reply_state import close, rebuild_reply_state
+from crm.core.cache import remember
 from crm.core.errors import ValidationFailed
 from crm.core.timeutil import humanize_duration, local, utcnow
 from crm.dm_templates.models import DMTemplate
 from crm.extensions import db
-from crm.reports.cache import remember
 from crm.settings import services as settings
 
 __all__ = ["needs_reply_count", "get_or_create_conversation", "log_message", "outreach_warnings",
@@ -28,9 +28,8 @@ MAX_BODY = ingest.MAX_BODY
 
 def needs_reply_count(user, cap: int = NAV_COUNT_CAP) -> int:
     """How many visible conversations wait on us, counted up to `cap`+1 (bounded cost).
-    Remembered until a conversation or a contact's owner or archiving changes (the reports
-    cache's table versions, bumped by triggers in the writing transaction), so the badge
-    every page shows costs a count only after a change."""
+    Remembered until a conversation or a contact's owner or archiving changes
+    (crm.core.cache), so the badge every page shows costs a count only after a change."""
     def count() -> int:
         inner = (select(Conversation.id).join(Contact, Contact.id == Conversation.contact_id)
                  .where(Conversation.state == NEEDS_REPLY, Contact.archived_at.is_(None),

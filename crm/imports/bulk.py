@@ -8,6 +8,7 @@ from operator import itemgetter
 from sqlalchemy import func, insert, select, text
 
 from crm.contacts import search_index
+from crm.core.cache import changed
 from crm.core.dbvalues import SQLITE_DATETIME, datetime_to_db  # noqa: F401 (used by importers)
 from crm.extensions import db
 
@@ -19,6 +20,7 @@ def insert_rows(table, rows: list[dict]) -> None:
     (what Core would do, without its per-row bookkeeping). Every dict has the same keys."""
     if not rows:
         return
+    changed(db.session, table.name)   # written around the session: say so (crm.core.cache)
     conn = db.session.connection()
     dialect = conn.dialect
     mark = MARKS.get(dialect.paramstyle)
@@ -64,6 +66,7 @@ def insert_tuples(table, keys: list[str], rows: list[tuple]) -> None:
     if conn.dialect.name != "sqlite":
         insert_rows(table, [dict(zip(keys, r)) for r in rows])
         return
+    changed(db.session, table.name)
     conn.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(keys)}) "
                          f"VALUES ({', '.join('?' * len(keys))})", rows)
 

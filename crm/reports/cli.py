@@ -3,8 +3,9 @@ import click
 from flask import Flask
 
 from crm.conversations import reply_state
+from crm.core.cache import changed
 from crm.extensions import db
-from crm.reports import response_rollup, rollup, version_triggers
+from crm.reports import response_rollup, rollup
 
 
 def register(app: Flask) -> None:
@@ -21,9 +22,8 @@ def register(app: Flask) -> None:
         hours = rollup.rebuild()
         response_rollup.rebuild()
         reply_state.recount_copies()
-        # Every process's remembered figures are recomputed on their next load (tables that
-        # never changed have no row yet: the bump writes one).
-        version_triggers.bump_all(db.session.connection())
+        # Every process's remembered figures are recomputed on their next load.
+        changed(db.session, "messages", "response_times", "conversations", "contacts", "tasks")
         db.session.commit()
         click.echo(f"{hours:,} hour{'s' if hours != 1 else ''} of DMs counted; "
                    "days are counted again as the dashboard asks for them.")

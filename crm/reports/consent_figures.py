@@ -8,10 +8,9 @@ from sqlalchemy import and_, case, func, literal, literal_column, or_, select
 from crm.audit.models import AuditEvent
 from crm.contacts.models import ConsentEvent, Contact
 from crm.conversations.models import Conversation
+from crm.core.cache import REFUSALS, remember
 from crm.extensions import db
-from crm.reports.cache import remember
 from crm.reports.sqlhelp import indexed_by
-from crm.reports.version_triggers import REFUSALS
 
 DM_REPLY_SOURCE = "Opt-out reply in a DM"
 TOP_SOURCES = 6

@@ -2,7 +2,7 @@
 
 A fixed number of grouped queries (about twenty) whatever the size of the workspace. DM
 counts come from the rollup, brought up to date in the same request (crm.reports.rollup);
-the rest may be remembered per data version (crm.reports.cache). Either way a user's own
+the rest may be remembered until what they read changes (crm.core.cache). Either way a user's own
 change shows on their next load.
 """
 from dataclasses import dataclass, field

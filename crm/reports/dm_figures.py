@@ -13,7 +13,7 @@ from crm.conversations.models import (INBOUND, NEEDS_REPLY, OUTBOUND, Conversati
 from crm.core.timeutil import local, utcnow
 from crm.extensions import db
 from crm.reports import response_rollup, rollup
-from crm.reports.cache import remember
+from crm.core.cache import remember
 from crm.reports.models import DMDayCount
 from crm.reports.percentiles import EVERYONE, LEVELS, interpolate, response_percentiles
 from crm.reports.sqlhelp import is_sqlite, ratio

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from crm.core.ddl import install_after_create
 from crm.extensions import db
-from crm.reports.version_triggers import TABLES as VERSIONED_TABLES
 
 
 class DMHourCount(db.Model):
@@ -108,23 +107,9 @@ class ResponseChange(db.Model):
     answered: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
-class DataVersion(db.Model):
-    """How many times the rows of a table the dashboard reads have changed (counted by
-    triggers, crm.reports.version_triggers); the reports cache keys each figure on the
-    versions of the tables it reads. A table with no row has not changed since it was
-    created or loaded (version 0)."""
-
-    __tablename__ = "data_versions"
-
-    name: Mapped[str] = mapped_column(String(32), primary_key=True)
-    version: Mapped[int] = mapped_column(BigInteger, nullable=False)
-
-
 # Triggers installed when tests or the benchmark create the tables directly (migrations
 # install the same statements).
 install_after_create(db.metadata, "crm.reports.rollup_triggers",
                      {"messages", "contacts", "conversations", "dm_dirty_hours"})
 install_after_create(db.metadata, "crm.reports.response_triggers",
                      {"response_times", "contacts", "conversations", "response_changes"})
-install_after_create(db.metadata, "crm.reports.version_triggers",
-                     {*VERSIONED_TABLES, "audit_events", "data_versions"})

@@ -7,7 +7,7 @@ from sqlalchemy import case, exists, func, or_, select
 
 from crm.extensions import db
 from crm.pipeline.models import LOST, OPEN, WON, Deal, Pipeline, Stage, StageChange
-from crm.reports.cache import remember
+from crm.core.cache import remember
 from crm.reports.sqlhelp import ratio, seconds_between
 from crm.tasks.models import Task
 

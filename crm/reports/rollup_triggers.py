@@ -7,7 +7,7 @@ in dm_dirty_hours in the same transaction, and the dashboard refreshes them befo
 The same statements run from the migration and when tests create tables directly.
 """
 from crm.core.ddl import DialectDDL
-from crm.reports import response_triggers, version_triggers
+from crm.reports import response_triggers
 
 _UPSERT = "ON CONFLICT (hour) DO UPDATE SET changes = dm_dirty_hours.changes + 1"
 _MESSAGE_COLUMNS = "sent_at, direction, author_id, template_id, replied_at, conversation_id"
@@ -93,13 +93,12 @@ def suspend_insert_marking(connection) -> None:
     triggers with the rest)."""
     connection.exec_driver_sql(SQLITE_DROP[0])
     connection.exec_driver_sql(response_triggers.SQLITE_DROP[0])
-    version_triggers.suspend_insert_counting(connection)
 
 
 def resume_insert_marking(connection, hours: list[str], responses_after: int) -> None:
     """Mark `hours` (of messages the load did not count) dirty, log the response times
     written after id `responses_after` (in one grouped statement), count the load in
-    data_versions, and put the INSERT triggers back."""
+    and put the INSERT triggers back."""
     if hours:
         connection.exec_driver_sql(
             f"INSERT INTO dm_dirty_hours (hour, changes) VALUES (?, 1) {_UPSERT}",
@@ -108,4 +107,3 @@ def resume_insert_marking(connection, hours: list[str], responses_after: int) ->
         response_triggers.count_into_changes("sqlite", "r.id > ?"), (responses_after,))
     connection.exec_driver_sql(SQLITE_CREATE[0])
     connection.exec_driver_sql(response_triggers.SQLITE_CREATE[0])
-    version_triggers.resume_insert_counting(connection)

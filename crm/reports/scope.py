@@ -54,7 +54,7 @@ class Scope:
     def reads(self, *tables: str) -> tuple:
         """`tables`, with contacts when the scope's clauses read them: a rep's policy (deals,
         tasks and conversations on contacts the rep may see), one owner's conversations and
-        consent (by the contact's owner). For the reports cache (crm.reports.cache)."""
+        consent (by the contact's owner). For the figure cache (crm.core.cache)."""
         if self.owner_id is not None or not getattr(self.viewer, "is_manager", False):
             tables += ("contacts",)
         return tables

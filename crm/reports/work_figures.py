@@ -7,7 +7,7 @@ from sqlalchemy import case, func, literal, select, union_all
 
 from crm.core.timeutil import utcnow
 from crm.extensions import db
-from crm.reports.cache import remember
+from crm.core.cache import remember
 from crm.reports.sqlhelp import ratio
 from crm.tasks.models import Task
 from crm.tasks.services import day_bounds

@@ -26,7 +26,6 @@ from crm.imports.contacts_csv.read import (FIELDS, CsvFileError, data_rows, fiel
 from crm.imports.contacts_csv.rows import column_names, mapped_columns, pack, parse_row, unpack
 from crm.imports.models import ImportRun
 from crm.imports.runs import check_owner, fail
-from crm.reports import version_triggers
 
 CHUNK = 1000
 LISTED = 200
@@ -300,8 +299,7 @@ def execute(actor, run: ImportRun, progress=None) -> None:
     conn = db.session.connection()
     restore = bulk.bigger_cache(conn, int(current_app.config.get("IMPORT_SQLITE_CACHE_MB", 256)))
     try:
-        with version_triggers.deferred(conn), \
-                bulk.search_index_in_batches(conn, run.id) as search:
+        with bulk.search_index_in_batches(conn, run.id) as search:
             summary = process(actor, run, write=True, progress=progress, search=search)
     finally:
         restore()

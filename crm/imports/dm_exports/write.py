@@ -16,7 +16,6 @@ brings the indexes back with the data.
 from __future__ import annotations
 
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
@@ -34,7 +33,7 @@ from crm.extensions import db
 from crm.imports import bulk
 from crm.imports.dm_exports import matching, stream as dm_stream
 from crm.imports.dm_exports.plan import ThreadPlan, chosen_me
-from crm.reports import rollup, rollup_triggers, version_triggers
+from crm.reports import rollup, rollup_triggers
 from crm.reports.loaded import Tally
 
 # Existing messages of re-imported threads that may be held in memory for the bulk path.
@@ -72,9 +71,8 @@ def write_import(actor, run, source, plans: list[ThreadPlan], options: dict, *,
     conn = db.session.connection()
     restore_cache = bulk.bigger_cache(conn, cache_mb)
     try:
-        with nullcontext() if dry_run else version_triggers.deferred(conn):
-            return _write(actor, run, source, plans, options, conn, progress=progress,
-                          workers=workers, bulk_min_rows=bulk_min_rows, dry_run=dry_run)
+        return _write(actor, run, source, plans, options, conn, progress=progress,
+                      workers=workers, bulk_min_rows=bulk_min_rows, dry_run=dry_run)
     finally:
         restore_cache()
 

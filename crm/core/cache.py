@@ -1,0 +1,134 @@
+"""Figures remembered across requests and processes, forgotten when what they read changes.
+
+One mechanism, Flask-Caching (`crm.extensions.cache`): on Redis when REDIS_URL is set, so
+every web process and worker shares it; in-process (SimpleCache) otherwise. A figure is
+remembered under its name, the view it is for (whose scope, which filters) and the current
+generation of each table it reads. The transaction that changes a table gives the table a
+new generation when it commits, so the next load — in any process — computes the figures
+that read it afresh, and figures that read only other tables stay remembered. A figure
+computed from data read before a commit is stored under the old generation, which nobody
+asks for again: it can never be shown after the change.
+
+Which tables a transaction changed is noted as it writes through the session (`_note_flush`,
+`_note_statement`): rows added, changed or deleted through the ORM, and UPDATE/DELETE/INSERT
+statements run with `db.session.execute` that touched a row. Contacts count only the columns figures read;
+the audit log only the consent gate's refusals. Writes that go around the session (the
+importer's executemany on the connection) name their tables with `changed()`.
+Only plain values are kept (ids, counts, datetimes, dataclasses of them), never ORM objects.
+"""
+import hashlib
+import pickle
+import uuid
+
+from flask import current_app
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session
+
+from crm.extensions import cache
+
+TIMEOUT = 3600
+_CHANGED = "rapport.changed_tables"
+# contacts: only a change of these columns moves a figure (name, notes… do not).
+CONTACT_COLUMNS = ("owner_id", "archived_at", "consent_status", "do_not_contact",
+                   "last_outbound_at")
+REFUSALS = "outreach_refusals"   # the audit log's refusals by the consent gate
+
+
+def enabled() -> bool:
+    # Tests wipe the database between cases, so most run without it (`remembering` turns it on).
+    return bool(current_app.config.get("REPORTS_CACHE", not current_app.testing))
+
+
+def _generation_keys(tables) -> list[str]:
+    return [f"gen:{t}" for t in tables]
+
+
+def generations(tables) -> tuple:
+    """The current generation of each of `tables` (a new one for a table never seen)."""
+    tables = sorted(tables)
+    found = cache.get_many(*_generation_keys(tables))
+    out = []
+    for table, value in zip(tables, found):
+        if value is None:
+            value = uuid.uuid4().hex
+            cache.add(f"gen:{table}", value, timeout=0)
+            value = cache.get(f"gen:{table}") or value
+        out.append(value)
+    return tuple(out)
+
+
+def remember(name: str, key: tuple, compute, reads: tuple):
+    """compute(), or the value kept for the same name and key while none of the tables in
+    `reads` has changed. Callers treat the value as read-only."""
+    if not enabled():
+        return compute()
+    full = pickle.dumps((name, key, generations(reads)))
+    cache_key = f"fig:{name}:{hashlib.sha1(full).hexdigest()}"
+    value = cache.get(cache_key)
+    if value is None:
+        value = compute()
+        cache.set(cache_key, value, timeout=TIMEOUT)
+    return value
+
+
+def changed(session, *tables) -> None:
+    """Note that this transaction changes `tables` (for writes that go around the session)."""
+    session.info.setdefault(_CHANGED, set()).update(tables)
+
+
+def clear() -> None:
+    cache.clear()
+
+
+@event.listens_for(Session, "after_flush")
+def _note_flush(session, flush_context) -> None:
+    tables = set()
+    for obj in session.new | session.deleted:
+        table = _table_of(obj, new=obj in session.new)
+        if table:
+            tables.add(table)
+    for obj in session.dirty:
+        table = _table_of(obj)
+        if table == "contacts":
+            state = inspect(obj)
+            if not any(state.attrs[c].history.has_changes() for c in CONTACT_COLUMNS):
+                continue
+        if table and session.is_modified(obj, include_collections=False):
+            tables.add(table)
+    if tables:
+        changed(session, *tables)
+
+
+def _table_of(obj, new: bool = False):
+    table = getattr(obj, "__tablename__", None)
+    if table == "audit_events":
+        return REFUSALS if new and obj.action == "outreach_refused" else None
+    return table
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_statement(state) -> None:
+    if not (state.is_update or state.is_delete or state.is_insert):
+        return
+    table = getattr(state.statement, "table", None)
+    name = getattr(table, "name", None)
+    if name == "audit_events":
+        name = REFUSALS if not state.is_insert else None
+    if not name:
+        return None
+    result = state.invoke_statement()
+    if getattr(result, "rowcount", -1) != 0:   # a statement that matched no row changed nothing
+        changed(state.session, name)
+    return result
+
+
+@event.listens_for(Session, "after_commit")
+def _new_generations(session) -> None:
+    tables = session.info.pop(_CHANGED, None)
+    if tables and current_app:
+        cache.set_many({k: uuid.uuid4().hex for k in _generation_keys(tables)}, timeout=0)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget(session) -> None:
+    session.info.pop(_CHANGED, None)
