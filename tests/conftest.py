@@ -112,16 +112,30 @@ def db(app):
 
 
 @pytest.fixture
-def remembering(app):
+def remembering(app, request):
     """The figure cache on (as in production; tests keep it off): dashboard figures and the
-    navigation's badge remembered between requests."""
-    from crm.core import cache
+    navigation's badge remembered between requests. In-process by default; a test
+    parametrized with `indirect=["remembering"]` and "redis" shares it through Redis at
+    TEST_REDIS_URL, as production does when REDIS_URL is set."""
+    import uuid
 
+    from crm.core import cache
+    from crm.extensions import cache as extension
+
+    backend = getattr(request, "param", "simple")
+    if backend == "redis":
+        from tests.test_jobs_worker import redis_or_skip
+
+        extension.init_app(app, config={
+            "CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": redis_or_skip(),
+            "CACHE_KEY_PREFIX": f"rapport-test-{uuid.uuid4().hex[:8]}:"})
     app.config["REPORTS_CACHE"] = True
     cache.clear()
-    yield
+    yield backend
     app.config.pop("REPORTS_CACHE")
     cache.clear()
+    if backend == "redis":
+        extension.init_app(app)
 
 
 @pytest.fixture

@@ -140,6 +140,7 @@ CHANGES = {
 }
 
 
+@pytest.mark.parametrize("remembering", ["simple", "redis"], indirect=True)
 @pytest.mark.parametrize("change", list(CHANGES))
 def test_each_kind_of_change_shows_on_the_next_load(app, db, world, remembering, change):
     before = {i: figures(world, role, args) for i, (role, args) in enumerate(VIEWS)}
