@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlencode
 
-from bench import dataset, forms, queries, report, serve, wrk
+from bench import dataset, forms, queries, report, serve, writers, wrk
 from bench.client import Client, summarize
 from bench.dataset.people import email_of
 from bench.pages import PAGES
@@ -24,6 +24,8 @@ from bench.pages import PAGES
 WARM_UP = 5
 AFTER_OFFSET = 1000   # an `after` page's writes: forms of the timing group past the write page's
 MIN_SAMPLES = 20
+WRITERS_ROW = "12 writers at once (DMs, moves, edits)"
+WRITERS_P95_MS = 100   # "each write within a few times its single-user time" (25 ms)
 ROLE_USERS = {"rep": email_of(1, "rep"), "manager": email_of(1, "manager")}
 # The manager's writes touch the second rep's records, so they never meet the rep's own.
 WRITE_OWNERS = {"rep": email_of(1, "rep"), "manager": email_of(2, "rep")}
@@ -41,6 +43,8 @@ def parse_args():
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     parser.add_argument("--only", default="", help="measure only pages whose name has this")
+    parser.add_argument("--writers-seconds", type=float, default=60,
+                        help="the twelve concurrent writers' row (0: not measured)")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"),
                         help="PostgreSQL on 127.0.0.1 (default: SQLite in bench/data/)")
     return parser.parse_args()
@@ -200,6 +204,24 @@ class Bench:
                 "target_ratio": page.ratio, "target_p95_ms": page.p95_ms, "page_def": page,
                 **summarize([r.seconds for r in responses]), **load}
 
+    def concurrent_writers(self) -> dict:
+        """Twelve people writing at once (bench.writers), served by one sync worker each."""
+        emails = [email_of(n, "rep") for n in range(1, 8)]
+        with serve.gunicorn("wsgi:app", env=serve.app_env(self.url), workers=writers.WRITERS,
+                            ready_path="/healthz") as site:
+            got = writers.run(self.app, site, self.meta["password"], emails,
+                              self.args.writers_seconds)
+        if got["failed"] or got["deadlocks"]:
+            self.notes.append(f"{WRITERS_ROW}: {got['failed']} of {got['writes']} writes "
+                              f"failed, {got['deadlocks']} deadlocks detected.")
+        _say(f"  {WRITERS_ROW}: {got['req_per_s']:,.0f} writes/s, p95 {got['p95_ms']:.1f} ms, "
+             f"{got['failed']} failed, deadlocks: {got['deadlocks']}")
+        return {"page": WRITERS_ROW, "role": "7 reps", "path": None, "database": self.database,
+                "contacts": self.args.contacts, "bytes": 0, "queries": None,
+                "target_ratio": None, "target_p95_ms": WRITERS_P95_MS, "requests": got["writes"],
+                "bad": got["failed"], "errors": got["deadlocks"] or 0,
+                **{k: got[k] for k in ("req_per_s", "p50_ms", "p95_ms", "p99_ms")}}
+
     # -- counting SQL in-process ----------------------------------------------------------
     def count_queries(self) -> None:
         for row in self.rows:
@@ -259,6 +281,8 @@ def main() -> None:
                     _say(f"  {page.name} ({role}): {rate}p95 {row['p95_ms']:.1f} ms")
         again = wrk.run(bare, "/", headers={}, duration=args.duration,
                         connections=args.connections)
+    if args.writers_seconds and (not args.only or args.only.lower() in WRITERS_ROW.lower()):
+        bench.rows.append(bench.concurrent_writers())
     flask_rps = statistics.mean([first["req_per_s"], again["req_per_s"]])
     bench.notes.append(f"Bare Flask measured before ({first['req_per_s']:,.0f} req/s) and "
                        f"after ({again['req_per_s']:,.0f} req/s) the pages; ratios use the mean.")

@@ -210,3 +210,27 @@ def test_a_page_timed_after_a_write_is_judged_on_latency_alone():
     report.judge(row)
     assert row["target_met"] is True
     assert report.cells(row)[2:4] == ("—", "")
+
+
+def test_the_writers_row_writes_from_twelve_clients_at_once(generated):
+    """bench.writers, briefly, on the generated data: every write goes through, twelve at a
+    time (each writer on records of its own)."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from bench import writers
+
+    app, meta = generated
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        emails = [f"rep{n}@bench.test" for n in range(1, 8)]
+        got = writers.run(app, f"http://127.0.0.1:{server.server_port}", meta["password"],
+                          emails, seconds=1.5)
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+    assert got["writes"] >= writers.WRITERS and got["failed"] == 0
+    assert got["deadlocks"] is None            # counted on PostgreSQL only
