@@ -51,7 +51,10 @@ def _state() -> tuple[str, int]:
         broken = select(func.count(Channel.id)).where(
             Channel.status == NEEDS_RECONNECTING).scalar_subquery()
         row = db.session.execute(select(latest_send, broken)).one()
-        changes = "-".join(g[:8] for g in generations(WATCHED))
+        try:
+            changes = "-".join(g[:8] for g in generations(WATCHED))
+        except Exception:   # the cache is down: open pages just stop noticing changes
+            changes = "?"
         kept = (f"{changes}-{row[0].timestamp() if row[0] else 0:.6f}", row[1])
         if has_request_context():
             request.environ[_KEY] = kept

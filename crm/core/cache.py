@@ -17,6 +17,7 @@ importer's executemany on the connection) name their tables with `changed()`.
 Only plain values are kept (ids, counts, datetimes, dataclasses of them), never ORM objects.
 """
 import hashlib
+import logging
 import pickle
 import uuid
 
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from crm.extensions import cache
 
+log = logging.getLogger(__name__)
 TIMEOUT = 3600
 _CHANGED = "rapport.changed_tables"
 # contacts: only a change of these columns moves a figure (name, notes… do not).
@@ -44,7 +46,8 @@ def _generation_keys(tables) -> list[str]:
 
 
 def generations(tables) -> tuple:
-    """The current generation of each of `tables` (a new one for a table never seen)."""
+    """The current generation of each of `tables` (a new one for a table never seen).
+    Raises when the cache cannot be reached (callers fall back: remember, crm.channels.live)."""
     tables = sorted(tables)
     found = cache.get_many(*_generation_keys(tables))
     out = []
@@ -62,9 +65,13 @@ def remember(name: str, key: tuple, compute, reads: tuple):
     `reads` has changed. Callers treat the value as read-only."""
     if not enabled():
         return compute()
-    full = pickle.dumps((name, key, generations(reads)))
-    cache_key = f"fig:{name}:{hashlib.sha1(full).hexdigest()}"
-    value = cache.get(cache_key)
+    try:
+        full = pickle.dumps((name, key, generations(reads)))
+        cache_key = f"fig:{name}:{hashlib.sha1(full).hexdigest()}"
+        value = cache.get(cache_key)
+    except Exception:   # the cache is down: the figure is computed, the page still shows
+        log.exception("figure cache unavailable")
+        return compute()
     if value is None:
         value = compute()
         cache.set(cache_key, value, timeout=TIMEOUT)
@@ -126,7 +133,10 @@ def _note_statement(state) -> None:
 def _new_generations(session) -> None:
     tables = session.info.pop(_CHANGED, None)
     if tables and current_app:
-        cache.set_many({k: uuid.uuid4().hex for k in _generation_keys(tables)}, timeout=0)
+        try:
+            cache.set_many({k: uuid.uuid4().hex for k in _generation_keys(tables)}, timeout=0)
+        except Exception:   # the write is committed; remembered figures expire within TIMEOUT
+            log.exception("figure cache unavailable: %s not renewed", sorted(tables))
 
 
 @event.listens_for(Session, "after_rollback")
