@@ -27,8 +27,8 @@ from sqlalchemy import select
 
 from crm.extensions import db
 from crm.reports import response_rollup
+from crm.reports.buckets import bucket_of
 from crm.reports.models import DMDayBuilt, DMHourCount, ResponseDayCount
-from crm.reports.response_rollup import bucket_of
 from crm.reports.rollup import NO_OWNER, _drop_days, add_counts, hour_of, local_days_of_hour
 
 

@@ -23,47 +23,16 @@ from sqlalchemy import (and_, delete, func, insert, literal, literal_column, or_
 from crm.contacts.models import Contact
 from crm.conversations.models import Conversation, ResponseTime
 from crm.extensions import db
-from crm.reports import response_triggers
+from crm.reports import buckets
+from crm.reports.buckets import UNANSWERED, bounds, bucket_of  # noqa: F401 (bucket_of: for callers)
 from crm.reports.models import ResponseChange, ResponseDayCount
-from crm.reports.response_triggers import TAIL, WEEK
 from crm.reports.rollup import ALL_PLATFORMS, EVERYONE, NO_OWNER, _lock, add_counts
 from crm.reports.sqlhelp import indexed_by
 
-UNANSWERED = -2      # bucket of bursts without a response time
-# Buckets are (low, high] seconds: minutes up to 30 minutes, quarter hours up to a day, hours
-# up to a week, then the rest (TAIL). A target of whole hours (up to a week) never splits one.
-
 
 def bucket_sql(column):
-    """The bucket of a response_times column, in SQL: the triggers' own expression."""
-    return literal_column(response_triggers.bucket(f"{column.table.name}.{column.name}"))
-
-
-def bucket_of(s: int | None) -> int:
-    if s is None:
-        return UNANSWERED
-    if s <= 0:
-        return 0
-    if s <= 1800:
-        return (s + 59) // 60
-    if s <= 86400:
-        return 30 + (s - 1800 + 899) // 900
-    if s <= WEEK:
-        return 124 + (s - 86400 + 3599) // 3600
-    return TAIL
-
-
-def bounds(bucket: int) -> tuple[int | None, int | None]:
-    """[low, high] seconds of a bucket (None: unbounded)."""
-    if bucket == 0:
-        return None, 0
-    if bucket <= 30:
-        return (bucket - 1) * 60 + 1, bucket * 60
-    if bucket <= 124:
-        return 1800 + (bucket - 31) * 900 + 1, 1800 + (bucket - 30) * 900
-    if bucket < TAIL:
-        return 86400 + (bucket - 125) * 3600 + 1, 86400 + (bucket - 124) * 3600
-    return WEEK + 1, None
+    """The bucket of a response_times column, in SQL (crm.reports.buckets)."""
+    return literal_column(buckets.bucket_sql(f"{column.table.name}.{column.name}"))
 
 
 def day_key(value: datetime) -> str:

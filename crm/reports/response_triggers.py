@@ -16,21 +16,12 @@ directly. Migration 0004's triggers, which marked changed days for a recount, ar
 as DIRTY_DAYS for that migration and 0009's downgrade.
 """
 from crm.core.ddl import DialectDDL
+from crm.reports.buckets import bucket_sql as bucket
 from crm.reports.rollup import NO_OWNER
 
-WEEK = 7 * 86400
-TAIL = 124 + (WEEK - 86400) // 3600 + 1   # the bucket of responses after more than a week
 _COLUMNS = "burst_started_at, answered_at, response_seconds, responder_id, conversation_id"
 _INSERT = ("INSERT INTO response_changes (day, owner_id, platform, responder_id, bucket, "
            "bursts, answered)")
-
-
-def bucket(s: str) -> str:
-    """The bucket of response time `s` (SQL; crm.reports.response_rollup.bucket_of)."""
-    return (f"CASE WHEN {s} IS NULL THEN -2 WHEN {s} <= 0 THEN 0 "
-            f"WHEN {s} <= 1800 THEN ({s} + 59) / 60 "
-            f"WHEN {s} <= 86400 THEN 30 + ({s} - 1800 + 899) / 900 "
-            f"WHEN {s} <= {WEEK} THEN 124 + ({s} - 86400 + 3599) / 3600 ELSE {TAIL} END")
 
 
 def day(dialect: str, value: str) -> str:
