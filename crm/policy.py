@@ -9,6 +9,7 @@ from sqlalchemy import or_, select
 from crm.campaigns.models import Campaign
 from crm.contacts.models import Contact
 from crm.conversations.models import Conversation
+from crm.core.forms import int_or_none
 from crm.extensions import db
 from crm.imports.models import ImportRun
 from crm.pipeline.models import Deal
@@ -187,7 +188,7 @@ def report_owner_id(user, requested=None) -> int | None:
     """Whose records the dashboard counts (None: everyone's, for managers and admins only)."""
     if not _is_manager(user):
         return user.id
-    return int(requested) if str(requested or "").isdigit() else None
+    return int_or_none(requested)
 
 
 # Administration ------------------------------------------------------------------------

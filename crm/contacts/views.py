@@ -310,8 +310,7 @@ def remove_handle(contact_id, handle_id):
 def set_owner(contact_id):
     """Reassign (managers) or claim an unassigned contact (reps)."""
     contact = policy.get_contact(current_user, contact_id)
-    raw = request.form.get("owner_id", "")
-    owner_id = int(raw) if raw.isdigit() else None
+    owner_id = int_or_none(request.form.get("owner_id"))
     try:
         services.set_owner(current_user, contact, owner_id)
         flash("Owner updated." if owner_id != current_user.id else

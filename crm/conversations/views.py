@@ -15,7 +15,7 @@ from crm.conversations.forms import EditMessageForm, LogMessageForm, invalid_tim
 from crm.conversations.models import OUTBOUND, Conversation, Message
 from crm.conversations.text import linkify
 from crm.core.errors import OutreachRefused, ServiceError
-from crm.core.forms import apply_service_error
+from crm.core.forms import apply_service_error, int_or_none
 from crm.core.timeutil import from_local, humanize_duration, local, utcnow
 from crm.core.viewer import me
 from crm.extensions import db, htmx
@@ -86,10 +86,10 @@ def _sent_at(form):
 
 
 def _target_conversation(contact, form):
-    conv_id = form.conversation_id.data
-    if conv_id and conv_id.isdigit():
+    conv_id = int_or_none(form.conversation_id.data)
+    if conv_id is not None:
         # The contact is already loaded (with its handles and tags): not again with it.
-        conv = db.session.get(Conversation, int(conv_id),
+        conv = db.session.get(Conversation, conv_id,
                               options=[lazyload(Conversation.contact)])
         if conv is not None and conv.contact_id == contact.id \
                 and conv.platform == form.platform.data:
@@ -105,7 +105,7 @@ def log(contact_id):
     if not form.validate():
         invalid_time_message(form)
         return _panel_response(contact, form=form)
-    template_id = int(form.template_id.data) if (form.template_id.data or "").isdigit() else None
+    template_id = int_or_none(form.template_id.data)
     conv = _target_conversation(contact, form)
     try:
         if form.direction.data == OUTBOUND and not form.confirm.data:

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from crm import policy
 from crm.contacts.consent import may_contact
 from crm.core.errors import Conflict, ServiceError
-from crm.core.forms import apply_service_error
+from crm.core.forms import apply_service_error, int_or_none
 from crm.dm_templates import placeholders, services
 from crm.dm_templates.forms import TemplateForm
 from crm.dm_templates.models import DMTemplate
@@ -82,7 +82,7 @@ def edit(template_id):
         form.version.data = template.version
     if form.validate_on_submit():
         try:
-            expected = int(form.version.data) if (form.version.data or "").isdigit() else None
+            expected = int_or_none(form.version.data)
             services.update_template(current_user, template, name=form.name.data,
                                      body=form.body.data, platform=form.platform.data,
                                      expected_version=expected)

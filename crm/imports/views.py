@@ -11,7 +11,7 @@ from crm.audit import services as audit
 from crm.contacts.queries import ContactFilters
 from crm.conversations.models import Conversation
 from crm.core.errors import ServiceError
-from crm.core.forms import apply_service_error
+from crm.core.forms import apply_service_error, int_or_none
 from crm.core.timeutil import utcnow
 from crm.extensions import db, htmx
 from crm.imports import jobs, services, storage, versions
@@ -56,8 +56,7 @@ def index():
 
 
 def _owner_of(form):
-    raw = form.owner_id.data
-    return int(raw) if raw and str(raw).isdigit() else None
+    return int_or_none(form.owner_id.data)
 
 
 @bp.post("/imports/dm")

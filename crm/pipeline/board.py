@@ -16,6 +16,7 @@ from crm.campaigns.models import Campaign
 from crm.contacts.models import PLATFORM_LABELS, PLATFORMS, Contact, SocialHandle
 from crm.conversations.models import Conversation
 from crm.core import statements
+from crm.core.forms import int_or_none
 from crm.core.money import money
 from crm.core.timeutil import ago
 from crm.extensions import db
@@ -38,7 +39,7 @@ class BoardFilters:
         owner = args.get("owner", "")
         campaign = args.get("campaign", "")
         platform = args.get("platform", "")
-        return cls(pipeline=int(pipeline) if pipeline.isdigit() else None,
+        return cls(pipeline=int_or_none(pipeline),
                    owner=owner if owner in ("me", "none") or owner.isdigit() else "",
                    campaign=campaign if campaign.isdigit() else "",
                    platform=platform if platform in PLATFORMS else "")

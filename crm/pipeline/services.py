@@ -15,6 +15,7 @@ from crm.campaigns.models import Campaign
 from crm.contacts.consent import require_may_contact
 from crm.contacts.models import PLATFORMS, Contact
 from crm.core.errors import Conflict, ValidationFailed
+from crm.core.forms import int_or_none
 from crm.core.timeutil import utcnow
 from crm.extensions import db
 from crm.pipeline.defaults import ensure_default_pipelines
@@ -263,7 +264,8 @@ def move_deal(actor, deal: Deal, stage_id, *, expected_version: int | None = Non
     it already was there. A lost stage needs a reason; a won stage may carry results."""
     _require_edit(actor, deal)
     _check_version(deal, expected_version)
-    stage = db.session.get(Stage, int(stage_id)) if str(stage_id or "").isdigit() else None
+    stage_id = int_or_none(stage_id)
+    stage = db.session.get(Stage, stage_id) if stage_id is not None else None
     if stage is None or stage.pipeline_id != deal.pipeline_id:
         raise ValidationFailed("Choose a stage of this deal's pipeline.", field="stage_id")
     if stage.id == deal.stage_id:

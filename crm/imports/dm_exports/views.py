@@ -8,6 +8,7 @@ from flask_login import current_user
 from crm import policy
 from crm.contacts.models import Contact
 from crm.core.errors import ServiceError, ValidationFailed
+from crm.core.forms import int_or_none
 from crm.core.timeutil import from_local, local
 from crm.extensions import db
 from crm.imports import jobs
@@ -132,7 +133,8 @@ def choices_from(run, form) -> dict[int, dict]:
         contact_id = None
         if action != "auto":
             if name:
-                picked = db.session.get(Contact, int(raw_id)) if raw_id.isdigit() else None
+                picked_id = int_or_none(raw_id)
+                picked = db.session.get(Contact, picked_id) if picked_id is not None else None
                 if picked is not None and picked.name == name:
                     contact_id = picked.id
                 else:
