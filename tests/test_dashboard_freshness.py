@@ -259,7 +259,7 @@ def test_commits_renew_only_what_the_figures_read(db, world):
         return db.session.get(Contact, c1)
 
     assert bumped(lambda: setattr(contact(), "notes", "likes cats")) == set()
-    # c1's deals keep their contact's owner (crm.pipeline.contact_owner): they change too.
+    # c1's deals keep their contact's owner (crm.contacts.owner_copies): they change too.
     assert bumped(lambda: set_owner(world.manager, contact(), None)) == {"contacts", "deals"}
     assert bumped(lambda: setattr(contact(), "consent_status", "opted_in")) == {"contacts"}
     assert bumped(lambda: db.session.execute(update(Message).where(

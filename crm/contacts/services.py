@@ -4,6 +4,7 @@ from sqlalchemy import select
 from crm import policy
 from crm.accounts.models import User
 from crm.audit import services as audit
+from crm.contacts import owner_copies
 from crm.contacts.consent import cancel_outreach_tasks
 from crm.contacts.handles import HandleError, normalize_handle, profile_url
 from crm.contacts.models import KINDS, PLATFORMS, Contact, Note, SocialHandle, Tag
@@ -11,7 +12,6 @@ from crm.core.errors import Conflict, ValidationFailed
 from crm.core.models import conflict_if_changed_meanwhile
 from crm.core.timeutil import utcnow
 from crm.extensions import db
-from crm.pipeline import contact_owner
 
 EDITABLE_FIELDS = ("kind", "name", "first_name", "email", "phone", "company", "location",
                    "notes", "niche", "rate_per_post_minor", "currency", "lead_source",
@@ -199,7 +199,7 @@ def set_owner(actor, contact: Contact, owner_id: int | None) -> None:
         audit.record(actor, "update", contact, summary=f"Owner of {contact.name} changed",
                      changes={"owner_id": [contact.owner_id, owner_id]})
         contact.owner_id = owner_id
-        contact_owner.follow([contact.id])
+        owner_copies.follow([contact.id])
 
 
 def archive(actor, contact: Contact) -> None:

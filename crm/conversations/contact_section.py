@@ -7,11 +7,15 @@ from crm.contacts.page_sections import contact_panel
 from crm.conversations import queries
 from crm.conversations.forms import LogMessageForm
 from crm.conversations.models import INBOUND, OUTBOUND, Message
-from crm.dm_templates.services import active_templates, use_context
+from crm.conversations.services import outreach_warnings
+from crm.dm_templates import placeholders
+from crm.dm_templates.models import DMTemplate
+from crm.dm_templates.services import active_templates, render_for_contact
 from crm.extensions import db
 from crm.settings import services as settings
 
 LAST_PLATFORM_KEY = "dm_platform"
+FILL_PREFIX = "fill-"
 
 
 def default_platform(contact, conversations, active, chosen: bool) -> str:
@@ -64,6 +68,22 @@ def build(user, contact, *, conversation_id=None, before_id=None, form=None, war
             "templates": active_templates(form.platform.data if form else None)
             if use or templates_open else None,
             "target_hours": int(settings.get("response_target_hours") or 24)}
+
+
+def use_context(actor, contact, args) -> dict | None:
+    """The personalised text of ?template_id= for `contact` (refused when they opted out);
+    `args` are the query string's (fill-<placeholder>= values included)."""
+    template_id = args.get("template_id", type=int)
+    template = db.session.get(DMTemplate, template_id) if template_id else None
+    if template is None:
+        return None
+    primary = contact.primary_handle
+    platform = args.get("platform") or template.platform or (primary.platform if primary else None)
+    fills = {k[len(FILL_PREFIX):]: v for k, v in args.items() if k.startswith(FILL_PREFIX)}
+    rendering = render_for_contact(actor, contact, template, platform=platform, fills=fills)
+    return {"template": template, "rendering": rendering, "platform": platform, "fills": fills,
+            "labels": placeholders.LABELS,
+            "warnings": outreach_warnings(contact, template.id, tz_name=actor.timezone)}
 
 
 @contact_panel("conversations/_contact_panel.html", order=10)

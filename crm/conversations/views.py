@@ -274,3 +274,16 @@ def dismiss_opt_out(conversation_id):
     conv = policy.get_conversation(current_user, conversation_id)
     services.dismiss_opt_out(current_user, conv)
     return redirect(_contact_url(conv.contact_id, conversation=conv.id))
+
+
+@bp.get("/templates/use/<int:contact_id>")
+def use_template(contact_id):
+    """Fill a template in for a contact: the text to copy, or what is missing first."""
+    contact = policy.get_contact(current_user, contact_id)
+    if not (htmx and not htmx.boosted):
+        args = {k: v for k, v in request.args.items() if v}
+        return redirect(url_for("contacts.show", contact_id=contact.id, **args) + "#template-tool")
+    use = contact_section.use_context(current_user, contact, request.args)
+    if use is None:
+        return render_template("dm_templates/_use_empty.html")
+    return render_template("dm_templates/_use.html", use=use, contact=contact)

@@ -7,15 +7,12 @@ from crm.campaigns.models import Campaign
 from crm.contacts import consent
 from crm.contacts.models import PLATFORM_LABELS, PLATFORMS
 from crm.conversations.models import Message
-from crm.conversations.services import outreach_warnings
 from crm.core.errors import Conflict, ValidationFailed
 from crm.core.timeutil import utcnow
 from crm.dm_templates import placeholders
 from crm.dm_templates.models import DMTemplate
 from crm.extensions import db
 from crm.pipeline.models import OPEN, Deal
-
-FILL_PREFIX = "fill-"
 
 MAX_BODY = 5000
 
@@ -138,19 +135,3 @@ def render_for_contact(actor, contact, template: DMTemplate, *, platform=None,
         if name in values and not values[name] and (value or "").strip():
             values[name] = value.strip()
     return placeholders.render(template.body, values)
-
-
-def use_context(actor, contact, args) -> dict | None:
-    """The personalised text of ?template_id= for `contact` (refused when they opted out);
-    `args` are the query string's (fill-<placeholder>= values included)."""
-    template_id = args.get("template_id", type=int)
-    template = db.session.get(DMTemplate, template_id) if template_id else None
-    if template is None:
-        return None
-    primary = contact.primary_handle
-    platform = args.get("platform") or template.platform or (primary.platform if primary else None)
-    fills = {k[len(FILL_PREFIX):]: v for k, v in args.items() if k.startswith(FILL_PREFIX)}
-    rendering = render_for_contact(actor, contact, template, platform=platform, fills=fills)
-    return {"template": template, "rendering": rendering, "platform": platform, "fills": fills,
-            "labels": placeholders.LABELS,
-            "warnings": outreach_warnings(contact, template.id, tz_name=actor.timezone)}

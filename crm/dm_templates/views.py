@@ -1,4 +1,5 @@
-"""Template pages: the list with figures, write and edit, archive; "Use template" on a contact."""
+"""Template pages: the list with figures, write and edit, archive; the picker on a contact's page
+(filling one in for the contact is the DM panel's: conversations.views.use_template)."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -133,16 +134,3 @@ def pick(contact_id):
     platform = request.args.get("platform") or None
     return render_template("dm_templates/_pick.html", contact=contact, use=None, chosen=platform,
                            templates=services.active_templates(platform))
-
-
-@bp.get("/use/<int:contact_id>")
-def use(contact_id):
-    """Fill a template in for a contact: the text to copy, or what is missing first."""
-    contact = policy.get_contact(current_user, contact_id)
-    if not (htmx and not htmx.boosted):
-        args = {k: v for k, v in request.args.items() if v}
-        return redirect(url_for("contacts.show", contact_id=contact.id, **args) + "#template-tool")
-    use = services.use_context(current_user, contact, request.args)
-    if use is None:
-        return render_template("dm_templates/_use_empty.html")
-    return render_template("dm_templates/_use.html", use=use, contact=contact)

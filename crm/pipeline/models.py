@@ -101,7 +101,7 @@ class Deal(Timestamps, db.Model):
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"))
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # The contact's owner, for the deal scope's WHERE clause: written when the deal is
-    # opened and when its contact is reassigned (crm.pipeline.contact_owner).
+    # opened and when its contact is reassigned (crm.contacts.owner_copies).
     contact_owner_id: Mapped[int | None] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(200), nullable=False)
     value_minor: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)

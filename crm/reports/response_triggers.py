@@ -9,7 +9,7 @@ response times its day holds.
 
 On PostgreSQL the row trigger reads the contact's owner FOR SHARE: a concurrent
 reassignment of that contact then waits for the change to commit, and its own trigger sees
-the new response time (as crm.pipeline.contact_owner does for deals).
+the new response time (as crm.contacts.owner_copies does for deals).
 
 The same statements run from migration 0009 and when tests or the benchmark create tables
 directly. Migration 0004's triggers, which marked changed days for a recount, are kept below

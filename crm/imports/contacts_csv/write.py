@@ -14,14 +14,13 @@ from __future__ import annotations
 from sqlalchemy import bindparam, delete, insert, select, update
 
 from crm.audit.models import AuditEvent
-from crm.contacts import consent as consent_service
+from crm.contacts import consent as consent_service, owner_copies
 from crm.contacts.handles import profile_url
 from crm.contacts.models import ConsentEvent, Contact, SocialHandle, Tag, contact_tags
 from crm.core.timeutil import utcnow
 from crm.extensions import db
 from crm.imports import bulk
 from crm.imports.contacts_csv.plan import Decision
-from crm.pipeline import contact_owner
 
 def search_text(name, email, company, handles) -> str:
     """The same words refresh_search_text keeps, for a contact not loaded as an object
@@ -158,7 +157,7 @@ def _update(updates: list[Decision], now) -> None:
     reassigned = [d.contact.id for d in updates if d.owner_changed]
     for d in updates:
         db.session.expire(d.contact)
-    contact_owner.follow(reassigned)
+    owner_copies.follow(reassigned)
 
 
 AUDIT_KEYS = ["at", "actor_id", "action", "entity_type", "entity_id", "summary", "changes"]
