@@ -129,7 +129,8 @@ def task_scope(user, contact=None):
 
 
 def can_view_task(user, task) -> bool:
-    if task is None:
+    """A deleted task is seen by nobody (the audit log keeps what it was)."""
+    if task is None or task.status == "deleted":
         return False
     return may_see_task(user, task.assignee_id,
                         task.contact is not None and can_view_contact(user, task.contact))
@@ -139,6 +140,15 @@ def may_see_task(user, assignee_id: int | None, contact_visible: bool) -> bool:
     """`can_view_task` for a row read without its task: given to the user, or on a contact
     they may see."""
     return _is_manager(user) or assignee_id == user.id or contact_visible
+
+
+def may_be_given_task(user, contact=None, deal=None) -> bool:
+    """Whether `user` may be a task's assignee: they may see its contact or its deal (a
+    reminder on a deal they own on someone else's contact), so nobody is handed work on a
+    record they may not open."""
+    if contact is None and deal is None:
+        return True
+    return can_view_contact(user, contact) or (deal is not None and can_view_deal(user, deal))
 
 
 def get_task(user, task_id):

@@ -16,7 +16,7 @@ from crm.core.timeutil import utcnow
 from crm.extensions import db
 from crm.pipeline.models import Deal
 from crm.tasks.models import Task
-from crm.tasks.services import OPEN, day_bounds
+from crm.tasks.services import CANCELLED, DONE, OPEN, day_bounds
 
 SECTION_LIMIT = 10     # rows a section opens with: the most urgent first
 PAGE_LIMIT = 25        # rows each "Show more" adds
@@ -186,7 +186,7 @@ def tasks_for_contact(user, contact, limit: int = 20, closed: int = 5) -> list[T
         closed_at = func.coalesce(Task.done_at, Task.cancelled_at)
         open_ids = (select(Task.id).where(*where, Task.status == OPEN)
                     .order_by(Task.due_at, Task.id).limit(limit))
-        closed_ids = (select(Task.id).where(*where, Task.status != OPEN)
+        closed_ids = (select(Task.id).where(*where, Task.status.in_((DONE, CANCELLED)))
                       .order_by(closed_at.desc(), Task.id.desc()).limit(closed))
         # One IN over the two lists: with an OR of two INs PostgreSQL reads every task.
         picked = union_all(select(open_ids.subquery().c.id), select(closed_ids.subquery().c.id))

@@ -1,5 +1,6 @@
-"""Task rules: create (outreach tasks pass the consent gate), complete, snooze, reopen."""
-from datetime import datetime, time, timedelta
+"""Task rules: create (outreach tasks pass the consent gate), edit, reassign, delete,
+complete, snooze, reopen."""
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
@@ -16,7 +17,9 @@ from crm.extensions import db
 from crm.pipeline.models import Deal
 from crm.tasks.models import Task
 
-OPEN, DONE, CANCELLED = "open", "done", "cancelled"
+# A deleted task keeps its row, seen by nobody (crm.policy): an automatic follow-up's row is
+# what stops the follow-up job from creating it again for the same unanswered DM.
+OPEN, DONE, CANCELLED, DELETED = "open", "done", "cancelled", "deleted"
 SNOOZES = {"1d": "1 day", "3d": "3 days", "next_week": "Next week"}
 COUNT_CAP = 999
 
@@ -59,9 +62,11 @@ def _save(task: Task, expected_version: int | None = None, flush: bool = True) -
             raise Conflict(message)
 
 
-def _assignee(actor, assignee_id) -> int | None:
+def _assignee(actor, assignee_id, contact=None, deal=None):
+    """The user a task goes to (the actor when none is chosen): only managers give tasks to
+    someone else, and only to an active user who may see the task's contact (or deal)."""
     if assignee_id in (None, ""):
-        return getattr(actor, "id", None)
+        return actor
     assignee_id = int(assignee_id)
     if actor is not None and assignee_id != actor.id and not policy.can_reassign(actor):
         raise ValidationFailed("Only managers can give tasks to someone else.",
@@ -69,7 +74,11 @@ def _assignee(actor, assignee_id) -> int | None:
     user = db.session.get(User, assignee_id)
     if user is None or not user.active:
         raise ValidationFailed("Choose an active user.", field="assignee_id")
-    return assignee_id
+    if not policy.may_be_given_task(user, contact, deal):
+        raise ValidationFailed(f"{user.name} may not see "
+                               f"{contact.name if contact is not None else 'this deal'}; "
+                               "choose someone who may.", field="assignee_id")
+    return user
 
 
 def _links(actor, contact_id, deal_id):
@@ -87,27 +96,41 @@ def _links(actor, contact_id, deal_id):
     return (contact or (deal.contact if deal else None)), deal
 
 
-def create_task(actor, data: dict) -> Task:
-    """A follow-up task; an outreach task (a DM to send) needs a contact who may be contacted."""
+def _title(data: dict) -> str:
     title = " ".join((data.get("title") or "").split())[:200]
     if not title:
         raise ValidationFailed("Say what has to be done.", field="title")
+    return title
+
+
+def _due_at(data: dict) -> datetime:
     due_at = data.get("due_at")
     if not isinstance(due_at, datetime):
         raise ValidationFailed("Choose when it is due.", field="due_at")
+    return due_at
+
+
+def _require_outreach_allowed(actor, contact) -> None:
+    if contact is None:
+        raise ValidationFailed("An outreach task needs a contact.", field="is_outreach")
+    # A deal owned on someone else's contact is not a way to reach them (nor to learn
+    # their consent from the refusal): outreach needs a contact the user may see.
+    if actor is not None and not policy.can_view_contact(actor, contact):
+        raise ValidationFailed("An outreach task needs a contact you can see; ask their "
+                               "owner or a manager.")
+    require_may_contact(contact, action="outreach task")
+
+
+def create_task(actor, data: dict) -> Task:
+    """A follow-up task; an outreach task (a DM to send) needs a contact who may be contacted."""
+    title, due_at = _title(data), _due_at(data)
     contact, deal = _links(actor, data.get("contact_id"), data.get("deal_id"))
     is_outreach = bool(data.get("is_outreach"))
     if is_outreach:
-        if contact is None:
-            raise ValidationFailed("An outreach task needs a contact.", field="is_outreach")
-        # A deal owned on someone else's contact is not a way to reach them (nor to learn
-        # their consent from the refusal): outreach needs a contact the user may see.
-        if actor is not None and not policy.can_view_contact(actor, contact):
-            raise ValidationFailed("An outreach task needs a contact you can see; ask their "
-                                   "owner or a manager.")
-        require_may_contact(contact, action="outreach task")
+        _require_outreach_allowed(actor, contact)
+    assignee = _assignee(actor, data.get("assignee_id"), contact, deal)
     task = Task(title=title, due_at=due_at, notes=(data.get("notes") or "").strip() or None,
-                assignee_id=_assignee(actor, data.get("assignee_id")),
+                assignee_id=getattr(assignee, "id", None),
                 created_by_id=getattr(actor, "id", None),
                 contact_id=contact.id if contact else None, deal_id=deal.id if deal else None,
                 is_outreach=is_outreach, auto=bool(data.get("auto")),
@@ -120,6 +143,44 @@ def create_task(actor, data: dict) -> Task:
     audit.record(actor, "create", task, summary=f"Task “{title}” created"
                  + (f" for {contact.name}" if contact else ""))
     return task
+
+
+def update_task(actor, task: Task, data: dict, *, expected_version: int | None = None) -> Task:
+    """Edit a task's title, due time, notes and outreach flag, and give it to someone else;
+    audited as "update" and, when the assignee changes, "reassign"."""
+    _require_view(actor, task)
+    _save(task, expected_version, flush=False)
+    title, due_at = _title(data), _due_at(data)
+    is_outreach = bool(data.get("is_outreach"))
+    if is_outreach and not task.is_outreach:
+        _require_outreach_allowed(actor, task.contact)
+    old_assignee = task.assignee
+    assignee = old_assignee
+    if str(data.get("assignee_id") or "") != str(task.assignee_id or ""):
+        assignee = _assignee(actor, data.get("assignee_id"), task.contact, task.deal)
+    task.title, task.due_at, task.is_outreach = title, due_at, is_outreach
+    task.notes = (data.get("notes") or "").strip() or None
+    changes = audit.changes_of(task)
+    task.assignee = assignee
+    _save(task)
+    if changes:
+        audit.record(actor, "update", task, summary=f"Task “{title}” edited", changes=changes)
+    if assignee is not old_assignee:
+        audit.record(actor, "reassign", task,
+                     summary=f"Task “{title}” given to {getattr(assignee, 'name', 'nobody')}",
+                     changes={"assignee_id": [getattr(old_assignee, "id", None),
+                                              getattr(assignee, "id", None)]})
+    return task
+
+
+def delete_task(actor, task: Task, *, expected_version: int | None = None) -> None:
+    """Delete a task: it leaves every list and page; the audit log keeps what it was."""
+    _require_view(actor, task)
+    _save(task, expected_version, flush=False)
+    task.status = DELETED
+    _save(task)
+    audit.record(actor, "delete", task, summary=f"Task “{task.title}” deleted",
+                 changes={"title": task.title, "due_at": task.due_at})
 
 
 def complete_task(actor, task: Task, *, expected_version: int | None = None,
@@ -168,19 +229,47 @@ def snoozed_until(task: Task, choice: str, tz_name: str | None,
                                        local_due.time().replace(tzinfo=None)), tz_name)
 
 
-def snooze_task(actor, task: Task, choice: str, *, expected_version: int | None = None,
-                now: datetime | None = None) -> datetime:
-    """Push an open task later; returns the new due time."""
-    _require_view(actor, task)
-    _save(task, expected_version, flush=False)
-    if task.status != OPEN:
-        raise ValidationFailed("Only open tasks can be snoozed.")
-    tz = getattr(actor, "timezone", None) or (task.assignee.timezone if task.assignee else None)
-    new_due = snoozed_until(task, choice, tz, now)
+def _snooze_to(actor, task: Task, new_due: datetime, label: str) -> datetime:
     old_due = task.due_at
     task.due_at = new_due
     task.snooze_count += 1
     _save(task)
-    audit.record(actor, "snooze", task, summary=f"Task “{task.title}” snoozed ({SNOOZES[choice]})",
+    audit.record(actor, "snooze", task, summary=f"Task “{task.title}” snoozed ({label})",
                  changes={"due_at": [old_due, new_due]})
     return new_due
+
+
+def _snoozable(actor, task: Task, expected_version: int | None) -> str | None:
+    """Checks every snooze shares; returns the time zone its dates are read in."""
+    _require_view(actor, task)
+    _save(task, expected_version, flush=False)
+    if task.status != OPEN:
+        raise ValidationFailed("Only open tasks can be snoozed.")
+    return getattr(actor, "timezone", None) or (task.assignee.timezone if task.assignee else None)
+
+
+def snooze_task(actor, task: Task, choice: str, *, expected_version: int | None = None,
+                now: datetime | None = None) -> datetime:
+    """Push an open task later (1 day, 3 days, next week); returns the new due time."""
+    tz = _snoozable(actor, task, expected_version)
+    return _snooze_to(actor, task, snoozed_until(task, choice, tz, now), SNOOZES[choice])
+
+
+def snooze_task_until(actor, task: Task, day: date | None, *,
+                      expected_version: int | None = None,
+                      now: datetime | None = None) -> datetime:
+    """Push an open task to a day of one's choosing, at its own local time of day; the new
+    due time may not be in the past."""
+    tz = _snoozable(actor, task, expected_version)
+    now = now or utcnow()
+    if not isinstance(day, date):
+        raise ValidationFailed("Snooze until: choose a date.", field="until_date")
+    if day < local(now, tz).date():
+        raise ValidationFailed("Snooze until: that date is in the past; choose today or later.",
+                               field="until_date")
+    new_due = from_local(datetime.combine(day, local(task.due_at, tz).time().replace(tzinfo=None)),
+                         tz)
+    if new_due <= now:
+        raise ValidationFailed(f"Snooze until: {local(new_due, tz):%H:%M} today has passed; "
+                               "choose a later date.", field="until_date")
+    return _snooze_to(actor, task, new_due, f"until {local(new_due, tz):%a %d %b}")

@@ -2,23 +2,21 @@
 from datetime import datetime, time
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, abort, flash, g, redirect, render_template, request,
-                   url_for)
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from crm import policy
 from crm.contacts.consent import may_contact, record_refusal
-from crm.core.errors import OutreachRefused, ServiceError
+from crm.core.errors import Conflict, OutreachRefused, ServiceError
 from crm.core.forms import apply_service_error, int_or_none
 from crm.core.links import RowUrl
 from crm.core.timeutil import from_local, local, utcnow
 from crm.core.viewer import me
 from crm.extensions import db, htmx
 from crm.tasks import queries, services
-from crm.tasks.forms import assignee_choices, new_task_form
-
-bp = Blueprint("tasks", __name__)
+from crm.tasks.blueprint import bp
+from crm.tasks.forms import SnoozeDateForm, assignee_choices, new_task_form
 
 
 def fragment() -> bool:
@@ -48,6 +46,7 @@ class TaskRowLinks:
         self.complete = RowUrl("tasks.complete", "task_id")
         self.reopen = RowUrl("tasks.reopen", "task_id")
         self.snooze = RowUrl("tasks.snooze", "task_id")
+        self.edit = RowUrl("tasks.edit", "task_id")
         self.contact = RowUrl("contacts.show", "contact_id")
         self.deal = RowUrl("pipeline.deal", "deal_id")
 
@@ -191,13 +190,18 @@ def _refused_in_place(e: OutreachRefused) -> None:
     record_refusal(current_user, e.contact_id, e.action, e.message)   # the request commits it
 
 
-def _row(task, status=200, message=None):
-    html = render_template("tasks/_task.html", task=task, message=message)
-    return html, status, {"HX-Trigger": "taskChanged"}
+def _row(task, status=200, message=None, snooze_error=None):
+    html = render_template("tasks/_task.html", task=task, message=message,
+                           snooze_error=snooze_error)
+    headers = {"HX-Trigger": "taskChanged"}
+    if status == 409:    # the row in its current state replaces the stale one (static/js/app.js)
+        headers["HX-Retarget"] = f"#task-{task.id}"
+    return html, status, headers
 
 
 def _task_action(task_id, action):
     task = policy.get_task(current_user, task_id)
+    status, snooze_error = 200, None
     try:
         message, category = action(task), "success"
     except OutreachRefused as e:
@@ -206,8 +210,11 @@ def _task_action(task_id, action):
     except ServiceError as e:
         db.session.rollback()
         message, category = e.message, "error"
+        status = 409 if isinstance(e, Conflict) else 200
+        snooze_error = e.message if e.field == "until_date" else None
     if fragment():
-        return _row(task, message=message)
+        return _row(task, status=status, message=None if snooze_error else message,
+                    snooze_error=snooze_error)
     if message:
         flash(message, category)
     return redirect(_safe_next(url_for("tasks.today")))
@@ -230,13 +237,18 @@ def reopen(task_id):
 
 @bp.post("/tasks/<int:task_id>/snooze")
 def snooze(task_id):
-    """Snooze a task for 1 day, 3 days or until next week (one click)."""
+    """Snooze a task for 1 day, 3 days, until next week (one click) or to a chosen date."""
     choice = request.form.get("until", "")
-    if choice not in services.SNOOZES:
+    if choice not in (*services.SNOOZES, "date"):
         abort(400)
+    version = int_or_none(request.form.get("version"))
 
     def run(task):
-        due = services.snooze_task(current_user, task, choice,
-                                   expected_version=int_or_none(request.form.get("version")))
+        if choice == "date":
+            form = SnoozeDateForm(meta={"csrf": False})
+            day = form.until_date.data if form.until_date.validate(form) else None
+            due = services.snooze_task_until(current_user, task, day, expected_version=version)
+        else:
+            due = services.snooze_task(current_user, task, choice, expected_version=version)
         return f"Snoozed until {local(due, current_user.timezone):%a %d %b, %H:%M}."
     return _task_action(task_id, run)

@@ -2,9 +2,11 @@
 // Content-Security-Policy allows no inline script or on* attribute: behaviour lives here,
 // switched on by data- attributes.
 (function () {
-  // <form data-confirm="Question?">: ask before posting (boosted or not).
+  // <form data-confirm="Question?"> (or a submit button with it): ask before posting
+  // (boosted or not).
   document.addEventListener("submit", function (e) {
-    var question = e.target.dataset && e.target.dataset.confirm;
+    var question = (e.submitter && e.submitter.dataset.confirm) ||
+      (e.target.dataset && e.target.dataset.confirm);
     if (question && !window.confirm(question)) {
       e.preventDefault();
       e.stopImmediatePropagation();
@@ -113,9 +115,13 @@
     if (nameField) nameField.value = item.dataset.fillName;
     item.closest(".suggest").remove();
   });
-  // The DM poll answers 304 when nothing changed: nothing to swap then.
+  // The DM poll answers 304 when nothing changed: nothing to swap then. A conflict (409)
+  // that names where it goes (HX-Retarget) brings the record as it now is, with a message
+  // saying what happened: it is swapped in there.
   document.addEventListener("htmx:beforeSwap", function (e) {
-    if (e.detail.xhr && e.detail.xhr.status === 304) e.detail.shouldSwap = false;
+    var xhr = e.detail.xhr;
+    if (xhr && xhr.status === 304) e.detail.shouldSwap = false;
+    if (xhr && xhr.status === 409 && xhr.getResponseHeader("HX-Retarget")) e.detail.shouldSwap = true;
   });
   // New DMs (the poll's "dmsChanged") refresh an open conversation only while nobody is
   // typing in it: its refresher listens for "dmsChangedQuiet".
