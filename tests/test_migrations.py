@@ -181,3 +181,43 @@ def test_0017_encrypts_stored_two_factor_keys_or_turns_two_factor_off(empty_data
                 assert conn.scalar(text("SELECT totp_secret FROM users")) == "JBSWY3DPEHPK3PXP"
         downgrade(revision="base")
         db.engine.dispose()
+
+
+def test_0021_puts_past_events_on_their_contacts_timeline(empty_database_url):
+    """Events written before 0021 get the contact they are about: the contact's own, and its
+    tasks', deals' and DMs' — but not a hand-logged DM's or a note's "create" (the message or
+    note itself is on the timeline)."""
+    fresh = _app_on(empty_database_url)
+    with fresh.app_context():
+        upgrade(revision="0020")
+        with db.engine.begin() as conn:
+            user = _insert(conn, "users", email="r@example.com", name="R", password_hash="x")
+            contact = _insert(conn, "contacts", name="Maya")
+            pipeline = _insert(conn, "pipelines", name="Sales")
+            stage = _insert(conn, "stages", pipeline_id=pipeline, name="New")
+            deal = _insert(conn, "deals", contact_id=contact, pipeline_id=pipeline,
+                           stage_id=stage, owner_id=user, title="D")
+            task = _insert(conn, "tasks", title="T", due_at=text("CURRENT_TIMESTAMP"),
+                           contact_id=contact)
+            note = _insert(conn, "notes", contact_id=contact, body="N")
+            conv = _insert(conn, "conversations", contact_id=contact, platform="instagram")
+            message = _insert(conn, "messages", conversation_id=conv, direction="in",
+                              sent_at=text("CURRENT_TIMESTAMP"), body="hi")
+            events = {(entity_type, action): _insert(
+                conn, "audit_events", action=action, entity_type=entity_type,
+                entity_id=entity_id, summary="", changes={}, at=text("CURRENT_TIMESTAMP"))
+                for entity_type, action, entity_id in (
+                    ("contact", "update", contact), ("deal", "move", deal),
+                    ("task", "snooze", task), ("note", "create", note),
+                    ("message", "update", message), ("message", "create", message),
+                    ("user", "sign_in", user))}
+        upgrade()
+        with db.engine.begin() as conn:
+            kept = dict(conn.execute(text("SELECT id, contact_id FROM audit_events")).all())
+        assert {key: kept[i] for key, i in events.items()} == {
+            ("contact", "update"): contact, ("deal", "move"): contact,
+            ("task", "snooze"): contact, ("note", "create"): None,
+            ("message", "update"): contact, ("message", "create"): None,
+            ("user", "sign_in"): None}
+        downgrade(revision="base")
+        db.engine.dispose()

@@ -167,7 +167,10 @@ def test_delete_in_place(auth, db, rep, contact, task, hx):
     assert event.actor_id == rep.id and event.changes["title"] == "Send the rate card"
     assert client.get(f"/tasks/{task.id}/edit").status_code == 404
     assert client.post(f"/tasks/{task.id}/complete").status_code == 404
-    assert "Send the rate card" not in client.get(f"/contacts/{contact.id}").data.decode()
+    page = client.get(f"/contacts/{contact.id}").data.decode()
+    tasks_section = page[page.index(f'id="tasks-contact-{contact.id}"'):page.index('id="timeline"')]
+    assert "Send the rate card" not in tasks_section          # the timeline says it was deleted
+    assert "Task “Send the rate card” deleted" in page
     assert "Send the rate card" not in client.get("/today").data.decode()
 
 

@@ -97,7 +97,7 @@ def add_deals(conn, world: World, count: int, open_count: int, pipelines, reason
                             "seconds_in_from_stage": None if previous is None
                             else int((at - times[k - 1]).total_seconds())})
             audits.append({"at": at, "actor_id": owner, "action": "create" if k == 0 else "move",
-                           "entity_type": "deal", "entity_id": deal_id,
+                           "entity_type": "deal", "entity_id": deal_id, "contact_id": p.id,
                            "summary": f"Deal “{row['title']}” " + (
                                f"opened for {p.name}" if k == 0 else "moved"),
                            "changes": {}})

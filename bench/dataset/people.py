@@ -187,8 +187,10 @@ def add_contacts(conn, world: World, count: int) -> dict:
 
 
 def _audit(at, actor_id, action, entity_type, entity_id, summary, changes) -> dict:
+    """An event about a contact (on its timeline)."""
     return {"at": at, "actor_id": actor_id, "action": action, "entity_type": entity_type,
-            "entity_id": entity_id, "summary": summary[:255], "changes": changes}
+            "entity_id": entity_id, "contact_id": entity_id, "summary": summary[:255],
+            "changes": changes}
 
 
 def add_consent_history(conn, world: World, events: dict, dm_opt_outs: dict) -> None:

@@ -91,7 +91,8 @@ def add_tasks(conn, world: World, count: int) -> int:
     for i, row in enumerate(rows, start=1):
         row["id"] = i
     audits = [{"at": r["created_at"], "actor_id": r["created_by_id"], "action": "create",
-               "entity_type": "task", "entity_id": r["id"], "summary": f"Task “{r['title']}” created",
+               "entity_type": "task", "entity_id": r["id"], "contact_id": r["contact_id"],
+               "summary": f"Task “{r['title']}” created",
                "changes": {}} for r in rows if not r["auto"]]
     load.insert(conn, "tasks", rows)
     load.insert(conn, "audit_events", audits)

@@ -15,6 +15,8 @@ class AuditEvent(db.Model):
         Index("ix_audit_at", "at"),
         Index("ix_audit_actor_at", "actor_id", "at"),
         Index("ix_audit_action_at", "action", "at"),
+        # A contact's timeline: its events newest first, keyset on (at, id).
+        Index("ix_audit_contact_at", "contact_id", "at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -23,6 +25,9 @@ class AuditEvent(db.Model):
     action: Mapped[str] = mapped_column(String(32), nullable=False)
     entity_type: Mapped[str] = mapped_column(String(32), nullable=False)
     entity_id: Mapped[int | None] = mapped_column(Integer)
+    # The contact whose timeline shows the event: the contact itself, or the one its task,
+    # deal, note or DM belongs to (crm/contacts/timeline.py).
+    contact_id: Mapped[int | None] = mapped_column(Integer)
     summary: Mapped[str] = mapped_column(String(255), nullable=False, default="")
     changes: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
 

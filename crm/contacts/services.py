@@ -222,5 +222,6 @@ def add_note(actor, contact: Contact, body: str) -> Note:
         raise ValidationFailed("Write something in the note.", field="body")
     note = Note(contact_id=contact.id, author_id=actor.id, body=body)
     db.session.add(note)
-    audit.record(actor, "create", note, summary=f"Note on {contact.name}")
+    # The note itself is on the contact's timeline, with its text.
+    audit.record(actor, "create", note, summary=f"Note on {contact.name}", on_timeline=False)
     return note

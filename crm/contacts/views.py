@@ -5,12 +5,12 @@ from sqlalchemy import bindparam, select
 
 from crm import policy
 from crm.accounts.models import User
-from crm.audit.models import AuditEvent
 from crm.contacts import consent as consent_service
 from crm.contacts import page_sections
 from crm.contacts import services
+from crm.contacts.timeline import timeline_page
 from crm.contacts.forms import ConsentForm, ContactForm, HandleForm, NoteForm
-from crm.contacts.models import ConsentEvent, Note, SocialHandle, Tag
+from crm.contacts.models import ConsentEvent, SocialHandle, Tag
 from crm.contacts.queries import SORTS, ContactFilters, list_contacts, suggest_contacts
 from crm.core import statements
 from crm.core.errors import Conflict, ServiceError
@@ -93,21 +93,14 @@ def new():
 
 
 def _detail_context(contact, **extra):
-    by_contact = {"contact_id": contact.id}
-    timeline = db.session.scalars(statements.kept(("contact.timeline",), lambda: (
-        select(AuditEvent).where(AuditEvent.entity_type == "contact",
-                                 AuditEvent.entity_id == bindparam("contact_id"))
-        .order_by(AuditEvent.at.desc()).limit(15))), by_contact).all()
-    notes = db.session.scalars(statements.kept(("contact.notes",), lambda: (
-        select(Note).where(Note.contact_id == bindparam("contact_id"))
-        .order_by(Note.created_at.desc()).limit(20))), by_contact).all()
+    timeline, timeline_more = timeline_page(contact)
     # The side column's longer forms are built only when asked for (?add=handle,
     # ?change=consent without JavaScript); otherwise the page fetches them on demand.
     consent_form = _consent_form(contact) if request.args.get("change") == "consent" else None
     handle_form = HandleForm(formdata=None) if request.args.get("add") == "handle" else None
     # Only managers reassign: a rep's page lists no users.
     owner_choices = _owner_choices() if current_user.is_manager else None
-    ctx = dict(contact=contact, timeline=timeline, notes=notes, consent_form=consent_form,
+    ctx = dict(contact=contact, timeline=timeline, timeline_more=timeline_more, consent_form=consent_form,
                consent_events=_consent_history(contact),
                handle_form=handle_form, note_form=NoteForm(formdata=None),
                owner_choices=owner_choices, owner_now=str(contact.owner_id or ""),
@@ -136,6 +129,18 @@ def show(contact_id):
     """A contact: handles, consent, conversations, deals, tasks, notes, timeline."""
     contact = policy.get_contact(current_user, contact_id)
     return render_template("contacts/show.html", **_detail_context(contact))
+
+
+@bp.get("/<int:contact_id>/timeline")
+def timeline(contact_id):
+    """Older entries of a contact's timeline: appended in place by HTMX, or a page of their
+    own without JavaScript."""
+    contact = policy.get_contact(current_user, contact_id)
+    entries, more = timeline_page(contact, before=request.args.get("before"))
+    ctx = dict(contact=contact, timeline=entries, timeline_more=more)
+    if htmx and not htmx.boosted:
+        return render_template("contacts/_timeline_entries.html", **ctx)
+    return render_template("contacts/timeline.html", **ctx)
 
 
 @bp.route("/<int:contact_id>/edit", methods=["GET", "POST"])
@@ -348,10 +353,9 @@ def add_note(contact_id):
         services.add_note(current_user, contact, form.body.data)
         form = NoteForm(formdata=None)
     if htmx:
-        notes = db.session.scalars(select(Note).where(Note.contact_id == contact.id)
-                                   .order_by(Note.created_at.desc()).limit(20)).all()
-        return render_template("contacts/_notes.html", contact=contact, notes=notes,
-                               note_form=form)
+        entries, more = timeline_page(contact)
+        return render_template("contacts/_timeline.html", contact=contact, timeline=entries,
+                               timeline_more=more, note_form=form)
     if form.errors:
         flash(form.body.errors[0], "error")
     return redirect(url_for("contacts.show", contact_id=contact.id))

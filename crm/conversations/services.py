@@ -90,9 +90,10 @@ def log_message(actor, contact, *, platform, direction, body, sent_at=None, medi
     conv = conversation or _conversation_for(contact, platform)
     message = ingest.ingest(actor, conv, [incoming], source=ingest.HAND).added[0]
     word = "Sent" if direction == OUTBOUND else "Received"
+    # The message itself is on the contact's timeline, as every DM is, however it came.
     audit.record(actor, "create", message,
                  summary=f"{word} {PLATFORM_LABELS.get(conv.platform, conv.platform)} DM "
-                         f"logged for {contact.name}")
+                         f"logged for {contact.name}", on_timeline=False)
     return message
 
 

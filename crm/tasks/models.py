@@ -15,6 +15,8 @@ class Task(db.Model):
         Index("ix_tasks_status_due_assignee", "status", "due_at", "assignee_id"),
         # A contact's open tasks, filtered and in due order from one index.
         Index("ix_tasks_contact", "contact_id", "status", "due_at", "id"),
+        # A contact's automatic follow-ups, newest first (its timeline).
+        Index("ix_tasks_contact_auto", "contact_id", "auto", "created_at", "id"),
         Index("ix_tasks_deal", "deal_id", "status"),
         Index("ix_tasks_status_done", "status", "done_at", "assignee_id"),
         # Covering for the dashboard's automatic follow-ups created in a range, and whether
