@@ -87,6 +87,11 @@ def test_the_task_edit_form_at_desktop_and_phone_width(browser, live_server, sig
         sign_in(page, rep)
         page.goto(f"{live_server}/contacts/{contact.id}")
         wait_for_htmx(page, f"#task-{task.id} .edit-link")
+        page.locator(f"#task-{task.id}").get_by_label("Snooze “Send the rate card” to a date").click()
+        expect(page.get_by_label("Snooze until")).to_be_visible()
+        page.locator(f"#tasks-contact-{contact.id}").screenshot(
+            path=str(SCREENSHOTS / f"task-snooze-date-{width}.png"))
+        assert _axe(page) == []
         page.locator(f"#task-{task.id}").get_by_role("link", name="Edit “Send the rate card”").click()
         expect(page.locator(f"#task-{task.id} form.task-edit")).to_be_visible()
         page.locator(f"#tasks-contact-{contact.id}").screenshot(
