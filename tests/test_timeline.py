@@ -19,6 +19,7 @@ from crm.tasks import services as tasks
 from crm.tasks.followups import create_follow_ups
 from tests import factories
 from tests.test_followups import unanswered
+from tests.test_imports_support import import_storage  # noqa: F401 (fixture)
 from tests.test_pipeline import get_stage
 
 
@@ -179,3 +180,23 @@ def test_a_malformed_cursor_starts_at_the_newest(auth, db, rep, contact, hx):
     body = auth.login(rep).get(f"/contacts/{contact.id}/timeline?before=nonsense",
                                headers=hx).data.decode()
     assert "Hello" in body
+
+
+def test_contacts_created_and_updated_by_a_csv_import_say_so(app, auth, db, rep,
+                                                             import_storage):  # noqa: F811
+    """The CSV import writes its audit events in bulk: they are on the timeline all the same."""
+    from tests.test_imports_csv import by_name, import_csv
+
+    maya = factories.ContactFactory(name="Maya Lindqvist", email="maya@example.com",
+                                    owner_id=rep.id)
+    db.session.commit()
+    import_csv(auth.login(rep), "Name,Email,Company,Consent\n"
+                                "Maya Lindqvist,maya@example.com,Glow,\n"
+                                "Lena Fischer,lena@example.com,,opted in\n", name="fair.csv")
+    with app.test_request_context():
+        updated = everything(db.session.get(type(maya), maya.id))
+        created = everything(by_name("Lena Fischer"))
+    assert [(e.kind, e.who) for e in updated] == [("Import", rep.name)]
+    assert "Updated by" in updated[0].text and "company" in updated[0].text
+    assert {e.kind for e in created} == {"Import", "Consent"}
+    assert any(e.text.startswith("Created by") for e in created)

@@ -109,7 +109,7 @@ def _initial_consent(actor, creates: list[Decision], source: str, now) -> None:
                        "to_dnc": dnc, "source": source[:200], "note": None,
                        "evidence_message_id": None})
         audits.append({"at": now, "actor_id": getattr(actor, "id", None), "action": "consent",
-                       "entity_type": "contact", "entity_id": d.new_id,
+                       "entity_type": "contact", "entity_id": d.new_id, "contact_id": d.new_id,
                        "summary": f"Consent: {consent_service.describe('unknown', False)} → "
                                   f"{consent_service.describe(status, dnc)}"[:255],
                        "changes": {"consent_status": ["unknown", status],
@@ -160,7 +160,8 @@ def _update(updates: list[Decision], now) -> None:
     owner_copies.follow(reassigned)
 
 
-AUDIT_KEYS = ["at", "actor_id", "action", "entity_type", "entity_id", "summary", "changes"]
+AUDIT_KEYS = ["at", "actor_id", "action", "entity_type", "entity_id", "contact_id", "summary",
+              "changes"]
 
 
 def _audit(actor, decisions: list[Decision], source: str, now) -> None:
@@ -183,7 +184,7 @@ def _audit(actor, decisions: list[Decision], source: str, now) -> None:
             fields = ", ".join(k.replace("_minor", "").replace("_", " ") for k in changes)
             summary = (f"Updated by {source}" + (f": {fields}" if fields else ""))[:255]
             changes = bulk.bound(table, "changes", changes)
-        rows.append((at, actor_id, "import", "contact", _id(d), summary, changes))
+        rows.append((at, actor_id, "import", "contact", _id(d), _id(d), summary, changes))
     bulk.insert_tuples(table, AUDIT_KEYS, rows)
 
 
