@@ -92,6 +92,7 @@ def assert_exact(manager, rep, other_rep, zones=ZONES):
                     scope = Scope.for_view(viewer, f)
                     got = response_figures(scope, target)
                     assert got == oracle(scope, target), (viewer.name, tz, preset, args, target)
+    response_rollup.prepare()   # what a worker does every minute (the loads above write nothing)
     stored = response_rollup.stored()
     _db.session.rollback()
     response_rollup.rebuild()
@@ -207,3 +208,21 @@ def test_a_reassignment_waits_for_a_response_time_being_written_on_postgresql(te
                  response_rollup.bucket_of(3600))] == (1, 1)
     response_rollup.rebuild()
     assert response_rollup.stored() == kept
+
+
+def test_a_load_reads_the_logged_changes_and_writes_nothing(team):
+    """The figures count the changes a worker has not added to the day rows yet, and reading
+    them adds nothing (no write on a dashboard load)."""
+    from crm.reports.models import ResponseChange
+
+    manager, rep, other_rep, convs = team
+    add_responses(random.Random(5), convs, [rep.id, None], 40)
+    _db.session.commit()
+    logged = _db.session.scalar(select(func.count()).select_from(ResponseChange))
+    assert logged > 0
+    scope = Scope.for_view(manager, DashboardFilters.from_args({"preset": "30d"}, "UTC", NOW))
+    assert response_figures(scope, 3600) == oracle(scope, 3600)
+    assert _db.session.scalar(select(func.count()).select_from(ResponseChange)) == logged
+    assert not _db.session.new and not _db.session.dirty
+    assert response_rollup.prepare() == logged          # the worker's turn
+    assert response_figures(scope, 3600) == oracle(scope, 3600)

@@ -4,8 +4,9 @@ response_day_counts holds, per UTC day of the burst's start, owner slice (one co
 or everyone's), platform slice (one or all), responder and bucket of response time, how
 many bursts started and how many were answered. Triggers (crm.reports.response_triggers)
 log every change to the response times as counts to add (response_changes: −1 under the
-old key, +1 under the new); `prepare()` adds them to the day rows before the dashboard
-reads, so a DM costs a few rows, not a recount of its day.
+old key, +1 under the new); a worker adds them to the day rows every minute (`prepare()`),
+and the dashboard reads the changes not added yet with the day rows, so a DM costs a few
+rows, not a recount of its day, and a load writes nothing.
 
 A dashboard range starts and ends at local midnights: its whole UTC days come from here,
 the hours at its two edges from the response times themselves. The buckets tell the
@@ -89,12 +90,14 @@ def _store(rows) -> None:
         db.session.connection().execute(insert(ResponseDayCount.__table__), values[i:i + 5000])
 
 
-def prepare() -> None:
+def prepare() -> int:
     """Add the logged changes to the day rows (one small query when there are none) and
-    commit. The changes read are deleted by id: one committed meanwhile stays for the next
-    load (on PostgreSQL ids are not committed in order)."""
+    commit; how many were added. A worker does it every minute (crm.reports.jobs), an import
+    at its end; the dashboard reads the day rows and the changes not added yet together, so
+    it never has to. The changes read are deleted by id: one committed meanwhile stays for
+    the next time (on PostgreSQL ids are not committed in order)."""
     if db.session.scalar(select(ResponseChange.id).limit(1)) is None:
-        return
+        return 0
     _lock()
     changes = db.session.execute(select(
         ResponseChange.id, ResponseChange.day, ResponseChange.owner_id, ResponseChange.platform,
@@ -113,6 +116,7 @@ def prepare() -> None:
     for i in range(0, len(ids), 1000):
         db.session.execute(delete(ResponseChange).where(ResponseChange.id.in_(ids[i:i + 1000])))
     db.session.commit()
+    return len(ids)
 
 
 def rebuild() -> None:
@@ -158,11 +162,33 @@ def _whole_days(start: datetime, end: datetime) -> tuple[datetime, datetime]:
     return first, max(first, last)
 
 
+def _day_counts(scope, first: datetime, last: datetime):
+    """(responder, bucket, bursts, answered) of whole UTC days [first, last) in the scope's
+    owner and platform slice: the day rows plus the logged changes not added to them yet, in
+    one statement (one snapshot: a change being added meanwhile is counted once)."""
+    days = (day_key(first), day_key(last))
+    kept = (select(ResponseDayCount.responder_id, ResponseDayCount.bucket,
+                   ResponseDayCount.bursts, ResponseDayCount.answered)
+            .where(ResponseDayCount.owner_id == (EVERYONE if scope.owner_id is None
+                                                 else scope.owner_id),
+                   ResponseDayCount.platform == (scope.platform or ALL_PLATFORMS),
+                   ResponseDayCount.day >= days[0], ResponseDayCount.day < days[1]))
+    logged = (select(ResponseChange.responder_id, ResponseChange.bucket,
+                     ResponseChange.bursts, ResponseChange.answered)
+              .where(ResponseChange.day >= days[0], ResponseChange.day < days[1],
+                     *([ResponseChange.owner_id == scope.owner_id]
+                       if scope.owner_id is not None else []),
+                     *([ResponseChange.platform == scope.platform] if scope.platform else [])))
+    both = union_all(kept, logged).subquery()
+    return (select(both.c.responder_id, both.c.bucket, func.sum(both.c.bursts),
+                   func.sum(both.c.answered))
+            .group_by(both.c.responder_id, both.c.bucket))
+
+
 def figures(scope, conversation_ids, target_seconds: int, levels, interpolate, everyone_key):
     """(bursts, answered, within target, {everyone_key or responder: (median, p90)}) for
     the response times of the conversations `conversation_ids` (a SELECT of their ids, or
     None for every conversation)."""
-    prepare()
     # Every conversation: each range below is read on its own from a covering index. Some
     # (one owner's, one platform's): one statement per read, so that the conversations are
     # listed once (SQLite would list them again for each part of a UNION).
@@ -171,14 +197,7 @@ def figures(scope, conversation_ids, target_seconds: int, levels, interpolate, e
     first, last = _whole_days(scope.start, scope.end)
     counts: dict = defaultdict(lambda: [0, 0])      # (responder, bucket) -> [bursts, answered]
     if first < last:
-        owner = EVERYONE if scope.owner_id is None else scope.owner_id
-        for responder, bucket, n, a in db.session.execute(
-                select(ResponseDayCount.responder_id, ResponseDayCount.bucket,
-                       func.sum(ResponseDayCount.bursts), func.sum(ResponseDayCount.answered))
-                .where(ResponseDayCount.owner_id == owner,
-                       ResponseDayCount.platform == (scope.platform or ALL_PLATFORMS),
-                       ResponseDayCount.day >= day_key(first), ResponseDayCount.day < day_key(last))
-                .group_by(ResponseDayCount.responder_id, ResponseDayCount.bucket)):
+        for responder, bucket, n, a in db.session.execute(_day_counts(scope, first, last)):
             entry = counts[(responder or None, bucket)]
             entry[0] += int(n)
             entry[1] += int(a)
