@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select, text, update
 
 from crm.contacts.models import Contact
+from crm.conversations import ingest
 from crm.conversations import services as dms
 from crm.conversations.models import Conversation, Message
 from crm.extensions import db as _db
@@ -33,7 +34,8 @@ def oracle(viewer, filters):
         select(Message.sent_at, Message.direction, Message.author_id, Message.template_id,
                Message.replied_at, Conversation.platform, Contact.owner_id)
         .join(Conversation, Conversation.id == Message.conversation_id)
-        .join(Contact, Contact.id == Conversation.contact_id)).all()
+        .join(Contact, Contact.id == Conversation.contact_id)
+        .where(Message.deleted_at.is_(None))).all()    # deleted on the platform: not counted
     for sent_at, direction, author, template, replied_at, platform, owner in rows:
         if not scope.start <= sent_at < scope.end:
             continue
@@ -132,6 +134,16 @@ def test_rollup_equals_a_recomputation_after_every_kind_of_change(team, monkeypa
     # A deleted DM.
     dms.delete_message(rep, out)
     _db.session.flush()
+    assert_exact(everyone)
+
+    # A DM its sender deleted on the platform: kept, marked, no longer counted.
+    gone = log(rep, mine, "in", NOW.replace(hour=9, minute=5) - timedelta(days=4))
+    gone.external_id = "mid.unsent"
+    _db.session.flush()
+    assert_exact(everyone)
+    assert ingest.mark_deleted(gone.conversation, "mid.unsent") == ingest.MARKED
+    _db.session.flush()
+    assert _db.session.get(Message, gone.id).deleted_at is not None
     assert_exact(everyone)
 
     # A contact given to another owner (its DMs move with it), and one left unassigned.

@@ -136,13 +136,61 @@ def test_delivery_status_only_moves_forward_and_failure_keeps_its_error(db, rep,
         ingest.update_status(conv, "w1", "teleported")
 
 
-def test_deleted_on_the_platform_removes_it_and_replays(db, rep, conv, t0):
+def test_deleted_on_the_platform_is_kept_marked_and_no_longer_counts(db, rep, conv, t0):
     ingest.ingest(None, conv, [IncomingMessage(INBOUND, t0, "hi", external_id="m1"),
-                               IncomingMessage(INBOUND, t0 + H, "oops", external_id="m2")])
-    assert ingest.delete_by_external_id(conv, "m2")
-    assert not ingest.delete_by_external_id(conv, "m2")
+                               IncomingMessage(INBOUND, t0 + H, "stop messaging me",
+                                               external_id="m2")])
     conv = db.session.get(Conversation, conv.id)
-    assert (conv.message_count, conv.last_message_at, conv.last_message_preview) == (1, t0, "hi")
+    assert conv.opt_out_message_id is not None
+    assert ingest.mark_deleted(conv, "m2") == ingest.MARKED
+    assert ingest.mark_deleted(conv, "m2") == ingest.ALREADY_DELETED     # Meta's retry
+    gone = db.session.scalars(select(Message).where(Message.external_id == "m2")).one()
+    assert gone.deleted_at is not None and gone.body == ""
+    conv = db.session.get(Conversation, conv.id)
+    # As a removal replays it: not counted, not the preview, no longer opt-out evidence.
+    assert (conv.message_count, conv.last_message_at, conv.last_message_preview,
+            conv.opt_out_message_id) == (1, t0, "hi", None)
+    assert stored(conv) == 2
+
+
+def test_an_unsent_question_no_longer_waits_and_an_unsent_answer_no_longer_answers(
+        db, rep, conv, t0):
+    ingest.ingest(None, conv, [
+        IncomingMessage(OUTBOUND, t0, "pitch", external_id="o1", author_id=rep.id),
+        IncomingMessage(INBOUND, t0 + H, "price?", external_id="i1"),
+        IncomingMessage(OUTBOUND, t0 + 2 * H, "100", external_id="o2", author_id=rep.id)])
+    ingest.mark_deleted(conv, "o2", direction=OUTBOUND)
+    conv = db.session.get(Conversation, conv.id)
+    assert (conv.state, conv.waiting_since) == ("needs_reply", t0 + H)
+    [burst] = db.session.scalars(select(ResponseTime)).all()
+    assert burst.answered_at is None
+    ingest.mark_deleted(conv, "i1")
+    conv = db.session.get(Conversation, conv.id)
+    assert (conv.state, conv.message_count, conv.waiting_since) == ("awaiting_reply", 1, None)
+    assert db.session.scalars(select(ResponseTime)).all() == []
+    first = db.session.scalars(select(Message).where(Message.external_id == "o1")).one()
+    assert first.replied_at is None
+
+
+def test_a_delete_before_its_message_keeps_the_message_deleted(db, rep, conv, t0):
+    assert ingest.mark_deleted(conv, "m9", at=t0) == ingest.DELETED_AHEAD
+    assert ingest.mark_deleted(conv, "m9", at=t0) == ingest.ALREADY_DELETED
+    result = ingest.ingest(None, conv, [IncomingMessage(INBOUND, t0, "secret", external_id="m9")],
+                           source=ingest.LIVE)
+    assert (result.added, result.duplicates) == ([], 1)
+    [row] = db.session.scalars(select(Message)).all()
+    assert row.deleted_at is not None and row.body == "" and row.direction == INBOUND
+    conv = db.session.get(Conversation, conv.id)
+    assert (conv.state, conv.message_count) == ("closed", 0)
+
+
+def test_a_deleted_message_cannot_be_corrected(db, rep, conv, t0):
+    ingest.ingest(None, conv, [IncomingMessage(INBOUND, t0, "hi", external_id="m1")])
+    ingest.mark_deleted(conv, "m1")
+    message = db.session.scalars(select(Message)).one()
+    with pytest.raises(ValidationFailed, match="deleted"):
+        ingest.correct(message, body="restored", direction=INBOUND, sent_at=t0)
+    assert db.session.get(Message, message.id).body == ""
 
 
 def test_two_creations_of_one_conversation_give_the_same_row(db, rep):

@@ -29,9 +29,12 @@ class DM:
 
 @dataclass(frozen=True)
 class Deleted:
+    """The sender deleted (unsent) a message: theirs (in) or, as an echo, the business's."""
     external_id: str
     person_id: str
     account: str | None = None
+    direction: str = IN
+    at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,8 @@ def _messaging(item: dict, entry: dict, out: Parsed) -> None:
         echo = bool(message.get("is_echo"))
         person = recipient if echo else sender
         if message.get("is_deleted"):
-            out.records.append(Deleted(str(message["mid"]), person, account))
+            out.records.append(Deleted(str(message["mid"]), person, account,
+                                       OUT if echo else IN, at))
             return
         media, extra = _attachment_text(message.get("attachments") or [])
         text = message.get("text") or ""

@@ -119,9 +119,8 @@ def process_event(event_id: int, *, last_try: bool = False, claimed: bool = Fals
             if _apply_dm(channel, record):
                 new_people.append((channel.id, record.person_id))
         elif isinstance(record, Deleted):
-            conv = _conversation(channel, record.person_id)
-            if conv is not None:
-                ingest.delete_by_external_id(conv, record.external_id)
+            if _apply_deleted(channel, record):
+                new_people.append((channel.id, record.person_id))
         elif isinstance(record, Receipt):
             waiting |= not _apply_receipt(channel, record)
     if waiting and not last_try:
@@ -173,6 +172,19 @@ def _apply_dm(channel: Channel, dm: DM) -> bool:
         author_id=author_id, sender_name=sender)], source=ingest.LIVE)
     if dm.direction == OUTBOUND:
         _link_send(channel, conv, dm.external_id)
+    return new
+
+
+def _apply_deleted(channel: Channel, record: Deleted) -> bool:
+    """Mark the message deleted; a delete before its message is kept for when it comes
+    (in the conversation it will land in, created now if need be). True when the sender
+    is new to Rapport."""
+    conv, new = _conversation(channel, record.person_id), False
+    if conv is None:
+        contact, new = people.sender_contact(channel, record.person_id, None)
+        conv = ingest.conversation_for(contact, channel.platform,
+                                       people.thread_id(channel, record.person_id))
+    ingest.mark_deleted(conv, record.external_id, direction=record.direction, at=record.at)
     return new
 
 

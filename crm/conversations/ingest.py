@@ -39,7 +39,8 @@ How to call it:
   contacted);
 - delivery receipts: `update_status(conv, external_id, "delivered")` (only moves forward:
   sent → delivered → read; "failed" is kept with its error);
-- deletion on the platform: `delete_by_external_id(conv, external_id)`;
+- deletion on the platform: `mark_deleted(conv, external_id)` (kept, shown as deleted,
+  no longer counted; a delete before its message is kept too);
 - corrections and deletions by a user: `correct(...)`, `delete(...)`;
 - many messages of an export at once: crm.conversations.ingest_bulk (same checks, set-based).
 """
@@ -290,6 +291,9 @@ def correct(message: Message, *, body, direction, sent_at, media=None,
             author_id=None) -> dict:
     """Change a stored message; returns {field: [before, after]} (empty: nothing changed).
     The conversation's reply state is replayed and the opt-out flag checked again."""
+    if message.deleted_at is not None:
+        raise ValidationFailed("The sender deleted this message; it cannot be corrected.",
+                               field="body")
     incoming = IncomingMessage(direction, sent_at or message.sent_at, clean_body(body),
                                media or None)
     at = check(incoming)
@@ -325,14 +329,49 @@ def delete(message: Message) -> None:
     reply_state.rebuild_reply_state([conv.id])
 
 
-def delete_by_external_id(conv: Conversation, external_id: str) -> bool:
-    """The platform says this message was deleted (unsent): remove it; False when unknown."""
+# What mark_deleted did.
+MARKED, ALREADY_DELETED, DELETED_AHEAD = "marked", "already", "ahead"
+
+
+def mark_deleted(conv: Conversation, external_id: str, *, direction: str = INBOUND,
+                 at: datetime | None = None) -> str:
+    """The platform says this message was deleted (unsent). The row stays, marked deleted
+    with its text erased: the thread shows "This message was deleted" in its place, and its
+    words are neither shown nor found anywhere again.
+
+    A deleted message no longer counts, exactly as removing it did before: the reply state
+    is replayed without it (state, waiting since, response times, message_count, the
+    preview, replied_at of what it answered), the dashboard's DM counts leave it out, and it
+    is no longer the conversation's opt-out evidence. So a question the contact unsent no
+    longer waits for a reply, and an answer we unsent no longer answers.
+
+    Idempotent under retries: a second delete changes nothing (ALREADY_DELETED). A delete
+    that arrives before its message (DELETED_AHEAD) is kept as a deleted row with that
+    message id (`direction`, at `at`): the message, when it comes, is a duplicate of it and
+    never shows. Returns MARKED, ALREADY_DELETED or DELETED_AHEAD."""
+    conv = lock(conv)
+    now = utcnow()
     message = db.session.scalars(select(Message).where(
         Message.conversation_id == conv.id, Message.external_id == external_id)).first()
     if message is None:
-        return False
-    delete(message)
-    return True
+        db.session.add(Message(
+            conversation_id=conv.id, direction=OUTBOUND if direction == OUTBOUND else INBOUND,
+            sent_at=min(to_utc_naive(at), now) if at else now, body="",
+            external_id=external_id, deleted_at=now))
+        db.session.flush()
+        return DELETED_AHEAD
+    if message.deleted_at is not None:
+        return ALREADY_DELETED
+    if conv.opt_out_message_id == message.id:
+        conv.opt_out_message_id = None
+    # sent_at is set to itself so the dashboard's triggers mark its hour for recounting.
+    db.session.execute(
+        update(Message).where(Message.id == message.id)
+        .values(deleted_at=now, body="", replied_at=None, sent_at=Message.sent_at)
+        .execution_options(synchronize_session=False))
+    db.session.expire(message)
+    reply_state.rebuild_reply_state([conv.id])
+    return MARKED
 
 
 def update_status(conv: Conversation, external_id: str, status: str,

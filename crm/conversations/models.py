@@ -116,6 +116,9 @@ class Message(db.Model):
     delivery_error: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
     edited_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The platform reported it deleted (unsent): the row stays, its text is erased, and it
+    # no longer counts (crm.conversations.ingest.mark_deleted says how).
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     conversation = relationship("Conversation")
     author = relationship("User", foreign_keys=[author_id], lazy="joined")

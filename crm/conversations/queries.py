@@ -206,6 +206,7 @@ class MessageRow:
     edited_at: datetime | None
     delivery_status: str | None      # sent through a live channel: how far it got
     delivery_error: str | None
+    deleted_at: datetime | None       # the sender deleted it: shown as such, text gone
     author: Named | None = None
     template: Named | None = None
     local_at: datetime | None = None    # sent_at in the viewer's zone
@@ -219,7 +220,7 @@ class MessageRow:
 MESSAGE_COLUMNS = (Message.id, Message.conversation_id, Message.direction, Message.sent_at,
                    Message.body, Message.media, Message.author_id, Message.logged_by_id,
                    Message.sender_name, Message.template_id, Message.edited_at,
-                   Message.delivery_status, Message.delivery_error)
+                   Message.delivery_status, Message.delivery_error, Message.deleted_at)
 
 
 def _thread_statement(keyset: bool, limit: int):
@@ -250,7 +251,7 @@ def thread_chunk(conv: Conversation, viewer, before: Message | None = None,
     width = len(MESSAGE_COLUMNS)
     messages = [MessageRow(*row[:width], named(row.author_id, row[width]),
                            named(row.template_id, row[width + 1]), local_in(row.sent_at, tz),
-                           policy.can_edit_message(viewer, row))
+                           row.deleted_at is None and policy.can_edit_message(viewer, row))
                 for row in reversed(rows[:limit])]
     return Chunk(conv, messages, more, group_by_day(messages, viewer.timezone))
 

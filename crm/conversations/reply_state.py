@@ -15,6 +15,9 @@ Rules:
   (a close ends the burst unanswered);
 - an outbound message's replied_at is when the contact next wrote.
 
+Messages the platform reported deleted (Message.deleted_at) take no part: the replay skips
+them, as if they had been removed.
+
 Messages are any sequences whose first three items are (direction, sent_at, author_id), in
 (sent_at, id) order. The database side (`apply`, `rebuild_reply_state`, `replay_new`) only
 stores what `advance` works out, and the two copies others read, in the same transaction:
@@ -171,7 +174,8 @@ def apply(conv: Conversation, step: Step, preview: str) -> None:
     if step.earlier_replied_at is not None:
         stmt = (update(Message)
                 .where(Message.conversation_id == conv.id, Message.direction == OUTBOUND,
-                       Message.replied_at.is_(None), Message.sent_at <= step.earlier_replied_at)
+                       Message.replied_at.is_(None), Message.sent_at <= step.earlier_replied_at,
+                       Message.deleted_at.is_(None))
                 .values(replied_at=step.earlier_replied_at).returning(Message.id)
                 .execution_options(synchronize_session=False))
         if before.last_inbound_at is not None:
@@ -303,7 +307,9 @@ def _rebuild_batch(batch: list[int]) -> None:
     rows = db.session.execute(
         select(Message.direction, Message.sent_at, Message.author_id, Message.id,
                Message.conversation_id, Message.replied_at)
-        .where(Message.conversation_id.in_(batch))
+        # A message the platform reported deleted is left out, as if removed
+        # (crm.conversations.ingest.mark_deleted).
+        .where(Message.conversation_id.in_(batch), Message.deleted_at.is_(None))
         .order_by(Message.conversation_id, Message.sent_at, Message.id)
         .execution_options(yield_per=5000))
     by_conv = {cid: list(msgs) for cid, msgs in groupby(rows, key=lambda r: r.conversation_id)}

@@ -114,7 +114,7 @@ def outreach_warnings(contact, template_id=None, *, tz_name: str | None = None) 
     warnings = []
     days = int(settings.get("duplicate_window_days") or 0)
     theirs = (select(Message).join(Conversation, Conversation.id == Message.conversation_id)
-              .where(Conversation.contact_id == contact.id))
+              .where(Conversation.contact_id == contact.id, Message.deleted_at.is_(None)))
     latest = db.session.scalar(
         theirs.with_only_columns(Message.direction)
         .order_by(Message.sent_at.desc(), Message.id.desc()).limit(1))

@@ -88,7 +88,8 @@ def usage(template_ids) -> dict[int, tuple[int, int]]:
         return {}
     rows = db.session.execute(
         select(Message.template_id, func.count(), func.count(Message.replied_at))
-        .where(Message.template_id.in_(ids)).group_by(Message.template_id))
+        .where(Message.template_id.in_(ids), Message.deleted_at.is_(None))
+        .group_by(Message.template_id))
     return {tid: (sent, replied) for tid, sent, replied in rows}
 
 

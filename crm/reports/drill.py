@@ -141,7 +141,7 @@ def messages(scope, filters, args, cursor):
     if direction not in (INBOUND, OUTBOUND):
         raise UnknownDrill("direction")
     stmt = select(Message).where(Message.direction == direction, Message.sent_at >= start,
-                                 Message.sent_at < end,
+                                 Message.sent_at < end, Message.deleted_at.is_(None),
                                  *scope.in_conversations(Message.conversation_id))
     params = {"direction": direction}
     words = ["DMs sent" if direction == OUTBOUND else "DMs received"]

@@ -68,6 +68,8 @@ def _counted(*leading):
             .select_from(Message)
             .join(Conversation, Conversation.id == Message.conversation_id)
             .join(Contact, Contact.id == Conversation.contact_id)
+            # A message the platform reported deleted is not counted (as if removed).
+            .where(Message.deleted_at.is_(None))
             .group_by(*keys))
 
 

@@ -39,7 +39,7 @@ def _candidates(now: datetime, owner_id: int | None, lookback_days: int | None):
             .join(Message, and_(Message.conversation_id == Conversation.id,
                                 Message.direction == OUTBOUND,
                                 Message.sent_at == Conversation.last_outbound_at,
-                                Message.replied_at.is_(None)))
+                                Message.replied_at.is_(None), Message.deleted_at.is_(None)))
             .outerjoin(per_contact, per_contact.c.contact_id == Conversation.contact_id)
             .where(Conversation.state == AWAITING_REPLY,
                    Conversation.last_outbound_at <= now - timedelta(days=min(settings)),

@@ -8,7 +8,8 @@ from crm.contacts.models import Contact, SocialHandle
 from crm.conversations.models import Conversation, Message
 from crm.core.timeutil import utcnow
 from tests import factories
-from tests.channels.helpers import deliver, dm_event, make_channel, payload, post_signed, run_worker
+from tests.channels.helpers import (IDS, deliver, dm_event, make_channel, payload, post_signed,
+                                   run_worker)
 
 
 def _messages(db):
@@ -88,14 +89,50 @@ def test_attachments_stickers_story_replies_shares_and_unsupported(client, db):
     assert len(media) == 6
 
 
-def test_deleted_message_is_removed_and_reactions_add_nothing(client, db):
+def test_deleted_message_is_kept_as_deleted_and_reactions_add_nothing(auth, client, db, manager):
     channel = make_channel("instagram")
     db.session.commit()
     deliver(client, db, channel, payload("instagram_text.json"))
     deliver(client, db, channel, payload("instagram_reaction_read.json"))
-    assert len(_messages(db)) == 1
-    deliver(client, db, channel, payload("instagram_deleted.json"))
-    assert _messages(db) == []
+    [message] = _messages(db)
+    text = message.body
+    for _ in range(2):      # Meta retries the delete: the same result
+        deliver(client, db, channel, payload("instagram_deleted.json"))
+    [message] = _messages(db)
+    assert message.deleted_at is not None and message.body == ""
+    conv = db.session.get(Conversation, message.conversation_id)
+    assert (conv.state, conv.message_count) == ("closed", 0)
+    auth.login(manager)
+    page = client.get(f"/contacts/{conv.contact_id}").get_data(as_text=True)
+    assert "This message was deleted" in page
+    assert text.split()[0] not in page and "Edit this message" not in page
+
+
+def test_a_delete_before_its_message_and_echo_deletes(client, db):
+    """Messenger: the unsend comes first (from a stranger), then the message, in any order."""
+    channel = make_channel("messenger")
+    db.session.commit()
+    at = utcnow().replace(microsecond=0) - timedelta(minutes=3)
+    person, page_id = "7000000000000011", IDS["messenger"]
+    unsend = dm_event("messenger", person, "m_unsent", "", at=at)
+    unsend["entry"][0]["messaging"][0]["message"] = {"mid": "m_unsent", "is_deleted": True}
+    deliver(client, db, channel, unsend)
+    deliver(client, db, channel, dm_event("messenger", person, "m_unsent", "a secret", at=at))
+    deliver(client, db, channel, dm_event("messenger", person, "m_echo", "ours", at=at,
+                                          echo=True))
+    echo_unsend = dm_event("messenger", person, "m_echo", "", at=at, echo=True)
+    echo_unsend["entry"][0]["messaging"][0]["message"] = {"mid": "m_echo", "is_deleted": True,
+                                                          "is_echo": True}
+    deliver(client, db, channel, echo_unsend)
+    rows = {m.external_id: m for m in _messages(db)}
+    assert set(rows) == {"m_unsent", "m_echo"}
+    assert rows["m_unsent"].direction == "in" and rows["m_echo"].direction == "out"
+    assert all(m.deleted_at is not None and m.body == "" for m in rows.values())
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == 1
+    assert page_id not in {h.account_id for c in db.session.scalars(select(Contact))
+                           for h in c.handles}
+    assert db.session.scalar(select(func.count()).select_from(ChannelEvent)
+                             .where(ChannelEvent.status != "done")) == 0
 
 
 def test_dashboard_test_event_is_stored(client, db):
