@@ -74,6 +74,10 @@ class Config:
     CHANNELS_ENCRYPTION_KEY = os.environ.get("CHANNELS_ENCRYPTION_KEY")
     META_GRAPH_URL = os.environ.get("META_GRAPH_URL", "https://graph.facebook.com/v23.0")
     META_WEBHOOK_MAX_BYTES = int(os.environ.get("META_WEBHOOK_MAX_BYTES", str(512 * 1024)))
+    # WhatsApp media files fetched by the worker: kept here (served only through the
+    # policy), up to this size each.
+    MEDIA_FOLDER = os.environ.get("MEDIA_FOLDER") or str(INSTANCE_DIR / "media")
+    WHATSAPP_MEDIA_MAX_MB = float(os.environ.get("WHATSAPP_MEDIA_MAX_MB", "25"))
     # Where the callback URLs shown to the admin point (the public address of this install).
     PUBLIC_URL = os.environ.get("PUBLIC_URL")
     # Background jobs (crm.jobs): "sqlite" (a file in instance/, for `make run`), "redis"

@@ -25,6 +25,16 @@ class DM:
     person_user_id: str | None = None   # WhatsApp's business-scoped user id, when given
     metadata: str | None = None          # what Rapport attached when it sent the message
     account: str | None = None           # the business account it came for (routing)
+    file: "MediaRef | None" = None       # WhatsApp: the media file to fetch
+
+
+@dataclass(frozen=True)
+class MediaRef:
+    """A WhatsApp media file as the webhook names it: fetched later by its id."""
+    media_id: str
+    kind: str                      # image | audio | video | document | sticker
+    mime_type: str | None = None
+    filename: str | None = None
 
 
 @dataclass(frozen=True)
@@ -157,6 +167,16 @@ _WA_MEDIA = {"image": "photo", "video": "video", "audio": "audio", "document": "
              "sticker": "sticker"}
 
 
+def _wa_file(m: dict) -> MediaRef | None:
+    kind = m.get("type")
+    obj = m.get(kind) if isinstance(m.get(kind), dict) else {}
+    if kind not in _WA_MEDIA or not obj.get("id"):
+        return None
+    filename = obj.get("filename")
+    return MediaRef(str(obj["id"])[:200], kind, (obj.get("mime_type") or None),
+                    str(filename)[:255] if filename else None)
+
+
 def _wa_body(m: dict) -> tuple[str, str | None]:
     kind = m.get("type")
     obj = m.get(kind) if isinstance(m.get(kind), dict) else {}
@@ -197,11 +217,13 @@ def _whatsapp_change(change: dict, out: Parsed) -> None:
         body, media = _wa_body(m)
         out.records.append(DM(str(m["id"]), IN, person, _seconds(m.get("timestamp") or 0),
                               body, media, person_name=(who.get("profile") or {}).get("name"),
-                              person_user_id=who.get("user_id"), account=account))
+                              person_user_id=who.get("user_id"), account=account,
+                              file=_wa_file(m)))
     for m in value.get("message_echoes") or []:
         body, media = _wa_body(m)
         out.records.append(DM(str(m["id"]), OUT, str(m.get("to") or ""),
-                              _seconds(m.get("timestamp") or 0), body, media, account=account))
+                              _seconds(m.get("timestamp") or 0), body, media, account=account,
+                              file=_wa_file(m)))
     for s in value.get("statuses") or []:
         errors = s.get("errors") or []
         error = None

@@ -1,4 +1,4 @@
-"""Meta's Graph API: the Send API and the profile API, at META_GRAPH_URL."""
+"""Meta's Graph API: the Send API, the profile API and WhatsApp media, at META_GRAPH_URL."""
 import json
 import urllib.error
 import urllib.parse
@@ -107,3 +107,30 @@ def profile(channel: Channel, person_id: str) -> dict:
     name = answer.get("name") or " ".join(
         p for p in (answer.get("first_name"), answer.get("last_name")) if p)
     return {"name": name or None, "username": answer.get("username")}
+
+
+def media_info(channel: Channel, media_id: str) -> dict:
+    """WhatsApp: the short-lived URL (about 5 minutes), type and size of a media file."""
+    answer = _call(channel, "GET", f"/{urllib.parse.quote(media_id)}")
+    if not answer.get("url"):
+        raise GraphError(None, "the answer carried no media URL")
+    return answer
+
+
+def download(channel: Channel, url: str, limit: int) -> tuple[bytes | None, str | None]:
+    """The file at a media URL, fetched with the access token: (bytes, Content-Type), or
+    (None, type) when it is larger than `limit` bytes (nothing more is read)."""
+    request = urllib.request.Request(url, headers={
+        "Authorization": "Bearer " + secrets.decrypt(channel.access_token)})
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+            served = response.headers.get("Content-Type")
+            length = response.headers.get("Content-Length")
+            if length and length.isdigit() and int(length) > limit:
+                return None, served
+            data = response.read(limit + 1)
+            return (None if len(data) > limit else data), served
+    except urllib.error.HTTPError as e:
+        raise GraphError(404 if e.code in (404, 410) else e.code, str(e.reason)) from None
+    except (urllib.error.URLError, OSError, ValueError) as e:
+        raise GraphError(None, str(getattr(e, "reason", e))) from None

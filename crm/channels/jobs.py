@@ -5,16 +5,18 @@
   is claimed in its own transaction).
 - "channels.send": one reply through the Send API.
 - "channels.profiles": name and username of new senders, from the profile API.
+- "channels.media": fetch one WhatsApp media file into MEDIA_FOLDER (crm.channels.media).
 """
 from sqlalchemy import select
 
 from crm import jobs
-from crm.channels import graph, people, replies, services, worker
+from crm.channels import graph, media, people, replies, services, worker
 from crm.channels.models import WHATSAPP, Channel
 from crm.extensions import db
 from crm.jobs.models import Job
 
 EVENTS, SEND, PROFILES = "channels.events", "channels.send", "channels.profiles"
+MEDIA = worker.MEDIA_JOB
 
 
 def enqueue_event(event_id: int) -> None:
@@ -70,3 +72,12 @@ def profiles(job, channel_id: int, person_ids: list) -> dict:
             named += 1
         db.session.commit()
     return {"summary": f"{named} profiles"}
+
+
+@jobs.job(MEDIA, label="WhatsApp media file")
+def fetch_media(job, media_row_id: int) -> dict:
+    """Fetch one media file; what went wrong is kept on its message, in words."""
+    status = media.fetch(media_row_id)
+    jobs.fence()
+    db.session.commit()
+    return {"summary": status}

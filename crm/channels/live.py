@@ -5,7 +5,7 @@ from flask import has_request_context, request
 from sqlalchemy import func, select
 
 from crm.channels import replies, services
-from crm.channels.models import NEEDS_RECONNECTING, Channel, OutboundSend
+from crm.channels.models import NEEDS_RECONNECTING, Channel, MessageMedia, OutboundSend
 from crm.channels.window import TEMPLATE, Window
 from crm.extensions import db
 from crm.core.cache import generations
@@ -48,22 +48,24 @@ def _state() -> tuple[str, int]:
     kept = request.environ.get(_KEY) if has_request_context() else None
     if kept is None:
         latest_send = select(func.max(OutboundSend.updated_at)).scalar_subquery()
+        latest_file = select(func.max(MessageMedia.updated_at)).scalar_subquery()
         broken = select(func.count(Channel.id)).where(
             Channel.status == NEEDS_RECONNECTING).scalar_subquery()
-        row = db.session.execute(select(latest_send, broken)).one()
+        row = db.session.execute(select(latest_send, broken, latest_file)).one()
         try:
             changes = "-".join(g[:8] for g in generations(WATCHED))
         except Exception:   # the cache is down: open pages just stop noticing changes
             changes = "?"
-        kept = (f"{changes}-{row[0].timestamp() if row[0] else 0:.6f}", row[1])
+        kept = (f"{changes}-{row[0].timestamp() if row[0] else 0:.6f}"
+                f"-{row[2].timestamp() if row[2] else 0:.6f}", row[1])
         if has_request_context():
             request.environ[_KEY] = kept
     return kept
 
 
 def dm_version() -> str:
-    """Changes whenever a DM, conversation, contact or reply in flight changes: what the
-    poll compares (one small read, whatever the data size)."""
+    """Changes whenever a DM, conversation, contact, reply in flight or media file changes:
+    what the poll compares (one small read, whatever the data size)."""
     return _state()[0]
 
 

@@ -7,7 +7,8 @@ from datetime import timedelta
 
 from sqlalchemy import or_, select, update
 
-from crm.channels import events, people
+from crm import jobs
+from crm.channels import events, media, people
 from crm.channels.events import DM, Deleted, Receipt
 from crm.channels.models import (DONE, FAILED, PENDING, SENDING, WHATSAPP, Channel,
                                  ChannelEvent, OutboundSend)
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 
 
 BATCH = 200
+MEDIA_JOB = "channels.media"   # crm.channels.jobs
 MAX_ATTEMPTS = 5
 
 
@@ -167,9 +169,13 @@ def _apply_dm(channel: Channel, dm: DM) -> bool:
             author_id = mine.author_id
         else:
             sender = f"{channel.name} (sent from the app)"
-    ingest.ingest(None, conv, [ingest.IncomingMessage(
+    result = ingest.ingest(None, conv, [ingest.IncomingMessage(
         dm.direction, dm.sent_at, dm.body, dm.media, external_id=dm.external_id,
         author_id=author_id, sender_name=sender)], source=ingest.LIVE)
+    if dm.file is not None and result.added:
+        media_row = media.attach(channel, result.added[0].id, dm.file)
+        if media_row is not None:
+            jobs.enqueue(MEDIA_JOB, media_row, subject=f"channel-media:{media_row}")
     if dm.direction == OUTBOUND:
         _link_send(channel, conv, dm.external_id)
     return new
@@ -184,7 +190,11 @@ def _apply_deleted(channel: Channel, record: Deleted) -> bool:
         contact, new = people.sender_contact(channel, record.person_id, None)
         conv = ingest.conversation_for(contact, channel.platform,
                                        people.thread_id(channel, record.person_id))
-    ingest.mark_deleted(conv, record.external_id, direction=record.direction, at=record.at)
+    if ingest.mark_deleted(conv, record.external_id, direction=record.direction,
+                           at=record.at) == ingest.MARKED:
+        gone = db.session.scalar(select(Message.id).where(
+            Message.conversation_id == conv.id, Message.external_id == record.external_id))
+        media.forget(gone)
     return new
 
 
