@@ -7,6 +7,8 @@
 - "channels.profiles": name and username of new senders, from the profile API.
 - "channels.media": fetch one WhatsApp media file into MEDIA_FOLDER (crm.channels.media).
 """
+import time
+
 from sqlalchemy import select
 
 from crm import jobs
@@ -19,12 +21,25 @@ EVENTS, SEND, PROFILES = "channels.events", "channels.send", "channels.profiles"
 MEDIA = worker.MEDIA_JOB
 
 
+# A drain waits this long for more events before it ends, and a web process that saw a
+# drain queued less than WAKE_MEMO seconds ago does not look again: the event it stores
+# then is taken by that drain (which has not started, or is still lingering).
+LINGER, WAKE_MEMO = 2.0, 0.25
+_seen_queued = [-1e9]
+
+
 def enqueue_event(event_id: int) -> None:
-    """Make sure a worker will apply the event just stored (sent when the request commits)."""
+    """Make sure a worker will apply the event just stored (sent when the request commits):
+    a drain job is queued unless one is waiting already. Looked up at most every WAKE_MEMO
+    seconds per process, so a burst costs one query now and then, not one per event."""
+    now = time.monotonic()
+    if now - _seen_queued[0] < WAKE_MEMO:
+        return
     waiting = db.session.scalar(select(Job.id).where(Job.status == "queued", Job.task == EVENTS)
                                 .limit(1))
     if waiting is None:
         jobs.enqueue(EVENTS)
+    _seen_queued[0] = now
 
 
 def enqueue_send(send_id: int, user=None) -> None:
@@ -34,6 +49,14 @@ def enqueue_send(send_id: int, user=None) -> None:
 @jobs.job(EVENTS, label="Live channel events")
 def apply_events(job) -> dict:
     """Apply the events waiting (each commits on its own); new senders' profiles follow."""
+    applied = worker.drain(on_new_people=_queue_profiles, linger=LINGER)
+    return {"summary": f"{applied} events applied"}
+
+
+@jobs.periodic("channels.events-sweep", minutes=5, label="Live channel events left waiting")
+def sweep_events(job) -> dict:
+    """A safety net: events stored while no drain was coming (a worker restarted, a queue
+    message lost) are applied within five minutes."""
     applied = worker.drain(on_new_people=_queue_profiles)
     return {"summary": f"{applied} events applied"}
 

@@ -1,8 +1,10 @@
 """Meta's webhook contract: the subscription handshake, the signature, what a body must be."""
+import functools
 import hashlib
 import hmac
 import json
 
+from flask import current_app
 from sqlalchemy import insert, select
 
 from crm.channels import secrets
@@ -45,11 +47,19 @@ def signature_of(app_secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+@functools.lru_cache(maxsize=256)
+def _plain(token: str, key_setting: str | None) -> str:
+    """A stored secret in the clear, decrypted once per process (a new secret or key is a
+    new entry)."""
+    return secrets.decrypt(token)
+
+
 def check_signature(channel, body: bytes, header: str | None) -> None:
     """HMAC-SHA256 over the bytes as received, compared in constant time."""
     if not header or not header.startswith("sha256="):
         raise Refused(401, "missing signature")
-    expected = signature_of(secrets.decrypt(channel.app_secret), body)
+    app_secret = _plain(channel.app_secret, current_app.config.get("CHANNELS_ENCRYPTION_KEY"))
+    expected = signature_of(app_secret, body)
     if not hmac.compare_digest(header.strip().encode(), expected.encode()):
         raise Refused(401, "wrong signature")
 

@@ -5,7 +5,9 @@ import logging
 import time
 from datetime import timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import joinedload, lazyload
 
 from crm import jobs
 from crm.channels import events, media, people
@@ -13,6 +15,7 @@ from crm.channels.events import DM, Deleted, Receipt
 from crm.channels.models import (DONE, FAILED, PENDING, SENDING, WHATSAPP, Channel,
                                  ChannelEvent, OutboundSend)
 from crm.conversations import ingest
+from crm.contacts.models import Contact, SocialHandle
 from crm.conversations.models import OUTBOUND, Conversation, Message
 from crm.core.errors import ServiceError
 from crm.core.timeutil import utcnow
@@ -21,7 +24,9 @@ from crm.extensions import db
 log = logging.getLogger(__name__)
 
 
-BATCH = 200
+# Events per transaction: enough to share the commit, few enough that a batch holds
+# SQLite's write lock (which webhooks wait for) only briefly.
+BATCH = 50
 MEDIA_JOB = "channels.media"   # crm.channels.jobs
 MAX_ATTEMPTS = 5
 
@@ -30,51 +35,236 @@ class ReceiptsWaiting(Exception):
     """A receipt names a message we have not stored yet (its Send API answer is on the way)."""
 
 
-def drain(*, on_new_people=None, idle_wait: float = 10.0) -> int:
-    """Process pending events, oldest first, until none is left (the worker's job). Each
-    event is claimed and applied in one transaction, so several workers can drain at once
-    and a crash leaves the event pending. Returns how many events were applied."""
+def drain(*, on_new_people=None, idle_wait: float = 10.0, linger: float = 0.0,
+          batch: int = BATCH) -> int:
+    """Apply pending events, oldest first, a batch per transaction, until none is left (the
+    worker's job); returns how many were applied.
+
+    A batch is claimed so that no other worker has it: on PostgreSQL `FOR UPDATE SKIP
+    LOCKED` (several workers drain side by side, each its own events), on SQLite the write
+    lock taken first (workers take turns). Its events are applied in one transaction
+    (`apply_batch`) and marked done in it, so a crash leaves them all pending, and Meta's
+    retries and a rerun change nothing more (the ingestion service skips what it holds).
+    With `linger`, the drain waits that long for new events before it ends, so an event
+    stored while it was finishing is not left for the next one."""
     applied = 0
+    quiet_since = None
     while True:
-        now = utcnow()
-        ids = db.session.scalars(
-            select(ChannelEvent.id).where(ChannelEvent.status == PENDING,
-                                          or_(ChannelEvent.retry_at.is_(None),
-                                              ChannelEvent.retry_at <= now))
-            .order_by(ChannelEvent.id).limit(BATCH)).all()
-        db.session.rollback()
-        if not ids:
-            later = db.session.scalar(select(ChannelEvent.retry_at).where(
-                ChannelEvent.status == PENDING).order_by(ChannelEvent.retry_at).limit(1))
-            db.session.rollback()
-            if later is None or (later - now).total_seconds() > idle_wait:
-                return applied
-            time.sleep(max(0.05, (later - now).total_seconds()))
+        rows = claim(batch)
+        if rows is None:
+            # SQLite: another worker has held the write lock all this while; it drains on
+            # (two would only take turns at the one lock).
+            return applied
+        if rows:
+            applied += apply_batch(rows, on_new_people=on_new_people)
+            quiet_since = None
             continue
-        for event_id in ids:
-            done = apply_one(event_id, on_new_people=on_new_people)
-            if done is None:
-                # Another worker is draining the same events: it goes on, this one stops
-                # (on SQLite two would only take turns at the one write lock).
-                return applied
-            applied += done
-    return applied
+        db.session.rollback()
+        now = utcnow()
+        later = db.session.scalar(select(ChannelEvent.retry_at).where(
+            ChannelEvent.status == PENDING, ChannelEvent.retry_at.is_not(None))
+            .order_by(ChannelEvent.retry_at).limit(1))
+        db.session.rollback()
+        if later is not None and (later - now).total_seconds() <= idle_wait:
+            time.sleep(min(max(0.05, (later - now).total_seconds()), 0.5))
+            continue
+        quiet_since = quiet_since or time.monotonic()
+        if time.monotonic() - quiet_since >= linger:
+            return applied
+        time.sleep(0.05)
+
+
+def claim(limit: int) -> list | None:
+    """(id, channel_id, body, attempts) of up to `limit` pending events, oldest first, held
+    by this transaction alone; None when SQLite's write lock stayed taken (busy_timeout)."""
+    t = ChannelEvent.__table__
+    now = utcnow()
+    ready = and_(t.c.status == PENDING, or_(t.c.retry_at.is_(None), t.c.retry_at <= now))
+    columns = (t.c.id, t.c.channel_id, t.c.body, t.c.attempts)
+    if db.session.connection().dialect.name == "postgresql":
+        stmt = (select(*columns).where(ready).order_by(t.c.id).limit(limit)
+                .with_for_update(skip_locked=True))
+    else:
+        # The write lock first (what BEGIN IMMEDIATE does), then the batch: an UPDATE that
+        # changes nothing but returns the rows.
+        ids = select(t.c.id).where(ready).order_by(t.c.id).limit(limit).scalar_subquery()
+        stmt = update(t).where(t.c.id.in_(ids)).values(attempts=t.c.attempts).returning(*columns)
+        try:
+            return sorted(db.session.execute(stmt).all(), key=lambda r: r.id)
+        except OperationalError as e:
+            if "locked" not in str(e):
+                raise
+            db.session.rollback()
+            return None
+    return sorted(db.session.execute(stmt).all(), key=lambda r: r.id)
+
+
+def apply_batch(rows, *, on_new_people=None) -> int:
+    """Apply claimed events in one transaction and commit; returns how many were applied.
+    Should anything fail, the batch is rolled back and its events applied one at a time,
+    each in its own transaction, so a bad event fails alone."""
+    try:
+        done, waiting, new_people = _apply_records(rows)
+        t = ChannelEvent.__table__
+        now = utcnow()
+        if done:
+            db.session.execute(update(t).where(t.c.id.in_(done))
+                               .values(status=DONE, processed_at=now))
+        for event_id, attempts in waiting.items():
+            db.session.execute(update(t).where(t.c.id == event_id).values(
+                attempts=attempts + 1, retry_at=now + timedelta(seconds=2)))
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.warning("a batch of %s channel events failed; applying them one by one",
+                    len(rows), exc_info=True)
+        return sum(apply_one(r.id, on_new_people=on_new_people) or 0 for r in rows)
+    _tell_new_people(new_people, on_new_people)
+    return len(done)
+
+
+def _tell_new_people(new_people, on_new_people) -> None:
+    if not new_people or on_new_people is None:
+        return
+    by_channel = {}
+    for channel_id, person_id in new_people:
+        by_channel.setdefault(channel_id, []).append(person_id)
+    for channel_id, person_ids in by_channel.items():
+        on_new_people(channel_id, list(dict.fromkeys(person_ids)))
+
+
+def _apply_records(rows) -> tuple[list, dict, list]:
+    """Apply the records of claimed events: (ids applied, {id waiting for a retry: its
+    attempts}, new senders). Records are applied per person, people in a fixed order (channel,
+    person id), so workers side by side lock conversations in the same order and never
+    deadlock; one person's records keep the order of their events."""
+    channels = {c.id: c for c in db.session.scalars(
+        select(Channel).options(lazyload(Channel.templates)))}
+    per_person: dict = {}
+    for row in rows:
+        received_by = channels[row.channel_id]
+        for record in events.parse(received_by.kind, json.loads(row.body)).records:
+            channel = _route_among(channels, received_by, record.account)
+            per_person.setdefault((channel.id, record.person_id), []).append((row, record))
+    echoes = _EchoSends([r for recs in per_person.values() for _, r in recs
+                         if isinstance(r, DM) and r.direction == OUTBOUND])
+    known = _conversations(channels, list(per_person))
+    new_people, waiting = [], {}
+    for (channel_id, person_id), records in sorted(per_person.items()):
+        channel = channels[channel_id]
+        if _apply_person(channel, person_id, records, echoes, waiting,
+                         known.get((channel_id, person_id))):
+            new_people.append((channel_id, person_id))
+    last_try = {r.id for r in rows if r.attempts + 1 >= MAX_ATTEMPTS}
+    waiting = {i: a for i, a in waiting.items() if i not in last_try}
+    return [r.id for r in rows if r.id not in waiting], waiting, new_people
+
+
+def _route_among(channels: dict, received_by: Channel, account: str | None) -> Channel:
+    """The channel an entry is for: one Meta app (one callback URL) may serve several Pages,
+    Instagram accounts or WhatsApp numbers, each connected as its own channel."""
+    if not account or account in (received_by.account_id, received_by.phone_number_id):
+        return received_by
+    for c in channels.values():
+        if c.kind == received_by.kind and account == (
+                c.phone_number_id if c.kind == WHATSAPP else c.account_id):
+            return c
+    return received_by
+
+
+def _apply_person(channel: Channel, person_id: str, records, echoes, waiting: dict,
+                  conv: Conversation | None) -> bool:
+    """One person's records of a batch: their messages through the ingestion service in
+    one call, then deletions and receipts. `conv` is their conversation when it exists.
+    True when they are new to Rapport."""
+    dms = [r for _, r in records if isinstance(r, DM)]
+    deletes = [r for _, r in records if isinstance(r, Deleted)]
+    new = False
+    if conv is None and (dms or deletes):
+        name = next((d.person_name for d in dms if d.person_name), None)
+        contact, new = people.sender_contact(channel, person_id, name)
+        conv = ingest.conversation_for(contact, channel.platform,
+                                       people.thread_id(channel, person_id))
+    if dms:
+        incoming, ours = [], []
+        for dm in dms:
+            author_id = sender = None
+            if dm.direction == OUTBOUND:
+                mine = echoes.find(channel, dm)
+                if mine is not None:
+                    author_id = mine.author_id
+                    ours.append(dm.external_id)
+                else:
+                    sender = f"{channel.name} (sent from the app)"
+            incoming.append(ingest.IncomingMessage(
+                dm.direction, dm.sent_at, dm.body, dm.media, external_id=dm.external_id,
+                author_id=author_id, sender_name=sender))
+        result = ingest.ingest(None, conv, incoming, source=ingest.LIVE)
+        files = {d.external_id: d.file for d in dms if d.file is not None}
+        for message in result.added:
+            if message.external_id in files:
+                media_row = media.attach(channel, message.id, files[message.external_id])
+                if media_row is not None:
+                    jobs.enqueue(MEDIA_JOB, media_row, subject=f"channel-media:{media_row}")
+        for external_id in ours:
+            _link_send(channel, conv, external_id)
+    for record in deletes:
+        _mark_deleted(conv, record)
+    for row, record in records:
+        if isinstance(record, Receipt) and not _apply_receipt(channel, record, conv):
+            waiting[row.id] = row.attempts
+    return new
+
+
+class _EchoSends:
+    """Replies Rapport sent that a batch's echoes may be (read once for the batch)."""
+
+    def __init__(self, echoes: list):
+        self.by_id, self.sending = {}, []
+        ids = [e.external_id for e in echoes]
+        if not ids:
+            return
+        for send in db.session.scalars(select(OutboundSend).where(
+                or_(OutboundSend.external_id.in_(ids), OutboundSend.status == SENDING))):
+            if send.external_id in ids:
+                self.by_id[(send.channel_id, send.external_id)] = send
+            if send.status == SENDING:
+                self.sending.append(send)
+
+    def find(self, channel: Channel, dm: DM) -> OutboundSend | None:
+        """As `_our_send_for_echo`: by message id, by what we attached, by what we wrote."""
+        found = self.by_id.get((channel.id, dm.external_id))
+        if found is not None:
+            return found
+        if dm.metadata and dm.metadata.startswith("rapport-send:"):
+            wanted = int(dm.metadata.split(":", 1)[1] or 0)
+            found = next((s for s in self.sending if s.id == wanted), None) or \
+                db.session.get(OutboundSend, wanted)
+            if found is not None and found.channel_id == channel.id:
+                return found
+        return next((s for s in self.sending if s.channel_id == channel.id
+                     and s.status == SENDING and s.recipient_id == dm.person_id
+                     and s.body == dm.body), None)
 
 
 def apply_one(event_id: int, *, on_new_people=None) -> int | None:
-    """Claim one event and apply it, committing: 1 when applied, 0 when it failed or waits
-    for a retry, None when another worker had it first."""
+    """Claim one event and apply it in a transaction of its own, committing: 1 when
+    applied, 0 when it failed or waits for a retry, None when another worker had it."""
     try:
-        claimed = db.session.execute(
+        row = db.session.execute(
+            select(ChannelEvent.id, ChannelEvent.channel_id, ChannelEvent.body,
+                   ChannelEvent.attempts).where(ChannelEvent.id == event_id,
+                                                ChannelEvent.status == PENDING)).first()
+        claimed = row is not None and db.session.execute(
             update(ChannelEvent).where(ChannelEvent.id == event_id,
                                        ChannelEvent.status == PENDING)
             .values(status=DONE, processed_at=utcnow())).rowcount
         if not claimed:
             db.session.rollback()
             return None
-        event = db.session.get(ChannelEvent, event_id)
-        new_people = process_event(event_id, last_try=event.attempts + 1 >= MAX_ATTEMPTS,
-                                   claimed=True)
+        _done, waiting, new_people = _apply_records([row])
+        if waiting:
+            raise ReceiptsWaiting(f"event {event_id}: a receipt for a message not stored yet")
         db.session.commit()
     except ReceiptsWaiting:
         db.session.rollback()
@@ -94,52 +284,8 @@ def apply_one(event_id: int, *, on_new_people=None) -> int | None:
         mark_failed(event_id, f"Could not be applied ({type(e).__name__}); see the log.")
         db.session.commit()
         return 0
-    if new_people and on_new_people is not None:
-        by_channel = {}
-        for channel_id, person_id in new_people:
-            by_channel.setdefault(channel_id, []).append(person_id)
-        for channel_id, person_ids in by_channel.items():
-            on_new_people(channel_id, person_ids)
+    _tell_new_people(new_people, on_new_people)
     return 1
-
-
-def process_event(event_id: int, *, last_try: bool = False, claimed: bool = False) -> list:
-    """Apply one stored event; returns (channel id, person id) of senders new to Rapport.
-    Idempotent: Meta's retries and a rerun after a crash change nothing more."""
-    event = db.session.get(ChannelEvent, event_id)
-    if event is None or (event.status == DONE and not claimed):
-        return []
-    received_by = db.session.get(Channel, event.channel_id)
-    parsed = events.parse(received_by.kind, json.loads(event.body))
-    new_people, waiting = [], False
-    routes = {}
-    for record in parsed.records:
-        channel = routes.get(record.account)
-        if channel is None:
-            channel = routes[record.account] = _route(received_by, record.account)
-        if isinstance(record, DM):
-            if _apply_dm(channel, record):
-                new_people.append((channel.id, record.person_id))
-        elif isinstance(record, Deleted):
-            if _apply_deleted(channel, record):
-                new_people.append((channel.id, record.person_id))
-        elif isinstance(record, Receipt):
-            waiting |= not _apply_receipt(channel, record)
-    if waiting and not last_try:
-        raise ReceiptsWaiting(f"event {event_id}: a receipt for a message not stored yet")
-    event.status, event.processed_at = DONE, utcnow()
-    return new_people
-
-
-def _route(received_by: Channel, account: str | None) -> Channel:
-    """The channel an entry is for: one Meta app (one callback URL) may serve several Pages,
-    Instagram accounts or WhatsApp numbers, each connected as its own channel."""
-    if not account or account in (received_by.account_id, received_by.phone_number_id):
-        return received_by
-    routing = (Channel.phone_number_id == account if received_by.kind == WHATSAPP
-               else Channel.account_id == account)
-    return db.session.scalar(select(Channel).where(Channel.kind == received_by.kind, routing)
-                             .limit(1)) or received_by
 
 
 def mark_failed(event_id: int, reason: str) -> None:
@@ -149,70 +295,47 @@ def mark_failed(event_id: int, reason: str) -> None:
 
 
 def _conversation(channel: Channel, person_id: str) -> Conversation | None:
-    contact = people.by_scoped_id(channel.platform, person_id)
-    if contact is None:
-        return None
-    return db.session.scalar(select(Conversation).where(
-        Conversation.contact_id == contact.id, Conversation.platform == channel.platform,
-        Conversation.external_thread_id == people.thread_id(channel, person_id)))
+    """This channel's conversation with that person, on the contact now holding their
+    scoped id (one query; the contact comes with it, its tags and handles when used)."""
+    return db.session.scalar(
+        select(Conversation)
+        .join(SocialHandle, SocialHandle.contact_id == Conversation.contact_id)
+        .where(SocialHandle.platform == channel.platform, SocialHandle.account_id == person_id,
+               Conversation.platform == channel.platform,
+               Conversation.external_thread_id == people.thread_id(channel, person_id))
+        .options(joinedload(Conversation.contact).lazyload(Contact.tags),
+                 joinedload(Conversation.contact).lazyload(Contact.handles))
+        .limit(1))
 
 
-def _apply_dm(channel: Channel, dm: DM) -> bool:
-    """Store one message (once); True when its sender is new to Rapport."""
-    contact, new = people.sender_contact(channel, dm.person_id, dm.person_name)
-    conv = ingest.conversation_for(contact, channel.platform,
-                                   people.thread_id(channel, dm.person_id))
-    author_id, sender = None, None
-    if dm.direction == OUTBOUND:
-        mine = _our_send_for_echo(channel, dm)
-        if mine is not None:
-            author_id = mine.author_id
-        else:
-            sender = f"{channel.name} (sent from the app)"
-    result = ingest.ingest(None, conv, [ingest.IncomingMessage(
-        dm.direction, dm.sent_at, dm.body, dm.media, external_id=dm.external_id,
-        author_id=author_id, sender_name=sender)], source=ingest.LIVE)
-    if dm.file is not None and result.added:
-        media_row = media.attach(channel, result.added[0].id, dm.file)
-        if media_row is not None:
-            jobs.enqueue(MEDIA_JOB, media_row, subject=f"channel-media:{media_row}")
-    if dm.direction == OUTBOUND:
-        _link_send(channel, conv, dm.external_id)
-    return new
+def _conversations(channels: dict, keys: list) -> dict:
+    """`_conversation` for every (channel id, person id) of a batch, in one query."""
+    threads = {people.thread_id(channels[c], p): (c, p) for c, p in keys}
+    if not threads:
+        return {}
+    found = {}
+    rows = db.session.execute(
+        select(Conversation, SocialHandle.platform, SocialHandle.account_id)
+        .join(SocialHandle, SocialHandle.contact_id == Conversation.contact_id)
+        .where(Conversation.external_thread_id.in_(list(threads)))
+        .options(joinedload(Conversation.contact).lazyload(Contact.tags),
+                 joinedload(Conversation.contact).lazyload(Contact.handles))).all()
+    for conv, platform, account_id in rows:
+        key = threads[conv.external_thread_id]
+        channel = channels[key[0]]
+        if platform == channel.platform == conv.platform and account_id == key[1]:
+            found[key] = conv
+    return found
 
 
-def _apply_deleted(channel: Channel, record: Deleted) -> bool:
-    """Mark the message deleted; a delete before its message is kept for when it comes
-    (in the conversation it will land in, created now if need be). True when the sender
-    is new to Rapport."""
-    conv, new = _conversation(channel, record.person_id), False
-    if conv is None:
-        contact, new = people.sender_contact(channel, record.person_id, None)
-        conv = ingest.conversation_for(contact, channel.platform,
-                                       people.thread_id(channel, record.person_id))
+def _mark_deleted(conv: Conversation, record: Deleted) -> None:
+    """Through the ingestion service (a delete before its message is kept for it); the
+    message's file goes too."""
     if ingest.mark_deleted(conv, record.external_id, direction=record.direction,
                            at=record.at) == ingest.MARKED:
         gone = db.session.scalar(select(Message.id).where(
             Message.conversation_id == conv.id, Message.external_id == record.external_id))
         media.forget(gone)
-    return new
-
-
-def _our_send_for_echo(channel: Channel, dm: DM) -> OutboundSend | None:
-    """A reply Rapport is sending whose echo this is (the echo may come before the Send
-    API's answer): by the message id once known, else by what we attached or wrote."""
-    found = db.session.scalar(select(OutboundSend).where(
-        OutboundSend.channel_id == channel.id, OutboundSend.external_id == dm.external_id))
-    if found is not None:
-        return found
-    if dm.metadata and dm.metadata.startswith("rapport-send:"):
-        found = db.session.get(OutboundSend, int(dm.metadata.split(":", 1)[1] or 0))
-        if found is not None and found.channel_id == channel.id:
-            return found
-    return db.session.scalar(select(OutboundSend).where(
-        OutboundSend.channel_id == channel.id, OutboundSend.status == SENDING,
-        OutboundSend.recipient_id == dm.person_id, OutboundSend.body == dm.body)
-        .order_by(OutboundSend.id).limit(1))
 
 
 def _link_send(channel: Channel, conv: Conversation, external_id: str) -> None:
@@ -223,9 +346,9 @@ def _link_send(channel: Channel, conv: Conversation, external_id: str) -> None:
             Message.conversation_id == conv.id, Message.external_id == external_id))
 
 
-def _apply_receipt(channel: Channel, receipt: Receipt) -> bool:
-    """Move our sent messages' status forward; False when a named message is not stored."""
-    conv = _conversation(channel, receipt.person_id)
+def _apply_receipt(channel: Channel, receipt: Receipt, conv: Conversation | None) -> bool:
+    """Move our sent messages' status forward in the person's conversation `conv`; False
+    when a named message is not stored."""
     if conv is None:
         return not receipt.external_ids
     ids = list(receipt.external_ids)

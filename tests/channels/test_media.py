@@ -162,7 +162,7 @@ def test_a_deleted_media_message_loses_its_file(auth, manager, client, db, graph
     conv = db.session.scalars(select(Conversation)).one()
     from crm.channels import worker
     from crm.channels.events import Deleted
-    worker._apply_deleted(worker._route(channel, None), Deleted("wamid.img9", PERSON))
+    worker._mark_deleted(db.session.get(Conversation, conv.id), Deleted("wamid.img9", PERSON))
     db.session.commit()
     assert not (media_folder / row.path).exists()
     assert db.session.scalar(select(func.count()).select_from(MessageMedia)) == 0
