@@ -3,10 +3,13 @@ from flask import Blueprint, abort, current_app, request
 
 from crm.channels import receiving
 from crm.channels.jobs import enqueue_event
-from crm.extensions import csrf
+from crm.extensions import csrf, limiter
 
 bp = Blueprint("meta_webhooks", __name__, url_prefix="/webhooks/meta")
 csrf.exempt(bp)
+# Meta delivers in bursts and retries what is not acknowledged: no rate limit here (an
+# unsigned request costs one lookup and an HMAC before it is refused).
+limiter.exempt(bp)
 PUBLIC = {"meta_webhooks.subscribe", "meta_webhooks.event"}
 
 

@@ -5,7 +5,7 @@ import logging
 import time
 from datetime import timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload, lazyload
 
@@ -24,11 +24,12 @@ from crm.extensions import db
 log = logging.getLogger(__name__)
 
 
-# Events per transaction: enough to share the commit, few enough that a batch holds
-# SQLite's write lock (which webhooks wait for) only briefly.
-BATCH = 50
+# Events per transaction: enough to share the commit and the claim; on SQLite few, since
+# a batch holds the one write lock that every webhook's insert waits for meanwhile.
+BATCH = {"postgresql": 50, "sqlite": 10}
 MEDIA_JOB = "channels.media"   # crm.channels.jobs
 MAX_ATTEMPTS = 5
+WRITE_LOCK_ID = 7_406_019   # PostgreSQL advisory lock: one batch writes at a time
 
 
 class ReceiptsWaiting(Exception):
@@ -36,7 +37,7 @@ class ReceiptsWaiting(Exception):
 
 
 def drain(*, on_new_people=None, idle_wait: float = 10.0, linger: float = 0.0,
-          batch: int = BATCH) -> int:
+          batch: int | None = None) -> int:
     """Apply pending events, oldest first, a batch per transaction, until none is left (the
     worker's job); returns how many were applied.
 
@@ -47,8 +48,11 @@ def drain(*, on_new_people=None, idle_wait: float = 10.0, linger: float = 0.0,
     retries and a rerun change nothing more (the ingestion service skips what it holds).
     With `linger`, the drain waits that long for new events before it ends, so an event
     stored while it was finishing is not left for the next one."""
+    batch = batch or BATCH.get(db.session.connection().dialect.name, 10)
+    db.session.rollback()
     applied = 0
     quiet_since = None
+    transient = 0
     while True:
         rows = claim(batch)
         if rows is None:
@@ -56,7 +60,16 @@ def drain(*, on_new_people=None, idle_wait: float = 10.0, linger: float = 0.0,
             # (two would only take turns at the one lock).
             return applied
         if rows:
-            applied += apply_batch(rows, on_new_people=on_new_people)
+            try:
+                applied += apply_batch(rows, on_new_people=on_new_people,
+                                       one_by_one=transient >= 3)
+                transient = 0
+            except OperationalError:
+                # A lock waited on too long, a deadlock: nothing was written; again.
+                db.session.rollback()
+                log.warning("a batch of channel events will be tried again", exc_info=True)
+                transient += 1
+                time.sleep(0.1 * transient)
             quiet_since = None
             continue
         db.session.rollback()
@@ -99,10 +112,15 @@ def claim(limit: int) -> list | None:
     return sorted(db.session.execute(stmt).all(), key=lambda r: r.id)
 
 
-def apply_batch(rows, *, on_new_people=None) -> int:
+def apply_batch(rows, *, on_new_people=None, one_by_one: bool = False) -> int:
     """Apply claimed events in one transaction and commit; returns how many were applied.
     Should anything fail, the batch is rolled back and its events applied one at a time,
-    each in its own transaction, so a bad event fails alone."""
+    each in its own transaction, so a bad event fails alone. A database error that passes
+    (OperationalError: a lock, a deadlock) is raised, nothing written, for the caller to
+    try again."""
+    if one_by_one:
+        db.session.rollback()
+        return sum(apply_one(r.id, on_new_people=on_new_people) or 0 for r in rows)
     try:
         done, waiting, new_people = _apply_records(rows)
         t = ChannelEvent.__table__
@@ -114,6 +132,8 @@ def apply_batch(rows, *, on_new_people=None) -> int:
             db.session.execute(update(t).where(t.c.id == event_id).values(
                 attempts=attempts + 1, retry_at=now + timedelta(seconds=2)))
         db.session.commit()
+    except OperationalError:
+        raise
     except Exception:
         db.session.rollback()
         log.warning("a batch of %s channel events failed; applying them one by one",
@@ -137,13 +157,22 @@ def _apply_records(rows) -> tuple[list, dict, list]:
     """Apply the records of claimed events: (ids applied, {id waiting for a retry: its
     attempts}, new senders). Records are applied per person, people in a fixed order (channel,
     person id), so workers side by side lock conversations in the same order and never
-    deadlock; one person's records keep the order of their events."""
+    deadlock on them; one person's records keep the order of their events."""
     channels = {c.id: c for c in db.session.scalars(
         select(Channel).options(lazyload(Channel.templates)))}
     per_person: dict = {}
+    parsed = []
     for row in rows:
         received_by = channels[row.channel_id]
-        for record in events.parse(received_by.kind, json.loads(row.body)).records:
+        parsed.append((row, received_by, events.parse(received_by.kind, json.loads(row.body))))
+    if db.session.connection().dialect.name == "postgresql":
+        # Every batch's writes bump the same change counters (data_versions, the DM
+        # rollup's dirty hours), row locks taken in the order the writes come: batches
+        # side by side would deadlock on them. Workers claim and parse side by side, and
+        # write one batch at a time, in the order they get this lock.
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": WRITE_LOCK_ID})
+    for row, received_by, found in parsed:
+        for record in found.records:
             channel = _route_among(channels, received_by, record.account)
             per_person.setdefault((channel.id, record.person_id), []).append((row, record))
     echoes = _EchoSends([r for recs in per_person.values() for _, r in recs
@@ -277,6 +306,11 @@ def apply_one(event_id: int, *, on_new_people=None) -> int | None:
         db.session.rollback()
         mark_failed(event_id, e.message)
         db.session.commit()
+        return 0
+    except OperationalError:
+        # A lock or deadlock, not the event's fault: it stays pending for the next drain.
+        db.session.rollback()
+        log.warning("channel event %s will be tried again", event_id, exc_info=True)
         return 0
     except Exception as e:
         db.session.rollback()
