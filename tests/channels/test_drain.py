@@ -6,6 +6,7 @@ once without losing one or applying one twice (SKIP LOCKED on PostgreSQL)."""
 import hashlib
 import hmac
 import threading
+import time
 
 import pytest
 from sqlalchemy import func, select
@@ -112,4 +113,24 @@ def test_workers_draining_side_by_side_lose_nothing_and_apply_nothing_twice(app,
         t.join(120)
     assert not errors
     assert sum(applied) == len(requests)      # each event applied by exactly one worker
+    _assert_exact(db, expected)
+
+
+def test_an_event_stored_while_a_drain_ends_is_still_applied(app, client, db, keys):
+    """The drain lingers: an event stored just after it found nothing left is taken too
+    (web processes look for a queued drain only now and then)."""
+    requests, expected = burst.generate(3)
+    applied = []
+
+    def drain():
+        with app.app_context():
+            applied.append(worker.drain(idle_wait=0, linger=1.5))
+            db.session.remove()
+
+    thread = threading.Thread(target=drain)
+    thread.start()
+    time.sleep(0.5)                   # the drain has found nothing and waits
+    _post_all(client, keys, requests)
+    thread.join(30)
+    assert applied == [len(requests)]
     _assert_exact(db, expected)
