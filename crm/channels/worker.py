@@ -328,22 +328,10 @@ def mark_failed(event_id: int, reason: str) -> None:
         event.status, event.error, event.processed_at = FAILED, reason[:500], utcnow()
 
 
-def _conversation(channel: Channel, person_id: str) -> Conversation | None:
-    """This channel's conversation with that person, on the contact now holding their
-    scoped id (one query; the contact comes with it, its tags and handles when used)."""
-    return db.session.scalar(
-        select(Conversation)
-        .join(SocialHandle, SocialHandle.contact_id == Conversation.contact_id)
-        .where(SocialHandle.platform == channel.platform, SocialHandle.account_id == person_id,
-               Conversation.platform == channel.platform,
-               Conversation.external_thread_id == people.thread_id(channel, person_id))
-        .options(joinedload(Conversation.contact).lazyload(Contact.tags),
-                 joinedload(Conversation.contact).lazyload(Contact.handles))
-        .limit(1))
-
-
 def _conversations(channels: dict, keys: list) -> dict:
-    """`_conversation` for every (channel id, person id) of a batch, in one query."""
+    """The conversation of each (channel id, person id) of a batch that has one, on the
+    contact now holding their scoped id, in one query (the contacts come with it; their
+    tags and handles only when used)."""
     threads = {people.thread_id(channels[c], p): (c, p) for c, p in keys}
     if not threads:
         return {}
