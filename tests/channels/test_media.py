@@ -4,7 +4,8 @@ it in MEDIA_FOLDER, and the thread shows it through the policy; failures say why
 import pytest
 from sqlalchemy import func, select
 
-from crm.channels import media
+from crm.channels import media, worker
+from crm.channels.events import Deleted
 from crm.channels.models import MessageMedia
 from crm.conversations.models import Conversation, Message
 from crm.core.timeutil import utcnow
@@ -160,8 +161,6 @@ def test_a_deleted_media_message_loses_its_file(auth, manager, client, db, graph
     row = _file(db, "wamid.img9")
     assert (media_folder / row.path).is_file()
     conv = db.session.scalars(select(Conversation)).one()
-    from crm.channels import worker
-    from crm.channels.events import Deleted
     worker._mark_deleted(db.session.get(Conversation, conv.id), Deleted("wamid.img9", PERSON))
     db.session.commit()
     assert not (media_folder / row.path).exists()
