@@ -166,10 +166,10 @@ def _apply_records(rows) -> tuple[list, dict, list]:
         received_by = channels[row.channel_id]
         parsed.append((row, received_by, events.parse(received_by.kind, json.loads(row.body))))
     if db.session.connection().dialect.name == "postgresql":
-        # Every batch's writes bump the same change counters (data_versions, the DM
-        # rollup's dirty hours), row locks taken in the order the writes come: batches
-        # side by side would deadlock on them. Workers claim and parse side by side, and
-        # write one batch at a time, in the order they get this lock.
+        # Every batch's writes bump the same rows (the DM rollup's dirty hours, by database
+        # triggers), locked in the order the writes come: batches side by side would
+        # deadlock on them. Workers claim and parse side by side, and write one batch at a
+        # time, in the order they get this lock.
         db.session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": WRITE_LOCK_ID})
     for row, received_by, found in parsed:
         for record in found.records:
