@@ -19,6 +19,7 @@ class Page:
     post: str | None = None           # request builder in bench/forms.py (POST pages)
     after: str | None = None          # before each timed GET, this write as the same user
     roles: tuple = ("rep", "manager")
+    headers: tuple = ()               # extra request headers, as (name, value) pairs
 
 
 PAGES = [
@@ -36,4 +37,8 @@ PAGES = [
          after="log_dm"),
     Page("log a DM (HTMX POST)", "conversations.log", ratio=0.10, p95_ms=25, post="log_dm"),
     Page("move a deal (HTMX POST)", "pipeline.move", ratio=0.10, p95_ms=25, post="move_deal"),
+    # What the command palette asks while someone types: the results fragment (htmx), over
+    # contacts, deals, campaigns, a million messages' words and the pages.
+    Page("search palette (common surname)", "search.index", "/search?q=garcia&palette=1",
+         0.10, 100, headers=(("HX-Request", "true"),)),
 ]

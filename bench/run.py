@@ -124,16 +124,16 @@ class Bench:
             return self._measure_post(base, page, role, client, plan)
         if page.post or page.after:
             return None
-        path = page.path.format(**self.meta)
-        first = client.get(path)
+        path, extra = page.path.format(**self.meta), dict(page.headers)
+        first = client.get(path, extra)
         if first.status != 200:
             self.notes.append(f"{page.name} as {role}: HTTP {first.status}, not measured.")
             return None
         for _ in range(WARM_UP):
-            client.get(path)
-        responses = self._sequential(lambda n: client.get(path))
+            client.get(path, extra)
+        responses = self._sequential(lambda n: client.get(path, extra))
         failed = sum(r.status != 200 for r in responses)
-        load = wrk.run(base, path, headers={"Cookie": client.cookie_header},
+        load = wrk.run(base, path, headers={**extra, "Cookie": client.cookie_header},
                        duration=self.args.duration, connections=self.args.connections)
         return self._row(page, role, responses, failed, load, path=path)
 
@@ -241,8 +241,10 @@ class Bench:
                     count, status = queries.count(self.app, client, "POST", path, form,
                                                   plan.headers)
             else:
-                queries.count(self.app, client, "GET", row["path"])
-                count, status = queries.count(self.app, client, "GET", row["path"])
+                extra = dict(page.headers)
+                queries.count(self.app, client, "GET", row["path"], headers=extra)
+                count, status = queries.count(self.app, client, "GET", row["path"],
+                                              headers=extra)
             row["queries"] = count if status == 200 else None
 
 

@@ -91,6 +91,7 @@ def register_features(app: Flask) -> None:
     from crm.jobs import cli as jobs_cli, views as jobs
     from crm.pipeline import cli as pipeline_cli, views as pipeline
     from crm.reports import cli as reports_cli, views as reports
+    from crm.search import views as search
     from crm.tasks import cli as tasks_cli, views as tasks
     # Modules imported for what they add on import: more routes on their feature's blueprint
     # (before it is registered), a section of the contact page, background jobs.
@@ -107,7 +108,7 @@ def register_features(app: Flask) -> None:
     from crm.tasks import contact_section as tasks_section  # noqa: F401
 
     for feature in (accounts, home, contacts, conversations, dm_templates, pipeline,
-                    campaigns, tasks, reports, imports, admin, channels, jobs):
+                    campaigns, tasks, reports, imports, admin, channels, jobs, search):
         app.register_blueprint(feature.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(reply_views.bp)

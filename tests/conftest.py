@@ -86,6 +86,7 @@ def app(request, tmp_path_factory):
         if _db.engine.dialect.name == "sqlite":
             with _db.engine.begin() as conn:
                 conn.exec_driver_sql("DROP TABLE IF EXISTS contacts_fts")
+                conn.exec_driver_sql("DROP TABLE IF EXISTS messages_fts")
 
 
 def _wipe():
@@ -99,6 +100,7 @@ def _wipe():
             for name in tables:
                 conn.execute(text(f"DELETE FROM {name}"))
             conn.exec_driver_sql("INSERT INTO contacts_fts(contacts_fts) VALUES ('delete-all')")
+            conn.exec_driver_sql("INSERT INTO messages_fts(messages_fts) VALUES ('delete-all')")
 
 
 @pytest.fixture(autouse=True)

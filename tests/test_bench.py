@@ -139,6 +139,18 @@ def test_search_index_finds_the_common_surname(bench_db):
     assert fts == like > 0
 
 
+def test_the_message_index_holds_every_loaded_message(bench_db):
+    from crm.conversations.search import find_messages
+
+    indexed = _db.session.execute(_db.text(
+        "SELECT count(*) FROM messages_fts_docsize")).scalar()
+    assert indexed == count(Message, True) > 0
+    body = _db.session.scalars(select(Message.body).where(Message.body != "")
+                               .order_by(Message.id.desc())).first()
+    manager = _db.session.scalars(select(User).where(User.role == "manager")).first()
+    assert find_messages(manager, body)
+
+
 def test_each_contacts_last_outbound_dm_is_kept(bench_db):
     latest = dict(_db.session.execute(select(Conversation.contact_id,
                                              func.max(Conversation.last_outbound_at))

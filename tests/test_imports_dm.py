@@ -244,6 +244,22 @@ def test_bulk_path_rebuilds_the_indexes_and_matches_the_plain_path(app, auth, re
     assert {ix.name for ix in Message.__table__.indexes} <= names
     again = db.session.get(ImportRun, import_dm(client, path))
     assert again.counts["messages_added"] == 0
+    # Every imported message is in the word index once, and new ones enter it again.
+    from sqlalchemy import func, text
+
+    from crm.conversations.search import find_messages
+    from crm.conversations.services import log_message
+    body = db.session.scalars(select(Message.body).where(Message.body != "")
+                              .order_by(Message.id)).first()
+    assert find_messages(rep, body, limit=50)
+    if db.engine.dialect.name == "sqlite":
+        indexed = db.session.execute(text("SELECT count(*) FROM messages_fts_docsize")).scalar()
+        assert indexed == db.session.scalar(select(func.count()).select_from(Message))
+    contact = db.session.scalars(select(Contact).join(
+        Conversation, Conversation.contact_id == Contact.id)).first()
+    log_message(rep, contact, platform="instagram", direction="in", body="Zebracorn parade")
+    db.session.commit()
+    assert [m.excerpt for m in find_messages(rep, "zebracorn")] == ["Zebracorn parade"]
 
 
 def test_parallel_readers_give_the_same_result(app, db, rep, tmp_path, monkeypatch):

@@ -7,6 +7,7 @@ from itertools import islice
 from sqlalchemy import JSON, Boolean, Date, DateTime, text
 
 from crm.contacts import search_index
+from crm.conversations import search_index as message_search
 from crm.reports import response_triggers, rollup_triggers
 from crm.extensions import db
 
@@ -123,16 +124,18 @@ def fast_load(conn, names):
     indexes = [ix for name in names for ix in table(name).indexes]
     for ix in indexes:
         ix.drop(conn, checkfirst=True)
-    for sql in search_index.statements(dialect, drop=True):
-        conn.exec_driver_sql(sql)
+    for index in (search_index, message_search):
+        for sql in index.statements(dialect, drop=True):
+            conn.exec_driver_sql(sql)
     # No dirty-hour mark per loaded message: the rollup is rebuilt once after the load.
     rollup_triggers.uninstall(conn)
     response_triggers.uninstall(conn)
     yield
     for ix in indexes:
         ix.create(conn, checkfirst=True)
-    search_index.install(conn)
-    search_index.rebuild(conn)
+    for index in (search_index, message_search):
+        index.install(conn)
+        index.rebuild(conn)
     rollup_triggers.install(conn)
     response_triggers.install(conn)
     # The copies the app writes with the reply state, counted once for the whole load.

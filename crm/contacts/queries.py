@@ -288,3 +288,27 @@ def suggest_contacts(user, q: str, limit: int = 10):
     else:
         stmt = stmt.where(*search.clauses)
     return list(db.session.scalars(stmt.order_by(Contact.sort_name).limit(limit)))
+
+
+def find_contacts(user, q: str, limit: int = 5) -> list[ContactRow]:
+    """The first few live contacts, A–Z, whose name, handle, email or company matches `q`
+    (a handle may be typed with its "@" or pasted as a profile URL), within the user's scope."""
+    search = _search(q)
+    if not search.clauses:
+        return []
+    stmt = select(*_row_columns(Contact.sort_name))
+    if search.few:
+        stmt = stmt.select_from(search.from_index()).where(search.match_clause(), *search.short)
+    else:
+        stmt = stmt.where(*search.clauses)
+    stmt = (stmt.where(policy.contact_scope(user), Contact.archived_at.is_(None))
+            .outerjoin(User, User.id == Contact.owner_id)
+            .order_by(Contact.sort_name, Contact.id).limit(limit))
+    rows = [ContactRow(*row) for row in db.session.execute(stmt)]
+    by_id = {r.id: r for r in rows}
+    if by_id:
+        for contact_id, platform, handle in db.session.execute(
+                select(SocialHandle.contact_id, SocialHandle.platform, SocialHandle.handle)
+                .where(SocialHandle.contact_id.in_(by_id)).order_by(SocialHandle.id)):
+            by_id[contact_id].handles.append(HandleRow(platform, handle))
+    return rows

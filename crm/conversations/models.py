@@ -5,6 +5,7 @@ from sqlalchemy import (Boolean, DateTime, ForeignKey, Index, Integer, String, T
                         UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from crm.core.ddl import install_after_create
 from crm.core.timeutil import utcnow
 from crm.extensions import db
 
@@ -156,3 +157,7 @@ class ResponseTime(db.Model):
     answered_at: Mapped[datetime | None] = mapped_column(DateTime)
     response_seconds: Mapped[int | None] = mapped_column(Integer)
     responder_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+# The word-search index over message bodies (crm.conversations.search_index).
+install_after_create(db.metadata, "crm.conversations.search_index", {"messages"})

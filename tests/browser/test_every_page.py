@@ -48,8 +48,8 @@ def main_pages(w) -> list[tuple[str, str]]:
             ("inbox", "/inbox"), ("board", "/board"), ("deal", f"/deals/{w['deal'].id}"),
             ("campaigns", "/campaigns"), ("campaign", f"/campaigns/{campaign.id}"),
             ("templates", "/templates"), ("imports", "/imports"), ("dashboard", "/dashboard"),
-            ("admin-users", "/admin/users"), ("admin-settings", "/admin/settings"),
-            ("admin-audit", "/admin/audit")]
+            ("search", "/search?q=an"), ("admin-users", "/admin/users"),
+            ("admin-settings", "/admin/settings"), ("admin-audit", "/admin/audit")]
 
 
 def _sign_in(page, base, user):

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from crm.audit import services as audit
 from crm.contacts import services as contacts
 from crm.contacts.models import PLATFORM_LABELS, SocialHandle
-from crm.conversations import ingest_bulk
+from crm.conversations import ingest_bulk, search_index as message_search
 from crm.conversations.ingest_bulk import BulkIngest, stored_keys
 from crm.conversations.models import CLOSED, NEEDS_REPLY, Conversation, Message, ResponseTime
 from crm.conversations.services import get_or_create_conversation
@@ -104,6 +104,7 @@ def _write(actor, run, source, plans, options, conn, *, progress, workers, bulk_
         indexes = ingest_bulk.scattered_indexes()
         for ix in indexes:
             ix.drop(conn)
+        indexed_up_to = message_search.suspend_insert_indexing(conn)
         rollup_triggers.suspend_insert_marking(conn)
         # New conversations' messages and response times are added to the rollups as
         # counted by the readers; the hours of messages added to existing conversations
@@ -215,6 +216,7 @@ def _write(actor, run, source, plans, options, conn, *, progress, workers, bulk_
         mark = time.perf_counter()
         for ix in indexes:
             ix.create(conn)
+        message_search.resume_insert_indexing(conn, indexed_up_to)
         tally.write(platform)
         rollup_triggers.resume_insert_marking(conn, sorted(marked_hours), counted_responses)
         outcome.seconds["indexes"] = round(time.perf_counter() - mark, 2)

@@ -1,0 +1,1 @@
+"""Search over everything a user may see, and the command palette that asks it."""
