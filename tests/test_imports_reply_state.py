@@ -1,8 +1,8 @@
 """Reply state of imported conversations, worked out while their messages are written.
 
-The import computes state, response times and replied_at for the conversations it creates
-(`reply_state.replay_new`) instead of reading them back; these tests hold it to the rules of
-`reply_state.replay` and `rebuild_reply_state`.
+The import computes state, response times and replied_at for the conversations it creates,
+a batch at a time (`reply_state.Replayer`), instead of reading them back; these tests hold it
+to the rules of `reply_state.replay` and `rebuild_reply_state`.
 """
 import json
 import random
@@ -10,9 +10,11 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
+from sqlalchemy import delete, update
 
 from bench import gen_dm_export
 from crm.conversations import reply_state
+from crm.conversations.models import Conversation, Message, ResponseTime
 from crm.imports.dm_exports import stream as dm_stream
 from tests.factories import reply_state_snapshot
 from tests.test_imports_support import import_storage  # noqa: F401 (fixture)
@@ -36,40 +38,59 @@ def random_conversation(rng: random.Random, size: int):
     return out
 
 
-def replay_old(conv_id, messages):
-    """What the rebuild's replay gives for the same messages, stored new."""
-    rows = [(d, at, a) for d, at, a, _b, _m in messages]
-    step = reply_state.replay(rows)
-    values = {"id": conv_id, **step.state.values(),
-              "last_message_preview": reply_state.preview_of(*messages[-1][3:])
-              if messages else None}
-    bursts = [{"conversation_id": conv_id, "burst_started_at": b[0], "answered_at": b[1],
-               "response_seconds": b[2], "responder_id": b[3]} for b in step.bursts]
-    return values, bursts, step.replied
+def folded(messages, size):
+    """Replay `messages` a chunk of `size` at a time as an import stores it: each chunk's
+    replied_at as it comes, and the earlier chunks' unanswered outbound messages set by the
+    writer's UPDATE (replied_at still None, sent between the latest inbound and then)."""
+    replayer = reply_state.Replayer()
+    replied, bursts = [], []
+    for start in range(0, max(len(messages), 1), size):
+        chunk_messages = messages[start:start + size]
+        since = replayer.state.last_inbound_at
+        chunk = replayer.add(chunk_messages)
+        if chunk.earlier_replied_at is not None:
+            for i, m in enumerate(messages[:start]):
+                if m[0] == "out" and replied[i] is None and m[1] <= chunk.earlier_replied_at \
+                        and (since is None or m[1] >= since):
+                    replied[i] = chunk.earlier_replied_at
+        replied += chunk.replied
+        bursts += chunk.bursts
+        assert chunk.tail == len(chunk_messages) - len(
+            [m for m, at in zip(chunk_messages, chunk.replied) if m[0] == "in" or at]) \
+            or chunk.tail <= len(chunk_messages)
+    bursts += replayer.finish()
+    return replayer.state, [tuple(b) for b in bursts], replied
 
 
 @pytest.mark.parametrize("seed", range(300))
-def test_replay_new_agrees_with_the_rebuild_rules(seed):
+def test_a_replay_folded_chunk_by_chunk_is_the_replay(seed):
     rng = random.Random(seed)
     messages = random_conversation(rng, rng.choice([0, 1, 2, 3, 5, 12, 40]))
-    assert reply_state.replay_new(77, messages) == replay_old(77, messages)
+    whole = reply_state.replay(messages)
+    expected = (whole.state, [tuple(b) for b in whole.bursts], whole.replied)
+    for size in (1, 2, 3, 7, 100):
+        assert folded(messages, size) == expected, size
 
 
-def test_replay_new_worked_example():
+def test_a_folded_replay_worked_example():
     h = timedelta(hours=1)
     messages = [("in", T0, None, "hi", None), ("in", T0 + h, None, "there", None),
                 ("out", T0 + 2 * h, 5, "hello", None), ("out", T0 + 3 * h, 6, "?", None),
                 ("in", T0 + 3 * h, None, "", "photo")]
-    values, bursts, replied = reply_state.replay_new(9, messages)
-    assert values == {"id": 9, "state": "needs_reply", "message_count": 5,
-                      "last_message_at": T0 + 3 * h, "last_inbound_at": T0 + 3 * h,
-                      "last_outbound_at": T0 + 3 * h, "waiting_since": T0 + 3 * h,
-                      "last_message_preview": "[Photo]"}
-    assert [(b["burst_started_at"], b["answered_at"], b["response_seconds"],
-             b["responder_id"]) for b in bursts] == [(T0, T0 + 2 * h, 7200, 5),
-                                                    (T0 + 3 * h, None, None, None)]
+    replayer = reply_state.Replayer()
+    first = replayer.add(messages[:2])
+    assert first.bursts == [] and first.tail == 0        # the burst is still open
+    second = replayer.add(messages[2:4])
+    assert second.bursts == [[T0, T0 + 2 * h, 7200, 5]] and second.tail == 2
+    assert second.replied == [None, None]
+    third = replayer.add(messages[4:])
     # An inbound message at the same second as the outbound one answers it (it comes after).
-    assert replied == [None, None, T0 + 3 * h, T0 + 3 * h, None]
+    assert third.earlier_replied_at == T0 + 3 * h and third.bursts == []
+    assert replayer.finish() == [[T0 + 3 * h, None, None, None]]
+    assert replayer.state.values() == {
+        "state": "needs_reply", "message_count": 5, "last_message_at": T0 + 3 * h,
+        "last_inbound_at": T0 + 3 * h, "last_outbound_at": T0 + 3 * h,
+        "waiting_since": T0 + 3 * h}
 
 
 class FakeSource:
@@ -83,18 +104,25 @@ class FakeSource:
                                   sender=SimpleNamespace(name="Me" if out else "Them"))
 
 
-def test_readers_leave_an_out_of_order_thread_to_the_rebuild():
+def test_readers_leave_an_out_of_order_thread_to_the_rebuild(monkeypatch):
+    monkeypatch.setattr(dm_stream, "BATCH", 2)
     fmt = dm_stream.RowFormat(None, {0: (5, 2, 1, T0)})
-    ordered = [(False, T0), (True, T0 + timedelta(minutes=1))]
-    rows, replayed = dm_stream._known_thread(FakeSource(ordered), None, "Me", None, fmt,
-                                             fmt.known[0])
-    assert replayed is not None and replayed.values["state"] == "awaiting_reply"
-    assert [r[-1] for r in rows] == [None, None]
-    assert replayed.bursts == [(5, T0, T0 + timedelta(minutes=1), 60, 2)]
-    backwards = [(True, T0 + timedelta(minutes=1)), (False, T0)]
-    rows, replayed = dm_stream._known_thread(FakeSource(backwards), None, "Me", None, fmt,
-                                             fmt.known[0])
-    assert replayed.values is None and len(rows) == 2
+    m = timedelta(minutes=1)
+    ordered = [(False, T0), (True, T0 + m), (True, T0 + 2 * m), (False, T0 + 3 * m)]
+    batches = list(dm_stream._known_thread(FakeSource(ordered), None, "Me", None, fmt,
+                                           fmt.known[0]))
+    assert [(len(rows), last) for rows, last, _ in batches] == [(2, False), (2, True)]
+    (first, _, one), (second, _, two) = batches
+    assert one.values is None and one.bursts == [(5, T0, T0 + m, 60, 2)]
+    # The second outbound message waited at the end of the first batch: the writer sets it.
+    assert [r[-1] for r in first] == [None, None] and two.earlier_replied == (T0 + 3 * m, T0)
+    assert [r[-1] for r in second] == [T0 + 3 * m, None]
+    assert two.values["state"] == "needs_reply" and two.values["message_count"] == 4
+    assert two.bursts == [(5, T0 + 3 * m, None, None, None)]
+    backwards = [(True, T0 + m), (False, T0), (False, T0 + 2 * m)]
+    batches = list(dm_stream._known_thread(FakeSource(backwards), None, "Me", None, fmt,
+                                           fmt.known[0]))
+    assert batches[-1][2].values is None and sum(len(rows) for rows, _, _ in batches) == 3
 
 
 def write_thread(root, folder, messages):
@@ -108,16 +136,24 @@ def write_thread(root, folder, messages):
                      for s, ts, c in reversed(messages)]}))
 
 
-@pytest.mark.parametrize("workers", ["0", "2"])
-def test_imported_conversations_are_what_a_rebuild_gives(app, db, admin, tmp_path, workers):
+@pytest.mark.parametrize("workers,batch", [("0", 5000), ("2", 5000), ("0", 7), ("2", 7)])
+def test_imported_conversations_are_what_a_rebuild_gives(app, db, admin, tmp_path, workers,
+                                                         batch, monkeypatch):
+    # With batches of 7, every long thread's reply state is folded batch by batch.
+    monkeypatch.setattr(dm_stream, "BATCH", batch)
     export = tmp_path / "export"
     gen_dm_export.main([str(export), "--messages", "1500", "--threads", "12", "--seed", "3"])
     base = 1_700_000_000_000
-    # Equal timestamps across directions, and a thread that ends waiting on us.
+    # Equal timestamps across directions, runs of outbound messages longer than a batch,
+    # and a thread that ends waiting on us.
     write_thread(export, "mayachen_1", [("Maya Chen", base, "hi"),
                                         ("Alex Rivera", base, "hello"),
                                         ("Maya Chen", base, "same ms"),
-                                        ("Maya Chen", base + 5000, "still there?")])
+                                        ("Maya Chen", base + 5000, "still there?")]
+                 + [("Alex Rivera", base + 6000 + n, f"part {n}") for n in range(9)]
+                 + [("Maya Chen", base + 20_000, "ok")]
+                 + [("Alex Rivera", base + 21_000 + n, f"more {n}") for n in range(5)]
+                 + [("Maya Chen", base + 30_000, "?")])
     db.session.commit()
     result = app.test_cli_runner().invoke(args=["import-dms", str(export), "--json",
                                                 "--me", "Alex Rivera", "--workers", workers])
@@ -128,6 +164,15 @@ def test_imported_conversations_are_what_a_rebuild_gives(app, db, admin, tmp_pat
     assert len(before[0]) == 13 and before[1]
     assert any(at is not None for _, at in before[2])
     assert {c[1] for c in before[0]} == {"needs_reply", "awaiting_reply"}
+    reply_state.rebuild_reply_state([c[0] for c in before[0]])
+    db.session.commit()
+    assert reply_state_snapshot() == before
+    # And a rebuild a few messages at a time (tails of waiting outbound messages held by id,
+    # or by range when a run outgrows a page) gives the same, from whatever was stored.
+    db.session.execute(update(Message).values(replied_at=T0))
+    db.session.execute(update(Conversation).values(state="closed", message_count=0))
+    db.session.execute(delete(ResponseTime))
+    monkeypatch.setattr(reply_state, "PAGE_ROWS", 3)
     reply_state.rebuild_reply_state([c[0] for c in before[0]])
     db.session.commit()
     assert reply_state_snapshot() == before

@@ -130,3 +130,35 @@ def test_the_service_stores_what_a_rebuild_gives_in_any_arrival_order(db, rep, o
     reply_state.rebuild_reply_state([conv.id])
     assert _stored(conv.id) == kept
     assert kept[0].message_count == len(messages)
+
+
+@given(arrivals(max_size=20), st.lists(st.integers(min_value=0, max_value=6), max_size=8),
+       st.one_of(st.none(), st.integers(min_value=0, max_value=20)))
+@settings(max_examples=300, deadline=None)
+def test_a_replay_folded_chunk_by_chunk_gives_the_replay(case, cuts, closed):
+    """What a huge thread's import and rebuild do (reply_state.Replayer): chunks of any size,
+    each advanced from the state the ones before left, give what one replay gives — state,
+    response times, and every outbound message's replied_at once later chunks settle the
+    ones still waiting."""
+    messages, _ = case
+    closed_at = None if closed is None else T0 + timedelta(seconds=closed * 3600)
+    whole = reply_state.replay(messages, closed_at)
+    replayer = reply_state.Replayer(closed_at)
+    bursts, replied, start = [], [], 0
+    for size in [*cuts, len(messages)]:
+        chunk = messages[start:start + size]
+        step = replayer.add(chunk)
+        waiting = [i for i, at in enumerate(replied) if at is None and messages[i][0] == "out"]
+        if step.earlier_replied_at is not None:
+            # Only the tail of earlier chunks is settled, and all of it.
+            assert waiting and all(i >= max((j for j in range(start) if messages[j][0] == "in"),
+                                            default=-1) for i in waiting)
+            for i in waiting:
+                replied[i] = step.earlier_replied_at
+        replied += step.replied
+        bursts += step.bursts
+        start += len(chunk)
+    bursts += replayer.finish()
+    assert replayer.state == whole.state
+    assert [tuple(b) for b in bursts] == [tuple(b) for b in whole.bursts]
+    assert replied == whole.replied

@@ -5,9 +5,10 @@ Rows arrive as plain tuples, batch after batch, a thread's messages oldest first
 times already in the database's own form (see crm.imports.dm_exports.stream). They are checked
 (one bad message refuses the whole import, naming the thread, the message and the field),
 stripped of what the conversation already holds (platform id or fingerprint; counted as
-duplicates), and inserted with executemany. At the end (`settle`) reply state is stored:
-what the readers worked out with reply_state.replay for new conversations, a replay from
-the table for the others (locked first); and each conversation whose latest opt-out-like
+duplicates), and inserted with executemany. Reply state is stored as it comes: what the
+readers worked out for new conversations (reply_state.Replayer, a batch at a time) with each
+batch, and at the end (`settle`) their values and a replay from the table for the others
+(locked first); and each conversation whose latest opt-out-like
 inbound line was imported is flagged, as a hand-logged one would be.
 
 Everything happens in the caller's transaction; nothing is committed here.
@@ -21,7 +22,8 @@ from sqlalchemy import insert, select, update
 from crm.contacts import consent
 from crm.contacts.models import Contact
 from crm.conversations import ingest, optout
-from crm.conversations.models import INBOUND, MEDIA_LABELS, Conversation, Message, ResponseTime
+from crm.conversations.models import (INBOUND, MEDIA_LABELS, OUTBOUND, Conversation, Message,
+                                      ResponseTime)
 from crm.conversations.reply_state import rebuild_reply_state, write_replayed
 from crm.core.cache import changed
 from crm.core.dbvalues import datetime_to_db
@@ -35,6 +37,11 @@ COLUMNS = ("conversation_id", "direction", "sent_at", "body", "media", "author_i
 RESPONSE_COLUMNS = ("conversation_id", "burst_started_at", "answered_at", "response_seconds",
                     "responder_id")
 FLUSH_ROWS = 10_000
+# Through ix_messages_conversation_unreplied, kept during a bulk load.
+_messages = Message.__table__
+_UNANSWERED = update(_messages).where(_messages.c.direction == OUTBOUND,
+                                      _messages.c.replied_at.is_(None),
+                                      _messages.c.deleted_at.is_(None))
 CHUNK = 500
 MARKS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 
@@ -150,17 +157,29 @@ class BulkIngest:
                                        field=bad[0])
 
     # -- writing ----------------------------------------------------------------------------
-    def add_new(self, conv_id: int, rows: list[tuple], replayed=None) -> None:
-        """Rows of a conversation that had no messages (full `messages` rows, replied_at
-        included); `replayed` (its reply state and response times) comes with the last batch.
-        """
+    def add_new(self, conv_id: int, rows: list[tuple], replayed) -> None:
+        """A batch of rows of a conversation that had no messages (full `messages` rows,
+        replied_at included), with what the reader worked out of its reply state for them
+        (crm.imports.dm_stream.Replayed; the conversation's values come with the last)."""
+        if replayed.earlier_replied is not None:
+            self._earlier_replied(conv_id, *replayed.earlier_replied)
         self.messages.extend(rows)
         for r in rows:
             if r[1] == INBOUND and self.stop.found_in(r[3]):
                 self.opt_outs[conv_id] = (r[8], r[7])
-        if replayed is not None and replayed.values and replayed.values["message_count"]:
+        self.responses.extend(replayed.bursts)
+        if replayed.values and replayed.values["message_count"]:
             self.replayed.append(replayed.values)
-            self.responses.extend(replayed.bursts)
+
+    def _earlier_replied(self, conv_id: int, at, since) -> None:
+        """Outbound messages of the conversation's earlier batches, still unanswered at the
+        end of theirs, were replied to `at` (their rows are written first)."""
+        self.messages.flush()
+        stmt = (_UNANSWERED.where(_messages.c.conversation_id == conv_id,
+                                  _messages.c.sent_at <= at).values(replied_at=at))
+        if since is not None:
+            stmt = stmt.where(_messages.c.sent_at >= since)
+        self.messages.conn.execute(stmt)
 
     def without_duplicates(self, packed: list[tuple], seen: tuple[set, set]) -> list[tuple]:
         """Packed rows (sent_at, body, media, external id, fingerprint, outbound?, sender)

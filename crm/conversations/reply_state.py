@@ -19,11 +19,12 @@ Messages the platform reported deleted (Message.deleted_at) take no part: the re
 them, as if they had been removed.
 
 Messages are any sequences whose first three items are (direction, sent_at, author_id), in
-(sent_at, id) order. The database side (`apply`, `rebuild_reply_state`, `replay_new`) only
+(sent_at, id) order. The database side (`apply`, `rebuild_reply_state`, `write_replayed`) only
 stores what `advance` works out, and the two copies others read, in the same transaction:
 each contact's latest outbound DM (contacts.last_outbound_at, for the dashboard's "unknown
 consent in outreach") and when an automatic follow-up's DM was answered
-(tasks.source_replied_at, for "follow-ups followed by a reply").
+(tasks.source_replied_at, for "follow-ups followed by a reply"). `Replayer` folds `advance`
+a chunk at a time over a conversation of any length.
 """
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -89,6 +90,9 @@ class Step:
     # When the contact first wrote among the new messages, if outbound messages stored
     # before them were still unanswered (they are answered then); else None.
     earlier_replied_at: datetime | None
+    # Start of the inbound burst still open after the new messages, even when a close later
+    # than them keeps the conversation closed (state.waiting_since is None then).
+    open_since: datetime | None = None
 
 
 def in_order(state: ReplyState, first_sent_at: datetime) -> bool:
@@ -148,12 +152,80 @@ def advance(state: ReplyState, messages) -> Step:
         kept = NEEDS_REPLY if last_direction == INBOUND else AWAITING_REPLY
     new = ReplyState(kept, state.message_count + len(messages), prev_at, last_in, last_out,
                      waiting if kept == NEEDS_REPLY else None, closed_at)
-    return Step(new, bursts, answered, replied, earlier_replied_at)
+    return Step(new, bursts, answered, replied, earlier_replied_at, waiting)
 
 
 def replay(messages, closed_at: datetime | None = None) -> Step:
     """Everything kept about a conversation, from all its messages in (sent_at, id) order."""
     return advance(ReplyState(closed_at=closed_at), messages)
+
+
+@dataclass(slots=True)
+class Chunk:
+    """What `Replayer.add` worked out for one chunk of a conversation's messages."""
+
+    # Response times that ended in this chunk or before: [started_at, answered_at, seconds,
+    # responder]. A burst still open at the chunk's end waits in the Replayer.
+    bursts: list
+    # Per message: for an outbound one, when the contact next wrote; None for outbound
+    # messages still waiting at the chunk's end (the `tail`: a later chunk may answer them).
+    replied: list
+    # Outbound messages of earlier chunks that were still waiting at their end were replied to
+    # then (the first inbound message of this chunk); None when there were none.
+    earlier_replied_at: datetime | None
+    # How many messages at the end of this chunk are outbound and still waiting.
+    tail: int
+
+
+class Replayer:
+    """`replay` one conversation a chunk of messages at a time, so that a conversation of any
+    length is replayed in bounded memory: each chunk is `advance`d from the state the chunks
+    before it left, which gives what one replay of them all gives (the reply state's
+    contract; tests/test_reply_state_property.py holds it for this fold too).
+
+    Chunks come in (sent_at, id) order and may have any size, empty ones included."""
+
+    def __init__(self, closed_at: datetime | None = None):
+        self.state = ReplyState(closed_at=closed_at)
+        self._open = None            # the burst open at the end of the chunks so far
+        # When it started: kept apart from state.waiting_since, which a later close hides.
+        self._open_since = None
+        self._tail = False           # outbound messages of earlier chunks still wait
+
+    def add(self, messages) -> Chunk:
+        if not messages:
+            return Chunk([], [], None, 0)
+        step = advance(replace(self.state, waiting_since=self._open_since), messages)
+        self._open_since = step.open_since
+        done = []
+        held, self._open = self._open, None
+        if held is not None:
+            if step.answered is not None:
+                held[1], held[2], held[3] = step.answered
+                done.append(held)
+            elif step.open_since == held[0] and not step.bursts:
+                self._open = held      # nobody has answered it yet
+            else:
+                done.append(held)      # a close ended it, unanswered
+        bursts = step.bursts
+        if bursts and bursts[-1][1] is None and step.open_since == bursts[-1][0]:
+            self._open = bursts[-1]
+            bursts = bursts[:-1]
+        done.extend(bursts)
+        tail = 0
+        for m, at in zip(reversed(messages), reversed(step.replied)):
+            if m[0] == INBOUND or at is not None:
+                break
+            tail += 1
+        earlier = step.earlier_replied_at if self._tail else None
+        self._tail = tail > 0 or (self._tail and not any(m[0] == INBOUND for m in messages))
+        self.state = step.state
+        return Chunk(done, step.replied, earlier, tail)
+
+    def finish(self) -> list:
+        """The burst still open after the last chunk (it stays unanswered), if any."""
+        held, self._open = self._open, None
+        return [held] if held is not None else []
 
 
 def close(conv: Conversation, at) -> None:
@@ -208,22 +280,6 @@ def _burst_row(conversation_id: int, b) -> dict:
             "response_seconds": b[2], "responder_id": b[3]}
 
 
-def replay_new(conversation_id: int, messages) -> tuple[dict, list, list]:
-    """`replay` for a conversation that had no messages and was never closed, computed from
-    its new messages before they are written, so an import stores replied_at with each row
-    and needs no rebuild afterwards.
-
-    `messages`: (direction, sent_at, author_id, body, media) in the order they will be
-    inserted, which must be sent_at order (ids follow it, so it is the rebuild's order too).
-    Returns (conversation values with the preview, ResponseTime rows, replied_at of each
-    message).
-    """
-    step = replay(messages)
-    values = {"id": conversation_id, **step.state.values(),
-              "last_message_preview": preview_of(*messages[-1][3:5]) if messages else None}
-    return values, [_burst_row(conversation_id, b) for b in step.bursts], step.replied
-
-
 def follow_up_replies(message_ids) -> None:
     """Automatic follow-ups of these messages take when their DM was answered (the message's
     replied_at; NULL once it is deleted). Most messages have none: one probe of
@@ -265,7 +321,8 @@ def recount_copies() -> None:
 
 
 def write_replayed(values: list[dict], bursts: list[dict]) -> None:
-    """Store what `replay_new` computed: conversation columns and ResponseTime rows.
+    """Store reply state worked out before its messages were written (an import's readers):
+    conversation columns and ResponseTime rows.
 
     The conversations must have no ResponseTime rows yet (they had no messages). Plain
     executemany on the tables; the caller expires ORM objects it still holds.
@@ -286,66 +343,176 @@ def rebuild_reply_state(conversation_ids) -> None:
     """Recompute reply state, timestamps, counts, ResponseTime rows and Message.replied_at
     by replaying the conversations' messages.
 
-    Works through the ids in batches, streaming only the columns it needs, so it can run over
-    every conversation after a bulk import. The conversations are locked first (PostgreSQL),
-    so a DM logged meanwhile waits instead of being counted from a state about to change.
+    Works through the ids in batches, and through their messages a page at a time (a
+    `Replayer` per conversation), so memory stays bounded whatever the number of
+    conversations or the length of one. The conversations are locked first (PostgreSQL), so
+    a DM logged meanwhile waits instead of being counted from a state about to change.
     """
     ids = sorted({int(i) for i in conversation_ids})
     if not ids:
         return
     db.session.flush()
     for start in range(0, len(ids), BATCH_SIZE):
-        _rebuild_batch(ids[start:start + BATCH_SIZE])
+        _Rebuild(ids[start:start + BATCH_SIZE]).run()
     # The bulk statements bypass the identity map; reload whatever the caller holds.
     db.session.expire_all()
 
 
-def _rebuild_batch(batch: list[int]) -> None:
-    convs = db.session.execute(
-        select(Conversation.id, Conversation.closed_at).where(Conversation.id.in_(batch))
-        .order_by(Conversation.id).with_for_update()).all()
-    rows = db.session.execute(
-        select(Message.direction, Message.sent_at, Message.author_id, Message.id,
-               Message.conversation_id, Message.replied_at)
-        # A message the platform reported deleted is left out, as if removed
-        # (crm.conversations.ingest.mark_deleted).
-        .where(Message.conversation_id.in_(batch), Message.deleted_at.is_(None))
-        .order_by(Message.conversation_id, Message.sent_at, Message.id)
-        .execution_options(yield_per=5000))
-    by_conv = {cid: list(msgs) for cid, msgs in groupby(rows, key=lambda r: r.conversation_id)}
-    conv_values, bursts, replied, last_ids = [], [], {}, {}
-    for conv_id, closed_at in convs:
-        messages = by_conv.get(conv_id, [])
-        step = replay(messages, closed_at)
-        conv_values.append({"id": conv_id, **step.state.values()})
-        bursts.extend(_burst_row(conv_id, b) for b in step.bursts)
-        for m, at in zip(messages, step.replied):
+PAGE_ROWS = 5000
+_messages = Message.__table__
+# (direction, sent_at, author_id) first, as `advance` reads them.
+_PAGE_COLUMNS = (Message.direction, Message.sent_at, Message.author_id, Message.id,
+                 Message.conversation_id, Message.replied_at)
+_SET_REPLIED = (update(_messages).where(_messages.c.id == bindparam("_id"))
+                .values(replied_at=bindparam("_replied_at")))
+_SET_STATE = (update(Conversation.__table__)
+              .where(Conversation.__table__.c.id == bindparam("_id"))
+              .values({k: bindparam(f"_{k}")
+                       for k in (*ReplyState().values(), "last_message_preview")}))
+
+
+def _later_than(key, table=Message) -> tuple:
+    """Conditions for messages after (sent_at, id) `key` in their conversation's order,
+    written so that both databases read them through the (conversation_id, sent_at, id)
+    index."""
+    sent_at, mid = key
+    return (table.sent_at >= sent_at, or_(table.sent_at > sent_at, table.id > mid))
+
+
+class _Rebuild:
+    """One batch of conversations replayed from the table, a page of messages at a time.
+
+    Outbound messages still waiting at the end of a page (a conversation's tail) are settled
+    once a later page answers them or the conversation ends: by id when the run is short, by
+    their (sent_at, id) range when a run of outbound messages outgrows a page. What changed
+    is written after each page."""
+
+    def __init__(self, batch: list[int]):
+        self.batch = batch
+        self.values: list[dict] = []
+        self.bursts: list[dict] = []
+        self.replied: dict[int, datetime | None] = {}
+        self.last_ids: dict[int, int] = {}
+        self.conv_id = self.replayer = None
+        self.tail: list = []          # (id, stored replied_at) of waiting outbound messages
+        self.tail_range = None        # [after (sent_at, id) or None, up to (sent_at, id)]
+        self.last_inbound = None      # (sent_at, id) of the conversation's latest inbound
+
+    def run(self) -> None:
+        convs = db.session.execute(
+            select(Conversation.id, Conversation.closed_at).where(Conversation.id.in_(self.batch))
+            .order_by(Conversation.id).with_for_update()).all()
+        closed = dict(convs)
+        db.session.execute(delete(ResponseTime).where(ResponseTime.conversation_id.in_(self.batch)))
+        for page in self._pages():
+            for conv_id, rows in groupby(page, key=lambda r: r.conversation_id):
+                if conv_id != self.conv_id:
+                    self._finish()
+                    self._start(conv_id, closed.pop(conv_id))
+                self._add(list(rows))
+            self._write()   # between pages, while no statement is reading
+        self._finish()
+        for conv_id, closed_at in closed.items():   # conversations without messages
+            self._start(conv_id, closed_at)
+            self._finish()
+        self._write()
+        previews = {}
+        wanted = list(self.last_ids.values())
+        if wanted:
+            for mid, body, media in db.session.execute(
+                    select(Message.id, Message.body, Message.media).where(Message.id.in_(wanted))):
+                previews[mid] = preview_of(body, media)
+        for values in self.values:
+            values["last_message_preview"] = previews.get(self.last_ids.get(values["id"]))
+        if self.values:
+            db.session.execute(_SET_STATE, [{f"_{k}": v for k, v in values.items()}
+                                            for values in self.values])
+            recount_last_outbound(self.batch)
+
+    def _pages(self):
+        """The batch's messages in (conversation, sent_at, id) order, as lists of PAGE_ROWS
+        at most; a long conversation goes on in the next ones."""
+        remaining, after = self.batch, None
+        while remaining or after:
+            # A message the platform reported deleted is left out, as if removed
+            # (crm.conversations.ingest.mark_deleted).
+            stmt = (select(*_PAGE_COLUMNS).where(Message.deleted_at.is_(None))
+                    .order_by(Message.conversation_id, Message.sent_at, Message.id)
+                    .limit(PAGE_ROWS))
+            if after is None:
+                stmt = stmt.where(Message.conversation_id.in_(remaining))
+            else:   # the rest of the conversation the last page ended in
+                stmt = stmt.where(Message.conversation_id == after[0], *_later_than(after[1:]))
+            page = db.session.execute(stmt).all()
+            if page:
+                yield page
+            if len(page) == PAGE_ROWS:
+                last = page[-1]
+                after = (last.conversation_id, last.sent_at, last.id)
+                remaining = [c for c in remaining if c > last.conversation_id]
+            elif after is None:
+                return
+            else:
+                after = None   # that conversation has ended; on with the others
+
+    def _start(self, conv_id: int, closed_at) -> None:
+        self.conv_id, self.replayer = conv_id, Replayer(closed_at)
+        self.tail, self.tail_range, self.last_inbound = [], None, None
+
+    def _add(self, rows: list) -> None:
+        chunk = self.replayer.add(rows)
+        if chunk.earlier_replied_at is not None:
+            self._settle_tail(chunk.earlier_replied_at)
+        settled = len(rows) - chunk.tail
+        for m, at in zip(rows[:settled], chunk.replied):
             if m.replied_at != at:   # only outbound messages are replied to
-                replied[m.id] = at
-        last_ids[conv_id] = messages[-1].id if messages else None
-    previews = {}
-    wanted = [i for i in last_ids.values() if i is not None]
-    if wanted:
-        for mid, body, media in db.session.execute(
-                select(Message.id, Message.body, Message.media).where(Message.id.in_(wanted))):
-            previews[mid] = preview_of(body, media)
-    for values in conv_values:
-        values["last_message_preview"] = previews.get(last_ids[values["id"]])
-    # Plain executemany on the tables: the ORM's bulk paths cost a statement per row here.
-    db.session.execute(delete(ResponseTime).where(ResponseTime.conversation_id.in_(batch)))
-    if bursts:
-        db.session.execute(insert(ResponseTime.__table__), bursts)
-    if replied:
-        messages = Message.__table__
-        db.session.execute(
-            update(messages).where(messages.c.id == bindparam("_id"))
-            .values(replied_at=bindparam("_replied_at")),
-            [{"_id": k, "_replied_at": v} for k, v in replied.items()])
-    if conv_values:
-        convs_table = Conversation.__table__
-        db.session.execute(
-            update(convs_table).where(convs_table.c.id == bindparam("_id"))
-            .values({k: bindparam(f"_{k}") for k in conv_values[0] if k != "id"}),
-            [{f"_{k}": v for k, v in values.items()} for values in conv_values])
-        recount_last_outbound(batch)
-    follow_up_replies(replied)
+                self.replied[m.id] = at
+            if m.direction == INBOUND:
+                self.last_inbound = (m.sent_at, m.id)
+        if chunk.tail:
+            if self.tail_range is None:
+                self.tail.extend((m.id, m.replied_at) for m in rows[settled:])
+                if len(self.tail) > PAGE_ROWS:   # a long run of outbound messages: its bounds
+                    self.tail_range, self.tail = [self.last_inbound, None], []
+            if self.tail_range is not None:
+                self.tail_range[1] = (rows[-1].sent_at, rows[-1].id)
+        self.bursts.extend(_burst_row(self.conv_id, b) for b in chunk.bursts)
+        self.last_ids[self.conv_id] = rows[-1].id
+
+    def _settle_tail(self, at) -> None:
+        """The waiting outbound messages were replied to `at` (None: never)."""
+        for mid, stored in self.tail:
+            if stored != at:
+                self.replied[mid] = at
+        if self.tail_range is not None:
+            after, (sent_at, mid) = self.tail_range
+            stmt = (update(_messages)
+                    .where(_messages.c.conversation_id == self.conv_id,
+                           _messages.c.direction == OUTBOUND, _messages.c.sent_at <= sent_at,
+                           or_(_messages.c.sent_at < sent_at, _messages.c.id <= mid),
+                           _messages.c.deleted_at.is_(None))
+                    .values(replied_at=at).returning(_messages.c.id))
+            if after is not None:
+                stmt = stmt.where(*_later_than(after, _messages.c))
+            follow_up_replies(db.session.scalars(stmt).all())
+        self.tail, self.tail_range = [], None
+
+    def _finish(self) -> None:
+        if self.replayer is None:
+            return
+        if self.tail or self.tail_range is not None:
+            self._settle_tail(None)
+        self.bursts.extend(_burst_row(self.conv_id, b) for b in self.replayer.finish())
+        self.values.append({"id": self.conv_id, **self.replayer.state.values()})
+        self.conv_id = self.replayer = None
+
+    def _write(self) -> None:
+        """What changed so far: response times and replied_at (plain executemany)."""
+        if self.bursts:
+            db.session.execute(insert(ResponseTime.__table__), self.bursts)
+            self.bursts = []
+        if self.replied:
+            db.session.execute(_SET_REPLIED, [{"_id": k, "_replied_at": v}
+                                              for k, v in self.replied.items()])
+            follow_up_replies(self.replied)
+            self.replied = {}

@@ -101,20 +101,33 @@ def _execute(job_id: int) -> None:
         db.session.rollback()
         log.warning("job %s (%s) failed: %s", job_id, spec.name, e.message)
         _fail(db.session.get(Job, job_id), spec, e.message)
-    except MemoryError:
+    except Exception as e:
         db.session.rollback()
+        if not _out_of_memory(e):
+            log.exception("job %s (%s) failed", job_id, spec.name)
+            _fail(db.session.get(Job, job_id), spec, spec.failure)
+            return
         log.exception("job %s (%s) ran out of memory", job_id, spec.name)
         mb = current_app.config.get(spec.memory_mb) if spec.memory_mb else None
         _fail(db.session.get(Job, job_id), spec,
               f"{spec.label} needed more memory than the {mb} MB one job may use. Split the "
               "upload into smaller parts, or ask an admin to raise the limit."
               if mb else f"{spec.label} ran out of memory.")
-    except Exception:
-        db.session.rollback()
-        log.exception("job %s (%s) failed", job_id, spec.name)
-        _fail(db.session.get(Job, job_id), spec, spec.failure)
     finally:
         held.release()
+
+
+# SQLite's own ways of saying it could not get memory: an allocation, or a mapping of the
+# database or of its write-ahead log's index, refused under the job's ceiling.
+SQLITE_OUT_OF_MEMORY = frozenset(("SQLITE_NOMEM", "SQLITE_IOERR_NOMEM", "SQLITE_IOERR_SHMMAP",
+                                  "SQLITE_IOERR_MMAP"))
+
+
+def _out_of_memory(e: BaseException) -> bool:
+    if isinstance(e, MemoryError):
+        return True
+    cause = getattr(e, "orig", None) or e.__cause__
+    return getattr(cause, "sqlite_errorname", None) in SQLITE_OUT_OF_MEMORY
 
 
 def _fail(row: Job, spec, message: str) -> None:

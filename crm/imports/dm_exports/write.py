@@ -166,10 +166,9 @@ def _write(actor, run, source, plans, options, conn, *, progress, workers, bulk_
         if finished:  # a new thread: every message is new and the rows are ready
             writer.check(rows, where, state.checked + 1, at=2, body=3, media=4, direction=1)
             state.checked += len(rows)
-            writer.add_new(state.conversation_id, rows, state_of if last else None)
+            writer.add_new(state.conversation_id, rows, state_of)
             state.added += len(rows)
-            if last and state_of is not None:
-                state.duplicates += state_of.duplicates
+            state.duplicates += state_of.duplicates
         elif rows:
             writer.check(rows, where, state.checked + 1, at=0, body=1, media=2)
             state.checked += len(rows)
