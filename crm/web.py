@@ -52,9 +52,11 @@ def register_web(app: Flask) -> None:
     @app.errorhandler(OutreachRefused)
     def outreach_refused(e: OutreachRefused):
         # The request's own work is undone; the refusal alone is kept, though the full
-        # page answers 409.
+        # page answers 409. A page only shown (a link to a contact page with a template,
+        # which anyone can craft) writes nothing: the refusal recorded is the attempt to
+        # send, the POST that uses the template.
         db.session.rollback()
-        if current_user.is_authenticated:
+        if current_user.is_authenticated and request.method not in ("GET", "HEAD"):
             record_refusal(current_user, e.contact_id, e.action, e.message)
             transaction.commit_even_if_refused()
         if request.headers.get("HX-Request"):

@@ -60,6 +60,7 @@ def test_only_owner_or_manager_edits(auth, db, campaign, rep, manager):
 
 
 def test_add_a_person_opens_a_deal_in_the_campaign(auth, db, campaign, rep):
+    factories.default_stage()   # the ready-made pipelines, as the migrations leave a workspace
     contact = factories.ContactFactory(name="Nia Mensah", owner_id=rep.id, kind="influencer",
                                        rate_per_post_minor=80_000)
     resp = auth.login(rep).post(f"/campaigns/{campaign.id}/people",

@@ -80,6 +80,37 @@ def test_upgrade_matches_models_and_downgrades(empty_database_url):
         db.engine.dispose()
 
 
+def test_0025_seeds_the_ready_made_pipelines_once(empty_database_url):
+    """A new workspace gets the ready-made pipelines and lost reasons from the migrations (no
+    page creates them on a GET); one that already has a pipeline keeps what it has."""
+    from crm.pipeline.defaults import DEFAULT_LOST_REASONS, DEFAULT_PIPELINES
+
+    fresh = _app_on(empty_database_url)
+    with fresh.app_context():
+        upgrade()
+        with db.engine.connect() as conn:
+            pipelines = conn.execute(text("SELECT id, name, kind, follow_up_days FROM pipelines "
+                                          "ORDER BY position")).all()
+            assert [(p.name, p.kind, p.follow_up_days) for p in pipelines] == [
+                (name, kind, 3) for name, kind, _ in DEFAULT_PIPELINES]
+            for p, (_, _, stages) in zip(pipelines, DEFAULT_PIPELINES):
+                assert conn.execute(text("SELECT name, outcome FROM stages WHERE pipeline_id = "
+                                         ":p ORDER BY position"), {"p": p.id}).all() == stages
+            assert conn.execute(text("SELECT name FROM lost_reasons ORDER BY position")
+                                ).scalars().all() == DEFAULT_LOST_REASONS
+        downgrade(revision="0024")
+        with db.engine.begin() as conn:
+            conn.execute(text("DELETE FROM stages"))
+            conn.execute(text("DELETE FROM pipelines"))
+            _insert(conn, "pipelines", name="Ours")
+        upgrade()
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT name FROM pipelines")).scalars().all() == ["Ours"]
+            assert conn.execute(text("SELECT count(*) FROM lost_reasons")).scalar() == 8
+        downgrade(revision="base")
+        db.engine.dispose()
+
+
 def test_0007_fills_each_deals_contact_owner_and_keeps_it(empty_database_url):
     """Deals that exist before migration 0007 get their contact's owner, and from then on
     (until 0018 hands the copy to the services) the triggers keep it."""

@@ -166,6 +166,7 @@ def test_someone_elses_contact_timeline_is_404(auth, db, rep, other_rep, manager
 def test_a_rep_with_a_deal_on_someone_elses_contact_sees_no_timeline(auth, db, rep, other_rep,
                                                                     manager):
     """Owning a deal on another rep's contact opens the deal, not the person's history."""
+    factories.default_stage()   # the ready-made pipelines, as the migrations leave a workspace
     theirs = factories.ContactFactory(owner_id=other_rep.id)
     deal = deals.create_deal(manager, theirs, {"title": "Joint", "owner_id": rep.id})
     db.session.commit()

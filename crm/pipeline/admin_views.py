@@ -9,7 +9,6 @@ from crm.core.forms import apply_service_error, int_or_none
 from crm.extensions import db
 from crm.pipeline import board as queries
 from crm.pipeline import stages as admin
-from crm.pipeline.defaults import ensure_default_pipelines
 from crm.pipeline.forms import FollowUpForm, NameForm, PipelineForm, StageForm
 from crm.pipeline.models import Deal, LostReason, Pipeline, Stage, StageChange
 from crm.pipeline.blueprint import bp
@@ -52,17 +51,16 @@ def admin_pipelines():
     """Pipelines and their stages, follow-up days and lost reasons."""
     _admin()
     pipelines = queries.pipelines()
-    if not pipelines:
-        ensure_default_pipelines()
-        pipelines = queries.pipelines()
+    reasons = db.session.scalars(select(LostReason).order_by(
+        LostReason.retired_at.is_not(None), LostReason.position, LostReason.name)).all()
+    forms = dict(pipelines=pipelines, reasons=reasons, reason_form=NameForm(formdata=None),
+                 pipeline_form=PipelineForm(formdata=None))
+    if not pipelines:   # a database made without the migrations: only a new one can be made
+        return render_template("pipeline/admin.html", pipeline=None, **forms)
     chosen = next((p for p in pipelines if p.id == int_or_none(request.args.get("pipeline"))),
                   pipelines[0])
     follow_form = FollowUpForm(formdata=None, follow_up_days=chosen.follow_up_days)
-    reasons = db.session.scalars(select(LostReason).order_by(
-        LostReason.retired_at.is_not(None), LostReason.position, LostReason.name)).all()
-    return render_template("pipeline/admin.html", pipelines=pipelines, follow_form=follow_form,
-                           reasons=reasons, reason_form=NameForm(formdata=None),
-                           pipeline_form=PipelineForm(formdata=None),
+    return render_template("pipeline/admin.html", follow_form=follow_form, **forms,
                            **_stages_context(chosen))
 
 

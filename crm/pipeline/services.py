@@ -18,7 +18,6 @@ from crm.core.errors import Conflict, ValidationFailed
 from crm.core.forms import int_or_none
 from crm.core.timeutil import utcnow
 from crm.extensions import db
-from crm.pipeline.defaults import ensure_default_pipelines
 from crm.pipeline.models import LOST, OPEN, WON, Deal, LostReason, Pipeline, Stage, StageChange
 
 CURRENCIES = ("USD", "EUR", "GBP")
@@ -170,13 +169,10 @@ def clean_results(data: dict) -> dict:
 
 
 def default_pipeline_for(contact) -> Pipeline | None:
+    """The pipeline a new deal for `contact` goes to (None when there is none)."""
     kind = "influencer" if contact.kind == "influencer" else "sales"
-    query = (select(Pipeline).where(Pipeline.archived_at.is_(None))
-             .order_by(Pipeline.position, Pipeline.id))
-    pipelines = db.session.scalars(query).all()
-    if not pipelines:
-        ensure_default_pipelines()
-        pipelines = db.session.scalars(query).all()
+    pipelines = db.session.scalars(select(Pipeline).where(Pipeline.archived_at.is_(None))
+                                   .order_by(Pipeline.position, Pipeline.id)).all()
     return next((p for p in pipelines if p.kind == kind), pipelines[0] if pipelines else None)
 
 

@@ -14,7 +14,6 @@ from crm.extensions import db, htmx
 from crm.pipeline import board as queries
 from crm.pipeline import services
 from crm.pipeline.board import BoardFilters
-from crm.pipeline.defaults import ensure_default_pipelines
 from crm.pipeline.forms import LostForm
 from crm.pipeline.models import LOST, OPEN, WON, LostReason, Stage
 from crm.pipeline.blueprint import bp
@@ -56,11 +55,11 @@ bp.add_app_template_global(queries.move_form_id)
 
 
 def _pipeline_for(f: BoardFilters):
-    """The chosen pipeline; a fresh workspace gets the ready-made ones on first visit."""
+    """The chosen pipeline, or (None, []) when there is none yet (the migrations make the
+    ready-made ones: a GET writes nothing)."""
     pipelines = queries.pipelines()
     if not pipelines:
-        ensure_default_pipelines()
-        pipelines = queries.pipelines()
+        return None, []
     chosen = next((p for p in pipelines if p.id == f.pipeline), pipelines[0])
     f.pipeline = chosen.id
     return chosen, pipelines
@@ -81,6 +80,8 @@ def board():
     """The pipeline board: a column per stage with its count and value, newest cards first."""
     f = BoardFilters.from_args(request.args)
     pipeline, pipelines = _pipeline_for(f)
+    if pipeline is None:
+        return render_template("pipeline/no_pipeline.html")
     ctx = _board_context(pipeline, f, queries.totals(me(), pipeline, f),
                          pipelines=pipelines, owners=accounts.active_users(), campaigns=open_campaigns())
     if fragment() and htmx.target == "board":
