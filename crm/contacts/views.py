@@ -12,7 +12,6 @@ from crm.contacts.timeline import timeline_page
 from crm.contacts.forms import ConsentForm, ContactForm, HandleForm, NoteForm
 from crm.contacts.models import ConsentEvent, SocialHandle, Tag
 from crm.contacts.queries import SORTS, ContactFilters, list_contacts, suggest_contacts
-from crm.core import statements
 from crm.core.errors import Conflict, ServiceError
 from crm.core.forms import apply_service_error, int_or_none
 from crm.core.viewer import me
@@ -24,9 +23,14 @@ INLINE_FIELDS = ("name", "first_name", "email", "phone", "company", "location", 
                  "notes", "tags", "niche", "lead_source")
 
 
+# The contact page's lists, built once; the contact's id is bound at each use.
+_ACTIVE_USERS = select(User.id, User.name).where(User.active.is_(True)).order_by(User.name)
+_CONSENT_HISTORY = (select(ConsentEvent).where(ConsentEvent.contact_id == bindparam("contact_id"))
+                    .order_by(ConsentEvent.at.desc()).limit(50))
+
+
 def _owner_choices(blank="Unassigned"):
-    users = db.session.execute(statements.kept(("users.active",), lambda: (
-        select(User.id, User.name).where(User.active.is_(True)).order_by(User.name))))
+    users = db.session.execute(_ACTIVE_USERS)
     return [("", blank)] + [(str(user_id), name) for user_id, name in users]
 
 
@@ -112,9 +116,7 @@ def _detail_context(contact, **extra):
 
 def _consent_history(contact) -> list:
     """The latest 50 consent changes, newest first (as the relationship orders them)."""
-    return db.session.scalars(statements.kept(("contact.consent",), lambda: (
-        select(ConsentEvent).where(ConsentEvent.contact_id == bindparam("contact_id"))
-        .order_by(ConsentEvent.at.desc()).limit(50))), {"contact_id": contact.id}).all()
+    return db.session.scalars(_CONSENT_HISTORY, {"contact_id": contact.id}).all()
 
 
 def _consent_form(contact) -> ConsentForm:

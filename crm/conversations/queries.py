@@ -10,7 +10,6 @@ from crm.accounts.models import User
 from crm.contacts.models import PLATFORMS, Contact
 from crm.dm_templates.models import DMTemplate
 from crm.conversations.models import AWAITING_REPLY, NEEDS_REPLY, Conversation, Message
-from crm.core import statements
 from crm.core.keyset import make_cursor, parse_cursor
 from crm.core.rows import Named, named
 from crm.core.timeutil import local, local_in, utcnow, zone
@@ -235,13 +234,20 @@ def _thread_statement(keyset: bool, limit: int):
     return stmt.order_by(Message.sent_at.desc(), Message.id.desc()).limit(limit + 1)
 
 
+# Built once: a thread's latest page, and the page before a message.
+_THREAD_LATEST = _thread_statement(False, THREAD_PAGE)
+_THREAD_BEFORE = _thread_statement(True, THREAD_PAGE)
+
+
 def thread_chunk(conv: Conversation, viewer, before: Message | None = None,
                  limit: int = THREAD_PAGE) -> Chunk:
     """The latest `limit` messages (or those before `before`); keyset on (sent_at, id). Each
     row carries its time in the viewer's zone and whether the viewer may correct it."""
     keyset = before is not None
-    stmt = statements.kept(("conversations.thread", keyset, limit),
-                           lambda: _thread_statement(keyset, limit))
+    if limit == THREAD_PAGE:
+        stmt = _THREAD_BEFORE if keyset else _THREAD_LATEST
+    else:
+        stmt = _thread_statement(keyset, limit)
     params = {"conversation_id": conv.id}
     if keyset:
         params.update(before_at=before.sent_at, before_id=before.id)
@@ -256,12 +262,15 @@ def thread_chunk(conv: Conversation, viewer, before: Message | None = None,
     return Chunk(conv, messages, more, group_by_day(messages, viewer.timezone))
 
 
+# The caller holds the contact: the joined load of it (and its handles and tags) is waste.
+_CONTACT_CONVERSATIONS = (
+    select(Conversation).options(lazyload(Conversation.contact))
+    .where(Conversation.contact_id == bindparam("contact_id"))
+    .order_by(func.coalesce(Conversation.last_message_at, Conversation.created_at).desc(),
+              Conversation.id.desc()).limit(bindparam("limit")))
+
+
 def contact_conversations(contact, limit: int = 20) -> list[Conversation]:
     """A contact's conversations, latest activity first."""
-    # The caller holds the contact: the joined load of it (and its handles and tags) is waste.
-    stmt = statements.kept(("contact.conversations", limit), lambda: (
-        select(Conversation).options(lazyload(Conversation.contact))
-        .where(Conversation.contact_id == bindparam("contact_id"))
-        .order_by(func.coalesce(Conversation.last_message_at, Conversation.created_at).desc(),
-                  Conversation.id.desc()).limit(limit)))
-    return db.session.scalars(stmt, {"contact_id": contact.id}).all()
+    return db.session.scalars(_CONTACT_CONVERSATIONS,
+                              {"contact_id": contact.id, "limit": limit}).all()
