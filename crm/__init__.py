@@ -79,6 +79,7 @@ def register_features(app: Flask) -> None:
     here, when the app is built, for the reason create_app gives)."""
     from crm.accounts import cli as accounts_cli, views as accounts
     from crm.admin import views as admin
+    from crm.bulk import views as bulk
     from crm.campaigns import views as campaigns
     from crm.channels import cli as channels_cli, reply_views, views as channels, webhooks
     from crm.commands import one_line_errors
@@ -91,6 +92,7 @@ def register_features(app: Flask) -> None:
     from crm.jobs import cli as jobs_cli, views as jobs
     from crm.pipeline import cli as pipeline_cli, views as pipeline
     from crm.reports import cli as reports_cli, views as reports
+    from crm.saved_views import views as saved_views
     from crm.search import views as search
     from crm.tasks import cli as tasks_cli, views as tasks
     # Modules imported for what they add on import: more routes on their feature's blueprint
@@ -100,6 +102,7 @@ def register_features(app: Flask) -> None:
     from crm.imports.contacts_csv import jobs as csv_import_jobs  # noqa: F401
     from crm.imports.dm_exports import jobs as dm_import_jobs  # noqa: F401
     from crm.reports import jobs as report_jobs  # noqa: F401
+    from crm.conversations import jobs as conversation_jobs  # noqa: F401
     from crm.tasks import edit_views as task_edit_views, jobs as task_jobs  # noqa: F401
     from crm.imports.contacts_csv import views as csv_views  # noqa: F401
     from crm.imports.dm_exports import views as dm_views  # noqa: F401
@@ -108,7 +111,8 @@ def register_features(app: Flask) -> None:
     from crm.tasks import contact_section as tasks_section  # noqa: F401
 
     for feature in (accounts, home, contacts, conversations, dm_templates, pipeline,
-                    campaigns, tasks, reports, imports, admin, channels, jobs, search):
+                    campaigns, tasks, reports, imports, admin, channels, jobs, bulk, saved_views,
+                    search):
         app.register_blueprint(feature.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(reply_views.bp)

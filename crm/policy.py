@@ -13,6 +13,7 @@ from crm.core.forms import int_or_none
 from crm.extensions import db
 from crm.imports.models import ImportRun
 from crm.pipeline.models import Deal
+from crm.saved_views.models import SavedView
 from crm.tasks.models import Task
 
 
@@ -199,6 +200,24 @@ def report_owner_id(user, requested=None) -> int | None:
     if not _is_manager(user):
         return user.id
     return int_or_none(requested)
+
+
+# Saved views: one's own, and those shared with the team; their owner (or, when shared, an
+# admin) edits them ------------------------------------------------------------------------
+def saved_view_scope(user):
+    return or_(SavedView.owner_id == user.id, SavedView.shared.is_(True))
+
+
+def can_edit_saved_view(user, view) -> bool:
+    return view.owner_id == user.id or (view.shared and bool(user.is_admin))
+
+
+def get_saved_view(user, view_id):
+    """A view the user may see (their own or a shared one), or 404."""
+    view = db.session.get(SavedView, view_id)
+    if view is None or not (view.owner_id == user.id or view.shared):
+        abort(404)
+    return view
 
 
 # Administration ------------------------------------------------------------------------

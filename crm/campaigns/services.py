@@ -135,6 +135,16 @@ def add_to_campaign(actor, campaign: Campaign, contact, *, stage_id=None, value_
     return deals.create_deal(actor, contact, data, stage_id=stage_id)
 
 
+def withdraw_from_campaign(actor, deal: Deal, reason: str) -> None:
+    """Take back a deal that `add_to_campaign` opened (undoing it): the deal is archived, so
+    it leaves the campaign, the board and the figures, and stays in the audit log."""
+    if actor is not None and not policy.can_view_deal(actor, deal):
+        raise ValidationFailed("You cannot change this deal.")
+    deal.archived_at = utcnow()
+    flush_or_conflict(deals.conflict_message(deal))
+    audit.record(actor, "archive", deal, summary=f"Deal “{deal.title}” withdrawn: {reason}"[:255])
+
+
 @dataclass
 class Summary:
     deals: int = 0

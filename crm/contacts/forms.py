@@ -2,10 +2,11 @@
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, FieldList, FloatField, FormField, HiddenField,
                      SelectField, StringField, TextAreaField)
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, Regexp
 
 from crm.contacts.models import CONSENT_LABELS, KIND_LABELS, PLATFORM_LABELS
-from crm.core.forms import CountField, MoneyField
+from crm.contacts.queries import SORTS
+from crm.core.forms import OWNER_FILTER, OWNER_FILTER_MESSAGE, CountField, FilterForm, MoneyField
 
 PLATFORM_CHOICES = list(PLATFORM_LABELS.items())
 
@@ -67,3 +68,18 @@ class NoteForm(FlaskForm):
     body = TextAreaField("Note", validators=[DataRequired(message="Write something."),
                                              Length(max=20000)])
 
+
+
+class ContactFilterForm(FilterForm):
+    """The contacts list's filters (crm.contacts.queries.ContactFilters reads the same names)."""
+    q = StringField("Search", validators=[Optional(), Length(max=100)])
+    kind = SelectField("Kind", choices=[("", "All kinds")] + list(KIND_LABELS.items()), default="")
+    owner = StringField("Owner", validators=[Optional(), Regexp(OWNER_FILTER,
+                                                                message=OWNER_FILTER_MESSAGE)])
+    platform = SelectField("Platform", choices=[("", "Any platform")] + PLATFORM_CHOICES,
+                           default="")
+    consent = SelectField("Consent", choices=[("", "Any consent")] + list(CONSENT_LABELS.items())
+                          + [("dnc", "Do not contact")], default="")
+    tag = StringField("Tag", validators=[Optional(), Length(max=64)])
+    archived = SelectField("Archived", choices=[("", "No"), ("1", "Yes")], default="")
+    sort = SelectField("Sort", choices=[(k, v[0]) for k, v in SORTS.items()], default="name")

@@ -1,9 +1,11 @@
 """Forms for logging and correcting DMs."""
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, HiddenField, RadioField, SelectField, TextAreaField
-from wtforms.validators import Optional
+from wtforms import (DateTimeLocalField, HiddenField, RadioField, SelectField, StringField,
+                     TextAreaField)
+from wtforms.validators import Optional, Regexp
 
 from crm.contacts.models import PLATFORM_LABELS
+from crm.core.forms import OWNER_FILTER, OWNER_FILTER_MESSAGE, FilterForm
 from crm.conversations.models import INBOUND, MEDIA_LABELS, OUTBOUND
 
 DIRECTION_CHOICES = [(INBOUND, "Received"), (OUTBOUND, "Sent")]
@@ -37,3 +39,13 @@ def invalid_time_message(form) -> None:
     """WTForms says "Not a valid datetime value"; say what to type instead."""
     if form.sent_at.errors:
         form.sent_at.errors = ["Enter a date and time such as 2026-03-14 09:30."]
+
+
+class InboxFilterForm(FilterForm):
+    """The inbox's filters (crm.conversations.queries.InboxFilters reads the same names)."""
+    view = SelectField("View", choices=[("needs", "Waiting on you"), ("awaiting", "Waiting on them")],
+                       default="needs")
+    owner = StringField("Owner", validators=[Optional(), Regexp(OWNER_FILTER,
+                                                                message=OWNER_FILTER_MESSAGE)])
+    platform = SelectField("Platform", choices=[("", "Any platform")]
+                           + list(PLATFORM_LABELS.items()), default="")

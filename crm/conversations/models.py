@@ -34,6 +34,10 @@ class Conversation(db.Model):
         # this index alone.
         Index("ix_conversations_outbound", "state", "last_outbound_at", "contact_id"),
         Index("ix_conversations_state_platform_waiting", "state", "platform", "waiting_since"),
+        # The snoozed ones, for the job that puts them back when their time comes.
+        Index("ix_conversations_snoozed", "snoozed_until",
+              sqlite_where=text("snoozed_until IS NOT NULL"),
+              postgresql_where=text("snoozed_until IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -55,6 +59,8 @@ class Conversation(db.Model):
     # Set when an inbound message reads like an opt-out and nobody has acted on it yet.
     opt_out_message_id: Mapped[int | None] = mapped_column(Integer)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Snoozed: closed until then, when it comes back to the inbox (unless a message came first).
+    snoozed_until: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
 
     contact = relationship("Contact", lazy="joined")

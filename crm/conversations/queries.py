@@ -106,6 +106,12 @@ def _filtered(user, filters: InboxFilters):
     return stmt
 
 
+def inbox_selection(user, filters: InboxFilters):
+    """The conversations the inbox lists for `filters` (a SELECT of Conversation): what a bulk
+    action on "all matching" works on."""
+    return _filtered(user, filters)
+
+
 def _counts(base, key, late_before: datetime | None) -> tuple[int, int]:
     """(conversations, of which waiting since before `late_before`), each counted up to
     COUNT_CAP + 1, in one pass over the first rows in `key` order. Oldest first, the late ones

@@ -20,7 +20,7 @@ from crm.settings import services as settings
 __all__ = ["needs_reply_count", "get_or_create_conversation", "log_message", "outreach_warnings",
            "rebuild_reply_state", "edit_message", "delete_message", "close_conversation",
            "reopen_conversation", "record_opt_out", "dismiss_opt_out", "flag_if_opt_out",
-           "check_may_send"]
+           "check_may_send", "SNOOZES", "snooze_conversation", "wake_snoozed"]
 
 NAV_COUNT_CAP = 99
 MAX_BODY = ingest.MAX_BODY
@@ -176,12 +176,44 @@ def delete_message(actor, message: Message) -> None:
 def close_conversation(actor, conv: Conversation) -> None:
     """No reply needed: leaves the inbox until the next message."""
     close(conv, max(utcnow(), conv.last_message_at or utcnow()))
+    conv.snoozed_until = None
     audit.record(actor, "close", conv, summary=f"Conversation with {conv.contact.name} closed")
+
+
+SNOOZES = {"4h": ("4 hours", timedelta(hours=4)), "1d": ("1 day", timedelta(days=1)),
+           "3d": ("3 days", timedelta(days=3)), "1w": ("1 week", timedelta(weeks=1))}
+
+
+def snooze_conversation(actor, conv: Conversation, choice: str) -> datetime:
+    """Out of the inbox for a while: closed until then (or until they write, if sooner),
+    when the wake-up job puts it back as its messages say."""
+    if choice not in SNOOZES:
+        raise ValidationFailed("Snooze for 4 hours, 1 day, 3 days or 1 week.", field="snooze")
+    label, length = SNOOZES[choice]
+    now = utcnow()
+    close(conv, max(now, conv.last_message_at or now))
+    conv.snoozed_until = now + length
+    audit.record(actor, "snooze", conv,
+                 summary=f"Conversation with {conv.contact.name} snoozed for {label}")
+    return conv.snoozed_until
+
+
+def wake_snoozed(now: datetime | None = None) -> int:
+    """Snoozed conversations whose time has come follow their messages again."""
+    now = now or utcnow()
+    convs = db.session.scalars(select(Conversation).where(
+        Conversation.snoozed_until.is_not(None), Conversation.snoozed_until <= now)).all()
+    for conv in convs:
+        conv.snoozed_until = None
+        conv.closed_at = None
+    rebuild_reply_state([c.id for c in convs])
+    return len(convs)
 
 
 def reopen_conversation(actor, conv: Conversation) -> None:
     """Undo a close: the state follows the latest message again."""
     conv.closed_at = None
+    conv.snoozed_until = None
     db.session.flush()
     rebuild_reply_state([conv.id])
     audit.record(actor, "update", conv, summary=f"Conversation with {conv.contact.name} reopened")

@@ -67,7 +67,7 @@ def inbox():
         # Everything waiting on us, counted up to the same cap: the navigation's figure.
         g.needs_reply_count = page.total
     if _fragment() and htmx.target == "inbox-results":
-        return render_template("conversations/_inbox_rows.html", page=page)
+        return render_template("conversations/_inbox_rows.html", page=page, saved_oob=True)
     owners = db.session.execute(select(User.id, User.name).where(User.active.is_(True))
                                 .order_by(User.name)).all()
     return render_template("conversations/inbox.html", page=page, owners=owners)

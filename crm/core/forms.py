@@ -1,6 +1,7 @@
 """Form helpers shared by features."""
 from decimal import Decimal, InvalidOperation
 
+from flask_wtf import FlaskForm
 from wtforms import Field
 from wtforms.validators import ValidationError
 from wtforms.widgets import TextInput
@@ -98,3 +99,15 @@ def int_or_none(value) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+class FilterForm(FlaskForm):
+    """A list page's filters as its query string understands them: what a saved view of the
+    page is checked against (GET parameters, so no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+
+OWNER_FILTER_MESSAGE = "Choose anyone, me, unassigned or a team member."
+OWNER_FILTER = r"^(me|none|\d+)$"

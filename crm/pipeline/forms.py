@@ -2,10 +2,10 @@
 from flask_wtf import FlaskForm
 from wtforms import (DateField, HiddenField, IntegerField, RadioField, SelectField, StringField,
                      TextAreaField, URLField)
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from crm.contacts.models import PLATFORM_LABELS
-from crm.core.forms import CountField, MoneyField
+from crm.core.forms import OWNER_FILTER, OWNER_FILTER_MESSAGE, CountField, FilterForm, MoneyField
 from crm.pipeline import board
 from crm.pipeline.models import OPEN
 from crm.pipeline.services import CURRENCIES, POST_TYPES
@@ -86,3 +86,15 @@ def stage_choices(open_only: bool = True) -> dict:
         out[pipeline.name] = [(str(s.id), s.name) for s in pipeline.active_stages
                               if not open_only or s.outcome == OPEN]
     return out
+
+
+class BoardFilterForm(FilterForm):
+    """The board's filters (crm.pipeline.board.BoardFilters reads the same names)."""
+    pipeline = StringField("Pipeline", validators=[Optional(), Regexp(
+        r"^\d+$", message="Choose a pipeline from the list.")])
+    owner = StringField("Owner", validators=[Optional(), Regexp(OWNER_FILTER,
+                                                                message=OWNER_FILTER_MESSAGE)])
+    campaign = StringField("Campaign", validators=[Optional(), Regexp(
+        r"^\d+$", message="Choose a campaign from the list.")])
+    platform = SelectField("Platform", choices=[("", "Any platform")]
+                           + list(PLATFORM_LABELS.items()), default="")

@@ -85,7 +85,7 @@ def board():
     ctx = _board_context(pipeline, f, queries.totals(me(), pipeline, f),
                          pipelines=pipelines, owners=accounts.active_users(), campaigns=open_campaigns())
     if fragment() and htmx.target == "board":
-        return render_template("pipeline/_board.html", **ctx)
+        return render_template("pipeline/_board.html", saved_oob=True, **ctx)
     return render_template("pipeline/board.html", **ctx)
 
 

@@ -73,10 +73,12 @@ def export_lines(user, f: ContactFilters):
 
     The scope and filters are read from `user` here, while the request runs: a server reads
     the body after the view returned, when the user's row may no longer be loadable."""
-    return _lines(filtered(user, f), f.sort)
+    return lines_where(filtered(user, f), f.sort)
 
 
-def _lines(where: list, sort: str):
+def lines_where(where: list, sort: str):
+    """CSV text of the contacts matching `where` (clauses that already hold the policy's
+    scope), in the list's order `sort`: what a bulk export of a selection streams."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([field_label(k) for k in EXPORT_ORDER])

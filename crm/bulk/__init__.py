@@ -1,0 +1,1 @@
+"""Bulk actions on the contacts list and the inbox: one transaction, a summary, and undo."""
