@@ -12,6 +12,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from crm.accounts.passwords import create_reset_link
+from crm.channels import services as channels
+from crm.channels.models import MessageMedia
 from crm.contacts import consent
 from crm.conversations import services as conversations
 from crm.core.timeutil import utcnow
@@ -103,6 +105,11 @@ def _world(admin, manager, rep, client, auth):
                        problems=["Row 2: no name."], finished_at=utcnow())
     db.session.add_all([done, failed])
     reset = create_reset_link(admin, rep)
+    line = channels.add_channel(admin, kind="whatsapp", name="Support line", app_secret="s",
+                                verify_token="v", access_token="t", account_id="1001",
+                                phone_number_id="2002")
+    media = MessageMedia(message_id=message.id, channel_id=line.id, media_id="m-1", kind="image")
+    db.session.add(media)
     db.session.commit()
     # Reviews waiting for their user: a DM export read, a contacts CSV with its columns guessed.
     auth.login(rep)
@@ -112,7 +119,7 @@ def _world(admin, manager, rep, client, auth):
            "message_id": message.id, "deal_id": deal.id, "stage_id": deal.stage_id,
            "campaign_id": campaign.id, "task_id": task.id, "template_id": template.id, "token": reset,
            "name": "email", "section": "overdue", "kind": "response-times", "table": "summary",
-           "key": "no-such-channel", "filename": "js/errors.js"}
+           "key": "no-such-channel", "filename": "js/errors.js", "file_id": media.id}
     runs = [done.id, failed.id, dm_preview, csv_review]
     extra = [f"/contacts/{out.id}?template_id={template.id}",
              f"/templates/use/{out.id}?template_id={template.id}",
