@@ -17,6 +17,7 @@ from crm.conversations import services as conv_services
 from crm.conversations.models import CLOSED, NEEDS_REPLY, Conversation
 from crm.core.timeutil import utcnow
 from crm.extensions import db as _db
+from crm.pipeline.defaults import ensure_default_pipelines
 from crm.pipeline.models import Deal
 from tests import factories
 
@@ -138,7 +139,14 @@ def test_a_bad_tag_names_the_field(auth, rep, db):
 
 
 # Contacts: add to a campaign through the consent gate ---------------------------------------
-def test_campaign_refusals_are_named_with_why(auth, rep, db):
+@pytest.fixture
+def pipelines(db):
+    """The ready-made pipelines a campaign's deals start in (migration 0025 seeds them)."""
+    ensure_default_pipelines()
+    db.session.commit()
+
+
+def test_campaign_refusals_are_named_with_why(auth, rep, db, pipelines):
     campaign = factories.CampaignFactory(name="Spring")
     ok, = people(rep, "Ann")
     out, = people(rep, "Olly", consent_status="opted_out")
@@ -157,7 +165,7 @@ def test_campaign_refusals_are_named_with_why(auth, rep, db):
     assert sorted(refused) == sorted([out.id, dnc.id])
 
 
-def test_undo_takes_the_campaign_deals_back(auth, rep, db):
+def test_undo_takes_the_campaign_deals_back(auth, rep, db, pipelines):
     campaign = factories.CampaignFactory(name="Spring")
     a, b = people(rep, "Ann", "Bob")
     db.session.commit()
