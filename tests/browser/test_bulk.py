@@ -4,12 +4,21 @@ import csv
 import io
 from datetime import timedelta
 
+import pytest
 from playwright.sync_api import expect
 
 from crm.core.timeutil import utcnow
+from crm.pipeline.defaults import ensure_default_pipelines
 from tests import factories
 from tests.browser.conftest import SCREENSHOTS, wait_for_htmx
 from tests.browser.test_every_page import DESKTOP, PHONE, _axe, _wider_than_screen
+
+
+@pytest.fixture(autouse=True)
+def pipelines(db):
+    """The ready-made pipelines, as migration 0025 seeds them (campaign deals and the board)."""
+    ensure_default_pipelines()
+    db.session.commit()
 
 
 def _people(owner, *names):

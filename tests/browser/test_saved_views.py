@@ -1,10 +1,19 @@
 """Saved views in Chromium: filter the list in place, save the filters under a name, share
 them, and another user finds the quick link. Screenshots at 1366 and 390 px, axe clean."""
+import pytest
 from playwright.sync_api import expect
 
+from crm.pipeline.defaults import ensure_default_pipelines
 from tests import factories
 from tests.browser.conftest import SCREENSHOTS, wait_for_htmx
 from tests.browser.test_every_page import DESKTOP, PHONE, _axe, _wider_than_screen
+
+
+@pytest.fixture(autouse=True)
+def pipelines(db):
+    """The ready-made pipelines, as migration 0025 seeds them (campaign deals and the board)."""
+    ensure_default_pipelines()
+    db.session.commit()
 
 
 def _shot(page, name):
