@@ -1,6 +1,6 @@
 // Keyboard shortcuts in the lists (contacts, inbox, Today, campaigns): j / k move a highlight from row
 // to row (the row's link takes the focus), Enter opens the row, r replies, e marks it done
-// (inbox: no reply needed; Today: the task), s snoozes (Today: a day), ? lists them all
+// (inbox: no reply needed; Today: the task), s snoozes for a day, ? lists them all
 // (templates/_shortcuts.html). A list marks its rows with data-shortcut-row, and a row's
 // link or form with data-shortcut="open | reply | done | snooze": what a key does is the
 // page's own link or form, posted as a click would. Nothing fires while typing in a field,

@@ -5,9 +5,11 @@ from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
 
 from crm.contacts.services import refresh_search_text
 from crm.conversations import services as conversations
+from crm.conversations.models import Conversation
 from crm.core.timeutil import utcnow
 from tests import factories
 from tests.browser.conftest import SCREENSHOTS, wait_for_htmx
@@ -173,6 +175,25 @@ def test_e_marks_no_reply_needed_and_the_next_row_is_highlighted(page, live_serv
     page.keyboard.press("e")
     expect(rows).to_have_count(1)
     expect(rows.nth(0)).to_contain_text(waiting[2].name)
+
+
+def test_s_snoozes_the_highlighted_conversation_for_a_day(page, live_server, sign_in, rep, db):
+    waiting = _inbox(db, rep)
+    sign_in(page, rep)
+    page.goto(f"{live_server}/inbox")
+    wait_for_htmx(page, "#palette-q")
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    page.keyboard.press("s")
+    expect(page.locator(".bulk-summary")).to_contain_text("snoozed")
+    rows = page.locator("[data-shortcut-row]")
+    expect(rows).to_have_count(2)
+    expect(page.locator("#main")).not_to_contain_text(waiting[1].name)
+    expect(page.locator("[data-shortcut-row].is-current")).to_contain_text(waiting[2].name)
+    db.session.expire_all()
+    conv = db.session.scalars(select(Conversation).where(
+        Conversation.contact_id == waiting[1].id)).one()
+    assert conv.snoozed_until is not None
 
 
 def test_s_snoozes_and_e_completes_a_task_on_today(page, live_server, sign_in, rep, db):
