@@ -48,7 +48,7 @@ def main_pages(w) -> list[tuple[str, str]]:
             ("inbox", "/inbox"), ("board", "/board"), ("deal", f"/deals/{w['deal'].id}"),
             ("campaigns", "/campaigns"), ("campaign", f"/campaigns/{campaign.id}"),
             ("templates", "/templates"), ("imports", "/imports"), ("dashboard", "/dashboard"),
-            ("search", "/search?q=an"), ("admin-users", "/admin/users"),
+            ("search", "/search?q=an"), ("views", "/views"), ("admin-users", "/admin/users"),
             ("admin-settings", "/admin/settings"), ("admin-audit", "/admin/audit")]
 
 
