@@ -1,6 +1,5 @@
 """Sign in and sign out."""
 import time
-from urllib.parse import urlsplit
 
 from flask import (abort, current_app, flash, make_response, redirect,
                    render_template, request, session, url_for)
@@ -12,6 +11,7 @@ from crm.accounts.models import User
 from crm.accounts.signin import check_code, check_credentials, signed_in
 from crm.core import transaction
 from crm.core.errors import ServiceError
+from crm.core.links import local_path
 from crm.extensions import db
 from crm.accounts.blueprint import bp
 
@@ -19,13 +19,7 @@ from crm.accounts.blueprint import bp
 
 def safe_next(target: str | None) -> str:
     """Only local paths: `next=` never sends anyone to another site."""
-    if not target:
-        return url_for("home.index")
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
-            or "\\" in target:
-        return url_for("home.index")
-    return target
+    return local_path(target, url_for("home.index"))
 
 
 # A password checked but a code still to come: how long the half-way state lasts.

@@ -1,7 +1,6 @@
 """Bulk actions: the selection bar's POSTs on the contacts list and the inbox, their CSV
 export, and Undo. Every answer is a redirect back to the list (PRG), where the summary shows;
 htmx (the body's hx-boost) makes the same round trip without a page load."""
-from urllib.parse import urlsplit
 
 from flask import (Blueprint, Response, abort, flash, redirect, request, session,
                    stream_with_context, url_for)
@@ -14,6 +13,7 @@ from crm.bulk.forms import ContactsBulkForm, ContactsExportForm, InboxBulkForm, 
 from crm.contacts.queries import ContactFilters
 from crm.conversations.queries import InboxFilters
 from crm.core.errors import ServiceError
+from crm.core.links import local_path
 from crm.core.timeutil import utcnow
 from crm.core.viewer import me
 from crm.extensions import db
@@ -26,11 +26,7 @@ CHANGED_MEANWHILE = ("Someone changed some of these records while this ran, so n
 
 
 def _back(default: str) -> str:
-    target = request.form.get("next") or ""
-    parts = urlsplit(target)
-    if target.startswith("/") and not target.startswith("//") and not parts.netloc:
-        return target
-    return default
+    return local_path(request.form.get("next"), default)
 
 
 def _refuse(message: str, back: str):

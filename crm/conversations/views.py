@@ -1,5 +1,4 @@
 """DM pages: the inbox, the nav count, logging and correcting messages on a contact."""
-from urllib.parse import urlsplit
 
 from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
                    session, url_for)
@@ -16,6 +15,7 @@ from crm.conversations.models import OUTBOUND, Conversation, Message
 from crm.conversations.text import linkify
 from crm.core.errors import OutreachRefused, ServiceError
 from crm.core.forms import apply_service_error, int_or_none
+from crm.core.links import local_path
 from crm.core.timeutil import from_local, humanize_duration, local, utcnow
 from crm.core.viewer import me
 from crm.extensions import db, htmx
@@ -229,11 +229,7 @@ def delete_message(message_id):
 
 # Conversation state ----------------------------------------------------------------------
 def _back(default):
-    target = request.form.get("next") or ""
-    parts = urlsplit(target)
-    if target and not parts.netloc and not parts.scheme and target.startswith("/"):
-        return target
-    return default
+    return local_path(request.form.get("next"), default)
 
 
 @bp.post("/conversations/<int:conversation_id>/close")

@@ -55,3 +55,17 @@ class RowUrl:
             parts.append(text[i + 1])
         return "".join(parts)
 
+
+
+def local_path(target: str | None, default: str) -> str:
+    """`target` if it is a path on this site, else `default`: a `next=` never sends anyone
+    to another site. Browsers read a backslash as a slash ("/\\evil.test" is
+    "//evil.test"), and ignore tabs and newlines, so those are refused too."""
+    if not target:
+        return default
+    cleaned = _IGNORED_INSIDE.sub("", target)
+    parts = urlsplit(cleaned)
+    if parts.scheme or parts.netloc or not cleaned.startswith("/") or cleaned.startswith("//") \
+            or "\\" in cleaned:
+        return default
+    return target

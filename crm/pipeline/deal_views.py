@@ -1,5 +1,4 @@
 """Deal pages: a deal with its history, new and edit forms, closing won or lost, results."""
-from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -11,6 +10,7 @@ from crm.contacts.queries import suggest_contacts
 from crm.conversations.models import Conversation
 from crm.core.errors import Conflict, OutreachRefused, ServiceError
 from crm.core.forms import apply_service_error, int_or_none
+from crm.core.links import local_path
 from crm.extensions import db, htmx
 from crm.pipeline import services
 from crm.pipeline.forms import CloseForm, DealForm, ResultsForm, stage_choices
@@ -26,11 +26,7 @@ DEAL_FIELDS = ("title", "value_minor", "currency", "owner_id", "expected_close_o
 
 
 def safe_next(default: str) -> str:
-    target = request.values.get("next") or ""
-    parts = urlsplit(target)
-    if target.startswith("/") and not target.startswith("//") and not parts.netloc:
-        return target
-    return default
+    return local_path(request.values.get("next"), default)
 
 
 def deal_form(deal=None, formdata=None) -> DealForm:

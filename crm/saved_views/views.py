@@ -1,11 +1,11 @@
 """Saved views: save a page's filters (the strip on the contacts list, the inbox and the
 board), and a page to rename, share and delete them."""
-from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from crm import policy
 from crm.core.errors import ServiceError
+from crm.core.links import local_path
 from crm.core.viewer import me
 from crm.extensions import db
 from crm.saved_views import services
@@ -31,10 +31,7 @@ def saved_views_strip(key: str, filters: dict):
 
 
 def _back(default: str) -> str:
-    target = request.form.get("next") or ""
-    if target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
-        return target
-    return default
+    return local_path(request.form.get("next"), default)
 
 
 def _first_error(form) -> str:

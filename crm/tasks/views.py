@@ -1,6 +1,5 @@
 """Tasks: the Today page, creating tasks, and one-click complete / snooze."""
 from datetime import datetime, time
-from urllib.parse import urlsplit
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -10,7 +9,7 @@ from crm import policy
 from crm.contacts.consent import may_contact, record_refusal
 from crm.core.errors import Conflict, OutreachRefused, ServiceError
 from crm.core.forms import apply_service_error, int_or_none
-from crm.core.links import RowUrl
+from crm.core.links import RowUrl, local_path
 from crm.core.timeutil import from_local, local, utcnow
 from crm.core.viewer import me
 from crm.extensions import db, htmx
@@ -24,10 +23,7 @@ def fragment() -> bool:
 
 
 def _safe_next(default: str) -> str:
-    target = request.values.get("next") or ""
-    if target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
-        return target
-    return default
+    return local_path(request.values.get("next"), default)
 
 
 @bp.app_context_processor
