@@ -308,9 +308,11 @@ def apply_one(event_id: int, *, on_new_people=None) -> int | None:
         db.session.commit()
         return 0
     except OperationalError:
-        # A lock or deadlock, not the event's fault: it stays pending for the next drain.
+        # A lock or a deadlock is not the event's fault: it is tried again a little later,
+        # and given up (failed, said in the admin log) if the database keeps refusing it.
         db.session.rollback()
         log.warning("channel event %s will be tried again", event_id, exc_info=True)
+        retry_later(event_id)
         return 0
     except Exception as e:
         db.session.rollback()
@@ -320,6 +322,25 @@ def apply_one(event_id: int, *, on_new_people=None) -> int | None:
         return 0
     _tell_new_people(new_people, on_new_people)
     return 1
+
+
+def retry_later(event_id: int) -> None:
+    """Count a try that the database refused: the event waits 2, 4, 8… seconds before the
+    next, and fails after MAX_ATTEMPTS, so an error that does not pass cannot keep the
+    drain busy for ever. Commits; should the database refuse even that, its error is raised
+    and the drain ends (the periodic sweep comes back to the event)."""
+    row = db.session.execute(select(ChannelEvent.attempts).where(
+        ChannelEvent.id == event_id, ChannelEvent.status == PENDING)).first()
+    if row is None:
+        db.session.rollback()
+        return
+    attempts = row.attempts + 1
+    db.session.execute(update(ChannelEvent).where(ChannelEvent.id == event_id).values(
+        attempts=attempts, retry_at=utcnow() + timedelta(seconds=2 ** attempts)))
+    if attempts >= MAX_ATTEMPTS:
+        mark_failed(event_id, f"Could not be stored after {attempts} tries: the database "
+                              "refused it each time; see the worker's log.")
+    db.session.commit()
 
 
 def mark_failed(event_id: int, reason: str) -> None:

@@ -259,3 +259,34 @@ def test_a_failed_whatsapp_message_shows_its_error_in_the_thread(auth, manager, 
     conv = db.session.scalars(select(Conversation)).one()
     page = auth.login(manager).get(f"/contacts/{conv.contact_id}").get_data(as_text=True)
     assert "not delivered: Re-engagement message" in page
+
+
+def test_an_event_the_database_keeps_refusing_fails_instead_of_looping(client, db, monkeypatch):
+    """A database error that does not pass (here: every apply raises OperationalError) is
+    tried again with a growing wait, then given up with a message, and the drain ends."""
+    from sqlalchemy.exc import OperationalError
+
+    from crm.channels import worker
+    channel = make_channel("instagram")
+    db.session.commit()
+    body = dm_event("instagram", "1789001", "mid.stuck", "hello", at=utcnow())
+    assert post_signed(client, channel, body).status_code == 200
+    event_id = db.session.scalar(select(func.max(ChannelEvent.id)))
+
+    def refused(rows):
+        raise OperationalError("INSERT INTO messages …", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(worker, "_apply_records", refused)
+    waits = []
+    for _ in range(worker.MAX_ATTEMPTS):
+        db.session.execute(update(ChannelEvent).values(retry_at=None))
+        db.session.commit()
+        worker.drain(idle_wait=0)   # returns: the event waits for its next try, or failed
+        db.session.expire_all()
+        event = db.session.get(ChannelEvent, event_id)
+        if event.status == "pending":
+            waits.append((event.retry_at - utcnow()).total_seconds())
+    assert event.status == "failed" and event.attempts == worker.MAX_ATTEMPTS
+    assert "database refused it" in event.error
+    assert len(waits) == worker.MAX_ATTEMPTS - 1 and waits == sorted(waits) and waits[0] > 0
+    assert db.session.scalar(select(func.count()).select_from(Message)) == 0
