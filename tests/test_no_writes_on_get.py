@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 from crm.accounts.passwords import create_reset_link
 from crm.channels import services as channels
-from crm.channels.models import MessageMedia
+from crm.conversations.models import MessageMedia
 from crm.contacts import consent
 from crm.conversations import services as conversations
 from crm.core.timeutil import utcnow

@@ -5,8 +5,9 @@ from flask import has_request_context, request
 from sqlalchemy import func, select
 
 from crm.channels import replies, services
-from crm.channels.models import NEEDS_RECONNECTING, Channel, MessageMedia, OutboundSend
+from crm.channels.models import NEEDS_RECONNECTING, Channel, OutboundSend
 from crm.channels.window import TEMPLATE, Window
+from crm.conversations.models import MessageMedia
 from crm.extensions import db
 from crm.core.cache import generations
 

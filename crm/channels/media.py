@@ -15,9 +15,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from crm.channels import graph, services
 from crm.channels.events import MediaRef
-from crm.channels.models import MEDIA_FAILED, MEDIA_PENDING, MEDIA_STORED, Channel, MessageMedia
-from crm.conversations.models import Message
-from crm.core.transaction import after_commit
+from crm.channels.models import Channel
+from crm.conversations import ingest
+from crm.conversations.models import (MEDIA_FAILED, MEDIA_PENDING, MEDIA_STORED, Message,
+                                      MessageMedia)
 from crm.extensions import db
 
 # What WhatsApp sends for each kind (Meta's supported media types), and the file names kept.
@@ -49,9 +50,7 @@ class MediaProblem(Exception):
 
 
 def folder() -> Path:
-    path = Path(current_app.config["MEDIA_FOLDER"])
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return ingest.media_folder()
 
 
 def limit_bytes() -> int:
@@ -145,23 +144,6 @@ def _write(path: Path, data: bytes) -> None:
 def _fail(row: MessageMedia, words: str) -> str:
     row.status, row.error = MEDIA_FAILED, words[:300]
     return MEDIA_FAILED
-
-
-def forget(message_id: int) -> None:
-    """The message was deleted on the platform: its file goes too."""
-    row = db.session.scalar(select(MessageMedia).where(MessageMedia.message_id == message_id))
-    if row is None:
-        return
-    if row.path:
-        after_commit(_unlink, folder() / row.path)
-    db.session.delete(row)
-
-
-def _unlink(path: Path) -> None:
-    try:
-        path.unlink()
-    except FileNotFoundError:
-        pass
 
 
 def files_of(message_ids) -> dict:

@@ -107,40 +107,6 @@ class ChannelEvent(db.Model):
     error: Mapped[str | None] = mapped_column(String(500))
 
 
-# A WhatsApp media file: waiting to be fetched, stored in MEDIA_FOLDER, or failed (and why).
-MEDIA_PENDING, MEDIA_STORED, MEDIA_FAILED = "pending", "stored", "failed"
-
-
-class MessageMedia(db.Model):
-    """The file of a WhatsApp media message (image, audio, video, document, sticker): Meta
-    sends only its media id; a job fetches the file into MEDIA_FOLDER
-    (crm.channels.media)."""
-
-    __tablename__ = "message_media"
-    # The DM poll's version reads the latest change from this index alone.
-    __table_args__ = (Index("ix_message_media_updated", "updated_at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"),
-                                            nullable=False, unique=True)
-    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"),
-                                            nullable=False)
-    # Meta's media id (valid for 7 days after the webhook) and what the webhook declared.
-    media_id: Mapped[str] = mapped_column(String(200), nullable=False)
-    kind: Mapped[str] = mapped_column(String(16), nullable=False)     # image, audio, …
-    declared_type: Mapped[str | None] = mapped_column(String(120))
-    filename: Mapped[str | None] = mapped_column(String(255))        # a document's name
-    status: Mapped[str] = mapped_column(String(12), nullable=False, default=MEDIA_PENDING)
-    # Once stored: the file's name inside MEDIA_FOLDER, its checked type and size.
-    path: Mapped[str | None] = mapped_column(String(255))
-    content_type: Mapped[str | None] = mapped_column(String(120))
-    size: Mapped[int | None] = mapped_column(Integer)
-    error: Mapped[str | None] = mapped_column(String(300))
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
-    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow,
-                                                 nullable=False)
-
-
 class OutboundSend(db.Model):
     """A reply written in Rapport on its way through a channel's Send API."""
 

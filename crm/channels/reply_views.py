@@ -6,8 +6,7 @@ from flask_login import current_user
 
 from crm import policy
 from crm.channels import live, media, replies
-from crm.channels.models import MessageMedia
-from crm.conversations.models import Message
+from crm.conversations.models import Message, MessageMedia
 from crm.channels.jobs import enqueue_send
 from crm.core.errors import OutreachRefused, ServiceError
 from crm.extensions import db, htmx

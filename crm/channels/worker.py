@@ -372,13 +372,9 @@ def _conversations(channels: dict, keys: list) -> dict:
 
 
 def _mark_deleted(conv: Conversation, record: Deleted) -> None:
-    """Through the ingestion service (a delete before its message is kept for it); the
-    message's file goes too."""
-    if ingest.mark_deleted(conv, record.external_id, direction=record.direction,
-                           at=record.at) == ingest.MARKED:
-        gone = db.session.scalar(select(Message.id).where(
-            Message.conversation_id == conv.id, Message.external_id == record.external_id))
-        media.forget(gone)
+    """Through the ingestion service (a delete before its message is kept for it; the
+    message's file goes too)."""
+    ingest.mark_deleted(conv, record.external_id, direction=record.direction, at=record.at)
 
 
 def _link_send(channel: Channel, conv: Conversation, external_id: str) -> None:

@@ -48,7 +48,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
+from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import set_committed_value
@@ -56,9 +58,11 @@ from sqlalchemy.orm.attributes import set_committed_value
 from crm.contacts import consent
 from crm.contacts.models import PLATFORMS
 from crm.conversations import optout, reply_state
-from crm.conversations.models import (INBOUND, MEDIA_LABELS, OUTBOUND, Conversation, Message)
+from crm.conversations.models import (INBOUND, MEDIA_LABELS, OUTBOUND, Conversation, Message,
+                                      MessageMedia)
 from crm.core.errors import ValidationFailed
 from crm.core.timeutil import to_utc_naive, utcnow
+from crm.core.transaction import after_commit
 from crm.extensions import db
 from crm.settings import services as settings
 
@@ -323,6 +327,7 @@ def delete(message: Message) -> None:
     conv = lock(message.conversation)
     if conv.opt_out_message_id == message.id:
         conv.opt_out_message_id = None
+    forget_files([message.id])
     db.session.delete(message)
     db.session.flush()
     reply_state.follow_up_replies([message.id])
@@ -370,8 +375,30 @@ def mark_deleted(conv: Conversation, external_id: str, *, direction: str = INBOU
         .values(deleted_at=now, body="", replied_at=None, sent_at=Message.sent_at)
         .execution_options(synchronize_session=False))
     db.session.expire(message)
+    forget_files([message.id])
     reply_state.rebuild_reply_state([conv.id])
     return MARKED
+
+
+def media_folder() -> Path:
+    """Where the files of media messages are kept (MEDIA_FOLDER)."""
+    path = Path(current_app.config["MEDIA_FOLDER"])
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def forget_files(message_ids: list[int]) -> None:
+    """The files of these messages go with them: their rows now, in the caller's
+    transaction, and the files on disk once it commits (a rollback keeps both)."""
+    for row in db.session.scalars(select(MessageMedia).where(
+            MessageMedia.message_id.in_(message_ids))):
+        if row.path:
+            after_commit(_unlink, media_folder() / row.path)
+        db.session.delete(row)
+
+
+def _unlink(path: Path) -> None:
+    path.unlink(missing_ok=True)
 
 
 def update_status(conv: Conversation, external_id: str, status: str,

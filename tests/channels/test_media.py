@@ -6,8 +6,7 @@ from sqlalchemy import func, select
 
 from crm.channels import media, worker
 from crm.channels.events import Deleted
-from crm.channels.models import MessageMedia
-from crm.conversations.models import Conversation, Message
+from crm.conversations.models import Conversation, Message, MessageMedia
 from crm.core.timeutil import utcnow
 from crm.jobs.models import Job
 from tests.channels.helpers import PHONE_NUMBER_ID, deliver, make_channel, payload
@@ -168,3 +167,39 @@ def test_a_deleted_media_message_loses_its_file(auth, manager, client, db, graph
     auth.login(manager)
     page = client.get(f"/contacts/{conv.contact_id}").get_data(as_text=True)
     assert "This message was deleted" in page and "/media/" not in page
+
+
+def test_a_media_message_deleted_by_hand_loses_its_file(auth, manager, client, db, graph,
+                                                        media_folder):
+    """A manager deletes the message in Rapport: the row and, once that commits, the file."""
+    graph.media["img-10"] = (PNG, "image/png")
+    channel = make_channel("whatsapp")
+    db.session.commit()
+    deliver(client, db, channel, _media_event("wamid.img10", "image", "img-10", "image/png"))
+    _fetch_all(db)
+    row = _file(db, "wamid.img10")
+    path = media_folder / row.path
+    assert path.is_file()
+    message_id = row.message_id
+    auth.login(manager)
+    response = client.post(f"/messages/{message_id}/delete")
+    assert response.status_code in (200, 302, 303)
+    db.session.expire_all()
+    assert db.session.get(Message, message_id) is None
+    assert db.session.scalar(select(func.count()).select_from(MessageMedia)) == 0
+    assert not path.exists()
+
+
+def test_a_delete_that_is_rolled_back_keeps_the_file(db, client, graph, media_folder):
+    graph.media["img-11"] = (PNG, "image/png")
+    channel = make_channel("whatsapp")
+    db.session.commit()
+    deliver(client, db, channel, _media_event("wamid.img11", "image", "img-11", "image/png"))
+    _fetch_all(db)
+    row = _file(db, "wamid.img11")
+    path = media_folder / row.path
+    from crm.conversations import ingest
+    ingest.delete(db.session.get(Message, row.message_id))
+    db.session.rollback()
+    assert path.is_file()
+    assert db.session.scalar(select(func.count()).select_from(MessageMedia)) == 1
