@@ -97,14 +97,14 @@ def new():
 
 
 def _detail_context(contact, **extra):
-    timeline, timeline_more = timeline_page(contact)
     # The side column's longer forms are built only when asked for (?add=handle,
     # ?change=consent without JavaScript); otherwise the page fetches them on demand.
     consent_form = _consent_form(contact) if request.args.get("change") == "consent" else None
     handle_form = HandleForm(formdata=None) if request.args.get("add") == "handle" else None
     # Only managers reassign: a rep's page lists no users.
     owner_choices = _owner_choices() if current_user.is_manager else None
-    ctx = dict(contact=contact, timeline=timeline, timeline_more=timeline_more, consent_form=consent_form,
+    # The timeline is fetched when it scrolls into view (contacts/_timeline.html).
+    ctx = dict(contact=contact, consent_form=consent_form,
                consent_events=_consent_history(contact),
                handle_form=handle_form, note_form=NoteForm(formdata=None),
                owner_choices=owner_choices, owner_now=str(contact.owner_id or ""),

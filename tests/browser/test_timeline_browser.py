@@ -35,7 +35,9 @@ def test_older_pages_back_in_place(page, live_server, sign_in, rep, db):
     sign_in(page, rep)
     page.goto(f"{live_server}/contacts/{contact.id}")
     timeline = page.locator("#timeline ol.timeline")
+    timeline.scroll_into_view_if_needed()          # its first page is read when it shows
     expect(timeline.locator("li.tl-entry")).to_have_count(15)
+    expect(timeline.locator("li.tl-load")).to_have_count(0)
     wait_for_htmx(page, "#timeline .tl-more a")
     page.locator("#timeline").get_by_role("link", name="Older").click()
     expect(timeline.locator("li.tl-entry")).to_have_count(24)
@@ -68,6 +70,7 @@ def test_the_timeline_at_desktop_and_phone_width(browser, live_server, sign_in, 
         page.goto(f"{live_server}/contacts/{contact.id}")
         section = page.locator("#timeline")
         section.scroll_into_view_if_needed()
+        expect(section.locator("li.tl-entry")).to_have_count(15)
         section.screenshot(path=str(SCREENSHOTS / f"timeline-{width}.png"))
         page.screenshot(path=str(SCREENSHOTS / f"contact-page-{width}.png"), full_page=True)
         assert _axe(page) == []
