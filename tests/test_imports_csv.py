@@ -325,8 +325,8 @@ def test_import_is_audited(auth, rep):
     events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "import")).all()
     assert {(e.entity_type, e.entity_id) for e in events} == {("contact", contact.id),
                                                               ("import_run", run.id)}
-    page = client.get(f"/contacts/{contact.id}").get_data(as_text=True)
-    assert "Created by CSV import audit.csv" in page
+    timeline = client.get(f"/contacts/{contact.id}/timeline").get_data(as_text=True)
+    assert "Created by CSV import audit.csv" in timeline
 
 
 def test_bom_codec_is_detected():

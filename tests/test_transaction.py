@@ -100,7 +100,8 @@ def test_each_request_has_its_own_app_context(auth, rep, manager, db):
     db.session.add(Note(contact_id=contact.id, author_id=rep.id, body="Called",
                         created_at=datetime(2026, 1, 15, 12, 0)))
     client = auth.login(rep)
-    assert "15 Jan 2026, 21:00" in client.get(f"/contacts/{contact.id}").get_data(as_text=True)
+    timeline = f"/contacts/{contact.id}/timeline"
+    assert "15 Jan 2026, 21:00" in client.get(timeline).get_data(as_text=True)
     auth.login(manager)
-    page = client.get(f"/contacts/{contact.id}").get_data(as_text=True)
+    page = client.get(timeline).get_data(as_text=True)
     assert "15 Jan 2026, 12:00" in page and "21:00" not in page
