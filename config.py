@@ -65,6 +65,11 @@ class Config:
     # X-Forwarded-Proto; 0 (the default) trusts no such header.
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "512")) * 1024 * 1024
+    # The REST API (/api/v1): the largest JSON body, and the requests one token may make
+    # (counted where Flask-Limiter counts, Redis in production).
+    API_MAX_BODY_BYTES = int(os.environ.get("API_MAX_BODY_KB", "1024")) * 1024
+    API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "120 per minute;3000 per hour")
+    OPENAPI_VERSION = "3.1.0"
     IMPORT_MAX_UNCOMPRESSED_MB = int(os.environ.get("IMPORT_MAX_UNCOMPRESSED_MB", "4096"))
     IMPORT_MAX_RATIO = int(os.environ.get("IMPORT_MAX_RATIO", "200"))
     PAGE_SIZE = 50

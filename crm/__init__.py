@@ -1,6 +1,7 @@
 """Rapport: a relationship tracker for work that happens in social-media DMs."""
 from pathlib import Path
 
+from apiflask import APIFlask
 from flask import Flask, request
 from flask_login import current_user
 from sqlalchemy import event
@@ -12,7 +13,10 @@ from crm.extensions import cache, csrf, db, htmx, limiter, login_manager, migrat
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 PUBLIC_ENDPOINTS = {"accounts.login", "accounts.login_code", "accounts.login_enrol",
-                    "accounts.login_enrol_qr", "accounts.reset_password", "static", "health"}
+                    "accounts.login_enrol_qr", "accounts.reset_password", "static", "health",
+                    "openapi.spec"}
+# Blueprints that authenticate every request themselves (the API: bearer tokens only).
+OWN_AUTHENTICATION = {"api"}
 
 
 class NotConfigured(RuntimeError):
@@ -21,8 +25,13 @@ class NotConfigured(RuntimeError):
 
 def create_app(config: str | object = "config.Config") -> Flask:
     """Build the app; `config` is an object or an import path such as "config.TestConfig"."""
-    app = Flask(__name__, template_folder=str(BASE_DIR / "templates"),
-                static_folder=str(BASE_DIR / "static"), instance_path=str(BASE_DIR / "instance"))
+    # APIFlask is Flask with the API's request validation and the OpenAPI document it is
+    # generated from (only its APIBlueprints are documented; every page is plain Flask).
+    app = APIFlask(__name__, title="Rapport API", version="1",
+                   spec_path="/api/v1/openapi.json", docs_path=None, json_errors=False,
+                   template_folder=str(BASE_DIR / "templates"),
+                   static_folder=str(BASE_DIR / "static"),
+                   instance_path=str(BASE_DIR / "instance"))
     app.config.from_object(config)
     if not app.config.get("SECRET_KEY"):
         raise NotConfigured("SECRET_KEY is not set: run `make run` once (it keeps one in "
@@ -61,7 +70,7 @@ def create_app(config: str | object = "config.Config") -> Flask:
     @app.before_request
     def require_login():
         if (request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None
-                or request.endpoint in webhooks.PUBLIC):
+                or request.endpoint in webhooks.PUBLIC or request.blueprint in OWN_AUTHENTICATION):
             return None
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
@@ -97,7 +106,11 @@ def register_features(app: Flask) -> None:
     from crm.tasks import cli as tasks_cli, views as tasks
     # Modules imported for what they add on import: more routes on their feature's blueprint
     # (before it is registered), a section of the contact page, background jobs.
-    from crm.accounts import security_views  # noqa: F401
+    from crm.accounts import security_views, token_views  # noqa: F401
+    from crm.api import blueprint as api, docs as api_docs, openapi
+    from crm.api import contacts as api_contacts, conversations as api_conversations  # noqa: F401
+    from crm.api import deals as api_deals, directory as api_directory  # noqa: F401
+    from crm.api import messages as api_messages, tasks as api_tasks  # noqa: F401
     from crm.channels import jobs as channel_jobs  # noqa: F401
     from crm.imports.contacts_csv import jobs as csv_import_jobs  # noqa: F401
     from crm.imports.dm_exports import jobs as dm_import_jobs  # noqa: F401
@@ -115,6 +128,9 @@ def register_features(app: Flask) -> None:
                     search):
         app.register_blueprint(feature.bp)
     app.register_blueprint(webhooks.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(api_docs.bp)
+    openapi.configure(app)
     app.register_blueprint(reply_views.bp)
     for cli in (accounts_cli, pipeline_cli, tasks_cli, reports_cli, imports_cli, channels_cli,
                 jobs_cli, demo_cli):

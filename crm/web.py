@@ -3,10 +3,12 @@ headers."""
 from flask import Flask, g, render_template, request
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import HTTPException
 
 from crm import headers
 from crm.accounts import sessions
 from crm.accounts.sessions import device_label
+from crm.api.problems import from_http_exception, problem
 from crm.channels.live import channels_to_reconnect
 from crm.contacts.consent import record_refusal
 from crm.contacts.models import KIND_LABELS, PLATFORM_LABELS
@@ -17,6 +19,9 @@ from crm.core.viewer import viewer_timezone
 from crm.core.errors import OutreachRefused
 from crm.core.money import money
 from crm.extensions import db, login_manager
+
+
+API_PREFIX = "/api/v1/"
 
 
 def register_web(app: Flask) -> None:
@@ -47,7 +52,17 @@ def register_web(app: Flask) -> None:
 
     @app.errorhandler(404)
     def not_found(e):
+        if request.path.startswith(API_PREFIX):   # no route: the API answers in its own way
+            return problem(404, "There is no such endpoint; see /api/v1/openapi.json.")
         return render_template("errors/404.html"), 404
+
+    @app.errorhandler(HTTPException)
+    def api_or_default(e: HTTPException):
+        # Errors met before a route is found (a method the route does not take) answer the
+        # API's clients with a problem document too; pages keep Flask's own answer.
+        if request.path.startswith(API_PREFIX):
+            return from_http_exception(e)
+        return e
 
     @app.errorhandler(OutreachRefused)
     def outreach_refused(e: OutreachRefused):

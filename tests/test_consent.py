@@ -95,11 +95,14 @@ def test_history_is_append_only(db, rep):
 
 
 def test_no_route_edits_or_deletes_history(app):
-    # The one route that writes appends a change; the other only shows its form.
+    # The routes that write append a change (the page's and the API's); the others only
+    # show its form or read the history.
     rules = {r.rule: r.methods - {"HEAD", "OPTIONS"} for r in app.url_map.iter_rules()
              if "consent" in r.rule}
     assert rules == {"/contacts/<int:contact_id>/consent": {"POST"},
-                     "/contacts/<int:contact_id>/consent/form": {"GET"}}
+                     "/contacts/<int:contact_id>/consent/form": {"GET"},
+                     "/api/v1/contacts/<int:contact_id>/consent": {"POST"},
+                     "/api/v1/contacts/<int:contact_id>/consent-events": {"GET"}}
 
 
 def test_the_consent_form_with_a_note_is_fetched_when_opened(auth, rep, other_rep, db, hx):

@@ -1,8 +1,10 @@
-"""`flask users create`."""
+"""`flask users …` and `flask tokens create`."""
+import json
+
 import click
 from flask import Flask, current_app, url_for
 
-from crm.accounts import passwords, sessions, two_factor
+from crm.accounts import passwords, sessions, tokens, two_factor
 from crm.accounts.services import create_user, find_by_email
 from crm.core.errors import ValidationFailed
 from crm.extensions import db
@@ -64,3 +66,33 @@ def register(app: Flask) -> None:
         sessions.end_all(user, "two-factor turned off")
         db.session.commit()
         click.echo(f"Two-factor sign-in is off for {user.email}.")
+
+    @app.cli.group("tokens")
+    def tokens_group():
+        """Personal API tokens."""
+
+    @tokens_group.command("create")
+    @click.option("--email", required=True, help="Whose token: requests with it act as them.")
+    @click.option("--name", required=True, help="What will use it.")
+    @click.option("--expires-days", type=int, default=None,
+                  help="Days until it stops working (default: never).")
+    @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+    def create_token(email, name, expires_days, as_json):
+        """Make an API token for a user and print it (shown this once)."""
+        user = _user(email)
+        try:
+            made = tokens.create_token(None, user, name, expires_in_days=expires_days)
+            db.session.commit()
+        except ValidationFailed as e:
+            db.session.rollback()
+            raise click.ClickException(e.message)
+        expires = made.token.expires_at.isoformat() + "Z" if made.token.expires_at else None
+        if as_json:
+            click.echo(json.dumps({"id": made.token.id, "name": made.token.name,
+                                   "email": user.email, "token": made.secret,
+                                   "expires_at": expires}))
+        else:
+            click.echo(made.secret)
+            click.echo(f"Token “{made.token.name}” for {user.email}"
+                       f"{f', expires {expires}' if expires else ''}. It is not shown again.",
+                       err=True)

@@ -68,3 +68,13 @@ class DisableTwoFactorForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """A POST button: nothing but the CSRF token."""
+
+
+TOKEN_EXPIRIES = [("30", "In 30 days"), ("90", "In 90 days"), ("365", "In a year"),
+                  ("never", "Never")]
+
+
+class ApiTokenForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=80)], filters=[_strip],
+                       description="What will use it, e.g. “Lead form” or “LinkedIn bridge”.")
+    expires = SelectField("Expires", choices=TOKEN_EXPIRIES, default="90")

@@ -136,3 +136,24 @@ class RecoveryCode(db.Model):
                                          nullable=False)
     code_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     used_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class ApiToken(db.Model):
+    """A personal API token: a request with it acts as its user. The table keeps the
+    token's SHA-256 only (the token is shown once) and its first characters, to tell tokens
+    apart. It stops working when revoked, when it expires, when its user is deactivated and
+    when their password changes."""
+    __tablename__ = "api_tokens"
+    __table_args__ = (Index("ix_api_tokens_user_revoked", "user_id", "revoked_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         nullable=False)
+    name: Mapped[str] = mapped_column(String(80), nullable=False)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    prefix: Mapped[str] = mapped_column(String(16), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_reason: Mapped[str | None] = mapped_column(String(32))

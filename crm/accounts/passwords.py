@@ -6,7 +6,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select, update
 
-from crm.accounts import sessions
+from crm.accounts import sessions, tokens
 from crm.accounts import throttle as throttles
 from crm.accounts.models import PasswordReset, User
 from crm.accounts.services import MIN_PASSWORD
@@ -30,8 +30,8 @@ def _check_new(new: str, confirm: str, field: str = "new_password") -> None:
 
 def change_password(user: User, *, current: str, new: str, confirm: str,
                     address: str | None = None) -> int:
-    """Set a new password (the current one is required); the user's other sessions end.
-    Returns how many sessions ended."""
+    """Set a new password (the current one is required); the user's other sessions and their
+    API tokens end. Returns how many sessions ended."""
     if not user.check_password(current or ""):
         limits = throttles.throttle()
         if limits is not None:
@@ -43,6 +43,7 @@ def change_password(user: User, *, current: str, new: str, confirm: str,
                                field="new_password")
     user.set_password(new)
     audit.record(user, "password_changed", user, summary=f"{user.email} changed their password")
+    tokens.revoke_all(user, user, "password changed")
     return sessions.end_all(user, "password changed", keep_current=True)
 
 
@@ -77,7 +78,8 @@ def reset_for(token: str) -> PasswordReset | None:
 
 
 def reset_password(token: str, *, new: str, confirm: str) -> User:
-    """Use a reset link: the new password is set, the link is spent, every session ends."""
+    """Use a reset link: the new password is set, the link is spent, every session and API
+    token ends."""
     reset = reset_for(token)
     if reset is None:
         raise ValidationFailed("This reset link has expired or was already used. Ask an admin "
@@ -89,6 +91,7 @@ def reset_password(token: str, *, new: str, confirm: str) -> User:
     audit.record(None, "password_reset", user, summary=f"{user.email} set a new password "
                                                        f"with a reset link")
     sessions.end_all(user, "password reset")
+    tokens.revoke_all(None, user, "password reset")
     limits = throttles.throttle()
     if limits is not None:
         limits.forget_account(user.email)

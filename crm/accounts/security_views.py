@@ -3,8 +3,9 @@ page a reset link opens."""
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from crm.accounts import passwords, sessions, two_factor
-from crm.accounts.forms import ChangePasswordForm, CodeForm, DisableTwoFactorForm, EmptyForm
+from crm.accounts import passwords, sessions, tokens, two_factor
+from crm.accounts.forms import ApiTokenForm, ChangePasswordForm, CodeForm, DisableTwoFactorForm
+from crm.accounts.forms import EmptyForm
 from crm.accounts.forms import ResetPasswordForm
 from crm.accounts.blueprint import bp
 from crm.accounts.views import WRONG_SETUP_CODE, qr_response, setup_page
@@ -17,7 +18,9 @@ def _me():
     return current_user._get_current_object()
 
 
-def _security_page(password_form=None, off_form=None, status=200):
+def security_page(password_form=None, off_form=None, token_form=None, new_token=None,
+                  status=200):
+    """The account page (with a form's errors, or a token just made shown once)."""
     user = _me()
     return render_template(
         "accounts/security.html", user=user,
@@ -25,13 +28,16 @@ def _security_page(password_form=None, off_form=None, status=200):
         off_form=off_form or DisableTwoFactorForm(prefix="off"), empty=EmptyForm(),
         open_sessions=sessions.open_sessions(user), current_session_id=user.session_id,
         codes_left=two_factor.recovery_codes_left(user) if user.two_factor_on else 0,
-        required=two_factor.required_for(user)), status
+        required=two_factor.required_for(user),
+        token_form=token_form or ApiTokenForm(prefix="token", formdata=None),
+        api_tokens=tokens.tokens_of(user), token_state=tokens.state_of,
+        new_token=new_token), status
 
 
 @bp.get("/account")
 def security():
     """Your password, two-factor sign-in and sessions."""
-    return _security_page()
+    return security_page()
 
 
 @bp.post("/account/password")
@@ -50,7 +56,7 @@ def change_password():
         except ServiceError as e:
             db.session.rollback()
             apply_service_error(form, e)
-    return _security_page(password_form=form)
+    return security_page(password_form=form)
 
 
 @bp.post("/account/sessions/<int:session_id>/end")
@@ -129,7 +135,7 @@ def two_factor_off():
             flash("Two-factor sign-in is off.", "success")
             return redirect(url_for("accounts.security"))
         form.password.errors.append("That is not your password.")
-    return _security_page(off_form=form)
+    return security_page(off_form=form)
 
 
 @bp.post("/account/two-factor/recovery-codes")

@@ -1,5 +1,5 @@
 """Creating users, changing roles, deactivating."""
-from crm.accounts import sessions
+from crm.accounts import sessions, tokens
 from crm.accounts.models import ROLES, User
 from crm.audit import services as audit
 from crm.core.errors import ValidationFailed
@@ -50,13 +50,15 @@ def change_role(actor, user: User, role: str) -> None:
 
 
 def set_active(actor, user: User, active: bool) -> None:
-    """Deactivating also ends the user's sessions, so they stop working at once."""
+    """Deactivating also ends the user's sessions and API tokens, so they stop working at
+    once (reactivating brings neither back)."""
     if user.id == actor.id and not active:
         raise ValidationFailed("You cannot deactivate yourself.")
     if user.active != active:
         user.active = active
         if not active:
             sessions.end_all(user, "deactivated", actor=actor)
+            tokens.revoke_all(actor, user, "user deactivated")
         audit.record(actor, "update", user,
                      summary=f"User {user.email} {'reactivated' if active else 'deactivated'}",
                      changes={"active": [not active, active]})

@@ -24,7 +24,7 @@ AUDIT_PAGE = 100
 SECURITY_ACTIONS = ["sign_in", "sign_in_failed", "sign_in_locked", "sign_out", "sessions_ended",
                     "password_changed", "password_reset_link", "password_reset", "two_factor_on",
                     "two_factor_off", "recovery_codes", "recovery_code_used",
-                    "two_factor_required"]
+                    "two_factor_required", "token_created", "token_revoked"]
 
 
 @bp.before_request
