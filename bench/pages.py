@@ -20,6 +20,7 @@ class Page:
     after: str | None = None          # before each timed GET, this write as the same user
     roles: tuple = ("rep", "manager")
     headers: tuple = ()               # extra request headers, as (name, value) pairs
+    bearer: bool = False              # the REST API: the role's API token, not its cookie
 
 
 PAGES = [
@@ -41,4 +42,16 @@ PAGES = [
     # contacts, deals, campaigns, a million messages' words and the pages.
     Page("search palette (common surname)", "search.index", "/search?q=garcia&palette=1",
          0.10, 100, headers=(("HX-Request", "true"),)),
+    # The REST API's lists (issue 22): as fast as the pages they mirror.
+    Page("API contacts list", "api.contacts", "/api/v1/contacts", 0.15, 20, bearer=True),
+    Page("API contacts filter (influencers on Instagram)", "api.contacts",
+         "/api/v1/contacts?kind=influencer&platform=instagram", 0.10, 20, bearer=True),
+    Page("API conversations needing a reply", "api.conversations", "/api/v1/conversations",
+         0.15, 20, bearer=True),
+    Page("API messages, 2,000-message conversation", "api.messages",
+         "/api/v1/conversations/{big_conversation}/messages", 0.15, 20, bearer=True),
+    Page("API deals of a stage", "api.deals", "/api/v1/deals?stage=1", 0.10, 20, bearer=True),
+    Page("API tasks due today", "api.tasks", "/api/v1/tasks?section=today", 0.15, 20,
+         bearer=True),
+    Page("API campaigns", "api.campaigns", "/api/v1/campaigns", 0.15, 20, bearer=True),
 ]

@@ -78,8 +78,12 @@ class Bench:
         with self.app.app_context():
             users = {u.email: u for u in db.session.scalars(db.select(User))}
             from crm.accounts import sessions
+            from crm.accounts import tokens
             self.sessions = {role: sessions.start(users[email])
                              for role, email in ROLE_USERS.items()}
+            # API pages send a token of the role's user (made here, as `flask tokens create`).
+            self.api_tokens = {role: tokens.create_token(None, users[email], "bench").secret
+                               for role, email in ROLE_USERS.items()}
             db.session.commit()
             wanted = [p for p in PAGES if args.only.lower() in p.name.lower()]
             self.pages = [p for p in wanted if p.endpoint in self.app.view_functions]
@@ -124,7 +128,7 @@ class Bench:
             return self._measure_post(base, page, role, client, plan)
         if page.post or page.after:
             return None
-        path, extra = page.path.format(**self.meta), dict(page.headers)
+        path, extra = page.path.format(**self.meta), self._headers(page, role)
         first = client.get(path, extra)
         if first.status != 200:
             self.notes.append(f"{page.name} as {role}: HTTP {first.status}, not measured.")
@@ -136,6 +140,13 @@ class Bench:
         load = wrk.run(base, path, headers={**extra, "Cookie": client.cookie_header},
                        duration=self.args.duration, connections=self.args.connections)
         return self._row(page, role, responses, failed, load, path=path)
+
+    def _headers(self, page, role: str) -> dict:
+        """The page's own headers, and for an API page its role's bearer token."""
+        extra = dict(page.headers)
+        if page.bearer:
+            extra["Authorization"] = f"Bearer {self.api_tokens[role]}"
+        return extra
 
     def _measure_post(self, base, page, role, client, plan) -> dict:
         token = self.tokens[role]
@@ -241,7 +252,7 @@ class Bench:
                     count, status = queries.count(self.app, client, "POST", path, form,
                                                   plan.headers)
             else:
-                extra = dict(page.headers)
+                extra = self._headers(page, row["role"])
                 queries.count(self.app, client, "GET", row["path"], headers=extra)
                 count, status = queries.count(self.app, client, "GET", row["path"],
                                               headers=extra)
