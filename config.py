@@ -85,6 +85,14 @@ class Config:
     WHATSAPP_MEDIA_MAX_MB = float(os.environ.get("WHATSAPP_MEDIA_MAX_MB", "25"))
     # Where the callback URLs shown to the admin point (the public address of this install).
     PUBLIC_URL = os.environ.get("PUBLIC_URL")
+    # Outbound webhooks (crm.webhooks): a receiver's time to answer, retries (doubling from
+    # the first wait, for this many hours), failed attempts in a row that turn an endpoint
+    # off, and how long finished deliveries stay in the log.
+    WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
+    WEBHOOK_RETRY_FIRST_SECONDS = float(os.environ.get("WEBHOOK_RETRY_FIRST_SECONDS", "60"))
+    WEBHOOK_RETRY_HOURS = float(os.environ.get("WEBHOOK_RETRY_HOURS", "24"))
+    WEBHOOK_DISABLE_AFTER = int(os.environ.get("WEBHOOK_DISABLE_AFTER", "50"))
+    WEBHOOK_KEEP_DAYS = float(os.environ.get("WEBHOOK_KEEP_DAYS", "30"))
     # Background jobs (crm.jobs): "sqlite" (a file in instance/, for `make run`), "redis"
     # (REDIS_URL; production, workers on any number of machines) or "immediate" (tests).
     REDIS_URL = os.environ.get("REDIS_URL")

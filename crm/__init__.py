@@ -104,6 +104,7 @@ def register_features(app: Flask) -> None:
     from crm.saved_views import views as saved_views
     from crm.search import views as search
     from crm.tasks import cli as tasks_cli, views as tasks
+    from crm.webhooks import jobs as webhook_jobs, views as outbound_webhooks  # noqa: F401
     # Modules imported for what they add on import: more routes on their feature's blueprint
     # (before it is registered), a section of the contact page, background jobs.
     from crm.accounts import security_views, token_views  # noqa: F401
@@ -125,7 +126,7 @@ def register_features(app: Flask) -> None:
 
     for feature in (accounts, home, contacts, conversations, dm_templates, pipeline,
                     campaigns, tasks, reports, imports, admin, channels, jobs, bulk, saved_views,
-                    search):
+                    search, outbound_webhooks):
         app.register_blueprint(feature.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(api.bp)

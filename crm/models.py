@@ -14,3 +14,4 @@ from crm.saved_views.models import SavedView  # noqa: F401
 from crm.settings.models import Setting  # noqa: F401
 from crm.tasks.models import Task  # noqa: F401
 from crm.channels.models import Channel, ChannelEvent, OutboundSend, WhatsAppTemplate  # noqa: F401
+from crm.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint  # noqa: F401

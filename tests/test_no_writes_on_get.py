@@ -19,6 +19,7 @@ from crm.conversations import services as conversations
 from crm.core.timeutil import utcnow
 from crm.extensions import db
 from crm.imports.models import ImportRun
+from crm.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from tests import factories
 from tests.test_imports_support import (FIXTURES, import_storage,  # noqa: F401 (fixture)
                                         run_id, upload_csv, upload_dm)
@@ -113,6 +114,14 @@ def _world(admin, manager, rep, client, auth):
                                 phone_number_id="2002")
     media = MessageMedia(message_id=message.id, channel_id=line.id, media_id="m-1", kind="image")
     db.session.add(media)
+    hook = WebhookEndpoint(url="https://hooks.example.com/in", events=["deal.won"],
+                           secret="whsec_test", enabled=False, disabled_reason="Turned off")
+    db.session.add(hook)
+    db.session.flush()
+    db.session.add(WebhookDelivery(endpoint_id=hook.id, event_id="evt_1", event_type="deal.won",
+                                   body="{}", status="failed", attempts=1, retry_until=utcnow(),
+                                   attempt_rows=[WebhookAttempt(number=1, ok=False,
+                                                                response_code=500)]))
     db.session.commit()
     # Reviews waiting for their user: a DM export read, a contacts CSV with its columns guessed.
     auth.login(rep)
@@ -122,12 +131,14 @@ def _world(admin, manager, rep, client, auth):
            "message_id": message.id, "deal_id": deal.id, "stage_id": deal.stage_id,
            "campaign_id": campaign.id, "task_id": task.id, "template_id": template.id, "token": reset,
            "name": "email", "section": "overdue", "kind": "response-times", "table": "summary",
-           "key": "no-such-channel", "filename": "js/errors.js", "file_id": media.id}
+           "key": "no-such-channel", "filename": "js/errors.js", "file_id": media.id,
+           "endpoint_id": hook.id}
     runs = [done.id, failed.id, dm_preview, csv_review]
     extra = [f"/contacts/{out.id}?template_id={template.id}",
              f"/templates/use/{out.id}?template_id={template.id}",
              f"/contacts/{contact.id}?template_id={template.id}",
              "/today/upcoming", "/today/today", "/dashboard/export/trend.csv",
+             f"/admin/webhooks/{hook.id}?before={10 ** 6}",
              f"/board?pipeline={deal.pipeline_id}"]
     return ids, runs, extra
 

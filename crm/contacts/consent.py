@@ -13,6 +13,7 @@ from crm.core.models import conflict_if_changed_meanwhile
 from crm.core.timeutil import utcnow
 from crm.extensions import db
 from crm.tasks.models import Task
+from crm.webhooks import outbox
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ def change_consent(actor, contact: Contact, *, status: str | None = None,
                      at=at)
         if not may_contact(contact).allowed:
             cancel_outreach_tasks(actor, contact)
+        outbox.consent_changed(contact, event)
     return event
 
 

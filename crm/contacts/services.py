@@ -12,6 +12,7 @@ from crm.core.errors import Conflict, ValidationFailed
 from crm.core.models import conflict_if_changed_meanwhile
 from crm.core.timeutil import utcnow
 from crm.extensions import db
+from crm.webhooks import outbox
 
 EDITABLE_FIELDS = ("kind", "name", "first_name", "email", "phone", "company", "location",
                    "notes", "niche", "rate_per_post_minor", "currency", "lead_source",
@@ -149,6 +150,7 @@ def create_contact(actor, data: dict, *, handles=(), tags=(), owner_id=None) -> 
     refresh_search_text(contact)
     db.session.flush()
     audit.record(actor, "create", contact, summary=f"{contact.kind_label} {contact.name} created")
+    outbox.contact_created(contact)
     return contact
 
 

@@ -18,7 +18,9 @@ never commits):
    uq_messages_external / uq_messages_fingerprint enforce it; duplicates are counted;
 5. reply state and first-response times, by reply_state.advance (appended in order) or a
    replay of the conversation (a backdated message);
-6. an inbound message that reads like an opt-out flags the conversation.
+6. an inbound message that reads like an opt-out flags the conversation;
+7. webhook events for the new messages (and a conversation now waiting on us), except for
+   imports, which are history (crm.webhooks.outbox).
 
 The dashboard's DM counts still follow from database triggers on the messages table; each
 contact's latest outbound DM and the follow-ups' replies are written by reply_state with
@@ -65,6 +67,7 @@ from crm.core.timeutil import to_utc_naive, utcnow
 from crm.core.transaction import after_commit
 from crm.extensions import db
 from crm.settings import services as settings
+from crm.webhooks import outbox
 
 # Where a message came from.
 HAND, CORRECTION, IMPORT, LIVE, API = "hand", "correction", "import", "live", "api"
@@ -215,6 +218,7 @@ def ingest(actor, conv: Conversation, messages: list[IncomingMessage], *,
         if m.written_in_rapport and m.author_id is None:
             m.author_id = actor_id
     conv = lock(conv)
+    state_before = conv.state
     result = Ingested(conv)
     fresh = _without_duplicates(conv.id, messages, times, result)
     if not fresh:
@@ -244,6 +248,8 @@ def ingest(actor, conv: Conversation, messages: list[IncomingMessage], *,
         db.session.refresh(conv)
     result.added = rows
     result.opt_out = flag_opt_out(conv, [r for r in rows if r.direction == INBOUND])
+    if source != IMPORT:   # an import is history, not news (crm.webhooks.outbox)
+        outbox.messages_added(conv, rows, state_before)
     return result
 
 

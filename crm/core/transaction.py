@@ -31,6 +31,10 @@ def _run_waiting(session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _drop_waiting(session) -> None:
+    # A savepoint rolled back (begin_nested) leaves the transaction going: what was queued
+    # before it still waits for the commit (a job for a row the savepoint undid finds none).
+    if session.in_nested_transaction():
+        return
     session.info.pop(_WAITING, None)
 
 

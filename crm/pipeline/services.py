@@ -19,6 +19,7 @@ from crm.core.forms import int_or_none
 from crm.core.timeutil import utcnow
 from crm.extensions import db
 from crm.pipeline.models import LOST, OPEN, WON, Deal, LostReason, Pipeline, Stage, StageChange
+from crm.webhooks import outbox
 
 CURRENCIES = ("USD", "EUR", "GBP")
 POST_TYPES = ("Instagram post", "Instagram Reel", "Instagram Story", "TikTok video",
@@ -294,6 +295,7 @@ def move_deal(actor, deal: Deal, stage_id, *, expected_version: int | None = Non
                  summary=f"Deal “{deal.title}” {verb}: {before.name} → {stage.name}",
                  changes={"stage": [before.name, stage.name],
                           "outcome": [before.outcome, stage.outcome]})
+    outbox.deal_moved(deal, before)
     return True
 
 

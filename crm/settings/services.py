@@ -20,6 +20,8 @@ DEFAULTS = {
     "duplicate_window_days": 7,
     "stop_phrases": DEFAULT_STOP_PHRASES,
     "require_two_factor": False,
+    # Outbound webhooks to loopback, private and link-local addresses (crm.webhooks.addresses).
+    "webhooks_allow_private": False,
 }
 
 

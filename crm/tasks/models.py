@@ -47,6 +47,9 @@ class Task(db.Model):
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime)
     cancel_note: Mapped[str | None] = mapped_column(String(255))
     snooze_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # The due time the task.due webhook event was emitted for (a snooze moves due_at past
+    # it, so the task is announced again when it comes due): crm.tasks.due.
+    announced_due_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 

@@ -49,7 +49,8 @@ def main_pages(w) -> list[tuple[str, str]]:
             ("campaigns", "/campaigns"), ("campaign", f"/campaigns/{campaign.id}"),
             ("templates", "/templates"), ("imports", "/imports"), ("dashboard", "/dashboard"),
             ("search", "/search?q=an"), ("views", "/views"), ("admin-users", "/admin/users"),
-            ("admin-settings", "/admin/settings"), ("admin-audit", "/admin/audit")]
+            ("admin-settings", "/admin/settings"), ("admin-audit", "/admin/audit"),
+            ("admin-webhooks", "/admin/webhooks")]
 
 
 def _sign_in(page, base, user):

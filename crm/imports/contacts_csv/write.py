@@ -21,6 +21,7 @@ from crm.core.timeutil import utcnow
 from crm.extensions import db
 from crm.imports import bulk
 from crm.imports.contacts_csv.plan import Decision
+from crm.webhooks import outbox
 
 def search_text(name, email, company, handles) -> str:
     """The same words refresh_search_text keeps, for a contact not loaded as an object
@@ -46,7 +47,8 @@ def write(actor, decisions: list[Decision], source: str, search) -> None:
     _tags(creates + updates)
     _audit(actor, creates + updates, source, now)  # before the updates: it reads old values
     _initial_consent(actor, creates, source, now)
-    _consent(actor, updates, source)
+    with outbox.history():   # history, not news: no webhook events (crm.webhooks.outbox)
+        _consent(actor, updates, source)
     if updates:
         _update(updates, now)
 

@@ -35,6 +35,7 @@ from crm.imports.dm_exports import matching, stream as dm_stream
 from crm.imports.dm_exports.plan import ThreadPlan, chosen_me
 from crm.reports import rollup, rollup_triggers
 from crm.reports.loaded import Tally
+from crm.webhooks import outbox
 
 # Existing messages of re-imported threads that may be held in memory for the bulk path.
 PREFETCH_LIMIT = 200_000
@@ -71,8 +72,9 @@ def write_import(actor, run, source, plans: list[ThreadPlan], options: dict, *,
     conn = db.session.connection()
     restore_cache = bulk.bigger_cache(conn, cache_mb)
     try:
-        return _write(actor, run, source, plans, options, conn, progress=progress,
-                      workers=workers, bulk_min_rows=bulk_min_rows, dry_run=dry_run)
+        with outbox.history():   # history, not news: no webhook events (crm.webhooks.outbox)
+            return _write(actor, run, source, plans, options, conn, progress=progress,
+                          workers=workers, bulk_min_rows=bulk_min_rows, dry_run=dry_run)
     finally:
         restore_cache()
 
