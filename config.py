@@ -83,6 +83,10 @@ class Config:
     # policy), up to this size each.
     MEDIA_FOLDER = os.environ.get("MEDIA_FOLDER") or str(INSTANCE_DIR / "media")
     WHATSAPP_MEDIA_MAX_MB = float(os.environ.get("WHATSAPP_MEDIA_MAX_MB", "25"))
+    # Privacy: the key of the erased people's hashes (else SECRET_KEY), and how long a data
+    # export's download link works.
+    PRIVACY_HASH_KEY = os.environ.get("PRIVACY_HASH_KEY") or None
+    PRIVACY_EXPORT_HOURS = float(os.environ.get("PRIVACY_EXPORT_HOURS", "24"))
     # Where the callback URLs shown to the admin point (the public address of this install).
     PUBLIC_URL = os.environ.get("PUBLIC_URL")
     # Outbound webhooks (crm.webhooks): a receiver's time to answer, retries (doubling from

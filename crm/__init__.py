@@ -100,6 +100,7 @@ def register_features(app: Flask) -> None:
     from crm.imports import cli as imports_cli, views as imports
     from crm.jobs import cli as jobs_cli, views as jobs
     from crm.pipeline import cli as pipeline_cli, views as pipeline
+    from crm.privacy import views as privacy
     from crm.reports import cli as reports_cli, views as reports
     from crm.saved_views import views as saved_views
     from crm.search import views as search
@@ -117,6 +118,7 @@ def register_features(app: Flask) -> None:
     from crm.imports.dm_exports import jobs as dm_import_jobs  # noqa: F401
     from crm.reports import jobs as report_jobs  # noqa: F401
     from crm.conversations import jobs as conversation_jobs  # noqa: F401
+    from crm.privacy import jobs as privacy_jobs  # noqa: F401
     from crm.tasks import edit_views as task_edit_views, jobs as task_jobs  # noqa: F401
     from crm.imports.contacts_csv import views as csv_views  # noqa: F401
     from crm.imports.dm_exports import views as dm_views  # noqa: F401
@@ -126,7 +128,7 @@ def register_features(app: Flask) -> None:
 
     for feature in (accounts, home, contacts, conversations, dm_templates, pipeline,
                     campaigns, tasks, reports, imports, admin, channels, jobs, bulk, saved_views,
-                    search, outbound_webhooks):
+                    search, outbound_webhooks, privacy):
         app.register_blueprint(feature.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(api.bp)

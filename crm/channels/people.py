@@ -91,7 +91,8 @@ def _new_contact(channel: Channel, person_id: str, name: str | None) -> Contact:
     contact = contacts.create_contact(
         None, {"name": (name or f"{label} user …{person_id[-6:]}")[:200],
                "phone": ("+" + _digits(person_id)) if channel.kind == WHATSAPP else None,
-               "lead_source": f"{label} DM"})
+               "lead_source": f"{label} DM"},
+        also_known_as=[(channel.platform, person_id)])
     row = SocialHandle(platform=channel.platform, handle=person_id, account_id=person_id)
     contact.handles.append(row)
     contacts.refresh_search_text(contact)

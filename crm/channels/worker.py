@@ -10,6 +10,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload, lazyload
 
 from crm import jobs
+from crm.audit import services as audit
 from crm.channels import events, media, people
 from crm.channels.events import DM, Deleted, Receipt
 from crm.channels.models import (DONE, FAILED, PENDING, SENDING, WHATSAPP, Channel,
@@ -20,6 +21,7 @@ from crm.conversations.models import OUTBOUND, Conversation, Message
 from crm.core.errors import ServiceError
 from crm.core.timeutil import utcnow
 from crm.extensions import db
+from crm.privacy.models import ErasedPerson
 
 log = logging.getLogger(__name__)
 
@@ -178,12 +180,13 @@ def _apply_records(rows) -> tuple[list, dict, list]:
     echoes = _EchoSends([r for recs in per_person.values() for _, r in recs
                          if isinstance(r, DM) and r.direction == OUTBOUND])
     known = _conversations(channels, list(per_person))
-    new_people, waiting = [], {}
+    new_people, waiting, refused = [], {}, set()
     for (channel_id, person_id), records in sorted(per_person.items()):
         channel = channels[channel_id]
         if _apply_person(channel, person_id, records, echoes, waiting,
-                         known.get((channel_id, person_id))):
+                         known.get((channel_id, person_id)), refused):
             new_people.append((channel_id, person_id))
+    _forget_refused(parsed, channels, refused)
     last_try = {r.id for r in rows if r.attempts + 1 >= MAX_ATTEMPTS}
     waiting = {i: a for i, a in waiting.items() if i not in last_try}
     return [r.id for r in rows if r.id not in waiting], waiting, new_people
@@ -202,18 +205,28 @@ def _route_among(channels: dict, received_by: Channel, account: str | None) -> C
 
 
 def _apply_person(channel: Channel, person_id: str, records, echoes, waiting: dict,
-                  conv: Conversation | None) -> bool:
+                  conv: Conversation | None, refused: set) -> bool:
     """One person's records of a batch: their messages through the ingestion service in
     one call, then deletions and receipts. `conv` is their conversation when it exists.
-    True when they are new to Rapport."""
+    True when they are new to Rapport. A person erased at their request is not taken in
+    again: their records are refused, said so in the audit log, and added to `refused`."""
     dms = [r for _, r in records if isinstance(r, DM)]
     deletes = [r for _, r in records if isinstance(r, Deleted)]
     new = False
     if conv is None and (dms or deletes):
         name = next((d.person_name for d in dms if d.person_name), None)
-        contact, new = people.sender_contact(channel, person_id, name)
-        conv = ingest.conversation_for(contact, channel.platform,
-                                       people.thread_id(channel, person_id))
+        try:
+            contact, new = people.sender_contact(channel, person_id, name)
+            conv = ingest.conversation_for(contact, channel.platform,
+                                           people.thread_id(channel, person_id))
+        except ErasedPerson:
+            refused.add((channel.id, person_id))
+            for event_id in sorted({row.id for row, _ in records}):
+                audit.record(None, "refused", None, entity_type="channel_event",
+                             entity_id=event_id,
+                             summary=f"A live DM on {channel.kind_label} “{channel.name}” from "
+                                     "a person erased at their request was refused")
+            return False
     if dms:
         incoming, ours = [], []
         for dm in dms:
@@ -243,6 +256,21 @@ def _apply_person(channel: Channel, person_id: str, records, echoes, waiting: di
         if isinstance(record, Receipt) and not _apply_receipt(channel, record, conv):
             waiting[row.id] = row.attempts
     return new
+
+
+ERASED_BODY = b'{"entry": [], "erased": true}'
+
+
+def _forget_refused(parsed, channels: dict, refused: set) -> None:
+    """Events that only carried refused people's records keep nothing of them."""
+    if not refused:
+        return
+    t = ChannelEvent.__table__
+    for row, received_by, found in parsed:
+        people_in = {(_route_among(channels, received_by, r.account).id, r.person_id)
+                     for r in found.records}
+        if people_in and people_in <= refused:
+            db.session.execute(update(t).where(t.c.id == row.id).values(body=ERASED_BODY))
 
 
 class _EchoSends:

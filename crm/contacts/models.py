@@ -107,6 +107,9 @@ class Contact(Timestamps, db.Model):
     do_not_contact: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     consent_changed_at: Mapped[datetime | None] = mapped_column(DateTime)
     archived_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Set when the person's data was erased (crm.privacy): the row stays, emptied, so the
+    # counts that include it stay right.
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime)
     # The latest last outbound DM of the contact's conversations, written with their reply
     # state (crm.conversations.reply_state).
     last_outbound_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -13,6 +13,7 @@ from crm.core.models import conflict_if_changed_meanwhile
 from crm.core.timeutil import utcnow
 from crm.extensions import db
 from crm.webhooks import outbox
+from crm.privacy import models as suppression
 
 EDITABLE_FIELDS = ("kind", "name", "first_name", "email", "phone", "company", "location",
                    "notes", "niche", "rate_per_post_minor", "currency", "lead_source",
@@ -83,6 +84,9 @@ def add_handle(actor, contact: Contact, platform: str, raw: str, *, followers: i
             return existing
         visible = actor is None or policy.can_view_contact(actor, existing.contact)
         raise DuplicateHandle(existing, visible=visible, field=field)
+    suppression.refuse_if_suppressed(
+        suppression.contact_identifiers(handles=[(platform, handle)])
+        + [("account", account_id, platform)], field=field)
     if followers is not None and followers < 0:
         raise ValidationFailed("Audience size cannot be negative.", field="followers")
     if engagement_rate is not None and not 0 <= engagement_rate <= 100:
@@ -129,11 +133,19 @@ def parse_tags(text: str | None) -> list[str]:
     return [t for t in (p.strip() for p in (text or "").replace(";", ",").split(",")) if t]
 
 
-def create_contact(actor, data: dict, *, handles=(), tags=(), owner_id=None) -> Contact:
-    """Create a contact with its handles and tags; reps own what they create."""
+def create_contact(actor, data: dict, *, handles=(), tags=(), owner_id=None,
+                   also_known_as=()) -> Contact:
+    """Create a contact with its handles and tags; reps own what they create. Refused
+    (ErasedPerson) when the email, phone, a handle or `also_known_as` ((platform, platform
+    id) pairs the caller will attach) belongs to a person erased at their request."""
     values = _clean(data)
     if not values.get("name"):
         raise ValidationFailed("Name is required.", field="name")
+    for key in ("email", "phone"):
+        suppression.refuse_if_suppressed([(key, values.get(key), "")], field=key)
+    suppression.refuse_if_suppressed(
+        [pair for platform, person_id in also_known_as
+         for pair in suppression.contact_identifiers(handles=[(platform, person_id)])])
     if owner_id is not None and not policy.can_reassign(actor) and owner_id != actor.id:
         raise ValidationFailed("Reps can only create contacts they own.", field="owner_id")
     contact = Contact(**values)

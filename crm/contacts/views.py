@@ -16,6 +16,7 @@ from crm.core.errors import Conflict, ServiceError
 from crm.core.forms import apply_service_error, int_or_none
 from crm.core.viewer import me
 from crm.extensions import db, htmx
+from crm.privacy.models import erasure_of
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
 
@@ -130,6 +131,9 @@ def _consent_form(contact) -> ConsentForm:
 def show(contact_id):
     """A contact: handles, consent, conversations, deals, tasks, notes, timeline."""
     contact = policy.get_contact(current_user, contact_id)
+    if contact.erased_at is not None:   # what remains of a person erased (crm.privacy)
+        return render_template("privacy/erased_contact.html", contact=contact,
+                               erasure=erasure_of(contact.id))
     return render_template("contacts/show.html", **_detail_context(contact))
 
 

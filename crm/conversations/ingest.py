@@ -66,6 +66,7 @@ from crm.core.errors import ValidationFailed
 from crm.core.timeutil import to_utc_naive, utcnow
 from crm.core.transaction import after_commit
 from crm.extensions import db
+from crm.privacy import models as suppression
 from crm.settings import services as settings
 from crm.webhooks import outbox
 
@@ -163,6 +164,8 @@ def conversation_for(contact, platform: str, thread_id: str = "", *, title: str 
     conv = db.session.scalars(found).first()
     if conv is not None:
         return conv
+    # A thread of a person erased at their request does not come back (crm.privacy).
+    suppression.refuse_if_suppressed([("thread", thread_id, platform)])
     values = {"contact_id": contact.id, "platform": platform, "external_thread_id": thread_id,
               "title": title, "is_group": bool(is_group), "state": "closed",
               "message_count": 0, "created_at": utcnow()}
@@ -338,6 +341,34 @@ def delete(message: Message) -> None:
     db.session.flush()
     reply_state.follow_up_replies([message.id])
     reply_state.rebuild_reply_state([conv.id])
+
+
+def erase_messages(conversation_ids: list[int], *, keep_ids=()) -> int:
+    """Erase what the messages of these conversations say (crm.privacy): text, attachment
+    kind and file, sender name, platform id and fingerprint. The rows stay as anonymous
+    records that a DM was sent or received then, so reply state, response times and the
+    dashboard's counts are unchanged; the word index forgets the text (its triggers follow
+    the body). `keep_ids`: messages kept as they are (consent evidence still within its
+    retention). Returns how many messages were erased."""
+    db.session.flush()
+    erased = 0
+    keep = sorted(set(keep_ids))
+    for start in range(0, len(conversation_ids), 500):
+        part = conversation_ids[start:start + 500]
+        forget_files([i for i in db.session.scalars(select(MessageMedia.message_id).join(
+            Message, Message.id == MessageMedia.message_id).where(
+                Message.conversation_id.in_(part))) if i not in keep])
+        db.session.flush()
+        stmt = (update(Message)
+                .where(Message.conversation_id.in_(part))
+                .values(body="", media=None, sender_name=None, external_id=None,
+                        fingerprint=None, delivery_error=None)
+                .execution_options(synchronize_session=False))
+        if keep:
+            stmt = stmt.where(Message.id.not_in(keep))
+        erased += db.session.execute(stmt).rowcount or 0
+    db.session.expire_all()
+    return erased
 
 
 # What mark_deleted did.

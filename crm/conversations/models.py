@@ -61,6 +61,9 @@ class Conversation(db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
     # Snoozed: closed until then, when it comes back to the inbox (unless a message came first).
     snoozed_until: Mapped[datetime | None] = mapped_column(DateTime)
+    # Set when its messages were erased (a person's erasure, or the retention limit): they
+    # stay as anonymous records that a DM was sent or received then.
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
 
     contact = relationship("Contact", lazy="joined")

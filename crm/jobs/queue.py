@@ -51,14 +51,19 @@ def send(job_id: int) -> None:
     execute(job_id)
 
 
-def periodic(name: str, *, minutes: int, label: str, failure: str | None = None):
-    """Register `func(job)` as a job that runs every `minutes` minutes in a worker."""
+def periodic(name: str, *, minutes: int | None = None, label: str,
+             failure: str | None = None, daily_at_hour: int | None = None):
+    """Register `func(job)` as a job that runs every `minutes` minutes in a worker (or
+    once a day, at `daily_at_hour` UTC)."""
+    when = (crontab(minute="0", hour=str(daily_at_hour)) if daily_at_hour is not None
+            else crontab(minute=f"*/{minutes}"))
+
     def register(func):
         register_job(name, label=label, failure=failure)(func)
 
         def fire():
             runner.run_periodic(name)
         fire.__name__ = f"periodic_{name.replace('.', '_')}"
-        huey.periodic_task(crontab(minute=f"*/{minutes}"), name=f"periodic.{name}")(fire)
+        huey.periodic_task(when, name=f"periodic.{name}")(fire)
         return func
     return register

@@ -22,6 +22,11 @@ DEFAULTS = {
     "require_two_factor": False,
     # Outbound webhooks to loopback, private and link-local addresses (crm.webhooks.addresses).
     "webhooks_allow_private": False,
+    # Privacy (crm.privacy.retention): None keeps closed conversations and archived contacts
+    # for ever; consent evidence is kept this long in any case.
+    "retention_closed_conversation_days": None,
+    "retention_archived_contact_days": None,
+    "consent_evidence_days": 1095,
 }
 
 

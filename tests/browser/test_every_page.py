@@ -50,7 +50,8 @@ def main_pages(w) -> list[tuple[str, str]]:
             ("templates", "/templates"), ("imports", "/imports"), ("dashboard", "/dashboard"),
             ("search", "/search?q=an"), ("views", "/views"), ("admin-users", "/admin/users"),
             ("admin-settings", "/admin/settings"), ("admin-audit", "/admin/audit"),
-            ("admin-webhooks", "/admin/webhooks")]
+            ("admin-webhooks", "/admin/webhooks"),
+            ("admin-privacy", "/admin/privacy")]
 
 
 def _sign_in(page, base, user):

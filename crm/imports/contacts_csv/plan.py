@@ -19,6 +19,7 @@ from crm.accounts.models import User
 from crm.contacts.models import Contact, SocialHandle
 from crm.extensions import db
 from crm.imports.contacts_csv.rows import SCALARS, RowInput
+from crm.privacy import models as suppression
 
 CHUNK = 500
 
@@ -47,6 +48,7 @@ class Lookups:
     emails: dict = field(default_factory=dict)    # email → [visible contact ids]
     ids: set = field(default_factory=set)         # visible contact ids named by Rapport ID
     contacts: dict = field(default_factory=dict)  # id → Contact
+    erased: set = field(default_factory=set)      # hashes of erased people's identifiers
 
 
 def row_keys(row: RowInput) -> set:
@@ -56,8 +58,17 @@ def row_keys(row: RowInput) -> set:
     return keys
 
 
+def erased_pairs(row: RowInput) -> list[tuple]:
+    """The row's identifiers as the suppression list hashes them (crm.privacy)."""
+    return suppression.contact_identifiers(row.values.get("email"), row.values.get("phone"),
+                                           [(p, h) for p, h, _ in row.handles])
+
+
 def lookups(actor, rows: list[RowInput]) -> Lookups:
     found = Lookups()
+    if suppression.any_suppressed():
+        found.erased = suppression.suppressed(
+            suppression.digests([pair for r in rows for pair in erased_pairs(r)]))
     handles = sorted({h for r in rows for _, h, _ in r.handles})
     for start in range(0, len(handles), CHUNK):
         for platform, handle, contact_id in db.session.execute(
@@ -123,6 +134,10 @@ class Planner:
             contact = found.contacts.get(same[0])
         elif row.rapport_id and row.rapport_id in found.ids:
             contact = found.contacts.get(row.rapport_id)
+        if contact is None and found.erased and \
+                suppression.digests(erased_pairs(row)) & found.erased:
+            # A person erased at their request: skipped, and nothing of the row is kept.
+            return Decision(row, "erased")
         if contact is None and self.dry_run:
             earlier = next((self.file_keys[k] for k in row_keys(row) if k in self.file_keys), None)
             if earlier is not None:

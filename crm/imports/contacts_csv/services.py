@@ -127,6 +127,8 @@ def process(actor, run: ImportRun, *, write: bool, progress=None, search=None) -
                 pickle.dump((pack(inputs), flags), out, protocol=pickle.HIGHEST_PROTOCOL)
             for d in decisions:
                 counts[d.action] += 1
+                if d.action == "erased":
+                    continue
                 if d.action == "fail":
                     if len(failures) < LISTED:
                         failures.append([d.row.number, d.column, d.reason])
@@ -140,7 +142,8 @@ def process(actor, run: ImportRun, *, write: bool, progress=None, search=None) -
                          "rows")
     return {"rows": counts["rows"], "create": counts["create"], "update": counts["update"],
             "unchanged": counts["unchanged"], "fail": counts["fail"], "failures": failures,
-            "examples": examples, "reused": reuse}
+            "examples": examples, "reused": reuse,
+            **({"erased": counts["erased"]} if counts["erased"] else {})}
 
 
 def data_version(actor) -> list:
@@ -305,8 +308,12 @@ def execute(actor, run: ImportRun, progress=None) -> None:
         restore()
     run.counts = {"rows": summary["rows"], "contacts_created": summary["create"],
                   "contacts_updated": summary["update"], "unchanged": summary["unchanged"],
-                  "rows_failed": summary["fail"]}
+                  "rows_failed": summary["fail"],
+                  **({"rows_erased": summary["erased"]} if summary.get("erased") else {})}
     run.problems = [f"Row {n}, column {col}: {reason}." for n, col, reason in summary["failures"]]
+    if summary.get("erased"):
+        run.problems.append(f"{summary['erased']:,} row{'s' if summary['erased'] != 1 else ''} "
+                            "skipped: erased person.")
     if summary["fail"] > len(summary["failures"]):
         run.problems.append(f"…and {summary['fail'] - len(summary['failures']):,} more rows "
                             "with problems.")

@@ -22,6 +22,7 @@ from crm.contacts.models import PLATFORM_LABELS, Contact, SocialHandle
 from crm.conversations.models import Conversation
 from crm.extensions import db
 from crm.imports.dm_exports.parsers.base import Participant, normalise_identity
+from crm.privacy import models as suppression
 
 CHUNK = 500
 # How a thread found its contact, strongest first; the words the preview shows.
@@ -34,6 +35,7 @@ HOW_LABELS = {
     "name": "matched by name — check",
     "new": "new contact",
     "hidden": "belongs to a contact you cannot see",
+    "erased": "erased person",
     "nobody": "only you in this thread",
 }
 STRONG = ("thread", "handle", "profile_url", "account_id")
@@ -58,7 +60,7 @@ class ThreadMatch:
 
     @property
     def blocked(self) -> bool:
-        return self.how in ("hidden", "nobody")
+        return self.how in ("hidden", "nobody", "erased")
 
 
 def people_of(summary: dict) -> list[Participant]:
@@ -107,6 +109,27 @@ def person_key(participant: Participant, ident: dict) -> str:
 def _looks_like_phone(name: str) -> bool:
     digits = sum(ch.isdigit() for ch in name)
     return digits >= 7 and all(ch.isdigit() or ch in "+-() .\u202a\u202c\u00a0" for ch in name)
+
+
+def erased_threads(platform: str, summaries: list[dict]) -> set[str]:
+    """Keys of the threads of a person erased at their request (crm.privacy): the thread id
+    itself, or, in a one-to-one chat, anyone's handle, platform id or profile link. One query
+    per 500 identifiers."""
+    if not summaries or not suppression.any_suppressed():
+        return set()
+    per_thread = {}
+    for s in summaries:
+        pairs = [("thread", s["key"], platform)]
+        for person in ([] if s["group"] else people_of(s)):
+            ident = identities(platform, person)
+            pairs += [("handle", ident.get("handle"), platform),
+                      ("account", ident.get("account_id"), platform),
+                      ("url", ident.get("profile_url"), platform)]
+            if platform == "whatsapp":
+                pairs.append(("phone", ident.get("handle"), ""))
+        per_thread[s["key"]] = suppression.digests(pairs)
+    found = suppression.suppressed(set().union(*per_thread.values())) if per_thread else set()
+    return {key for key, hashes in per_thread.items() if hashes & found}
 
 
 def display_name(platform: str, p: Participant) -> str:

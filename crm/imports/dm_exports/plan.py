@@ -30,14 +30,19 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def summarise(source: ExportSource) -> dict:
-    """What the preview needs, as JSON: threads, who "me" may be, the date-order question."""
+    """What the preview needs, as JSON: threads, who "me" may be, the date-order question.
+    The threads of people erased at their request are left out (only their number is
+    kept), and so are their names among the candidates for "me"."""
     threads = [summarise_thread(t) for t in source.threads()]
+    erased = matching.erased_threads(source.platform, threads)
+    threads = [s for s in threads if s["key"] not in erased]
     threads.sort(key=lambda s: s["last"] or "", reverse=True)
     in_threads: dict[str, int] = {}
     for s in threads:
         for name in {p[0] for p in s["people"]}:
             in_threads[name] = in_threads.get(name, 0) + 1
-    candidates = [[name, in_threads.get(name, 0)] for name in source.candidates_for_me()[:50]]
+    candidates = [[name, in_threads.get(name, 0)] for name in source.candidates_for_me()[:50]
+                  if not erased or name in in_threads]
     detected = source.detected_me
     return {
         "threads": threads,
@@ -48,6 +53,7 @@ def summarise(source: ExportSource) -> dict:
         "ambiguous_dates": source.platform == "whatsapp" and any(
             s["day_first"] is None for s in threads),
         "messages": sum(s["count"] for s in threads),
+        "erased_skipped": len(erased),
     }
 
 
@@ -92,6 +98,8 @@ def plan(user, platform: str, options: dict, summaries: list[dict] | None = None
     summaries = options["threads"] if summaries is None else summaries
     mine = matching.me_keys(chosen_me(options), options.get("me_aliases") or [])
     matches = matching.match_threads(user, platform, summaries, mine)
+    for key in matching.erased_threads(platform, summaries):
+        matches[key] = matching.ThreadMatch(key, "erased")
     choices = options.get("choices") or {}
     picked_ids = {c.get("contact_id") for c in choices.values() if c.get("contact_id")}
     picked = {c.id: c for c in db.session.scalars(

@@ -79,7 +79,7 @@ def analyse(run_id: int) -> None:
         return
     # Any other error is the job's: logged in full, the run marked failed
     # (crm.imports.jobs, crm.imports.dm_exports.jobs).
-    if not summary["threads"]:
+    if not summary["threads"] and not summary["erased_skipped"]:
         fail(run, f"{run.filename}: no messages found in this export.")
     else:
         run.options = {**run.options, **summary, **_me_as_last_time(run, summary)}

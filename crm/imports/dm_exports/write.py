@@ -227,11 +227,15 @@ def _write(actor, run, source, plans, options, conn, *, progress, workers, bulk_
             audit.record(actor, "import", None, entity_type="contact",
                          entity_id=state.plan.contact.id,
                          summary=f"{state.added:,} {label} messages imported from {run.filename}")
+    erased = sum(1 for p in plans if p.match.how == "erased")
     for p in plans:
-        if p.action == "skip" and p.match.blocked:
+        if p.action == "skip" and p.match.blocked and p.match.how != "erased":
             outcome.problems.append(f"Thread “{p.summary['title']}” skipped: {p.reason}.")
+    if erased:   # named by their number only: nothing of them is kept
+        outcome.problems.append(f"{erased} thread{'s' if erased != 1 else ''} skipped: "
+                                "erased person.")
     outcome.conversation_ids = touched
-    outcome.counts = {
+    outcome.counts = {**({"threads_erased": erased} if erased else {}),
         "threads": len(selected),
         "threads_skipped": len(plans) - len(selected),
         "messages_added": sum(s.added for s in states),

@@ -1,0 +1,1 @@
+"""Privacy: a person's data on request, erasure that sticks, and retention."""
