@@ -452,3 +452,20 @@ def test_the_daily_job_reports_what_it_removed(admin, db):
     assert job.status == "done" and job.result["contacts"] == 1
     assert job.result["summary"].startswith("1 archived contact and 0 closed conversations")
     assert db.session.get(Contact, old.id).erased_at is not None
+
+
+def test_the_api_does_not_bring_an_erased_person_back(admin, rep, db, client):
+    from tests.api.conftest import Api, make_token
+
+    contact = _person(admin, rep)
+    privacy.erase(admin, contact, "Asked by email")
+    db.session.commit()
+    api = Api(client, make_token(rep))
+    resp = api.post("/api/v1/contacts", json={"name": "Zed", "email": EMAIL})
+    assert resp.status_code == 422, resp.json
+    assert "erased at their request" in json.dumps(resp.json)
+    resp = api.post("/api/v1/contacts", json={
+        "name": "Zed", "handles": [{"platform": "instagram", "handle": HANDLE}]})
+    assert resp.status_code == 422, resp.json
+    fresh()
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == 1
