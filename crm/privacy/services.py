@@ -38,6 +38,7 @@ from crm.pipeline.models import Deal
 from crm.privacy.models import (REQUEST, Erasure, Suppression, contact_identifiers, digests,
                                 list_changed, suppressed)
 from crm.tasks.models import Task
+from crm.webhooks.models import WebhookDelivery
 
 ERASED_NAME = "Erased person"
 MASK = "[erased]"
@@ -192,6 +193,7 @@ def erase(actor, contact: Contact, reason: str, *, source: str = REQUEST) -> Era
     removed["audit entries"] = _mask_audit(contact, who)
     removed["imports"] = _forget_in_imports(who)
     removed["bulk changes"] = _mask_bulk_changes(who)
+    removed["webhook deliveries"] = _forget_webhook_deliveries(contact, who)
     removed["data exports"] = _forget_exports(contact.id)
     _empty(contact, now)
     erasure.removed = {k: v for k, v in removed.items() if v}
@@ -381,6 +383,35 @@ def _mask_bulk_changes(who: Identity) -> int:
         change.summary = who.mask(change.summary, distinctive_only=True)[:500]
         change.undo_summary = who.mask(change.undo_summary, distinctive_only=True)
     return len(changes)
+
+
+KEPT_IDS = ("id", "contact_id", "conversation_id", "deal_id")
+
+
+def _forget_webhook_deliveries(contact: Contact, who: Identity) -> int:
+    """Outbound webhook deliveries (sent, or waiting) about the person keep only the ids of
+    what they announced; others that name them are masked."""
+    about = or_(WebhookDelivery.body.contains(f'"contact_id":{contact.id},', autoescape=True),
+                WebhookDelivery.event_type.startswith("contact.")
+                & WebhookDelivery.body.contains(f'"data":{{"id":{contact.id},', autoescape=True))
+    where = or_(about, _mentions(WebhookDelivery.body, who.distinctive)) if who.distinctive \
+        else about
+    changed = 0
+    for delivery in db.session.scalars(select(WebhookDelivery).where(where)):
+        try:
+            doc = json.loads(delivery.body)
+        except ValueError:
+            doc = None
+        data = doc.get("data") if isinstance(doc, dict) else None
+        if isinstance(data, dict) and (data.get("contact_id") == contact.id or (
+                delivery.event_type.startswith("contact.") and data.get("id") == contact.id)):
+            doc["data"] = {**{k: data[k] for k in KEPT_IDS if k in data}, "erased": True}
+        elif doc is not None:
+            doc = who.mask(doc, distinctive_only=True)
+        delivery.body = (json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+                         if doc is not None else who.mask(delivery.body, distinctive_only=True))
+        changed += 1
+    return changed
 
 
 def _forget_exports(contact_id: int) -> int:
