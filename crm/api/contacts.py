@@ -1,7 +1,7 @@
 """/api/v1/contacts: the contacts list (the page's filters and keyset), a contact, creating
 and editing one (the contacts services), and its consent, changed only through its own
 endpoint, which records a consent event."""
-from flask import url_for
+from flask import abort, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -9,9 +9,10 @@ from crm import policy
 from crm.api import paging
 from crm.api.blueprint import bp
 from crm.api.schemas import (ConsentEventOut, ConsentIn, ContactArgs, ContactIn, ContactOut,
-                             ContactPatch, ContactSummaryOut, PageArgs, page_of)
+                             ContactPatch, ContactSummaryOut, HandleIn, HandleOut, PageArgs,
+                             page_of)
 from crm.contacts import consent, services
-from crm.contacts.models import ConsentEvent
+from crm.contacts.models import ConsentEvent, SocialHandle
 from crm.contacts.queries import ContactFilters, list_contacts
 from crm.core.errors import ValidationFailed
 from crm.extensions import db
@@ -124,3 +125,33 @@ def consent_events(contact_id, query_data):
     rows = list(db.session.scalars(stmt.order_by(ConsentEvent.id.desc()).limit(limit + 1)))
     more = rows[limit - 1].id if len(rows) > limit else None
     return paging.page(rows[:limit], more)
+
+
+@bp.post("/contacts/<int:contact_id>/handles", endpoint="add_handle")
+@bp.input(HandleIn)
+@bp.output(HandleOut, status_code=201)
+@bp.doc(tags=[TAG], summary="Add a handle to a contact",
+        description="Normalised as on the pages (a profile URL works too). A handle another "
+                    "contact has is refused (422).", responses=[404])
+def add_handle(contact_id, json_data):
+    contact = policy.get_contact(current_user, contact_id)
+    if not policy.can_edit_contact(current_user, contact):
+        abort(404)
+    handle = services.add_handle(current_user, contact, json_data["platform"],
+                                 json_data["handle"], followers=json_data.get("followers"),
+                                 engagement_rate=json_data.get("engagement_rate"))
+    db.session.flush()
+    return handle, 201
+
+
+@bp.delete("/contacts/<int:contact_id>/handles/<int:handle_id>", endpoint="remove_handle")
+@bp.output({}, status_code=204)
+@bp.doc(tags=[TAG], summary="Remove a handle from a contact", responses=[404])
+def remove_handle(contact_id, handle_id):
+    contact = policy.get_contact(current_user, contact_id)
+    handle = db.session.get(SocialHandle, handle_id)
+    if handle is None or handle.contact_id != contact.id:
+        abort(404)
+    services.remove_handle(current_user, contact, handle)
+    db.session.flush()
+    return "", 204

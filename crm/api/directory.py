@@ -7,7 +7,9 @@ from crm import policy
 from crm.accounts.services import active_users
 from crm.api import paging
 from crm.api.blueprint import bp
-from crm.api.schemas import (CampaignArgs, CampaignOut, MeOut, PipelineOut, UserOut, page_of)
+from crm.api.schemas import (CampaignArgs, CampaignOut, CampaignPersonIn, DealOut, MeOut,
+                             PipelineOut, UserOut, page_of)
+from crm.campaigns import services as campaigns
 from crm.campaigns.models import Campaign
 from crm.extensions import db
 from crm.pipeline.board import pipelines
@@ -35,6 +37,23 @@ def list_campaigns(query_data):
     limit = query_data["limit"]
     rows = list(db.session.scalars(stmt.order_by(Campaign.id.desc()).limit(limit + 1)))
     return paging.page(rows[:limit], rows[limit - 1].id if len(rows) > limit else None)
+
+
+@bp.post("/campaigns/<int:campaign_id>/people", endpoint="campaign_add_person")
+@bp.input(CampaignPersonIn)
+@bp.output(DealOut, status_code=201)
+@bp.doc(tags=["Campaigns"], summary="Add someone to a campaign",
+        description="Opens a deal for them in the campaign, as on the campaign page. Someone "
+                    "who opted out or is do-not-contact is refused (409); someone already in "
+                    "it, 422.", responses=[404, 409])
+def add_person(campaign_id, json_data):
+    campaign = policy.get_campaign(current_user, campaign_id)
+    contact = policy.get_contact(current_user, json_data["contact_id"])
+    deal = campaigns.add_to_campaign(current_user, campaign, contact,
+                                     stage_id=json_data.get("stage_id"),
+                                     value_minor=json_data.get("value_minor"))
+    db.session.flush()
+    return deal, 201
 
 
 @bp.get("/pipelines", endpoint="pipelines")

@@ -58,6 +58,7 @@ class MeOut(UserOut):
 
 
 class HandleOut(Schema):
+    id = Integer()
     platform = String(metadata={"enum": list(PLATFORMS)})
     handle = String()
     followers = Integer(allow_none=True)
@@ -356,6 +357,38 @@ class DealMoveIn(In):
         "description": "The deal's version you read: a move made meanwhile answers 409."})
     lost_reason_id = Id(allow_none=True, metadata={"description": "Needed for a lost stage."})
     lost_note = String(allow_none=True, validate=Length(max=2000))
+
+
+class DealFields(In):
+    title = String(validate=Length(min=1, max=200))
+    value_minor = Integer(strict=True, validate=Range(min=0), metadata={
+        "description": "The value in minor units (cents)."})
+    currency = String(validate=OneOf(["USD", "EUR", "GBP"]))
+    owner_id = Id(allow_none=True)
+    campaign_id = Id(allow_none=True, metadata={
+        "description": "A campaign deal passes the consent gate (409 when refused)."})
+    platform = String(allow_none=True, validate=OneOf(PLATFORMS))
+    expected_close_on = Date(allow_none=True)
+    next_step = String(allow_none=True, validate=Length(max=200))
+    next_step_on = Date(allow_none=True)
+
+
+class DealIn(DealFields):
+    contact_id = Id(required=True)
+    title = String(required=True, validate=Length(min=1, max=200))
+    stage_id = Id(allow_none=True, metadata={
+        "description": "An open stage (default: the first of the contact's pipeline)."})
+
+
+class DealPatch(DealFields):
+    version = Integer(strict=True, required=True, metadata={
+        "description": "The deal's version you read: a change made meanwhile answers 409."})
+
+
+class CampaignPersonIn(In):
+    contact_id = Id(required=True)
+    stage_id = Id(allow_none=True)
+    value_minor = Integer(strict=True, allow_none=True, validate=Range(min=0))
 
 
 class TaskArgs(PageArgs):

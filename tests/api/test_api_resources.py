@@ -197,3 +197,67 @@ def test_a_reps_view_of_tasks_and_managers_who(world, rep, manager, api_as):
     assert len(everyone) == 3     # the unowned contact's task (no assignee) included
     unassigned = api_as(manager).get("/api/v1/tasks?section=today&who=none").json["data"]
     assert [t["id"] for t in unassigned] == [world["nobody"]["task"]]
+
+
+def test_open_and_edit_a_deal(world, rep, api_as):
+    api = api_as(rep)
+    made = api.post("/api/v1/deals", json={"contact_id": world["mine"]["contact"],
+                                           "title": "Spring collab", "value_minor": 50000,
+                                           "expected_close_on": "2030-03-01"})
+    assert made.status_code == 201, made.json
+    deal = made.json
+    assert deal["owner_id"] == rep.id and deal["expected_close_on"] == "2030-03-01"
+    edited = api.patch(f"/api/v1/deals/{deal['id']}", json={"next_step": "Send brief",
+                                                            "version": deal["version"]})
+    assert edited.status_code == 200 and edited.json["next_step"] == "Send brief"
+    stale = api.patch(f"/api/v1/deals/{deal['id']}", json={"title": "Other",
+                                                           "version": deal["version"]})
+    assert stale.status_code == 409
+    hidden = api.post("/api/v1/deals", json={"contact_id": world["theirs"]["contact"],
+                                             "title": "Peek"})
+    assert hidden.status_code == 422 and hidden.json["errors"][0]["field"] == "contact_id"
+    assert api.patch(f"/api/v1/deals/{world['theirs']['deal']}",
+                     json={"title": "x", "version": 1}).status_code == 404
+
+
+def test_campaigns_refuse_someone_who_opted_out_through_the_api(world, rep, api_as):
+    from crm.audit.models import AuditEvent
+    from crm.pipeline.models import Deal
+
+    contact = db.session.get(Contact, world["mine"]["contact"])
+    api = api_as(rep)
+    added = api.post(f"/api/v1/campaigns/{world['campaign']}/people",
+                     json={"contact_id": world["nobody"]["contact"]})
+    assert added.status_code == 201 and added.json["campaign_id"] == world["campaign"]
+    consent.change_consent(None, contact, status="opted_out", source="DM")
+    db.session.commit()
+    deals = db.session.scalar(select(func.count()).select_from(Deal))
+    refused = api.post(f"/api/v1/campaigns/{world['campaign']}/people",
+                       json={"contact_id": contact.id})
+    assert refused.status_code == 409 and refused.mimetype == "application/problem+json"
+    assert "opted out" in refused.json["detail"]
+    assert db.session.scalar(select(func.count()).select_from(Deal)) == deals
+    assert db.session.scalar(select(AuditEvent.contact_id).where(
+        AuditEvent.action == "outreach_refused")) == contact.id
+    campaign_deal = api.post("/api/v1/deals", json={"contact_id": contact.id, "title": "x",
+                                                    "campaign_id": world["campaign"]})
+    assert campaign_deal.status_code == 409
+
+
+def test_handles_are_added_and_removed(world, rep, api_as):
+    api = api_as(rep)
+    cid = world["mine"]["contact"]
+    added = api.post(f"/api/v1/contacts/{cid}/handles",
+                     json={"platform": "tiktok", "handle": "https://www.tiktok.com/@maya.m"})
+    assert added.status_code == 201 and added.json["handle"] == "maya.m"
+    taken = api.post(f"/api/v1/contacts/{world['nobody']['contact']}/handles",
+                     json={"platform": "tiktok", "handle": "maya.m"})
+    assert taken.status_code == 422 and taken.json["errors"][0]["field"] == "handle"
+    gone = api.client.delete(f"/api/v1/contacts/{cid}/handles/{added.json['id']}",
+                             headers=api.headers)
+    assert gone.status_code == 204
+    handles = api.get(f"/api/v1/contacts/{cid}").json["handles"]
+    assert [h["platform"] for h in handles] == ["instagram"]
+    theirs = world["theirs"]["contact"]
+    assert api.post(f"/api/v1/contacts/{theirs}/handles",
+                    json={"platform": "x", "handle": "peek"}).status_code == 404
