@@ -62,8 +62,10 @@ def test_revoking_stops_the_token_and_is_audited(auth, rep, other_rep, client):
 
 
 def test_an_expired_token_stops(rep, client):
-    made = tokens.create_token(rep, rep, "short", expires_in_days=1,
-                               now=utcnow() - timedelta(days=2))
+    made = tokens.create_token(rep, rep, "short", expires_in_days=1)
+    db.session.commit()
+    assert client.get("/api/v1/users/me", headers=bearer(made.secret)).status_code == 200
+    made.token.expires_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
     assert client.get("/api/v1/users/me", headers=bearer(made.secret)).status_code == 401
     assert tokens.state_of(made.token) == "expired"
