@@ -190,6 +190,14 @@ def test_erasure_leaves_no_trace_in_any_text_column(admin, manager, rep, auth, c
     assert "This person&#39;s data was erased" in page or "This person's data was erased" in page
     assert "Erased on" in page and "Asked by email" in page
     assert client.get(f"/contacts?q=kowalski").get_data(as_text=True).count("Erased") == 0
+    # What remains is read-only: nothing is written to it any more.
+    for url, data in ((f"/contacts/{cid}/restore", {}), (f"/contacts/{cid}/notes", {"body": "x"}),
+                      (f"/contacts/{cid}/edit", {"name": "Zoë Kowalski", "kind": "contact"}),
+                      (f"/contacts/{cid}/messages", {"platform": "instagram", "direction": "in",
+                                                    "body": "hello again"})):
+        assert client.post(url, data=data).status_code == 404, url
+    fresh()
+    assert db.session.get(Contact, cid).name == "Erased person"
 
 
 def test_erase_needs_the_name_typed_and_a_reason(admin, rep, auth, client, db):

@@ -1,10 +1,12 @@
 """Privacy pages: a person's data export, their erasure, and the admin's privacy page
 (erasures and suppressions, retention)."""
-from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
+from flask import (Blueprint, abort, flash, redirect, render_template, request, send_file,
+                   url_for)
 from flask_login import current_user
 from sqlalchemy import select
 
 from crm import policy
+from crm.contacts.models import Contact
 from crm.core.errors import ServiceError
 from crm.core.forms import apply_service_error
 from crm.extensions import db, htmx
@@ -16,6 +18,21 @@ from crm.privacy.models import Erasure, counted
 from crm.privacy.services import exports_folder
 
 bp = Blueprint("privacy", __name__)
+READING = ("GET", "HEAD", "OPTIONS")
+
+
+@bp.before_app_request
+def erased_people_stay_erased():
+    """What remains of an erased person is read-only: no request that writes reaches it
+    (a page, an HTMX action or the API naming it by contact_id answers 404)."""
+    if request.method in READING or request.blueprint == "privacy":
+        return
+    contact_id = (request.view_args or {}).get("contact_id")
+    if contact_id is None:
+        return
+    contact = db.session.get(Contact, contact_id)   # the view's own read finds it loaded
+    if contact is not None and contact.erased_at is not None:
+        abort(404)
 
 
 def _contact_for_export(contact_id):
