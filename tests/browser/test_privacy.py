@@ -86,3 +86,13 @@ def test_admin_exports_then_erases_a_person(browser, live_server, admin, db, app
         _shot(page, "privacy-admin-after-1280")
     finally:
         context.close()
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        _sign_in(page, live_server, admin)
+        page.goto(f"{live_server}/contacts/{cid}")
+        expect(page.get_by_role("heading", name="Erased person", level=1)).to_be_visible()
+        assert _wider_than_screen(page) == []
+        _shot(page, "privacy-erased-390")
+    finally:
+        context.close()
