@@ -15,8 +15,8 @@ import re
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, event, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.core.errors import ValidationFailed
 from crm.core.timeutil import utcnow
@@ -150,18 +150,9 @@ def suppressed(hashes) -> set[str]:
 
 
 # Whether the list holds anyone, as this transaction read it: most workspaces never erase
-# anyone, and then no road pays more than one statement per transaction for the check.
+# anyone, and then no road pays more than one statement per transaction for the check. Kept
+# with the transaction it was read in (a new transaction reads it again).
 _ANY = "rapport.any_suppressed"
-
-
-@event.listens_for(Session, "after_commit")
-def _forget_any(session) -> None:
-    session.info.pop(_ANY, None)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_any_after_rollback(session, previous_transaction) -> None:
-    session.info.pop(_ANY, None)
 
 
 def list_changed() -> None:
@@ -171,11 +162,13 @@ def list_changed() -> None:
 
 def any_suppressed() -> bool:
     """Whether anyone is kept out at all (the roads skip hashing when nobody is)."""
+    transaction = db.session().get_transaction()
     known = db.session.info.get(_ANY)
-    if known is None:
-        known = db.session.scalar(select(Suppression.id).limit(1)) is not None
-        db.session.info[_ANY] = known
-    return known
+    if known is not None and transaction is not None and known[0] is transaction:
+        return known[1]
+    found = db.session.scalar(select(Suppression.id).limit(1)) is not None
+    db.session.info[_ANY] = (db.session().get_transaction(), found)
+    return found
 
 
 def is_suppressed(pairs) -> bool:
