@@ -4,9 +4,12 @@ signature checked by an independent implementation, retries against a real local
 an endpoint turned off after failures in a row, the log's "send again", admin-only pages."""
 import hashlib
 import hmac
+import ipaddress
 import json
+import ssl
 import threading
-from datetime import timedelta
+import time
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -42,6 +45,7 @@ class Receiver:
         self.requests: list[dict] = []
         self.script: list[int] = []
         self.default = 200
+        self.delay = 0.0
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -50,6 +54,7 @@ class Receiver:
                 receiver.requests.append({"path": self.path, "headers": dict(self.headers),
                                           "body": body})
                 status = receiver.script.pop(0) if receiver.script else receiver.default
+                time.sleep(receiver.delay)
                 self.send_response(status)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
@@ -560,3 +565,87 @@ def test_webhook_posts_need_the_csrf_token(app, db, admin, monkeypatch):
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(WebhookEndpoint)) == 1
     assert settings.get("webhooks_allow_private") is False
+
+
+def test_the_api_road_emits_like_the_others(db, admin, rep, receiver, private_allowed, client):
+    """Messages posted to /api/v1/messages go through the ingestion service, so they emit
+    as live DMs do: once, nothing for a retry, nothing for a refused request."""
+    from tests.api.conftest import Api, make_token
+
+    register(db, admin, receiver.url)
+    api = Api(client, make_token(rep))
+    at = (utcnow() - timedelta(minutes=5)).isoformat() + "Z"
+    body = {"contact": {"handle": {"platform": "linkedin", "handle": "lee-lin"}},
+            "platform": "linkedin", "create_contact": {"name": "Lee Lin"},
+            "messages": [{"direction": "in", "sent_at": at, "body": "Interested?",
+                          "external_id": "li-1"}]}
+    assert api.post("/api/v1/messages", json=body).status_code == 201
+    assert types_of(sent()) == ["contact.created", "message.received",
+                                "conversation.needs_reply"]
+    assert api.post("/api/v1/messages", json=body).status_code == 200      # a retry
+    future = (utcnow() + timedelta(days=2)).isoformat() + "Z"
+    refused = {**body, "contact": {"handle": {"platform": "linkedin", "handle": "new-one"}},
+               "create_contact": {"name": "New One"},
+               "messages": [{"direction": "in", "sent_at": at, "body": "ok", "external_id": "n-1"},
+                            {"direction": "in", "sent_at": future, "body": "later",
+                             "external_id": "n-2"}]}
+    assert api.post("/api/v1/messages", json=refused).status_code == 422
+    assert len(sent()) == 3 and receiver.types() == types_of(sent())
+    assert all(r.status == "delivered" for r in sent())
+
+
+def test_slow_answers_redirects_and_untrusted_certificates_are_failures(
+        app, db, admin, rep, receiver, private_allowed, monkeypatch, tmp_path):
+    monkeypatch.setitem(app.config, "WEBHOOK_TIMEOUT_SECONDS", 0.3)
+    register(db, admin, receiver.url, ["contact.created"])
+    receiver.script, receiver.delay = [302], 0.0
+    contacts.create_contact(rep, {"name": "Redirected"})
+    db.session.commit()
+    receiver.delay = 1.0
+    contacts.create_contact(rep, {"name": "Slow"})
+    db.session.commit()
+    redirected, slow = sent()
+    assert redirected.status == "retrying" and redirected.response_code == 302
+    assert "redirects are not followed" in redirected.error
+    assert slow.status == "retrying" and slow.response_code is None
+    assert slow.error == "No answer within 0.3 seconds."
+    # https: the certificate is checked against the URL's host (a self-signed one fails).
+    tls = Receiver()
+    try:
+        cert, key = _self_signed(tmp_path)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        tls.server.socket = context.wrap_socket(tls.server.socket, server_side=True)
+        register(db, admin, f"https://127.0.0.1:{tls.server.server_port}/in",
+                 ["contact.created"])
+        contacts.create_contact(rep, {"name": "Over TLS"})
+        db.session.commit()
+        row = sent()[-1]
+        assert row.status == "retrying" and row.response_code is None
+        assert row.error.startswith("TLS failed") and "CERTIFICATE_VERIFY_FAILED" in row.error
+        assert tls.requests == []
+    finally:
+        tls.close()
+
+
+def _self_signed(folder):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.utcnow()
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(
+                ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_path), str(key_path)
