@@ -21,7 +21,6 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from crm import jobs
-from crm.core.cache import remember
 from crm.core.timeutil import utcnow
 from crm.extensions import db
 from crm.webhooks import payloads
@@ -37,15 +36,13 @@ def retry_hours() -> float:
 
 
 def _endpoints() -> tuple:
-    """(endpoint id, events) of the enabled endpoints: once per transaction, and remembered
-    across requests until an endpoint changes (crm.core.cache)."""
+    """(endpoint id, events) of the enabled endpoints, read once per transaction (a small
+    table: one short statement for a request or a batch of live DMs that emits)."""
     found = db.session.info.get(_ENDPOINTS)
     if found is None:
-        def load():
-            return tuple((row.id, tuple(row.events or ())) for row in db.session.execute(
-                select(WebhookEndpoint.id, WebhookEndpoint.events)
-                .where(WebhookEndpoint.enabled.is_(True)).order_by(WebhookEndpoint.id)))
-        found = remember("webhook_endpoints", (), load, ("webhook_endpoints",))
+        found = tuple((row.id, tuple(row.events or ())) for row in db.session.execute(
+            select(WebhookEndpoint.id, WebhookEndpoint.events)
+            .where(WebhookEndpoint.enabled.is_(True)).order_by(WebhookEndpoint.id)))
         db.session.info[_ENDPOINTS] = found
     return found
 
