@@ -98,7 +98,7 @@ def turn_off(endpoint_id: int, failures: int, last_error: str) -> bool:
     """Turn a failing endpoint off (once), with the reason the admins read."""
     table = WebhookEndpoint.__table__
     reason = (f"Turned off after {failures} failed attempts in a row; the last: "
-              f"{last_error}")[:300]
+              f"{last_error.rstrip('.')}")[:299] + "."
     done = db.session.execute(update(table).where(table.c.id == endpoint_id,
                                                   table.c.enabled.is_(True))
                               .values(enabled=False, disabled_reason=reason,

@@ -5,6 +5,7 @@ from playwright.sync_api import expect
 
 from crm.contacts import services as contacts
 from crm.extensions import db
+from crm.webhooks import delivery as deliveries
 from tests.browser.conftest import SCREENSHOTS
 from tests.browser.test_every_page import PHONE, _axe, _wider_than_screen
 from tests.test_webhooks import Receiver
@@ -58,6 +59,19 @@ def test_an_admin_registers_a_receiver_and_reads_its_log(browser, page, live_ser
         page.goto(f"{live_server}/admin/webhooks")
         expect(page.locator(".webhooks-table")).to_contain_text("Zapier: new contacts")
         _shot(page, "index-1280")
+        # Rapport turns a failing endpoint off: the admins read why, at the top of the page.
+        endpoint_id = int(page.locator(".webhooks-table tbody tr").first
+                          .get_attribute("id").split("-")[1])
+        assert deliveries.turn_off(endpoint_id, 50, "HTTP 503")
+        db.session.commit()
+        page.reload()
+        expect(page.locator(".banner-danger")).to_contain_text(
+            "Turned off after 50 failed attempts in a row; the last: HTTP 503")
+        _shot(page, "turned-off-1280")
+        page.get_by_role("link", name="see its log and turn it on again").click()
+        page.get_by_role("button", name="Turn on").click()
+        expect(page.locator(".flash-success")).to_contain_text("waiting deliveries go out again")
+        page.goto(f"{live_server}/admin/webhooks")
         endpoint = page.locator(".webhooks-table a").first.get_attribute("href")
         page.set_viewport_size(PHONE)
         for name, path in (("index", "/admin/webhooks"), ("endpoint", endpoint)):
