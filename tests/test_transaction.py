@@ -105,3 +105,21 @@ def test_each_request_has_its_own_app_context(auth, rep, manager, db):
     auth.login(manager)
     page = client.get(timeline).get_data(as_text=True)
     assert "15 Jan 2026, 12:00" in page and "21:00" not in page
+
+
+def test_a_savepoint_rolled_back_keeps_the_earlier_changes_noted_for_the_figure_cache(db, rep):
+    """What the transaction changed before a savepoint that rolls back still renews its
+    tables' generations at the commit, so no remembered figure outlives the change."""
+    from crm.core.cache import generations
+
+    contact = factories.ContactFactory(owner_id=rep.id)
+    db.session.commit()
+    before = generations(("notes",))
+    db.session.add(Note(contact_id=contact.id, author_id=rep.id, body="Kept"))
+    db.session.flush()
+    savepoint = db.session.begin_nested()
+    db.session.add(Contact(name="Undone", kind="lead"))
+    db.session.flush()
+    savepoint.rollback()
+    db.session.commit()
+    assert generations(("notes",)) != before

@@ -141,4 +141,8 @@ def _new_generations(session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _forget(session) -> None:
+    # A savepoint rolled back (begin_nested) leaves the transaction going: the tables it
+    # changed before the savepoint still get new generations when it commits.
+    if session.in_nested_transaction():
+        return
     session.info.pop(_CHANGED, None)
