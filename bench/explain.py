@@ -119,7 +119,7 @@ def main() -> None:
                         "p50 and p95, and how many were not successful")
     parser.add_argument("--touch", action="store_true",
                         help="before each timed request, change the newest DM (as logging one "
-                        "would: the dashboard's rollup has an hour to refresh)")
+                        "would: the dashboard's remembered figures are recomputed)")
     parser.add_argument("--after", choices=sorted(forms.BUILDERS),
                         help="before each timed request, make this change through the app as "
                         "the same user (the next load after the user's own change, with the "

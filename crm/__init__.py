@@ -116,7 +116,6 @@ def register_features(app: Flask) -> None:
     from crm.channels import jobs as channel_jobs  # noqa: F401
     from crm.imports.contacts_csv import jobs as csv_import_jobs  # noqa: F401
     from crm.imports.dm_exports import jobs as dm_import_jobs  # noqa: F401
-    from crm.reports import jobs as report_jobs  # noqa: F401
     from crm.conversations import jobs as conversation_jobs  # noqa: F401
     from crm.privacy import jobs as privacy_jobs  # noqa: F401
     from crm.tasks import edit_views as task_edit_views, jobs as task_jobs  # noqa: F401

@@ -98,7 +98,7 @@ def deal_scope(user, contact=None):
     of them is in scope."""
     if _is_manager(user) or (contact is not None and can_view_contact(user, contact)):
         return True
-    # The deal keeps its contact's owner (contact_owner_id, kept by database triggers), so
+    # The deal keeps its contact's owner (contact_owner_id, kept by crm.contacts.owner_copies), so
     # the rule reads the deal alone: the covering ix_deals_board_totals answers a rep's
     # board totals without looking up a single contact.
     return or_(Deal.owner_id == user.id, Deal.contact_owner_id == user.id,

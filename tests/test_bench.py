@@ -167,29 +167,11 @@ def test_each_follow_up_keeps_when_its_dm_was_answered(bench_db):
     assert kept == {t: replied.get(t) for t in kept} and kept
 
 
-def test_the_dm_rollup_is_what_the_messages_say(bench_db):
-    from crm.accounts.models import User
-    from crm.reports import rollup
-    from crm.reports.models import DMDayBuilt, DMDayCount, DMDirtyHour
+def test_the_dm_counts_are_what_the_messages_say(bench_db):
+    from crm.contacts import dm_counts
 
-    assert count(DMDirtyHour) == 0
-    assert rollup.stored_hours() == rollup.recomputed_hours() != {}
-    # The days built for the users' zones equal days built again from the hours.
-    tz = _db.session.scalar(select(User.timezone).where(User.email == "rep1@bench.test"))
-    days = sorted(_db.session.scalars(select(DMDayBuilt.day).where(DMDayBuilt.tz == tz)))
-    assert len(days) == 30
-
-    def rows():
-        return sorted(tuple(r) for r in _db.session.execute(
-            select(DMDayCount.day, DMDayCount.owner_id, DMDayCount.platform, DMDayCount.kind,
-                   DMDayCount.key_id, DMDayCount.messages, DMDayCount.replied)
-            .where(DMDayCount.tz == tz)))
-
-    kept = rows()
-    _db.session.execute(DMDayCount.__table__.delete().where(DMDayCount.tz == tz))
-    _db.session.execute(DMDayBuilt.__table__.delete().where(DMDayBuilt.tz == tz))
-    rollup.build_days(tz, days)
-    assert rows() == kept and kept
+    assert dm_counts.stored_hours() == dm_counts.recounted_hours() != {}
+    assert dm_counts.stored_responses() == dm_counts.recounted_responses() != {}
 
 
 def test_a_generated_database_is_reused(tmp_path, monkeypatch):

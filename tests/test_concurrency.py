@@ -246,3 +246,31 @@ def test_twelve_writers_at_once_never_deadlock_nor_fail(app, db, rep, other_rep,
         assert db.session.scalar(select(func.count()).select_from(Message).join(Conversation)
                                  .where(Conversation.contact_id == talked_to.id)) == rounds
     assert kept_equals_rebuild(db)
+
+
+def test_a_contact_reassigned_while_dms_are_logged_on_it_keeps_the_dashboard_counts(
+        app, db, rep, other_rep, manager, live_server):
+    """A reassignment moves the contact's counts from one owner to the other while DMs are
+    being logged on it: each DM is counted under the owner it was logged under, and moved
+    with the rest (on PostgreSQL the DM holds the contact's owner until it commits)."""
+    from crm.contacts import dm_counts
+
+    contact = factories.ContactFactory(owner_id=rep.id, name="Moving")
+    db.session.commit()
+    writer, mover = Browser(app, live_server, manager), Browser(app, live_server, manager)
+    contact_id, owners = contact.id, [other_rep.id, rep.id, None] * 3
+
+    def log():
+        return [writer.post(f"/contacts/{contact_id}/messages", dm("out" if r % 2 else "in"),
+                            htmx=True) for r in range(8)]
+
+    def move():
+        return [mover.post(f"/contacts/{contact_id}/owner", {"owner_id": str(o or "")})
+                for o in owners]
+
+    results = at_once(log, move)
+    assert all(status < 500 for answers in results for status, _ in answers), results
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Message)) == 8
+    assert dm_counts.stored_hours() == dm_counts.recounted_hours() != {}
+    assert dm_counts.stored_responses() == dm_counts.recounted_responses() != {}

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from crm.audit.models import AuditEvent
+from crm.contacts import dm_counts
 from crm.contacts.models import ConsentEvent
 from crm.conversations import reply_state
 from crm.conversations.models import Conversation, Message, ResponseTime
@@ -204,9 +205,10 @@ def build_world(db, manager, rep, other) -> World:
                    changes={"action": "outbound DM"}),
     ])
     # Written past the services: the copies the reply state keeps (each contact's last
-    # outbound DM, each follow-up's answer) are counted once, as `flask reports
-    # rebuild-rollup` does after a load.
+    # outbound DM, each follow-up's answer) and the dashboard's DM counts are counted once,
+    # as `flask reports rebuild-rollup` does after a load.
     reply_state.recount_copies()
+    dm_counts.recount()
     db.session.commit()
     return World(manager, rep, other, c, {"A": A, "B": B, "C": C, "D": D, "E": E, "F": F},
                  v, d, s, template)

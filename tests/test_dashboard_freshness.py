@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import delete, func, select, text, update
 
 from crm.audit.models import AuditEvent
+from crm.contacts import dm_counts
 from crm.contacts.models import ConsentEvent, Contact
 from crm.contacts.services import set_owner
 from crm.conversations import reply_state, services as dms
@@ -67,11 +68,13 @@ def _consent(db, world, key, status, when):
 
 
 def past_the_app(db, change):
-    """A change no service makes (SQL on the tables): the copies the reply state keeps are
-    recounted after it, as `flask reports rebuild-rollup` does."""
+    """A change no service makes (SQL on the tables): the copies the reply state keeps and
+    the dashboard's DM counts are recounted after it, as `flask reports rebuild-rollup`
+    does."""
     change()
     db.session.flush()
     reply_state.recount_copies()
+    dm_counts.recount()
 
 
 CHANGES = {
@@ -80,15 +83,15 @@ CHANGES = {
         sent_at=at(14, 12)),
     "a DM deleted": lambda db, w: past_the_app(db, lambda: db.session.execute(
         delete(Message).where(Message.id == w.msgs["m10"].id))),
-    "a first response answered": lambda db, w: db.session.execute(
+    "a first response answered": lambda db, w: past_the_app(db, lambda: db.session.execute(
         update(ResponseTime).where(ResponseTime.conversation_id == w.convs["C"].id,
                                    ResponseTime.answered_at.is_(None))
-        .values(answered_at=at(15, 11, 30), response_seconds=1800, responder_id=w.other.id)),
+        .values(answered_at=at(15, 11, 30), response_seconds=1800, responder_id=w.other.id))),
     "a conversation closed": lambda db, w: db.session.execute(
         update(Conversation).where(Conversation.id == w.convs["C"].id)
         .values(state="closed", waiting_since=None)),
-    "a conversation moved to another platform": lambda db, w: db.session.execute(
-        update(Conversation).where(Conversation.id == w.convs["A"].id).values(platform="x")),
+    "a conversation moved to another platform": lambda db, w: past_the_app(db, lambda: db.session.execute(
+        update(Conversation).where(Conversation.id == w.convs["A"].id).values(platform="x"))),
     "a deal moved": lambda db, w: _move(db, w, "d4", "Contacted", at(14, 9)),
     "a deal won": lambda db, w: _move(db, w, "d5", "Won", at(14, 9)),
     "a next step written": lambda db, w: db.session.execute(
@@ -118,8 +121,8 @@ CHANGES = {
     "consent changed": lambda db, w: _consent(db, w, "c1", "opted_out", at(14, 9)),
     "a contact marked do-not-contact (SQL)": lambda db, w: db.session.execute(
         update(Contact).where(Contact.id == w.contacts["c1"].id).values(do_not_contact=True)),
-    "a contact reassigned": lambda db, w: db.session.execute(
-        update(Contact).where(Contact.id == w.contacts["c3"].id).values(owner_id=w.rep.id)),
+    "a contact reassigned": lambda db, w: past_the_app(db, lambda: db.session.execute(
+        update(Contact).where(Contact.id == w.contacts["c3"].id).values(owner_id=w.rep.id))),
     "a contact archived": lambda db, w: db.session.execute(
         update(Contact).where(Contact.id == w.contacts["c1"].id).values(archived_at=at(15, 9))),
     "a DM deleted (service)": lambda db, w: dms.delete_message(

@@ -1,20 +1,20 @@
-"""The DM rollup behind the dashboard stays exactly what the messages say, whatever wrote
-them, in every time zone (including :30 and :45 offsets)."""
+"""The DM counts behind the dashboard stay exactly what the messages say, whatever service
+wrote them, in every time zone (including :30 and :45 offsets)."""
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 
+from crm.contacts import dm_counts, services as contacts
 from crm.contacts.models import Contact
 from crm.conversations import ingest
 from crm.conversations import services as dms
 from crm.conversations.models import Conversation, Message
 from crm.extensions import db as _db
-from crm.reports import response_rollup, rollup
 from crm.core.cache import generations
 from crm.reports.dm_figures import sent_figures
 from crm.reports.filters import DashboardFilters
-from crm.reports.models import DMDayBuilt, DMDirtyHour, DMHourCount, ResponseChange
+from crm.reports.models import DMHourCount
 from crm.reports.scope import Scope
 from tests import factories
 from tests.test_imports_support import (ME, import_storage,  # noqa: F401 (fixture)
@@ -59,6 +59,17 @@ def oracle(viewer, filters):
     return trend, by_author, by_platform, by_template
 
 
+def percentile_cont(rows, everyone, levels, interpolate) -> dict:
+    """{everyone or responder: (median, p90)} of (responder, seconds) rows, as PostgreSQL's
+    percentile_cont gives them."""
+    groups: dict = {}
+    for responder, seconds in rows:
+        groups.setdefault(responder, []).append(seconds)
+        groups.setdefault(everyone, []).append(seconds)
+    return {group: tuple(interpolate(p, len(values), dict(enumerate(sorted(values), start=1)))
+                         for p in levels) for group, values in groups.items()}
+
+
 def figures(viewer, filters):
     points, by_author, by_platform, by_template = sent_figures(
         Scope.for_view(viewer, filters), filters.periods())
@@ -68,14 +79,18 @@ def figures(viewer, filters):
 
 
 def assert_exact(viewers, zones=ZONES, presets=("7d", "30d", "90d")):
-    """Hours equal a recomputation; every view's figures equal the oracle's."""
-    rollup.refresh()
-    assert rollup.stored_hours() == rollup.recomputed_hours()
+    """Hours and response counts equal a recount; every view's figures equal the oracle's."""
+    assert_counted()
     for viewer, args in viewers:
         for tz in zones:
             for preset in presets:
                 f = DashboardFilters.from_args({"preset": preset, **args}, tz, NOW)
                 assert figures(viewer, f) == oracle(viewer, f), (viewer.name, tz, preset, args)
+
+
+def assert_counted():
+    assert dm_counts.stored_hours() == dm_counts.recounted_hours()
+    assert dm_counts.stored_responses() == dm_counts.recounted_responses()
 
 
 @pytest.fixture
@@ -97,11 +112,7 @@ def log(actor, contact, direction, sent_at, platform="instagram", **kw):
                            body=f"{direction} at {sent_at:%H:%M}", sent_at=sent_at, **kw)
 
 
-@pytest.mark.parametrize("difference_max_hours", [48, 0])
-def test_rollup_equals_a_recomputation_after_every_kind_of_change(team, monkeypatch,
-                                                                   difference_max_hours):
-    # 48: built days take the changed hours' differences; 0: they are dropped and rebuilt.
-    monkeypatch.setattr(rollup, "DIFFERENCE_MAX_HOURS", difference_max_hours)
+def test_counts_equal_a_recount_after_every_kind_of_change(team):
     manager, rep, other_rep, mine, theirs, nobody, _ = team
     everyone = views(manager, rep, other_rep)
     # Around midnight UTC and around midnight in India (18:30 UTC) and Nepal (18:15 UTC).
@@ -147,17 +158,20 @@ def test_rollup_equals_a_recomputation_after_every_kind_of_change(team, monkeypa
     assert_exact(everyone)
 
     # A contact given to another owner (its DMs move with it), and one left unassigned.
-    mine.owner_id = other_rep.id
-    theirs.owner_id = None
+    contacts.set_owner(manager, mine, other_rep.id)
+    contacts.set_owner(manager, theirs, None)
     _db.session.flush()
     assert_exact(everyone)
 
-    # A conversation moved to another platform; a bulk UPDATE past the ORM.
+    # A conversation moved to another platform and a bulk UPDATE, past the services: seen
+    # once the counts are recounted (`flask reports rebuild-rollup`).
     conv = _db.session.scalars(select(Conversation).where(Conversation.contact_id == nobody.id)).first()
     conv.platform = "tiktok"
     _db.session.flush()
     _db.session.execute(update(Message).where(Message.direction == "out")
                         .values(replied_at=NOW - timedelta(days=1)))
+    assert dm_counts.stored_hours() != dm_counts.recounted_hours()
+    dm_counts.recount()
     assert_exact(everyone)
 
 
@@ -177,38 +191,28 @@ def test_a_dm_import_is_counted(auth, rep, manager, tmp_path):
 
 
 @pytest.mark.parametrize("bulk", [False, True], ids=["row by row", "bulk load"])
-def test_an_import_leaves_the_rollup_current_when_it_is_done(app, auth, rep, manager, tmp_path,
-                                                             monkeypatch, bulk):
-    # A bulk load (SQLite) marks its hours in one statement instead of a trigger per row;
-    # either way the import's job brings the figures up to date before it finishes.
+def test_an_import_leaves_the_counts_current(app, auth, rep, manager, tmp_path, monkeypatch,
+                                             bulk):
+    # A bulk load counts its conversations in grouped statements; either way the import's
+    # transaction leaves the counts what the messages say.
     if bulk:
         monkeypatch.setitem(app.config, "IMPORT_BULK_MIN_ROWS", 1)
     people = ["Ana Ortiz", ME]
     base = int((NOW - timedelta(days=2)).replace(tzinfo=timezone.utc).timestamp() * 1000)
     msgs = [ig_message(people[i % 2], base + i * 3_600_000, f"note {i}") for i in range(30)]
     f = DashboardFilters.from_args({"preset": "7d"}, "UTC", NOW)
-    figures(rep, f)                                   # days built before the import
+    figures(rep, f)
     versions = generations(("messages", "response_times"))
     import_dm(auth.login(rep), ig_export(tmp_path / "v1", {"ana_1": ("Ana Ortiz", people, msgs)}),
               me=ME)
-    # The figure cache sees the load (its commit renews what it wrote), and a bulk load puts
-    # back the triggers it suspended.
+    # The figure cache sees the load (its commit renews what it wrote).
     after = generations(("messages", "response_times"))
     assert all(a != b for a, b in zip(after, versions))
-    if _db.engine.dialect.name == "sqlite":
-        triggers = set(_db.session.scalars(text(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger'")))
-        assert {"dm_rollup_messages_ai", "response_changes_ai"} <= triggers
-    assert _db.session.scalar(select(DMDirtyHour.hour).limit(1)) is None
-    assert _db.session.scalar(select(ResponseChange.id).limit(1)) is None
-    assert rollup.stored_hours() == rollup.recomputed_hours()
-    kept = response_rollup.stored()
-    response_rollup.rebuild()
-    assert response_rollup.stored() == kept and kept
+    assert_counted()
+    assert dm_counts.stored_responses()
     assert figures(rep, f) == oracle(rep, f)
     # A newer export: the same thread with more messages (added to an existing conversation,
-    # so recounted from the table) and a new thread (counted by its reader), while days are
-    # built in two zones, one of them at a :45 offset.
+    # which is replayed) and a new thread, read in two zones, one of them at a :45 offset.
     g = DashboardFilters.from_args({"preset": "7d"}, "Asia/Kathmandu", NOW)
     figures(rep, g)
     more = msgs + [ig_message(people[i % 2], base + i * 3_600_000 + 1_200_000, f"later {i}")
@@ -218,22 +222,18 @@ def test_an_import_leaves_the_rollup_current_when_it_is_done(app, auth, rep, man
     import_dm(auth.login(rep), ig_export(tmp_path / "v2", {"ana_1": ("Ana Ortiz", people, more),
                                                           "bo_1": ("Bo Lind", bo, bo_msgs)}),
               me=ME)
-    assert _db.session.scalar(select(DMDirtyHour.hour).limit(1)) is None
-    assert rollup.stored_hours() == rollup.recomputed_hours()
-    kept = response_rollup.stored()
-    response_rollup.rebuild()
-    assert response_rollup.stored() == kept
+    assert_counted()
     assert figures(rep, f) == oracle(rep, f) and figures(rep, g) == oracle(rep, g)
     assert figures(manager, g) == oracle(manager, g)
-    # The per-row trigger is back for whatever writes next.
+    # A DM logged after the import is counted like any other.
     contact = _db.session.scalars(select(Contact).where(Contact.name == "Ana Ortiz")).one()
     dms.log_message(rep, contact, platform="instagram", direction="in", body="again",
                     sent_at=NOW - timedelta(minutes=5))
     _db.session.commit()
-    assert _db.session.scalar(select(DMDirtyHour.hour).limit(1)) is not None
+    assert_counted()
 
 
-def test_a_change_marks_its_hour_and_the_next_load_shows_it(auth, team):
+def test_a_change_shows_on_the_next_load(auth, team):
     manager, rep, *_ , mine, theirs, nobody, _template = team
     client = auth.login(rep)
     path = "/dashboard/export/summary.csv?preset=7d"
@@ -243,11 +243,8 @@ def test_a_change_marks_its_hour_and_the_next_load_shows_it(auth, team):
         return int(next(r for r in rows if r.startswith("DMs sent")).split(",")[1])
 
     first = sent()
-    assert _db.session.scalar(select(DMDirtyHour.hour)) is None       # the load refreshed all
-    assert _db.session.scalar(select(DMDayBuilt.day)) is not None     # and built its days
     log(rep, mine, "out", datetime.utcnow() - timedelta(minutes=5))
     _db.session.commit()
-    assert _db.session.scalar(select(DMDirtyHour.hour)) is not None   # the trigger marked it
     assert sent() == first + 1
     message = _db.session.scalars(select(Message).order_by(Message.id.desc())).first()
     dms.delete_message(rep, message)
@@ -255,37 +252,23 @@ def test_a_change_marks_its_hour_and_the_next_load_shows_it(auth, team):
     assert sent() == first
 
 
-def test_a_later_change_to_an_hour_being_refreshed_keeps_it_dirty(team):
-    manager, rep, other_rep, mine, *_ = team
-    log(rep, mine, "out", NOW - timedelta(hours=2))
-    _db.session.flush()
-    key = rollup.hour_key(NOW - timedelta(hours=2))
-    seen = _db.session.scalar(select(DMDirtyHour.changes).where(DMDirtyHour.hour == key))
-    log(rep, mine, "out", NOW - timedelta(hours=2, minutes=-1))   # same hour, after the read
-    _db.session.flush()
-    assert _db.session.scalar(select(DMDirtyHour.changes)
-                              .where(DMDirtyHour.hour == key)) == seen + 1
-
-
 def test_rebuild_rollup_command(app, team):
     manager, rep, other_rep, mine, theirs, *_ = team
     log(rep, mine, "out", NOW - timedelta(days=1))
     log(rep, theirs, "in", NOW - timedelta(days=2), platform="tiktok")
     _db.session.commit()
-    rollup.refresh()
     _db.session.execute(update(DMHourCount).values(messages=99))      # damaged by hand
     _db.session.execute(update(Contact).values(last_outbound_at=None))
     _db.session.commit()
     tables = ("messages", "response_times", "conversations", "contacts", "tasks")
     versions = generations(tables)
-    assert rollup.stored_hours() != rollup.recomputed_hours()
+    assert dm_counts.stored_hours() != dm_counts.recounted_hours()
     result = app.test_cli_runner().invoke(args=["reports", "rebuild-rollup"])
     assert result.exit_code == 0, result.output
     assert "2 hours of DMs counted" in result.output
-    assert rollup.stored_hours() == rollup.recomputed_hours()
+    assert_counted()
     assert _db.session.get(Contact, mine.id).last_outbound_at == NOW - timedelta(days=1)
     assert all(a != b for a, b in zip(generations(tables), versions))
-    assert _db.session.scalar(select(DMDayBuilt.day)) is None
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -295,7 +278,7 @@ def test_response_times_are_exact_percentiles(team, seed):
 
     from crm.conversations.models import ResponseTime
     from crm.reports.dm_figures import burst_where, response_figures
-    from crm.reports.percentiles import EVERYONE, response_percentiles
+    from crm.reports.percentiles import EVERYONE, LEVELS, interpolate
 
     manager, rep, other_rep, mine, theirs, *_ = team
     rng = random.Random(seed)
@@ -311,6 +294,7 @@ def test_response_times_are_exact_percentiles(team, seed):
             answered_at=NOW if answered else None, response_seconds=value if answered else None,
             responder_id=rng.choice([rep.id, other_rep.id, manager.id, None]) if answered else None))
     _db.session.flush()
+    dm_counts.recount()   # written past the services
     for viewer in (manager, rep):
         scope = Scope.for_view(viewer, DashboardFilters.from_args({"preset": "7d"}, "UTC", NOW))
         bursts, answered, within, pct = response_figures(scope, 86400)
@@ -319,7 +303,8 @@ def test_response_times_are_exact_percentiles(team, seed):
         assert bursts == len(rows) > 0
         assert answered == sum(v is not None for v in rows)
         assert within == sum(v is not None and v <= 86400 for v in rows)
-        expected = response_percentiles(
-            [*burst_where(scope), ResponseTime.response_seconds.is_not(None)],
-            ResponseTime.response_seconds, ResponseTime.responder_id)
+        expected = percentile_cont(_db.session.execute(
+            select(ResponseTime.responder_id, ResponseTime.response_seconds)
+            .where(*burst_where(scope), ResponseTime.response_seconds.is_not(None))).all(),
+            EVERYONE, LEVELS, interpolate)
         assert pct == expected and EVERYONE in pct

@@ -80,6 +80,25 @@ def test_upgrade_matches_models_and_downgrades(empty_database_url):
         db.engine.dispose()
 
 
+def test_only_the_search_index_keeps_triggers(empty_database_url):
+    """Derived numbers are kept by the services: after every migration the only triggers
+    left are the SQLite search index's (contacts_fts, messages_fts)."""
+    fresh = _app_on(empty_database_url)
+    with fresh.app_context():
+        upgrade()
+        with db.engine.connect() as conn:
+            if conn.dialect.name == "sqlite":
+                names = set(conn.scalars(text(
+                    "SELECT name FROM sqlite_master WHERE type = 'trigger'")))
+                assert names == {f"{table}_fts_{op}" for table in ("contacts", "messages")
+                                 for op in ("ai", "ad", "au")}
+            else:
+                assert conn.scalars(text(
+                    "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")).all() == []
+        downgrade(revision="base")
+        db.engine.dispose()
+
+
 def test_0025_seeds_the_ready_made_pipelines_once(empty_database_url):
     """A new workspace gets the ready-made pipelines and lost reasons from the migrations (no
     page creates them on a GET); one that already has a pipeline keeps what it has."""
@@ -137,12 +156,12 @@ def test_0007_fills_each_deals_contact_owner_and_keeps_it(empty_database_url):
         db.engine.dispose()
 
 
-def test_0009_logs_the_days_still_marked_dirty(empty_database_url):
-    """Response times whose days were marked dirty before migration 0009 are counted once
-    it has run, and later changes reach the counts through the change log."""
+def test_0031_counts_what_the_triggers_left_uncounted(empty_database_url):
+    """Response times whose days were still marked dirty (0008), and messages whose hours
+    were, are counted once 0031 has dropped the triggers; the counts equal a recount."""
     from datetime import datetime
 
-    from crm.reports import response_rollup
+    from crm.contacts import dm_counts
 
     fresh = _app_on(empty_database_url)
     tables = db.metadata.tables
@@ -159,19 +178,18 @@ def test_0009_logs_the_days_still_marked_dirty(empty_database_url):
                      responder_id=rep),
                 dict(conversation_id=conv, burst_started_at=datetime(2026, 11, 3, 9),
                      answered_at=None, response_seconds=None, responder_id=None)])
+            conn.exec_driver_sql(
+                "INSERT INTO messages (conversation_id, direction, sent_at, body, created_at) "
+                "VALUES (%d, 'in', '2026-11-02 09:00:00', 'hi', '2026-11-02 09:00:00')" % conv)
             assert conn.scalar(text("SELECT count(*) FROM response_dirty_days")) == 2
+            assert conn.scalar(text("SELECT count(*) FROM dm_dirty_hours")) == 1
         upgrade()
-        response_rollup.prepare()
-        counted = response_rollup.stored()
-        assert counted[("2026-11-02", -1, "", rep, response_rollup.bucket_of(3600))] == (1, 1)
+        counted = dm_counts.stored_responses()
+        assert counted[("2026-11-02", -1, "", rep, dm_counts.bucket_of(3600))] == (1, 1)
         assert counted[("2026-11-03", rep, "instagram", 0, -2)] == (1, 0)
-        with db.engine.begin() as conn:      # the new triggers log a reassignment
-            conn.execute(tables["contacts"].update().values(owner_id=None))
-        response_rollup.prepare()
-        moved = response_rollup.stored()
-        response_rollup.rebuild()
-        db.session.commit()
-        assert moved == response_rollup.stored() != counted
+        assert counted == dm_counts.recounted_responses()
+        assert dm_counts.stored_hours() == {
+            ("2026-11-02 09", rep, "instagram", "in", 0, 0): (1, 0)}
         db.session.remove()
         downgrade(revision="base")
         db.engine.dispose()

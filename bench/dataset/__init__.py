@@ -13,7 +13,6 @@ import random
 import sys
 import time
 from dataclasses import asdict, dataclass
-from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -156,19 +155,12 @@ def generate(url: str, sizes: Sizes, seed: int = 1, quiet: bool = False) -> dict
 
 
 def fill_rollup(now) -> None:
-    """The dashboard's DM rollup, as the app would have kept it: every hour counted, and the
-    days of the default 30-day view built in each user's zone (others build on first use);
-    the first-response counts of every day."""
-    from crm.accounts.models import User
-    from crm.core.timeutil import local
+    """The dashboard's DM counts per hour and first-response counts per day, as the app's
+    services would have kept them (crm.contacts.dm_counts), counted once for the whole load."""
+    from crm.contacts import dm_counts
     from crm.extensions import db
-    from crm.reports import response_rollup, rollup
 
-    rollup.rebuild()
-    response_rollup.rebuild()
-    for tz in db.session.scalars(select(User.timezone).distinct()).all():
-        today = local(now, tz).date()
-        rollup.ensure_days(tz, today - timedelta(days=29), today)
+    dm_counts.recount()
     db.session.commit()
     db.session.remove()
 

@@ -8,7 +8,6 @@ from sqlalchemy import JSON, Boolean, Date, DateTime, text
 
 from crm.contacts import search_index
 from crm.conversations import search_index as message_search
-from crm.reports import response_triggers, rollup_triggers
 from crm.extensions import db
 
 BATCH = 5000
@@ -127,17 +126,12 @@ def fast_load(conn, names):
     for index in (search_index, message_search):
         for sql in index.statements(dialect, drop=True):
             conn.exec_driver_sql(sql)
-    # No dirty-hour mark per loaded message: the rollup is rebuilt once after the load.
-    rollup_triggers.uninstall(conn)
-    response_triggers.uninstall(conn)
     yield
     for ix in indexes:
         ix.create(conn, checkfirst=True)
     for index in (search_index, message_search):
         index.install(conn)
         index.rebuild(conn)
-    rollup_triggers.install(conn)
-    response_triggers.install(conn)
     # The copies the app writes with the reply state, counted once for the whole load.
     conn.exec_driver_sql(LAST_OUTBOUND_ALL)
     conn.exec_driver_sql(FOLLOW_UP_REPLIES_ALL)

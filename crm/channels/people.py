@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import lazyload
 
 from crm.channels.models import KIND_LABELS, WHATSAPP, Channel
-from crm.contacts import services as contacts
+from crm.contacts import dm_counts, services as contacts
 from crm.contacts.models import Contact, Note, SocialHandle
 from crm.conversations.models import Conversation
 from crm.extensions import db
@@ -143,9 +143,12 @@ def _move_to(made: Contact, handle: SocialHandle, known: SocialHandle) -> Contac
     target = known.contact
     if not known.account_id:
         known.account_id = handle.account_id
+    moved = db.session.scalars(select(Conversation.id)
+                               .where(Conversation.contact_id == made.id)).all()
     db.session.execute(update(Conversation).where(Conversation.contact_id == made.id)
                        .values(contact_id=target.id))
     db.session.flush()
+    dm_counts.conversations_moved(moved, made.owner_id, target.owner_id)
     if _only_ours(made):
         db.session.delete(made)
     else:

@@ -15,6 +15,7 @@ from crm.channels import events, media, people
 from crm.channels.events import DM, Deleted, Receipt
 from crm.channels.models import (DONE, FAILED, PENDING, SENDING, WHATSAPP, Channel,
                                  ChannelEvent, OutboundSend)
+from crm.contacts import dm_counts
 from crm.conversations import ingest
 from crm.contacts.models import Contact, SocialHandle
 from crm.conversations.models import OUTBOUND, Conversation, Message
@@ -168,10 +169,10 @@ def _apply_records(rows) -> tuple[list, dict, list]:
         received_by = channels[row.channel_id]
         parsed.append((row, received_by, events.parse(received_by.kind, json.loads(row.body))))
     if db.session.connection().dialect.name == "postgresql":
-        # Every batch's writes bump the same rows (the DM rollup's dirty hours, by database
-        # triggers), locked in the order the writes come: batches side by side would
-        # deadlock on them. Workers claim and parse side by side, and write one batch at a
-        # time, in the order they get this lock.
+        # Every batch's writes add to the same rows (the dashboard's DM counts of the current
+        # hour and day: written once a batch, in key order, but a deletion writes its own),
+        # and batches side by side could take them in different orders. Workers claim and
+        # parse side by side, and write one batch at a time, in the order they get this lock.
         db.session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": WRITE_LOCK_ID})
     for row, received_by, found in parsed:
         for record in found.records:
@@ -181,11 +182,13 @@ def _apply_records(rows) -> tuple[list, dict, list]:
                          if isinstance(r, DM) and r.direction == OUTBOUND])
     known = _conversations(channels, list(per_person))
     new_people, waiting, refused = [], {}, set()
+    counts = dm_counts.Counts()   # the dashboard's, of every DM of the batch: written once
     for (channel_id, person_id), records in sorted(per_person.items()):
         channel = channels[channel_id]
         if _apply_person(channel, person_id, records, echoes, waiting,
-                         known.get((channel_id, person_id)), refused):
+                         known.get((channel_id, person_id)), refused, counts):
             new_people.append((channel_id, person_id))
+    counts.write()
     _forget_refused(parsed, channels, refused)
     last_try = {r.id for r in rows if r.attempts + 1 >= MAX_ATTEMPTS}
     waiting = {i: a for i, a in waiting.items() if i not in last_try}
@@ -205,7 +208,8 @@ def _route_among(channels: dict, received_by: Channel, account: str | None) -> C
 
 
 def _apply_person(channel: Channel, person_id: str, records, echoes, waiting: dict,
-                  conv: Conversation | None, refused: set) -> bool:
+                  conv: Conversation | None, refused: set,
+                  counts: dm_counts.Counts) -> bool:
     """One person's records of a batch: their messages through the ingestion service in
     one call, then deletions and receipts. `conv` is their conversation when it exists.
     True when they are new to Rapport. A person erased at their request is not taken in
@@ -241,7 +245,7 @@ def _apply_person(channel: Channel, person_id: str, records, echoes, waiting: di
             incoming.append(ingest.IncomingMessage(
                 dm.direction, dm.sent_at, dm.body, dm.media, external_id=dm.external_id,
                 author_id=author_id, sender_name=sender))
-        result = ingest.ingest(None, conv, incoming, source=ingest.LIVE)
+        result = ingest.ingest(None, conv, incoming, source=ingest.LIVE, counts=counts)
         files = {d.external_id: d.file for d in dms if d.file is not None}
         for message in result.added:
             if message.external_id in files:

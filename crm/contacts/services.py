@@ -4,7 +4,7 @@ from sqlalchemy import select
 from crm import policy
 from crm.accounts.models import User
 from crm.audit import services as audit
-from crm.contacts import owner_copies
+from crm.contacts import dm_counts, owner_copies
 from crm.contacts.consent import cancel_outreach_tasks
 from crm.contacts.handles import HandleError, normalize_handle, profile_url
 from crm.contacts.models import KINDS, PLATFORMS, Contact, Note, SocialHandle, Tag
@@ -212,8 +212,10 @@ def set_owner(actor, contact: Contact, owner_id: int | None) -> None:
     if contact.owner_id != owner_id:
         audit.record(actor, "update", contact, summary=f"Owner of {contact.name} changed",
                      changes={"owner_id": [contact.owner_id, owner_id]})
-        contact.owner_id = owner_id
+        before, contact.owner_id = contact.owner_id, owner_id
+        db.session.flush()
         owner_copies.follow([contact.id])
+        dm_counts.owners_changed({contact.id: (before, owner_id)})
 
 
 def archive(actor, contact: Contact) -> None:

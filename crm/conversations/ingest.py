@@ -22,9 +22,10 @@ never commits):
 7. webhook events for the new messages (and a conversation now waiting on us), except for
    imports, which are history (crm.webhooks.outbox).
 
-The dashboard's DM counts still follow from database triggers on the messages table; each
-contact's latest outbound DM and the follow-ups' replies are written by reply_state with
-the reply state itself.
+The dashboard's DM counts (crm.contacts.dm_counts) are added to in the same transaction:
+each new message here, what the reply state changed in reply_state; each contact's latest
+outbound DM and the follow-ups' replies are written by reply_state with the reply state
+itself.
 
 How to call it:
 
@@ -57,8 +58,8 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import set_committed_value
 
-from crm.contacts import consent
-from crm.contacts.models import PLATFORMS
+from crm.contacts import consent, dm_counts
+from crm.contacts.models import PLATFORMS, Contact
 from crm.conversations import optout, reply_state
 from crm.conversations.models import (INBOUND, MEDIA_LABELS, OUTBOUND, Conversation, Message,
                                       MessageMedia)
@@ -183,31 +184,39 @@ LOCKED_COLUMNS = ("state", "message_count", "last_message_at", "last_inbound_at"
                   "last_message_preview")
 
 
-def lock(conv: Conversation) -> Conversation:
-    """Hold the conversation until the transaction ends and read its reply state afresh, in
-    one statement: a row lock on PostgreSQL (SELECT … FOR UPDATE); on SQLite the database's
-    write lock, taken before reading (what BEGIN IMMEDIATE does: an UPDATE … RETURNING), so
-    the values read cannot be stale."""
+def lock(conv: Conversation) -> tuple[Conversation, int | None]:
+    """Hold the conversation until the transaction ends and read its reply state afresh, with
+    its contact's owner (whom the dashboard's counts of it are kept under), in one statement:
+    on PostgreSQL a row lock (SELECT … FOR UPDATE), and the contact's row held FOR SHARE, so a
+    reassignment waits for this transaction; on SQLite the database's write lock, taken
+    before reading (what BEGIN IMMEDIATE does: an UPDATE … RETURNING), so the values read
+    cannot be stale. Returns (conversation, owner id)."""
     db.session.flush()
     table = Conversation.__table__
     columns = [table.c[name] for name in LOCKED_COLUMNS]
+    owner = (select(Contact.owner_id).where(Contact.id == table.c.contact_id)
+             .scalar_subquery())
     if db.session.connection().dialect.name == "sqlite":
         stmt = (update(table).where(table.c.id == conv.id).values(id=table.c.id)
-                .returning(*columns))
+                .returning(*columns, owner))
     else:
-        stmt = select(*columns).where(table.c.id == conv.id).with_for_update()
-    row = db.session.execute(stmt).one()
+        stmt = (select(*columns, Contact.owner_id)
+                .join(Contact, Contact.id == table.c.contact_id).where(table.c.id == conv.id)
+                .with_for_update(of=table).suffix_with("FOR SHARE OF contacts"))
+    *row, owner_id = db.session.execute(stmt).one()
     for name, value in zip(LOCKED_COLUMNS, row):
         set_committed_value(conv, name, value)
-    return conv
+    return conv, owner_id
 
 
 # -- writing -----------------------------------------------------------------------------
 def ingest(actor, conv: Conversation, messages: list[IncomingMessage], *,
-           source: str = HAND) -> Ingested:
+           source: str = HAND, counts: dm_counts.Counts | None = None) -> Ingested:
     """Write new messages into one conversation (see the module docstring). `actor` is the
     Rapport user acting (None for a platform's own events): messages they typed default to
-    being logged by them, and those they wrote (written_in_rapport) to being theirs."""
+    being logged by them, and those they wrote (written_in_rapport) to being theirs. The
+    dashboard's counts are written here, or gathered in `counts` for the caller to write
+    (a batch of live events writes its conversations' together)."""
     now = utcnow()
     by_hand = source in (HAND, CORRECTION)
     times = [check(m, now=now, where=_where(i, len(messages)), by_hand=by_hand)
@@ -220,7 +229,7 @@ def ingest(actor, conv: Conversation, messages: list[IncomingMessage], *,
             m.logged_by_id = actor_id
         if m.written_in_rapport and m.author_id is None:
             m.author_id = actor_id
-    conv = lock(conv)
+    conv, owner_id = lock(conv)
     state_before = conv.state
     result = Ingested(conv)
     fresh = _without_duplicates(conv.id, messages, times, result)
@@ -243,12 +252,18 @@ def ingest(actor, conv: Conversation, messages: list[IncomingMessage], *,
             replied_at=step.replied[i] if step else None))
     db.session.add_all(rows)
     db.session.flush()
+    pending = dm_counts.Counts() if counts is None else counts
+    change = dm_counts.Change(pending, owner_id, conv.platform)
+    for row in rows:
+        change.message(*dm_counts.counted(row))
     if step is not None:
         last = rows[-1]
-        reply_state.apply(conv, step, reply_state.preview_of(last.body, last.media))
-    else:
+        reply_state.apply(conv, step, reply_state.preview_of(last.body, last.media), change)
+    else:   # the replay writes the difference it makes itself
         reply_state.rebuild_reply_state([conv.id])
         db.session.refresh(conv)
+    if counts is None:
+        pending.write()
     result.added = rows
     result.opt_out = flag_opt_out(conv, [r for r in rows if r.direction == INBOUND])
     if source != IMPORT:   # an import is history, not news (crm.webhooks.outbox)
@@ -310,8 +325,9 @@ def correct(message: Message, *, body, direction, sent_at, media=None,
     incoming = IncomingMessage(direction, sent_at or message.sent_at, clean_body(body),
                                media or None)
     at = check(incoming)
-    conv = lock(message.conversation)
+    conv, owner_id = lock(message.conversation)
     before = audit_values(message)
+    was_counted = dm_counts.counted(message)
     if direction != message.direction:
         message.author_id = author_id if direction == OUTBOUND else None
     message.body, message.direction = incoming.body, direction
@@ -324,6 +340,7 @@ def correct(message: Message, *, body, direction, sent_at, media=None,
     if conv.opt_out_message_id == message.id:
         conv.opt_out_message_id = None
     db.session.flush()
+    _count_message(conv, owner_id, was_counted, dm_counts.counted(message))
     reply_state.rebuild_reply_state([conv.id])
     conv = db.session.get(Conversation, conv.id)
     if message.direction == INBOUND:
@@ -333,10 +350,12 @@ def correct(message: Message, *, body, direction, sent_at, media=None,
 
 def delete(message: Message) -> None:
     """Remove a stored message; the conversation's reply state is replayed."""
-    conv = lock(message.conversation)
+    conv, owner_id = lock(message.conversation)
     if conv.opt_out_message_id == message.id:
         conv.opt_out_message_id = None
     forget_files([message.id])
+    if message.deleted_at is None:   # a message reported deleted is no longer counted
+        _count_message(conv, owner_id, dm_counts.counted(message), None)
     db.session.delete(message)
     db.session.flush()
     reply_state.follow_up_replies([message.id])
@@ -371,6 +390,18 @@ def erase_messages(conversation_ids: list[int], *, keep_ids=()) -> int:
     return erased
 
 
+def _count_message(conv: Conversation, owner_id, was: tuple | None, now: tuple | None) -> None:
+    """The dashboard's counts of one message, as it `was` and as it is `now` (None: not
+    counted), written at once."""
+    counts = dm_counts.Counts()
+    change = dm_counts.Change(counts, owner_id, conv.platform)
+    if was is not None:
+        change.message(*was, sign=-1)
+    if now is not None:
+        change.message(*now)
+    counts.write()
+
+
 # What mark_deleted did.
 MARKED, ALREADY_DELETED, DELETED_AHEAD = "marked", "already", "ahead"
 
@@ -391,7 +422,7 @@ def mark_deleted(conv: Conversation, external_id: str, *, direction: str = INBOU
     that arrives before its message (DELETED_AHEAD) is kept as a deleted row with that
     message id (`direction`, at `at`): the message, when it comes, is a duplicate of it and
     never shows. Returns MARKED, ALREADY_DELETED or DELETED_AHEAD."""
-    conv = lock(conv)
+    conv, owner_id = lock(conv)
     now = utcnow()
     message = db.session.scalars(select(Message).where(
         Message.conversation_id == conv.id, Message.external_id == external_id)).first()
@@ -406,10 +437,10 @@ def mark_deleted(conv: Conversation, external_id: str, *, direction: str = INBOU
         return ALREADY_DELETED
     if conv.opt_out_message_id == message.id:
         conv.opt_out_message_id = None
-    # sent_at is set to itself so the dashboard's triggers mark its hour for recounting.
+    _count_message(conv, owner_id, dm_counts.counted(message), None)
     db.session.execute(
         update(Message).where(Message.id == message.id)
-        .values(deleted_at=now, body="", replied_at=None, sent_at=Message.sent_at)
+        .values(deleted_at=now, body="", replied_at=None)
         .execution_options(synchronize_session=False))
     db.session.expire(message)
     forget_files([message.id])

@@ -9,7 +9,9 @@ duplicates), and inserted with executemany. Reply state is stored as it comes: w
 readers worked out for new conversations (reply_state.Replayer, a batch at a time) with each
 batch, and at the end (`settle`) their values and a replay from the table for the others
 (locked first); and each conversation whose latest opt-out-like
-inbound line was imported is flagged, as a hand-logged one would be.
+inbound line was imported is flagged, as a hand-logged one would be. The dashboard's counts
+(crm.contacts.dm_counts) gain the new messages and response times at the end, one grouped
+INSERT … SELECT per batch of conversations.
 
 Everything happens in the caller's transaction; nothing is committed here.
 """
@@ -19,7 +21,7 @@ import time
 
 from sqlalchemy import insert, select, update
 
-from crm.contacts import consent
+from crm.contacts import consent, dm_counts
 from crm.contacts.models import Contact
 from crm.conversations import ingest, optout
 from crm.conversations.models import (INBOUND, MEDIA_LABELS, OUTBOUND, Conversation, Message,
@@ -139,6 +141,7 @@ class BulkIngest:
         self.replayed: list[dict] = []     # conversation values the readers worked out
         # conversation id → (fingerprint, platform id) of its latest opt-out-like inbound line
         self.opt_outs: dict[int, tuple] = {}
+        self.import_id = None              # the run messages added by `add` carry
 
     # -- checking ---------------------------------------------------------------------------
     def check(self, rows, where: str, first: int, *, at: int, body: int, media: int,
@@ -163,6 +166,8 @@ class BulkIngest:
         (crm.imports.dm_stream.Replayed; the conversation's values come with the last)."""
         if replayed.earlier_replied is not None:
             self._earlier_replied(conv_id, *replayed.earlier_replied)
+        if rows:
+            self.import_id = rows[0][COLUMNS.index("import_id")]
         self.messages.extend(rows)
         for r in rows:
             if r[1] == INBOUND and self.stop.found_in(r[3]):
@@ -201,6 +206,7 @@ class BulkIngest:
         """Packed rows (see without_duplicates) added to a conversation that has messages;
         its reply state is replayed by `settle`."""
         now = self.now
+        self.import_id = import_id
         self.messages.extend([(conv_id, "out" if out else "in", at, body, media,
                                author_id if out else None, sender, ext, fp, import_id, now,
                                None)
@@ -214,13 +220,21 @@ class BulkIngest:
         self.responses.flush()
 
     def settle(self, touched: list[int]) -> None:
-        """Reply state of every touched conversation, then the opt-out flags."""
+        """Reply state of every touched conversation, the dashboard's counts, then the
+        opt-out flags."""
         self.flush()
         write_replayed(self.replayed, [])
         if self.replayed:
             db.session.expire_all()
         done = {v["id"] for v in self.replayed}
-        rebuild_reply_state([c for c in touched if c not in done])
+        others = [c for c in touched if c not in done]
+        # New conversations are counted whole, messages and response times; the messages
+        # added to the others are counted before those are replayed (which takes their
+        # counts away and adds them again).
+        dm_counts.add_conversations(done)
+        if self.import_id is not None:
+            dm_counts.add_conversations(others, Message.import_id == self.import_id)
+        rebuild_reply_state(others)
         self._flag_opt_outs()
 
     def _flag_opt_outs(self) -> None:

@@ -23,8 +23,10 @@ Messages are any sequences whose first three items are (direction, sent_at, auth
 stores what `advance` works out, and the two copies others read, in the same transaction:
 each contact's latest outbound DM (contacts.last_outbound_at, for the dashboard's "unknown
 consent in outreach") and when an automatic follow-up's DM was answered
-(tasks.source_replied_at, for "follow-ups followed by a reply"). `Replayer` folds `advance`
-a chunk at a time over a conversation of any length.
+(tasks.source_replied_at, for "follow-ups followed by a reply"); and what changed in the
+dashboard's counts (crm.contacts.dm_counts): messages replied to, response times written,
+answered or replayed. `Replayer` folds `advance` a chunk at a time over a conversation of
+any length.
 """
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -32,6 +34,7 @@ from itertools import groupby
 
 from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 
+from crm.contacts import dm_counts
 from crm.contacts.models import Contact
 from crm.conversations.models import (AWAITING_REPLY, CLOSED, INBOUND, MEDIA_LABELS, NEEDS_REPLY,
                                       OUTBOUND, Conversation, Message, ResponseTime)
@@ -236,9 +239,10 @@ def close(conv: Conversation, at) -> None:
 
 
 # -- storing it --------------------------------------------------------------------------
-def apply(conv: Conversation, step: Step, preview: str) -> None:
+def apply(conv: Conversation, step: Step, preview: str, counts: dm_counts.Change) -> None:
     """Store a Step worked out from `conv`'s locked, current state for messages appended
-    after all its others. The new messages carry their own replied_at (step.replied)."""
+    after all its others. The new messages carry their own replied_at (step.replied); what
+    changed for the dashboard is added to `counts` (the caller writes it)."""
     before = ReplyState.of(conv)
     for key, value in step.state.values().items():
         setattr(conv, key, value)
@@ -248,11 +252,15 @@ def apply(conv: Conversation, step: Step, preview: str) -> None:
                 .where(Message.conversation_id == conv.id, Message.direction == OUTBOUND,
                        Message.replied_at.is_(None), Message.sent_at <= step.earlier_replied_at,
                        Message.deleted_at.is_(None))
-                .values(replied_at=step.earlier_replied_at).returning(Message.id)
+                .values(replied_at=step.earlier_replied_at)
+                .returning(Message.id, Message.sent_at, Message.author_id, Message.template_id)
                 .execution_options(synchronize_session=False))
         if before.last_inbound_at is not None:
             stmt = stmt.where(Message.sent_at >= before.last_inbound_at)
-        follow_up_replies(db.session.scalars(stmt).all())
+        answered = db.session.execute(stmt).all()
+        for _, sent_at, author_id, template_id in answered:
+            counts.replied(sent_at, author_id, template_id)
+        follow_up_replies([row[0] for row in answered])
     latest_out = step.state.last_outbound_at
     if latest_out is not None and latest_out != before.last_outbound_at:
         # Appended messages only move it later: the contact's copy moves with it.
@@ -263,16 +271,21 @@ def apply(conv: Conversation, step: Step, preview: str) -> None:
             .values(last_outbound_at=latest_out).execution_options(synchronize_session=False))
     if step.answered is not None and before.waiting_since is not None:
         at, seconds, responder = step.answered
-        db.session.execute(
-            update(ResponseTime)
-            .where(ResponseTime.conversation_id == conv.id,
-                   ResponseTime.burst_started_at == before.waiting_since,
-                   ResponseTime.answered_at.is_(None))
-            .values(answered_at=at, response_seconds=seconds, responder_id=responder)
-            .execution_options(synchronize_session=False))
+        for (started_at,) in db.session.execute(
+                update(ResponseTime)
+                .where(ResponseTime.conversation_id == conv.id,
+                       ResponseTime.burst_started_at == before.waiting_since,
+                       ResponseTime.answered_at.is_(None))
+                .values(answered_at=at, response_seconds=seconds, responder_id=responder)
+                .returning(ResponseTime.burst_started_at)
+                .execution_options(synchronize_session=False)).all():
+            counts.response(started_at, None, None, None, -1)
+            counts.response(started_at, at, seconds, responder)
     if step.bursts:
         db.session.execute(insert(ResponseTime.__table__), [_burst_row(conv.id, b)
                                                             for b in step.bursts])
+        for b in step.bursts:
+            counts.response(*b)
 
 
 def _burst_row(conversation_id: int, b) -> dict:
@@ -347,6 +360,8 @@ def rebuild_reply_state(conversation_ids) -> None:
     `Replayer` per conversation), so memory stays bounded whatever the number of
     conversations or the length of one. The conversations are locked first (PostgreSQL), so
     a DM logged meanwhile waits instead of being counted from a state about to change.
+    What a batch counts for on the dashboard is read before its replay and after it, and the
+    difference written (crm.contacts.dm_counts).
     """
     ids = sorted({int(i) for i in conversation_ids})
     if not ids:
@@ -403,6 +418,7 @@ class _Rebuild:
             select(Conversation.id, Conversation.closed_at).where(Conversation.id.in_(self.batch))
             .order_by(Conversation.id).with_for_update()).all()
         closed = dict(convs)
+        counted = dm_counts.counted_conversations(self.batch)
         db.session.execute(delete(ResponseTime).where(ResponseTime.conversation_id.in_(self.batch)))
         for page in self._pages():
             for conv_id, rows in groupby(page, key=lambda r: r.conversation_id):
@@ -428,6 +444,7 @@ class _Rebuild:
             db.session.execute(_SET_STATE, [{f"_{k}": v for k, v in values.items()}
                                             for values in self.values])
             recount_last_outbound(self.batch)
+        dm_counts.write_difference(counted, dm_counts.counted_conversations(self.batch))
 
     def _pages(self):
         """The batch's messages in (conversation, sent_at, id) order, as lists of PAGE_ROWS

@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 from crm.accounts.models import User
 from crm.demo import people
 from crm.extensions import db
-from crm.reports import response_rollup, rollup
 from crm.webhooks import outbox
 
 # Features that add their own demo records, in order (each has demo.load(ctx)).
@@ -46,7 +45,5 @@ def register(app: Flask) -> None:
             for name in FEATURE_DEMOS:
                 if importlib.util.find_spec(f"crm.{name}.demo"):
                     importlib.import_module(f"crm.{name}.demo").load(ctx)
-        rollup.refresh()   # the dashboard's DM counts for the DMs just written
         db.session.commit()
-        response_rollup.prepare()   # and its first-response counts (commits)
         click.echo(f"Demo loaded: {len(ctx.contacts)} contacts.")

@@ -2,10 +2,10 @@
 import click
 from flask import Flask
 
+from crm.contacts import dm_counts
 from crm.conversations import reply_state
 from crm.core.cache import changed
 from crm.extensions import db
-from crm.reports import response_rollup, rollup
 
 
 def register(app: Flask) -> None:
@@ -15,15 +15,14 @@ def register(app: Flask) -> None:
 
     @reports.command("rebuild-rollup")
     def rebuild_rollup():
-        """Recount the dashboard's DM rollup from every message and its first-response counts
-        from every response time, each contact's last outbound DM and each follow-up's answer
-        (after a restore, or a load that went around the app). The dashboard
-        keeps them current itself."""
-        hours = rollup.rebuild()
-        response_rollup.rebuild()
+        """Recount the dashboard's DM counts per hour and first-response counts per day from
+        every message and response time, each contact's last outbound DM and each follow-up's
+        answer (after a restore, or a load that went around the app). The services that
+        write DMs keep them current themselves."""
+        dm_counts.recount()
         reply_state.recount_copies()
         # Every process's remembered figures are recomputed on their next load.
         changed(db.session, "messages", "response_times", "conversations", "contacts", "tasks")
         db.session.commit()
-        click.echo(f"{hours:,} hour{'s' if hours != 1 else ''} of DMs counted; "
-                   "days are counted again as the dashboard asks for them.")
+        hours = len({key[0] for key in dm_counts.stored_hours()})
+        click.echo(f"{hours:,} hour{'s' if hours != 1 else ''} of DMs counted.")

@@ -1,9 +1,9 @@
 """The manager dashboard, assembled: every figure for one viewer and one set of filters.
 
-A fixed number of grouped queries (about twenty) whatever the size of the workspace. DM
-counts come from the rollup, brought up to date in the same request (crm.reports.rollup);
-the rest may be remembered until what they read changes (crm.core.cache). Either way a user's own
-change shows on their next load.
+A fixed number of grouped queries (about twenty) whatever the size of the workspace, none
+of which writes. DM counts are summed from the hours the services keep
+(crm.contacts.dm_counts); the rest may be remembered until what they read changes
+(crm.core.cache). Either way a user's own change shows on their next load.
 """
 from dataclasses import dataclass, field
 from datetime import datetime

@@ -1,22 +1,23 @@
 """DM figures, from the kept state: messages (direction, sent_at, author, template and
 replied_at — when the contact next wrote), first-response times per inbound burst, and the
 conversations' reply state. Every figure is a grouped SQL aggregate."""
-import math
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 
 from crm.contacts.models import Contact
 from crm.conversations.models import (INBOUND, NEEDS_REPLY, OUTBOUND, Conversation, Message,
                                       ResponseTime)
-from crm.core.timeutil import local, utcnow
-from crm.extensions import db
-from crm.reports import response_rollup, rollup
+from crm.contacts.dm_counts import hour_key
 from crm.core.cache import remember
-from crm.reports.models import DMDayCount
-from crm.reports.percentiles import EVERYONE, LEVELS, interpolate, response_percentiles
-from crm.reports.sqlhelp import is_sqlite, ratio
+from crm.core.timeutil import utcnow
+from crm.extensions import db
+from crm.reports import response_rollup
+from crm.reports.models import DMHourCount
+from crm.reports.percentiles import EVERYONE, LEVELS, interpolate
+from crm.reports.sqlhelp import ratio
 
 
 @dataclass
@@ -87,60 +88,74 @@ class DMFigures:
         return ratio(self.within_target, self.decided)
 
 
-def local_days(scope) -> tuple:
-    """The first and last local day of the scope's range (its bounds are local midnights)."""
-    first = local(scope.start, scope.tz).date()
-    return first, local(scope.end, scope.tz).date() - timedelta(days=1)
-
-
-def period_of_day(periods, tz: str) -> dict:
-    """{local day: index of the trend period it falls in}."""
-    out = {}
-    for i, p in enumerate(periods):
-        day, last = local(p.start, tz).date(), local(p.end, tz).date()
-        while day < last:
-            out[day] = i
-            day += timedelta(days=1)
-    return out
+def _floor_hour(value: datetime) -> datetime:
+    return value.replace(minute=0, second=0, microsecond=0)
 
 
 def sent_figures(scope, periods) -> tuple[list, dict, dict, dict]:
     """The trend (sent, replied-to and received per period), and sent / replied-to per
-    author, per platform and per template — read from the DM rollup's days, which are
-    brought up to date with the messages first (crm.reports.rollup)."""
+    author, per platform and per template, summed from the DM counts per UTC hour
+    (crm.contacts.dm_counts). A period starting inside an hour (zones at :30 or :45 from
+    UTC) splits it: such hours are read from the messages themselves."""
     points = [TrendPoint(p.label, p.start, p.end) for p in periods]
     by_author, by_platform, by_template = {}, {}, {}
-    first, last = local_days(scope)
-    if first > last:
+    if scope.start >= scope.end:
         return points, by_author, by_platform, by_template
-    rollup.prepare(scope.tz, first, last)
-    owner = rollup.EVERYONE if scope.owner_id is None else scope.owner_id
-    platform = scope.platform or rollup.ALL_PLATFORMS
-    wanted = DMDayCount.platform == platform
-    if not scope.platform:   # the per-platform breakdown reads each platform's "out" rows
-        wanted = or_(wanted, DMDayCount.kind == OUTBOUND)
-    period = period_of_day(periods, scope.tz)
-    for day, row_platform, kind, key, sent, replied in db.session.execute(
-            select(DMDayCount.day, DMDayCount.platform, DMDayCount.kind, DMDayCount.key_id,
-                   DMDayCount.messages, DMDayCount.replied)
-            .where(DMDayCount.tz == scope.tz, DMDayCount.owner_id == owner,
-                   DMDayCount.day >= first, DMDayCount.day <= last, wanted)):
-        if row_platform != platform:
-            by_platform.setdefault(row_platform, SentReplies()).add(sent, replied)
-            continue
-        if kind == INBOUND:
-            if day in period:
-                points[period[day]].received += sent
-        elif kind == OUTBOUND:
-            if scope.platform:
-                by_platform.setdefault(row_platform, SentReplies()).add(sent, replied)
-            if day in period:
-                points[period[day]].sent += sent
-                points[period[day]].replied += replied
-        elif kind == "author":
-            by_author.setdefault(key or None, SentReplies()).add(sent, replied)
-        elif kind == "template":
-            by_template.setdefault(key, SentReplies()).add(sent, replied)
+    edges = {scope.start, scope.end, *(p.start for p in periods), *(p.end for p in periods)}
+    split = sorted({_floor_hour(e) for e in edges if _floor_hour(e) != e})
+    starts = [hour_key(p.start) for p in periods]   # whole hours, unless split
+
+    def add(point, direction, n, replied):
+        if direction == INBOUND:
+            point.received += int(n)
+        else:
+            point.sent += int(n)
+            point.replied += int(replied)
+
+    def add_out(platform, author, template, n, replied):
+        by_platform.setdefault(platform, SentReplies()).add(n, replied)
+        by_author.setdefault(author or None, SentReplies()).add(n, replied)
+        if template:
+            by_template.setdefault(template, SentReplies()).add(n, replied)
+
+    hours = DMHourCount
+    where = [hours.hour >= hour_key(_floor_hour(scope.start)), hours.hour < hour_key(scope.end),
+             *([hours.hour.not_in([hour_key(h) for h in split])] if split else []),
+             *([hours.owner_id == scope.owner_id] if scope.owner_id is not None else []),
+             *([hours.platform == scope.platform] if scope.platform else [])]
+    for hour, direction, n, replied in db.session.execute(
+            select(hours.hour, hours.direction, func.sum(hours.messages), func.sum(hours.replied))
+            .where(*where).group_by(hours.hour, hours.direction)):
+        i = bisect_right(starts, hour) - 1
+        if i >= 0:
+            add(points[i], direction, n, replied)
+    for row in db.session.execute(
+            select(hours.platform, hours.author_id, hours.template_id, func.sum(hours.messages),
+                   func.sum(hours.replied))
+            .where(*where, hours.direction == OUTBOUND)
+            .group_by(hours.platform, hours.author_id, hours.template_id)):
+        if row[3]:   # rows left at zero by a change read as nothing
+            add_out(*row)
+    if split:
+        in_split = or_(*[and_(Message.sent_at >= max(h, scope.start),
+                              Message.sent_at < min(h + timedelta(hours=1), scope.end))
+                         for h in split])
+        period_starts = [p.start for p in periods]
+        for at, direction, platform, author, template, replied_at in db.session.execute(
+                select(Message.sent_at, Message.direction, Conversation.platform,
+                       Message.author_id, Message.template_id, Message.replied_at)
+                .join(Conversation, Conversation.id == Message.conversation_id)
+                .join(Contact, Contact.id == Conversation.contact_id)
+                .where(Message.direction.in_((INBOUND, OUTBOUND)), in_split,
+                       Message.deleted_at.is_(None),
+                       *([Contact.owner_id == scope.owner_id]
+                         if scope.owner_id is not None else []),
+                       *([Conversation.platform == scope.platform] if scope.platform else []))):
+            i = bisect_right(period_starts, at) - 1
+            if i >= 0 and at < periods[i].end:
+                add(points[i], direction, 1, replied_at is not None)
+            if direction == OUTBOUND:
+                add_out(platform, author, template, 1, replied_at is not None)
     return points, by_author, by_platform, by_template
 
 
@@ -149,55 +164,12 @@ def burst_where(scope) -> list:
             *scope.in_conversations(ResponseTime.conversation_id)]
 
 
-def response_counts(scope, target_seconds: int) -> tuple[int, int, int]:
-    """(bursts started in the range, answered, answered within target)."""
-    row = db.session.execute(
-        select(func.count(), func.count(ResponseTime.answered_at),
-               func.sum(case((ResponseTime.response_seconds <= target_seconds, 1), else_=0)))
-        .where(*burst_where(scope))).one()
-    return tuple(int(v or 0) for v in row)
-
-
 def response_figures(scope, target_seconds: int) -> tuple[int, int, int, dict]:
     """(bursts started in the range, answered, answered within target, {EVERYONE or
-    responder: (median, p90)}). PostgreSQL counts and runs percentile_cont. SQLite has no
-    percentile function, and its window functions sort the range's responses twice; one
-    read of the covering burst index, sorted here, gives every figure exactly (the same
-    interpolation as percentile_cont)."""
-    if scope.owner_id is not None or getattr(scope.viewer, "is_manager", False):
-        # One owner's or everyone's: the per-day counts, the values near the ranks only.
-        return response_rollup.figures(scope, scope.conversation_ids(), target_seconds, LEVELS,
-                                       interpolate, EVERYONE)
-    if not is_sqlite():
-        answered = [*burst_where(scope), ResponseTime.response_seconds.is_not(None)]
-        return (*response_counts(scope, target_seconds), response_percentiles(
-            answered, ResponseTime.response_seconds, ResponseTime.responder_id))
-    # The rows straight from the driver: SQLAlchemy's row objects cost more than the query
-    # at ~140,000 rows, and SQLite's GROUP BY would sort them anyway.
-    result = db.session.connection().execute(
-        select(ResponseTime.responder_id, ResponseTime.response_seconds,
-               ResponseTime.answered_at.is_not(None)).where(*burst_where(scope)))
-    rows = result.cursor.fetchall()
-    result.close()
-    answered = sum(a for _, _, a in rows)
-    within = sum(1 for _, v, _ in rows if v is not None and v <= target_seconds)
-    groups: dict = {}
-    for responder, v, _ in rows:
-        if v is not None:
-            groups.setdefault(responder, []).append(v)
-    values = {group: sorted(vs) for group, vs in groups.items()}
-    if values:
-        values[EVERYONE] = sorted(v for vs in groups.values() for v in vs)
-    totals = {group: len(vs) for group, vs in values.items()}
-    at = {}
-    for group, ordered in values.items():
-        n = len(ordered)
-        at[group] = {r: ordered[r - 1] for p in LEVELS
-                     for r in (math.floor(p * (n - 1)) + 1, math.floor(p * (n - 1)) + 2) if r <= n}
-    bursts = len(rows)
-    pct = {group: tuple(interpolate(p, totals[group], at[group]) for p in LEVELS)
-           for group in values}
-    return bursts, answered, within, pct
+    responder: (median, p90)}): the first-response counts per day, and the values near the
+    ranks only (crm.reports.response_rollup)."""
+    return response_rollup.figures(scope, scope.conversation_ids(), target_seconds, LEVELS,
+                                   interpolate, EVERYONE)
 
 
 def waiting_in_range(scope, target_seconds: int, now: datetime) -> tuple[int, int]:

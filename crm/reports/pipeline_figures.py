@@ -59,11 +59,6 @@ class PipelineBlock:
     def funnel(self) -> list[StageRow]:
         return [r for r in self.stages if r.stage.retired_at is None]
 
-    @property
-    def won_conversion(self) -> float | None:
-        last = self.funnel[-1] if self.funnel else None
-        return ratio(self.won_reached, last.reached) if last else None
-
 
 @dataclass
 class PipelineFigures:

@@ -1,12 +1,9 @@
-"""First-response counts per UTC day, for the dashboard's response-time figures.
+"""The dashboard's response-time figures, from the first-response counts per UTC day.
 
 response_day_counts holds, per UTC day of the burst's start, owner slice (one contact owner
 or everyone's), platform slice (one or all), responder and bucket of response time, how
-many bursts started and how many were answered. Triggers (crm.reports.response_triggers)
-log every change to the response times as counts to add (response_changes: −1 under the
-old key, +1 under the new); a worker adds them to the day rows every minute (`prepare()`),
-and the dashboard reads the changes not added yet with the day rows, so a DM costs a few
-rows, not a recount of its day, and a load writes nothing.
+many bursts started and how many were answered; the services that write the response times
+keep it (crm.contacts.dm_counts).
 
 A dashboard range starts and ends at local midnights: its whole UTC days come from here,
 the hours at its two edges from the response times themselves. The buckets tell the
@@ -18,124 +15,19 @@ those buckets only.
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from sqlalchemy import (and_, delete, func, insert, literal, literal_column, or_, select,
-                        text, union_all)
+from sqlalchemy import and_, func, literal, literal_column, or_, select, union_all
 
-from crm.contacts.models import Contact
-from crm.conversations.models import Conversation, ResponseTime
+from crm.contacts import dm_counts
+from crm.contacts.dm_counts import ALL_PLATFORMS, EVERYONE, UNANSWERED, bounds, day_key
+from crm.conversations.models import ResponseTime
 from crm.extensions import db
-from crm.reports import buckets
-from crm.reports.buckets import UNANSWERED, bounds, bucket_of  # noqa: F401 (bucket_of: for callers)
-from crm.reports.models import ResponseChange, ResponseDayCount
-from crm.reports.rollup import ALL_PLATFORMS, EVERYONE, NO_OWNER, _lock, add_counts
+from crm.reports.models import ResponseDayCount
 from crm.reports.sqlhelp import indexed_by
 
 
 def bucket_sql(column):
-    """The bucket of a response_times column, in SQL (crm.reports.buckets)."""
-    return literal_column(buckets.bucket_sql(f"{column.table.name}.{column.name}"))
-
-
-def day_key(value: datetime) -> str:
-    return value.strftime("%Y-%m-%d")
-
-
-def _day_expr():
-    if db.engine.dialect.name == "sqlite":
-        return func.substr(ResponseTime.burst_started_at, 1, 10)
-    return func.to_char(ResponseTime.burst_started_at, "YYYY-MM-DD")
-
-
-# Upkeep ------------------------------------------------------------------------------------
-def _counted(start: datetime | None = None, end: datetime | None = None):
-    keys = [_day_expr(), func.coalesce(Contact.owner_id, NO_OWNER), Conversation.platform,
-            func.coalesce(ResponseTime.responder_id, 0), bucket_sql(ResponseTime.response_seconds)]
-    stmt = (select(*keys, func.count(), func.count(ResponseTime.answered_at))
-            .select_from(ResponseTime)
-            .join(Conversation, Conversation.id == ResponseTime.conversation_id)
-            .join(Contact, Contact.id == Conversation.contact_id).group_by(*keys))
-    if start is not None:
-        stmt = stmt.where(ResponseTime.burst_started_at >= start,
-                          ResponseTime.burst_started_at < end)
-    return stmt
-
-
-def _slices(rows) -> dict:
-    """{(day, owner slice, platform slice, responder, bucket): [bursts, answered]} from
-    counts per (day, owner, platform, responder, bucket)."""
-    out: dict = defaultdict(lambda: [0, 0])
-    for day, owner, platform, responder, bucket, n, answered in rows:
-        for o in (owner, EVERYONE):
-            for p in (platform, ALL_PLATFORMS):
-                entry = out[(day, o, p, responder, bucket)]
-                entry[0] += n
-                entry[1] += answered
-    return out
-
-
-def _rows(counts: dict) -> list[dict]:
-    return [dict(day=d, owner_id=o, platform=p, responder_id=r, bucket=b, bursts=n,
-                 answered=a) for (d, o, p, r, b), (n, a) in counts.items()]
-
-
-def day_rows(rows) -> list[dict]:
-    """response_day_counts rows, every slice, from counts per (day, owner, platform,
-    responder, bucket): (…, bursts, answered) tuples."""
-    return _rows(_slices(rows))
-
-
-def _store(rows) -> None:
-    values = day_rows(rows)
-    for i in range(0, len(values), 5000):
-        db.session.connection().execute(insert(ResponseDayCount.__table__), values[i:i + 5000])
-
-
-def prepare() -> int:
-    """Add the logged changes to the day rows (one small query when there are none) and
-    commit; how many were added. A worker does it every minute (crm.reports.jobs), an import
-    at its end; the dashboard reads the day rows and the changes not added yet together, so
-    it never has to. The changes read are deleted by id: one committed meanwhile stays for
-    the next time (on PostgreSQL ids are not committed in order)."""
-    if db.session.scalar(select(ResponseChange.id).limit(1)) is None:
-        return 0
-    _lock()
-    changes = db.session.execute(select(
-        ResponseChange.id, ResponseChange.day, ResponseChange.owner_id, ResponseChange.platform,
-        ResponseChange.responder_id, ResponseChange.bucket, ResponseChange.bursts,
-        ResponseChange.answered)).all()
-    added = {k: v for k, v in _slices(c[1:] for c in changes).items() if v != [0, 0]}
-    if added:
-        add_counts(ResponseDayCount.__table__, ("bursts", "answered"), _rows(added))
-        # Rows back at nothing go (rows are only ever written for something counted).
-        days = sorted({k[0] for k in added})
-        for i in range(0, len(days), 500):
-            db.session.execute(delete(ResponseDayCount).where(
-                ResponseDayCount.day.in_(days[i:i + 500]), ResponseDayCount.bursts == 0,
-                ResponseDayCount.answered == 0))
-    ids = [c[0] for c in changes]
-    for i in range(0, len(ids), 1000):
-        db.session.execute(delete(ResponseChange).where(ResponseChange.id.in_(ids[i:i + 1000])))
-    db.session.commit()
-    return len(ids)
-
-
-def rebuild() -> None:
-    """Count every day again from the response times. On PostgreSQL the change log is locked
-    first: a writer's change then either committed before (counted here, its log row
-    deleted) or waits for this to commit (logged after it)."""
-    _lock()
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(text("LOCK TABLE response_changes IN EXCLUSIVE MODE"))
-    db.session.execute(delete(ResponseChange))
-    db.session.execute(delete(ResponseDayCount))
-    _store(db.session.execute(_counted()).all())
-
-
-def stored() -> dict:
-    return {tuple(r[:5]): (r[5], r[6]) for r in db.session.execute(
-        select(ResponseDayCount.day, ResponseDayCount.owner_id, ResponseDayCount.platform,
-               ResponseDayCount.responder_id, ResponseDayCount.bucket, ResponseDayCount.bursts,
-               ResponseDayCount.answered))}
+    """The bucket of a response_times column, in SQL (crm.contacts.dm_counts)."""
+    return literal_column(dm_counts.bucket_sql(f"{column.table.name}.{column.name}"))
 
 
 # Reading -----------------------------------------------------------------------------------
@@ -164,25 +56,14 @@ def _whole_days(start: datetime, end: datetime) -> tuple[datetime, datetime]:
 
 def _day_counts(scope, first: datetime, last: datetime):
     """(responder, bucket, bursts, answered) of whole UTC days [first, last) in the scope's
-    owner and platform slice: the day rows plus the logged changes not added to them yet, in
-    one statement (one snapshot: a change being added meanwhile is counted once)."""
-    days = (day_key(first), day_key(last))
-    kept = (select(ResponseDayCount.responder_id, ResponseDayCount.bucket,
-                   ResponseDayCount.bursts, ResponseDayCount.answered)
+    owner and platform slice."""
+    return (select(ResponseDayCount.responder_id, ResponseDayCount.bucket,
+                   func.sum(ResponseDayCount.bursts), func.sum(ResponseDayCount.answered))
             .where(ResponseDayCount.owner_id == (EVERYONE if scope.owner_id is None
                                                  else scope.owner_id),
                    ResponseDayCount.platform == (scope.platform or ALL_PLATFORMS),
-                   ResponseDayCount.day >= days[0], ResponseDayCount.day < days[1]))
-    logged = (select(ResponseChange.responder_id, ResponseChange.bucket,
-                     ResponseChange.bursts, ResponseChange.answered)
-              .where(ResponseChange.day >= days[0], ResponseChange.day < days[1],
-                     *([ResponseChange.owner_id == scope.owner_id]
-                       if scope.owner_id is not None else []),
-                     *([ResponseChange.platform == scope.platform] if scope.platform else [])))
-    both = union_all(kept, logged).subquery()
-    return (select(both.c.responder_id, both.c.bucket, func.sum(both.c.bursts),
-                   func.sum(both.c.answered))
-            .group_by(both.c.responder_id, both.c.bucket))
+                   ResponseDayCount.day >= day_key(first), ResponseDayCount.day < day_key(last))
+            .group_by(ResponseDayCount.responder_id, ResponseDayCount.bucket))
 
 
 def figures(scope, conversation_ids, target_seconds: int, levels, interpolate, everyone_key):

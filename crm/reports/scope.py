@@ -59,11 +59,6 @@ class Scope:
             tables += ("contacts",)
         return tables
 
-    @property
-    def is_own(self) -> bool:
-        """True when the viewer sees only their own records (a rep, or a manager on self)."""
-        return self.owner_id == getattr(self.viewer, "id", None)
-
     # Deals --------------------------------------------------------------------------------
     def deal_where(self, *, with_pipeline: bool = True) -> list:
         where = [policy.deal_scope(self.viewer), Deal.archived_at.is_(None)]

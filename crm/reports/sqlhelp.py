@@ -1,5 +1,5 @@
 """Small SQL expressions that differ between SQLite and PostgreSQL."""
-from sqlalchemy import Float, cast, func
+from sqlalchemy import func
 from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 
 from crm.extensions import db
@@ -34,7 +34,3 @@ def seconds_between(later, earlier):
 def ratio(part, whole):
     """part / whole as a float, None when whole is 0 (a rate cannot be computed)."""
     return None if not whole else part / whole
-
-
-def as_float(expr):
-    return cast(expr, Float)

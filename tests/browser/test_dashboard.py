@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from playwright.sync_api import expect
 
+from crm.contacts import dm_counts
 from crm.conversations.models import Conversation, Message, ResponseTime
 from crm.core.timeutil import utcnow
 from crm.pipeline.models import Stage
@@ -30,6 +31,7 @@ def _workspace(db, manager, rep):
                          burst_started_at=now - timedelta(days=days, hours=-2))])
         factories.DealFactory(contact=contact, title=f"Collab {i}", owner_id=rep.id,
                               stage=factories.default_stage("Sales", i % 2))
+    dm_counts.recount()   # written past the services, as `flask reports rebuild-rollup` does
     db.session.commit()
     return db.session.get(Stage, factories.default_stage("Sales", 0).id)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, delete, insert, select, update
 
 from crm.audit.models import AuditEvent
-from crm.contacts import consent as consent_service, owner_copies
+from crm.contacts import consent as consent_service, dm_counts, owner_copies
 from crm.contacts.handles import profile_url
 from crm.contacts.models import ConsentEvent, Contact, SocialHandle, Tag, contact_tags
 from crm.core.timeutil import utcnow
@@ -150,6 +150,8 @@ def _update(updates: list[Decision], now) -> None:
         values["updated_at"] = now
         groups.setdefault(tuple(sorted(values)), []).append(
             {"b_id": c.id, **{f"b_{k}": v for k, v in values.items()}})
+    # Each reassigned contact's (old owner, new owner), read before the rows change.
+    owners = {d.contact.id: (d.contact.owner_id, d.owner_id) for d in updates if d.owner_changed}
     for keys, params in groups.items():
         # Bound names must differ from column names in an UPDATE's SET clause.
         stmt = (update(table).where(table.c.id == bindparam("b_id"))
@@ -160,6 +162,7 @@ def _update(updates: list[Decision], now) -> None:
     for d in updates:
         db.session.expire(d.contact)
     owner_copies.follow(reassigned)
+    dm_counts.owners_changed(owners)
 
 
 AUDIT_KEYS = ["at", "actor_id", "action", "entity_type", "entity_id", "contact_id", "summary",

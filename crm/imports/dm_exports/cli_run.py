@@ -133,10 +133,8 @@ def run_cli_import(path, *, owner_email=None, me=None, dry_run=False, day_first=
             raise ImportFailed(f"{e} Nothing was imported.") from None
         # Any other error rolls back and is the job's: logged in full, the run marked failed
         # (crm.imports.jobs), the user told without internals.
-        figures = dm_service.refresh_dashboard_figures()
         return _summary(run.counts, run.problems, source, run.id,
-                        seconds={"reading": reading, **outcome.seconds,
-                                 "dashboard_figures": figures})
+                        seconds={"reading": reading, **outcome.seconds})
 
 
 def _summary(counts: dict, problems: list, source, run_id, dry_run=False, seconds=None) -> dict:

@@ -1,7 +1,6 @@
 """DM-export runs, step by step: upload → read → review (me, dates, threads) → import."""
 from __future__ import annotations
 
-import time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
@@ -20,7 +19,6 @@ from crm.imports.runs import check_owner, fail
 from crm.jobs import queue
 from crm.imports.models import ImportRun
 from crm.imports.dm_exports.parsers import ExportError, open_export
-from crm.reports import response_rollup, rollup
 
 MAX_PROBLEMS = 200
 TOUCHED_LISTED = 50
@@ -222,17 +220,6 @@ def execute(actor, run: ImportRun, source, *, progress=None, workers: int = 0):
     return outcome
 
 
-def refresh_dashboard_figures() -> float:
-    """After an import has committed, bring the dashboard's DM rollup up to date in the
-    import's own job, so the first dashboard load after a big import does not recount the
-    thousands of hours it touched. Seconds taken."""
-    started = time.perf_counter()
-    if rollup.refresh():
-        db.session.commit()
-    response_rollup.prepare()   # commits
-    return round(time.perf_counter() - started, 2)
-
-
 def run_import(run_id: int) -> None:
     """Job: the confirmed import, in one transaction; a failure writes nothing but the reason."""
     run = db.session.get(ImportRun, run_id)
@@ -265,7 +252,6 @@ def run_import(run_id: int) -> None:
     # Any other error is the job's: rolled back, logged in full, the run marked failed.
     storage.remove(run)
     db.session.commit()
-    refresh_dashboard_figures()
 
 
 def preview_rows(actor, run: ImportRun, plans, show: str):

@@ -17,7 +17,6 @@ from multiprocessing import get_all_start_methods, get_context
 
 from crm.conversations.reply_state import Replayer, preview_of
 from crm.imports.dm_exports.parsers.base import reap, received_from, run_forked_child
-from crm.reports.loaded import Tally
 
 BATCH = 5000
 # Below this many messages, reading in the same process is as fast as forking readers.
@@ -41,13 +40,9 @@ class RowFormat:
     writer only inserts them; the others come packed, for the writer to check against what
     is stored."""
 
-    def __init__(self, to_db, known: dict[int, tuple] | None = None, owners=None):
+    def __init__(self, to_db, known: dict[int, tuple] | None = None):
         self.to_db = to_db
         self.known = known or {}   # thread index → (conversation id, author id, import id, now)
-        # With `owners` (thread index → contact owner id), the reader also keeps the
-        # dashboard rollups' counts of those threads, and sends them once it is done.
-        self.owners = owners
-        self.tally = Tally() if owners is not None else None
 
 
 class Replayed:
@@ -79,10 +74,9 @@ class _NewThread:
     """A new conversation's messages turned into rows, a batch at a time, with its reply
     state folded batch by batch: memory stays bounded whatever the thread's length."""
 
-    def __init__(self, fmt: RowFormat, known, owner_id):
+    def __init__(self, fmt: RowFormat, known):
         self.conv, self.author, self.run_id, self.now = known
         self.to_db = fmt.to_db or (lambda v: v)
-        self.tally, self.owner_id = fmt.tally, owner_id
         self.replayer = Replayer()
         self.in_order = True
         self.last_at = None
@@ -119,8 +113,6 @@ class _NewThread:
             bursts = []
         bursts = [{"conversation_id": conv, "burst_started_at": b[0], "answered_at": b[1],
                    "response_seconds": b[2], "responder_id": b[3]} for b in bursts]
-        if self.tally is not None:   # rows replied to later are counted through their UPDATE
-            self.tally.count(self.owner_id, rows, bursts)
         replayed.bursts = [(conv, to_db(b["burst_started_at"]),
                             None if b["answered_at"] is None else to_db(b["answered_at"]),
                             b["response_seconds"], b["responder_id"]) for b in bursts]
@@ -131,10 +123,10 @@ class _NewThread:
         return [tuple(r) for r in rows], replayed
 
 
-def _known_thread(source, thread, me, day_first, fmt: RowFormat, known, index=None):
+def _known_thread(source, thread, me, day_first, fmt: RowFormat, known):
     """(rows, last?, Replayed) batches of a new conversation: `messages` rows, replied_at
     filled in as far as the batch tells (see Replayed); the last batch may be empty."""
-    new = _NewThread(fmt, known, fmt.owners.get(index) if fmt.owners else None)
+    new = _NewThread(fmt, known)
     packed, ids, duplicates = [], set(), 0
     for m in source.messages(thread, me, whatsapp_day_first=day_first):
         p = pack_message(m, None)
@@ -157,8 +149,7 @@ def _thread_items(source, index, thread, me, day_first, fmt):
     items each carry a Replayed."""
     known = fmt.known.get(index)
     if known is not None:
-        for rows, last, replayed in _known_thread(source, thread, me, day_first, fmt, known,
-                                                  index):
+        for rows, last, replayed in _known_thread(source, thread, me, day_first, fmt, known):
             yield index, rows, last, True, replayed
         return
     pending = None
@@ -172,18 +163,10 @@ def _thread_items(source, index, thread, me, day_first, fmt):
     yield index, pending or [], True, False, None
 
 
-def _tally_item(fmt: RowFormat):
-    """The reader's last item: its rollup counts (index None)."""
-    return None, [], True, False, fmt.tally
-
-
 def in_line(source, threads, me, day_first, fmt: RowFormat):
-    """Yield (index, rows, last?, finished?, replayed) for each thread in turn, then, when
-    counting for the rollups, (None, [], True, False, tally)."""
+    """Yield (index, rows, last?, finished?, replayed) for each thread in turn."""
     for i, thread in enumerate(threads):
         yield from _thread_items(source, i, thread, me, day_first, fmt)
-    if fmt.tally is not None:
-        yield _tally_item(fmt)
 
 
 def can_fork() -> bool:
@@ -191,8 +174,7 @@ def can_fork() -> bool:
 
 
 def forked(source, threads, me, day_first, fmt: RowFormat, workers: int = 2):
-    """The same batches, read by `workers` child processes (thread i goes to worker i % n);
-    each sends its own tally last."""
+    """The same batches, read by `workers` child processes (thread i goes to worker i % n)."""
     ctx = get_context("fork")
     children: list[tuple[int, object]] = []
     try:
@@ -205,8 +187,6 @@ def forked(source, threads, me, day_first, fmt: RowFormat, workers: int = 2):
                     for i in range(w, len(threads), workers):
                         for item in _thread_items(source, i, threads[i], me, day_first, fmt):
                             writer.send(item)
-                    if fmt.tally is not None:
-                        writer.send(_tally_item(fmt))
 
                 run_forked_child(writer, work)
             writer.close()

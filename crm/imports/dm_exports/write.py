@@ -25,7 +25,7 @@ from crm.contacts import services as contacts
 from crm.contacts.models import PLATFORM_LABELS, SocialHandle
 from crm.conversations import ingest_bulk, search_index as message_search
 from crm.conversations.ingest_bulk import BulkIngest, stored_keys
-from crm.conversations.models import CLOSED, NEEDS_REPLY, Conversation, Message, ResponseTime
+from crm.conversations.models import CLOSED, NEEDS_REPLY, Conversation, Message
 from crm.conversations.services import get_or_create_conversation
 from crm.core.errors import ServiceError
 from crm.core.timeutil import utcnow
@@ -33,8 +33,6 @@ from crm.extensions import db
 from crm.imports import bulk
 from crm.imports.dm_exports import matching, stream as dm_stream
 from crm.imports.dm_exports.plan import ThreadPlan, chosen_me
-from crm.reports import rollup, rollup_triggers
-from crm.reports.loaded import Tally
 from crm.webhooks import outbox
 
 # Existing messages of re-imported threads that may be held in memory for the bulk path.
@@ -107,11 +105,6 @@ def _write(actor, run, source, plans, options, conn, *, progress, workers, bulk_
         for ix in indexes:
             ix.drop(conn)
         indexed_up_to = message_search.suspend_insert_indexing(conn)
-        rollup_triggers.suspend_insert_marking(conn)
-        # New conversations' messages and response times are added to the rollups as
-        # counted by the readers; the hours of messages added to existing conversations
-        # are marked dirty, and recounted from the table.
-        tally, marked_hours = Tally(), set()
 
     def contact_for(state: ThreadState):
         contact = state.plan.contact
@@ -152,17 +145,13 @@ def _write(actor, run, source, plans, options, conn, *, progress, workers, bulk_
     run_id, now = run.id, writer.now
     known = {i: (st.conversation_id, author_id, run_id, now)
              for i, st in enumerate(states) if st.conversation_id is not None and not st.scope}
-    fmt = dm_stream.RowFormat(writer.to_db, known, owners={
-        i: states[i].plan.contact.owner_id for i in known} if bulk_load else None)
+    fmt = dm_stream.RowFormat(writer.to_db, known)
     if workers and dm_stream.can_fork() and len(threads) > 1:
         stream = dm_stream.forked(source, threads, me, day_first, fmt, workers)
     else:
         stream = dm_stream.in_line(source, threads, me, day_first, fmt)
     done = 0
     for index, rows, last, finished, state_of in stream:
-        if index is None:   # a reader's rollup counts, sent when it is done
-            tally.merge(state_of)
-            continue
         state = states[index]
         where = f"Thread “{state.plan.summary['title']}”"
         if finished:  # a new thread: every message is new and the rows are ready
@@ -184,8 +173,6 @@ def _write(actor, run, source, plans, options, conn, *, progress, workers, bulk_
                     created.setdefault(_person_key(state.plan), None)
             elif fresh:
                 conv_id = conversation_for(state)
-                if bulk_load:
-                    marked_hours.update(rollup.hour_of(r[0]) for r in fresh)
                 writer.add(conv_id, fresh, author_id=author_id, import_id=run_id)
                 state.added += len(fresh)
         done += len(rows)
@@ -205,8 +192,6 @@ def _write(actor, run, source, plans, options, conn, *, progress, workers, bulk_
     # New conversations got their reply state from the readers; the others (messages added
     # to a thread imported before) are replayed from the table.
     writer.flush()
-    if bulk_load:   # response times written from here on (the rebuild's) are marked dirty
-        counted_responses = conn.execute(select(func.max(ResponseTime.id))).scalar() or 0
     if not dry_run:
         writer.settle(touched)
     outcome.seconds["reply_state"] = round(time.perf_counter() - mark, 2)
@@ -218,8 +203,6 @@ def _write(actor, run, source, plans, options, conn, *, progress, workers, bulk_
         for ix in indexes:
             ix.create(conn)
         message_search.resume_insert_indexing(conn, indexed_up_to)
-        tally.write(platform)
-        rollup_triggers.resume_insert_marking(conn, sorted(marked_hours), counted_responses)
         outcome.seconds["indexes"] = round(time.perf_counter() - mark, 2)
     label = PLATFORM_LABELS.get(platform, platform)
     for state in states if not dry_run else ():
