@@ -15,7 +15,6 @@ from crm.accounts.models import User
 from crm.campaigns.models import Campaign
 from crm.contacts.models import PLATFORM_LABELS, PLATFORMS, Contact, SocialHandle
 from crm.conversations.models import Conversation
-from crm.core import statements
 from crm.core.forms import int_or_none
 from crm.core.money import money
 from crm.core.timeutil import ago
@@ -193,25 +192,15 @@ def deal_where(user, f: BoardFilters) -> list:
     return where
 
 
-def _view_key(user, f: BoardFilters) -> tuple:
-    """What deal_where(user, f) is built from."""
-    return (policy.scope_key(user), user.id, f.owner, f.campaign, f.platform)
-
-
 def totals(user, pipeline: Pipeline, f: BoardFilters,
            stage_ids=None) -> dict[int, Total]:
     """Count and value per stage of the pipeline (or of `stage_ids` only), in one grouped
     query that reads `ix_deals_board_totals` alone."""
-    def build():
-        stmt = select(Deal.stage_id, Deal.currency, func.count(), func.sum(Deal.value_minor)) \
-            .where(Deal.pipeline_id == pipeline.id, *deal_where(user, f))
-        if stage_ids is not None:
-            stmt = stmt.where(Deal.stage_id.in_(sorted(stage_ids)))
-        return stmt.group_by(Deal.stage_id, Deal.currency)
-
-    wanted = None if stage_ids is None else tuple(sorted(stage_ids))
-    rows = db.session.execute(statements.kept(
-        ("board.totals", pipeline.id, wanted, *_view_key(user, f)), build))
+    stmt = select(Deal.stage_id, Deal.currency, func.count(), func.sum(Deal.value_minor)) \
+        .where(Deal.pipeline_id == pipeline.id, *deal_where(user, f))
+    if stage_ids is not None:
+        stmt = stmt.where(Deal.stage_id.in_(sorted(stage_ids)))
+    rows = db.session.execute(stmt.group_by(Deal.stage_id, Deal.currency))
     out: dict[int, Total] = {}
     for stage_id, currency, count, value in rows:
         out.setdefault(stage_id, Total()).add(currency, count, value)
@@ -357,13 +346,7 @@ def columns(user, pipeline: Pipeline, f: BoardFilters, only: set[int] | None = N
     counts = totals(user, pipeline, f) if counts is None else counts
     stages = [s for s in board_stages(pipeline, counts) if only is None or s.id in only]
     open_ids = tuple(s.id for s in stages if s.outcome == OPEN)
-    # Kept per scope, filters and stages: building the totals' and cards' statements at each
-    # request costs a fifth more of the page (bench.instructions /board as a rep: 64.8 M
-    # instructions against 79.2 M; the cards' part built once, 73.0 M; the cards as a
-    # lambda_stmt, 84.4 M).
-    cards = load_cards(user, statements.kept(
-        ("board.cards", open_ids, size + 1, *_view_key(user, f)),
-        lambda: cards_statement(_newest(open_ids, deal_where(user, f), size + 1))))
+    cards = load_cards(user, cards_statement(_newest(open_ids, deal_where(user, f), size + 1)))
     out = []
     for stage in stages:
         col = Column(stage, counts.get(stage.id, Total()))

@@ -9,7 +9,6 @@ from sqlalchemy.orm import aliased
 from crm import policy
 from crm.accounts.models import User
 from crm.contacts.models import Contact
-from crm.core import statements
 from crm.core.keyset import make_cursor, parse_cursor
 from crm.core.rows import Named, named
 from crm.core.timeutil import utcnow
@@ -153,24 +152,15 @@ def today_lists(user, who: str = "me", now: datetime | None = None,
     who, where = _who_where(user, who)
     bounds = day_bounds(user.timezone, now or utcnow())
 
-    def build():
-        ranges = _section_ranges(*bounds)
-        parts = []
-        for i, name in enumerate(SECTIONS):
-            first = (select(Task.id).where(*where, *ranges[name])
-                     .order_by(Task.due_at, Task.id).limit(limit + 1).subquery())
-            parts.append(select(literal(i).label("section"), first.c.id.label("value")))
-            if counted:     # a negative section number marks the section's count
-                parts.append(select(literal(-1 - i), _capped([*where, *ranges[name]])))
-        return union_all(*parts)
-
-    # Built once per whose tasks, whose scope and which day (the statement holds the day's
-    # bounds), then used again: building it each time costs a fifth of the page
-    # (bench.instructions /today as a rep: 26.8 M instructions a request against 32.4 M
-    # built each time, and 36.7 M as a lambda_stmt).
-    found = db.session.execute(statements.kept(
-        ("today.sections", policy.scope_key(user), user.id, who, bounds, limit, counted),
-        build)).all()
+    ranges = _section_ranges(*bounds)
+    parts = []
+    for i, name in enumerate(SECTIONS):
+        first = (select(Task.id).where(*where, *ranges[name])
+                 .order_by(Task.due_at, Task.id).limit(limit + 1).subquery())
+        parts.append(select(literal(i).label("section"), first.c.id.label("value")))
+        if counted:     # a negative section number marks the section's count
+            parts.append(select(literal(-1 - i), _capped([*where, *ranges[name]])))
+    found = db.session.execute(union_all(*parts)).all()
     picked = [r for r in found if r.section >= 0]
     counts = {SECTIONS[-1 - r.section]: r.value for r in found if r.section < 0}
     tasks = {t.id: t for t in _task_rows(db.session.execute(
