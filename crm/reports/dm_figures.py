@@ -223,7 +223,10 @@ def dm_figures(scope, periods, target_hours: int, now: datetime | None = None) -
     target = int(target_hours) * 3600
     key = scope.cache_key
     fig = DMFigures(target_hours=int(target_hours))
-    fig.trend, fig.by_author, fig.by_platform, fig.by_template = sent_figures(scope, periods)
+    fig.trend, fig.by_author, fig.by_platform, fig.by_template = remember(
+        "sent", key + tuple((p.start, p.end) for p in periods),
+        lambda: sent_figures(scope, periods),
+        scope.reads("dm_hour_counts", "messages", "conversations"))
     bursts, fig.answered, fig.within_target, pct = remember(
         "responses", key + (target,), lambda: response_figures(scope, target),
         scope.reads("response_times", "conversations"))
