@@ -100,6 +100,8 @@ def configure(app: Flask) -> None:
             blueprint.enable_openapi = False
     app.config["DESCRIPTION"] = app.config.get("DESCRIPTION") or DESCRIPTION
     app.config["TAGS"] = TAGS
+    # The document describes the server it is read from; no list of servers to choose from.
+    app.config["AUTO_SERVERS"] = False
     app.config["HTTP_ERROR_SCHEMA"] = ProblemOut
     app.config["VALIDATION_ERROR_SCHEMA"] = ProblemOut
     app.security_schemes = {"bearerAuth": {

@@ -50,3 +50,25 @@ def test_make_a_token_then_read_the_reference(browser, page, live_server, sign_i
     finally:
         context.close()
     assert refused == []
+
+
+# Swagger UI puts the copy and lock buttons inside each operation's summary button: its own
+# markup, which no stylesheet changes. Everything else is held to the app's standard.
+SWAGGER_UI_MARKUP = ("nested-interactive",)
+
+
+def test_the_token_section_and_the_reference_pass_axe(browser, live_server, sign_in, rep):
+    from tests.browser.test_every_page import DESKTOP, _axe
+
+    # axe is injected, which the Content-Security-Policy refuses: let it in, here only.
+    context = browser.new_context(viewport=DESKTOP, bypass_csp=True)
+    try:
+        page = sign_in(context.new_page(), rep)
+        page.goto(f"{live_server}/account")
+        assert _axe(page) == []
+        page.goto(f"{live_server}/api/docs")
+        page.wait_for_selector(".opblock")
+        found = [v for v in _axe(page) if not v.startswith(SWAGGER_UI_MARKUP)]
+        assert found == []
+    finally:
+        context.close()
