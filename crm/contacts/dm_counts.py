@@ -18,8 +18,9 @@ Every change to what they count adds its difference, in the same transaction:
   conversations' together);
 - a message corrected, deleted or reported deleted (ingest.correct, delete, mark_deleted):
   taken away as it was, added again as it is;
-- a conversation replayed (reply_state.rebuild_reply_state): what it counts for is read
-  before and after the replay, and the difference written (`counted_conversations`);
+- a conversation replayed (reply_state.rebuild_reply_state): what it counted for is taken
+  away before the replay and what it counts for is added after (`add_conversations`, grouped
+  by the database, so a huge conversation holds no memory here);
 - a contact given another owner (crm.contacts.services.set_owner, the contacts CSV import)
   or a conversation moved to another contact (crm.channels.people): `owners_changed`,
   `conversations_moved`;
@@ -244,12 +245,12 @@ def responses_grouped(*where, by=None):
             .group_by(*keys))
 
 
-def add_messages(*where) -> None:
-    """Add the counts of the messages matching `where`: one INSERT … SELECT … ON CONFLICT,
-    grouped, in key order."""
+def add_messages(*where, sign: int = 1) -> None:
+    """Add the counts of the messages matching `where` (take them away with sign=-1): one
+    INSERT … SELECT … ON CONFLICT, grouped, in key order."""
     g = messages_grouped(*where).subquery()
     keys = list(g.c)[:6]
-    rows = (select(*keys, list(g.c)[6], list(g.c)[7])
+    rows = (select(*keys, list(g.c)[6] * sign, list(g.c)[7] * sign)
             .where(true()).order_by(*keys))
     stmt, on_conflict = _upsert(HOURS, ("messages", "replied"))
     db.session.execute(on_conflict(stmt.from_select(
@@ -257,7 +258,7 @@ def add_messages(*where) -> None:
          "replied"], rows)))
 
 
-def add_responses(*where) -> None:
+def add_responses(*where, sign: int = 1) -> None:
     """Add the counts of the response times matching `where`, under their owner and platform
     and the everyone's / every platform slices: one INSERT … SELECT … ON CONFLICT, grouped,
     in key order."""
@@ -272,7 +273,7 @@ def add_responses(*where) -> None:
             case((slices.c.every_platform == 1, literal_column(f"'{ALL_PLATFORMS}'")),
                  else_=platform),
             day, responder, bucket]
-    rows = (select(*keys, func.sum(bursts), func.sum(answered))
+    rows = (select(*keys, func.sum(bursts) * sign, func.sum(answered) * sign)
             .select_from(g).join(slices, true()).where(true())
             .group_by(*keys).order_by(*keys))
     stmt, on_conflict = _upsert(DAYS, ("bursts", "answered"))
@@ -280,41 +281,18 @@ def add_responses(*where) -> None:
         ["owner_id", "platform", "day", "responder_id", "bucket", "bursts", "answered"], rows)))
 
 
-def add_conversations(conversation_ids, *where) -> None:
+def add_conversations(conversation_ids, *where, sign: int = 1) -> None:
     """Add the counts of these conversations' messages (those matching `where`, or all of them
     and their response times), a batch of conversations per statement: how a bulk load
-    counts what it wrote."""
+    counts what it wrote, and how a replay takes away what its conversations counted for
+    before and adds what they count for after (sign=-1, then 1; the database groups them,
+    so a conversation of a million messages costs no memory here)."""
     ids = sorted(conversation_ids)
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
-        add_messages(Message.conversation_id.in_(chunk), *where)
+        add_messages(Message.conversation_id.in_(chunk), *where, sign=sign)
         if not where:
-            add_responses(ResponseTime.conversation_id.in_(chunk))
-
-
-def counted_conversations(conversation_ids) -> tuple[dict, dict]:
-    """What these conversations count for now, read only: ({hour key: [messages, replied]},
-    {response key: [bursts, answered]}), every slice. A replay takes it before and after
-    and writes the difference (`write_difference`)."""
-    hours: dict = defaultdict(lambda: [0, 0])
-    days: dict = defaultdict(lambda: [0, 0])
-    ids = sorted(conversation_ids)
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start:start + CHUNK]
-        for *key, n, replied in db.session.execute(
-                messages_grouped(Message.conversation_id.in_(chunk))):
-            hours[tuple(key)][0] += n
-            hours[tuple(key)][1] += replied
-        for row in db.session.execute(responses_grouped(ResponseTime.conversation_id.in_(chunk))):
-            _add_response(days, *row)
-    return hours, days
-
-
-def write_difference(before: tuple[dict, dict], after: tuple[dict, dict]) -> None:
-    """Add after − before (two `counted_conversations`) to the tables, in one write."""
-    _write_all(*[{k: [a.get(k, (0, 0))[0] - b.get(k, (0, 0))[0],
-                      a.get(k, (0, 0))[1] - b.get(k, (0, 0))[1]] for k in a.keys() | b.keys()}
-                 for b, a in zip(before, after)])
+            add_responses(ResponseTime.conversation_id.in_(chunk), sign=sign)
 
 
 # Moving counts to another owner --------------------------------------------------------------

@@ -418,7 +418,7 @@ class _Rebuild:
             select(Conversation.id, Conversation.closed_at).where(Conversation.id.in_(self.batch))
             .order_by(Conversation.id).with_for_update()).all()
         closed = dict(convs)
-        counted = dm_counts.counted_conversations(self.batch)
+        dm_counts.add_conversations(self.batch, sign=-1)   # what they counted for until now
         db.session.execute(delete(ResponseTime).where(ResponseTime.conversation_id.in_(self.batch)))
         for page in self._pages():
             for conv_id, rows in groupby(page, key=lambda r: r.conversation_id):
@@ -444,7 +444,7 @@ class _Rebuild:
             db.session.execute(_SET_STATE, [{f"_{k}": v for k, v in values.items()}
                                             for values in self.values])
             recount_last_outbound(self.batch)
-        dm_counts.write_difference(counted, dm_counts.counted_conversations(self.batch))
+        dm_counts.add_conversations(self.batch)            # and what they count for now
 
     def _pages(self):
         """The batch's messages in (conversation, sent_at, id) order, as lists of PAGE_ROWS
