@@ -34,6 +34,9 @@
   function move(step) {
     var all = rows();
     if (!all.length) return;
+    // Moving on before the answer to e or s has settled: the answer's row is not highlighted
+    // again over the row chosen now.
+    pending = null;
     var i = all.indexOf(current());
     highlight(all[i < 0 ? 0 : Math.min(all.length - 1, Math.max(0, i + step))]);
   }
