@@ -14,7 +14,6 @@ from crm.api.schemas import (ConsentEventOut, ConsentIn, ContactArgs, ContactIn,
 from crm.contacts import consent, services
 from crm.contacts.models import ConsentEvent, SocialHandle
 from crm.contacts.queries import ContactFilters, list_contacts
-from crm.core.errors import ValidationFailed
 from crm.extensions import db
 
 TAG = "Contacts"
@@ -80,8 +79,6 @@ def create(json_data):
 def update(contact_id, json_data):
     contact = policy.get_contact(current_user, contact_id)
     data = {k: json_data[k] for k in FIELDS if k in json_data}
-    if "name" in data and not (data["name"] or "").strip():
-        raise ValidationFailed("Name is required.", field="name")
     services.update_contact(current_user, contact, data,
                             expected_version=json_data.get("version"),
                             tags=json_data.get("tags"))

@@ -75,3 +75,13 @@ def test_unknown_endpoint_and_method(rep, api_as):
     api = api_as(rep)
     _is_problem(api.get("/api/v1/nothing-here"), 404)
     _is_problem(api.client.delete("/api/v1/contacts", headers=api.headers), 405)
+
+
+def test_an_edit_that_empties_the_name_is_refused_naming_it(rep, api_as):
+    contact = factories.ContactFactory(name="Ana Ortiz", owner_id=rep.id)
+    db.session.commit()
+    api = api_as(rep)
+    body = _is_problem(api.patch(f"/api/v1/contacts/{contact.id}", json={"name": "  "}), 422)
+    assert body["errors"][0]["field"] == "name"
+    db.session.expire_all()
+    assert db.session.get(Contact, contact.id).name == "Ana Ortiz"
