@@ -1,4 +1,5 @@
 """Rapport: a relationship tracker for work that happens in social-media DMs."""
+import sqlite3
 from pathlib import Path
 
 from apiflask import APIFlask
@@ -8,6 +9,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from crm.core import sqlite_writers
 from crm.extensions import cache, csrf, db, htmx, limiter, login_manager, migrate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -38,6 +40,7 @@ def create_app(config: str | object = "config.Config") -> Flask:
                             "instance/secret_key) or export SECRET_KEY (for example "
                             "$(python -c 'import secrets; print(secrets.token_hex(32))')).")
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    sqlite_writers.configure(app.config)
 
     # The app's own modules are imported when an app is built, not at the top of this file:
     # Python runs crm/__init__.py before any crm.* module, so importing them here at the top
@@ -157,7 +160,7 @@ def refuse_unsafe_serving(app: Flask) -> None:
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record):
     """WAL and foreign keys for SQLite; other databases are left alone."""
-    if type(dbapi_connection).__module__.startswith("sqlite3"):
+    if isinstance(dbapi_connection, sqlite3.Connection):
         cur = dbapi_connection.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
