@@ -12,7 +12,7 @@ from typing import Callable
 from sqlalchemy import select
 
 from crm.contacts.models import Contact
-from crm.conversations.models import Conversation
+from crm.conversations.models import Conversation, Message
 from crm.extensions import db
 from crm.pipeline.models import OPEN, Deal, Pipeline
 
@@ -75,9 +75,13 @@ SENT = ["Great, sending the brief now.", "Does Thursday 3pm work for a quick cal
 
 def log_dm(owner_id: int, exclude_contact: int | None = None) -> PostPlan:
     """Log a DM from the contact page (HTMX): received and sent in turn, on their thread."""
+    # The thread's last message, as the page posts it (what comes after it is appended).
+    latest = (select(Message.id).where(Message.conversation_id == Conversation.id)
+              .order_by(Message.sent_at.desc(), Message.id.desc()).limit(1)
+              .correlate(Conversation).scalar_subquery())
     seen, targets = set(), []
-    for conv_id, platform, contact_id in db.session.execute(
-            select(Conversation.id, Conversation.platform, Conversation.contact_id)
+    for conv_id, platform, contact_id, last_id in db.session.execute(
+            select(Conversation.id, Conversation.platform, Conversation.contact_id, latest)
             .join(Contact, Contact.id == Conversation.contact_id)
             .where(Contact.owner_id == owner_id, Contact.archived_at.is_(None),
                    Contact.do_not_contact.is_(False), Contact.consent_status != "opted_out",
@@ -85,13 +89,13 @@ def log_dm(owner_id: int, exclude_contact: int | None = None) -> PostPlan:
             .order_by(Conversation.id).limit(3000)):
         if contact_id not in seen:
             seen.add(contact_id)
-            targets.append((contact_id, conv_id, platform))
+            targets.append((contact_id, conv_id, platform, last_id))
     groups = _split(targets)
 
     def build(group: int, n: int):
-        contact_id, conv_id, platform = groups[group][n % len(groups[group])]
+        contact_id, conv_id, platform, last_id = groups[group][n % len(groups[group])]
         form = {"conversation_id": conv_id, "template_id": "", "sent_at": "", "media": "",
-                "platform": platform}
+                "platform": platform, "shown_until": last_id or ""}
         if n % 2 == 0:
             form.update(direction="in", body=REPLIES[n % 3])
         else:

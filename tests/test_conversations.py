@@ -1,4 +1,5 @@
 """Logging DMs on a contact: the form, HTMX fragments, corrections, consent and duplicates."""
+import re
 from datetime import timedelta
 
 import pytest
@@ -51,6 +52,91 @@ def test_log_inbound_with_htmx_returns_the_panel_and_triggers_the_badge(auth, re
     assert (message.direction, message.author_id, message.logged_by_id) == ("in", None, rep.id)
     badge = auth.client.get("/inbox/count").get_data(as_text=True)
     assert 'id="nav-needs-reply"' in badge and ">1</span>" in badge
+
+
+def _log_on_thread(client, contact, conv, shown_until, hx, **fields):
+    data = {"body": "Sending the brief now", "direction": "out", "platform": conv.platform,
+            "conversation_id": conv.id, "shown_until": shown_until or "", "confirm": "1",
+            **fields}
+    return client.post(f"/contacts/{contact.id}/messages", headers=hx, data=data)
+
+
+def test_a_dm_logged_under_the_latest_message_is_appended_with_what_it_changed(
+        auth, rep, contact, hx, db):
+    first = services.log_message(rep, contact, platform="instagram", direction="in",
+                                 body="Loved your post")
+    conv = first.conversation
+    page = auth.login(rep).get(f"/contacts/{contact.id}").get_data(as_text=True)
+    assert f'name="shown_until" type="hidden" value="{first.id}"' in page
+    resp = _log_on_thread(auth.client, contact, conv, first.id, hx)
+    assert resp.status_code == 200
+    assert resp.headers["HX-Trigger"] == "messageLogged" and resp.headers["HX-Reswap"] == "none"
+    html = resp.get_data(as_text=True)
+    new = db.session.scalars(select(Message).order_by(Message.id.desc())).first()
+    # The new bubble goes at the end of the thread on screen, under the same day's heading.
+    assert f'hx-swap-oob="beforeend:#thread-{conv.id}"' in html and f'id="msg-{new.id}"' in html
+    assert "Sending the brief now" in html and "Loved your post" not in html
+    assert "day-sep" not in html and 'id="conversations"' not in html and "<html" not in html
+    # Out of band: the tab's count, the reply state and a fresh form that knows the new end.
+    assert 'id="conv-tabs" aria-label="Conversations by platform" hx-swap-oob="true"' in html
+    assert 'title="2 messages">2<' in html
+    assert 'id="conv-status" hx-swap-oob="true"' in html and "Awaiting reply" in html
+    assert 'id="log-dm"' in html and f'name="shown_until" type="hidden" value="{new.id}"' in html
+    assert re.search(r'id="log-dir-in" name="direction" value="in"\s+checked', html)  # their turn
+    assert "autofocus" in html and "Sending the brief now</textarea>" not in html
+    # A message that came meanwhile is appended too, in order.
+    services.log_message(rep, contact, platform="instagram", direction="in", body="Great!")
+    db.session.commit()
+    html = _log_on_thread(auth.client, contact, conv, new.id, hx,
+                          body="Talk soon").get_data(as_text=True)
+    assert html.index("Great!") < html.index("Talk soon") and "Sending the brief" not in html
+
+
+def test_a_dm_logged_on_a_new_day_is_appended_under_its_own_heading(auth, rep, contact, hx,
+                                                                     db):
+    first = services.log_message(rep, contact, platform="instagram", direction="in",
+                                 body="Loved your post", sent_at=utcnow() - timedelta(days=2))
+    db.session.commit()
+    resp = _log_on_thread(auth.login(rep), contact, first.conversation, first.id, hx)
+    html = resp.get_data(as_text=True)
+    assert resp.headers["HX-Reswap"] == "none" and 'id="conversations"' not in html
+    assert 'class="day-sep"' in html and "Today" in html
+
+
+def test_the_whole_panel_answers_when_the_thread_on_screen_is_not_its_end(
+        auth, rep, contact, hx, db):
+    first = services.log_message(rep, contact, platform="instagram", direction="in",
+                                 body="Loved your post", sent_at=utcnow() - timedelta(days=2))
+    conv = first.conversation
+    db.session.commit()
+    auth.login(rep)
+    # No end known (an earlier page, the template tool's form): the panel.
+    resp = _log_on_thread(auth.client, contact, conv, None, hx)
+    assert 'id="conversations"' in resp.get_data(as_text=True) and "HX-Reswap" not in resp.headers
+    latest = db.session.scalars(select(Message).order_by(Message.id.desc())).first()
+    # Backdated before the end on screen: the panel, with the message in its place.
+    resp = _log_on_thread(auth.client, contact, conv, latest.id, hx, body="Backdated",
+                          sent_at=local(utcnow() - timedelta(days=3), rep.timezone)
+                          .strftime("%Y-%m-%dT%H:%M"))
+    html = resp.get_data(as_text=True)
+    assert 'id="conversations"' in html and "HX-Reswap" not in resp.headers
+    assert html.index("Backdated") < html.index("Loved your post")
+    # Another conversation's message as the end on screen: the panel.
+    other = factories.ContactFactory(owner_id=rep.id)
+    elsewhere = services.log_message(rep, other, platform="x", direction="in", body="hi")
+    db.session.commit()
+    resp = _log_on_thread(auth.client, contact, conv, elsewhere.id, hx)
+    assert 'id="conversations"' in resp.get_data(as_text=True) and "HX-Reswap" not in resp.headers
+
+
+def test_an_inbound_dm_that_reads_like_an_opt_out_brings_the_whole_panel(
+        auth, rep, contact, hx, db):
+    first = services.log_message(rep, contact, platform="instagram", direction="out",
+                                 body="Hi Maya!")
+    db.session.commit()
+    html = _log_on_thread(auth.login(rep), contact, first.conversation, first.id, hx,
+                          direction="in", body="Please stop messaging me").get_data(as_text=True)
+    assert 'id="conversations"' in html and "This reads like an opt-out" in html
 
 
 def test_log_without_javascript_redirects_back_to_the_conversation(auth, rep, contact, db):

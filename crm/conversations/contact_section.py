@@ -3,6 +3,7 @@ from flask import g, request, session
 
 from crm.contacts import consent
 from crm.core.forms import int_or_none
+from crm.core.timeutil import local
 from crm.contacts.page_sections import contact_panel
 from crm.conversations import queries
 from crm.conversations.forms import LogMessageForm
@@ -29,6 +30,22 @@ def default_platform(contact, conversations, active, chosen: bool) -> str:
     return known[0] if known else (last or "instagram")
 
 
+def _fresh_form(contact, conversations, active, last, permission, chosen: bool):
+    """An empty log form, on the platform and in the direction the next DM likely has."""
+    form = LogMessageForm(formdata=None)
+    form.platform.data = default_platform(contact, conversations, active, chosen=chosen)
+    if not permission.allowed:
+        form.direction.data = INBOUND
+    elif last is None:
+        form.direction.data = OUTBOUND     # a first DM is usually our pitch
+    else:
+        # The next message is usually the other side's turn.
+        form.direction.data = INBOUND if last.direction == OUTBOUND else OUTBOUND
+    if active is not None:
+        form.conversation_id.data = str(active.id)
+    return form
+
+
 def build(user, contact, *, conversation_id=None, before_id=None, form=None, warnings=None,
           refusal=None, use=None, focus=False, templates_open=False) -> dict:
     """Everything the panel shows; a constant handful of queries whatever the history size.
@@ -44,29 +61,46 @@ def build(user, contact, *, conversation_id=None, before_id=None, form=None, war
         if before is None or before.conversation_id != active.id:
             before = None
     chunk = queries.thread_chunk(active, user, before) if active else None
+    # The thread's latest message when it is on screen: a DM logged after it is appended.
+    last = chunk.messages[-1] if chunk and chunk.messages and before is None else None
     permission = consent.may_contact(contact)
     if form is None:
-        form = LogMessageForm(formdata=None)
-        form.platform.data = default_platform(contact, conversations, active,
-                                              chosen=conversation_id is not None)
-        last = chunk.messages[-1] if chunk and chunk.messages and before is None else None
-        if not permission.allowed:
-            form.direction.data = INBOUND
-        elif last is None:
-            form.direction.data = OUTBOUND     # a first DM is usually our pitch
-        else:
-            # The next message is usually the other side's turn.
-            form.direction.data = INBOUND if last.direction == OUTBOUND else OUTBOUND
-        if active is not None:
-            form.conversation_id.data = str(active.id)
+        form = _fresh_form(contact, conversations, active, last, permission,
+                           chosen=conversation_id is not None)
     flagged = None
     if active is not None and active.opt_out_message_id:
         flagged = db.session.get(Message, active.opt_out_message_id)
     return {"conversations": conversations, "active": active, "chunk": chunk, "before": before,
             "form": form, "warnings": warnings or [], "refusal": refusal, "focus": focus,
             "permission": permission, "flagged": flagged, "use": use,
+            "shown_until": last.id if last else None,
             "templates": active_templates(form.platform.data if form else None)
             if use or templates_open else None,
+            "target_hours": int(settings.get("response_target_hours") or 24)}
+
+
+def appended(user, contact, conv, message, shown_until) -> dict | None:
+    """What changed on the panel once `message` is logged in `conv`, for a thread on screen
+    ending with message `shown_until`: the messages after it (the new one and any that came
+    meanwhile), with the tabs, the reply state and a fresh form. None when only the whole
+    panel is right: another thread or an earlier page is on screen, the message went
+    before the end, more than a page came after it, or the conversation is now flagged as
+    an opt-out (a banner of the panel's own)."""
+    shown = db.session.get(Message, shown_until) if shown_until else None
+    if shown is None or shown.conversation_id != conv.id or conv.opt_out_message_id:
+        return None
+    chunk = queries.thread_after(conv, user, shown)
+    if chunk.has_more or not chunk.messages or message.id not in {m.id for m in chunk.messages}:
+        return None
+    conversations = queries.contact_conversations(contact)
+    permission = consent.may_contact(contact)
+    last = chunk.messages[-1]
+    return {"conversations": conversations, "active": conv, "chunk": chunk,
+            # The first new message is on the day of the last one shown: no heading again.
+            "continues_day": chunk.days[0].day == local(shown.sent_at, user.timezone).date(),
+            "form": _fresh_form(contact, conversations, conv, last, permission, chosen=True),
+            "warnings": [], "refusal": None, "focus": True, "permission": permission,
+            "use": None, "templates": None, "shown_until": last.id,
             "target_hours": int(settings.get("response_target_hours") or 24)}
 
 

@@ -29,6 +29,7 @@ class LogMessageForm(MessageFields):
     conversation_id = HiddenField()
     template_id = HiddenField()
     confirm = HiddenField()
+    shown_until = HiddenField()     # the last message of the thread on screen
 
 
 class EditMessageForm(MessageFields):

@@ -228,11 +228,18 @@ MESSAGE_COLUMNS = (Message.id, Message.conversation_id, Message.direction, Messa
                    Message.delivery_status, Message.delivery_error, Message.deleted_at)
 
 
-def _thread_statement(keyset: bool, limit: int):
+def _thread_statement(keyset: bool, limit: int, *, after: bool = False):
+    """The latest `limit` (+1) messages, newest first; with `keyset`, those before
+    (before_at, before_id), or with `after` too the first ones after it, oldest first."""
     stmt = (select(*MESSAGE_COLUMNS, User.name, DMTemplate.name)
             .outerjoin(User, User.id == Message.author_id)
             .outerjoin(DMTemplate, DMTemplate.id == Message.template_id)
             .where(Message.conversation_id == bindparam("conversation_id")))
+    if after:
+        return (stmt.where(or_(Message.sent_at > bindparam("after_at"),
+                               and_(Message.sent_at == bindparam("after_at"),
+                                    Message.id > bindparam("after_id"))))
+                .order_by(Message.sent_at, Message.id).limit(limit + 1))
     if keyset:
         stmt = stmt.where(or_(Message.sent_at < bindparam("before_at"),
                               and_(Message.sent_at == bindparam("before_at"),
@@ -240,9 +247,20 @@ def _thread_statement(keyset: bool, limit: int):
     return stmt.order_by(Message.sent_at.desc(), Message.id.desc()).limit(limit + 1)
 
 
-# Built once: a thread's latest page, and the page before a message.
+# Built once: a thread's latest page, the page before a message and the one after it.
 _THREAD_LATEST = _thread_statement(False, THREAD_PAGE)
 _THREAD_BEFORE = _thread_statement(True, THREAD_PAGE)
+_THREAD_AFTER = _thread_statement(True, THREAD_PAGE, after=True)
+
+
+def _thread_rows(rows, viewer) -> list[MessageRow]:
+    """Each row with its time in the viewer's zone and whether the viewer may correct it."""
+    tz = zone(viewer.timezone)
+    width = len(MESSAGE_COLUMNS)
+    return [MessageRow(*row[:width], named(row.author_id, row[width]),
+                       named(row.template_id, row[width + 1]), local_in(row.sent_at, tz),
+                       row.deleted_at is None and policy.can_edit_message(viewer, row))
+            for row in rows]
 
 
 def thread_chunk(conv: Conversation, viewer, before: Message | None = None,
@@ -258,14 +276,18 @@ def thread_chunk(conv: Conversation, viewer, before: Message | None = None,
     if keyset:
         params.update(before_at=before.sent_at, before_id=before.id)
     rows = db.session.execute(stmt, params).all()
-    more = len(rows) > limit
-    tz = zone(viewer.timezone)
-    width = len(MESSAGE_COLUMNS)
-    messages = [MessageRow(*row[:width], named(row.author_id, row[width]),
-                           named(row.template_id, row[width + 1]), local_in(row.sent_at, tz),
-                           row.deleted_at is None and policy.can_edit_message(viewer, row))
-                for row in reversed(rows[:limit])]
-    return Chunk(conv, messages, more, group_by_day(messages, viewer.timezone))
+    messages = _thread_rows(reversed(rows[:limit]), viewer)
+    return Chunk(conv, messages, len(rows) > limit, group_by_day(messages, viewer.timezone))
+
+
+def thread_after(conv: Conversation, viewer, after: Message) -> Chunk:
+    """The messages after `after`, oldest first, up to a page (`has_more`: more came)."""
+    rows = db.session.execute(_THREAD_AFTER, {"conversation_id": conv.id,
+                                              "after_at": after.sent_at,
+                                              "after_id": after.id}).all()
+    messages = _thread_rows(rows[:THREAD_PAGE], viewer)
+    return Chunk(conv, messages, len(rows) > THREAD_PAGE,
+                 group_by_day(messages, viewer.timezone))
 
 
 # The caller holds the contact: the joined load of it (and its handles and tags) is waste.

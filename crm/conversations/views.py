@@ -134,8 +134,14 @@ def log(contact_id):
     if not _fragment():
         flash("Message logged.", "success")
         return redirect(_contact_url(contact.id, conversation=message.conversation_id))
-    return _panel_response(contact, headers=trigger, conversation_id=message.conversation_id,
-                           focus=True)
+    changes = contact_section.appended(me(), contact, message.conversation, message,
+                                       int_or_none(form.shown_until.data))
+    if changes is None:
+        return _panel_response(contact, headers=trigger,
+                               conversation_id=message.conversation_id, focus=True)
+    # Everything it changes is swapped out of band; the panel itself stays.
+    return render_template("conversations/_logged.html", panel=changes, contact=contact), \
+        200, {**trigger, "HX-Reswap": "none"}
 
 
 @bp.get("/conversations/<int:conversation_id>")

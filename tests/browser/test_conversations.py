@@ -27,6 +27,7 @@ def test_log_dms_and_use_a_template(page, live_server, sign_in, db):
     expect(badge).to_have_text("1")
 
     # Our answer, logged from the keyboard: the badge goes back to zero.
+    page.evaluate("document.querySelector('.thread-inner').dataset.kept = 'yes'")
     page.locator("label[for=log-dir-out]").click()
     body = page.get_by_label("Message", exact=True)
     body.fill("So glad! Sending the brief today.")
@@ -34,6 +35,15 @@ def test_log_dms_and_use_a_template(page, live_server, sign_in, db):
     expect(thread).to_contain_text("Sending the brief today")
     expect(page.locator(".conv-status")).to_contain_text("Awaiting reply")
     expect(badge).to_have_text("0")
+    # It was appended to the thread on screen (the thread itself stayed), under the same
+    # day, with a fresh form ready for their answer and the tab counting both.
+    expect(page.locator(".thread-inner[data-kept=yes]")).to_have_count(1)
+    expect(page.locator(".thread-inner > article.msg")).to_have_count(2)
+    expect(page.locator(".thread-inner > .day-sep")).to_have_count(1)
+    expect(page.locator(".conv-tab-count")).to_have_text("2")
+    expect(body).to_be_focused()
+    expect(body).to_have_value("")
+    expect(page.locator("#log-dir-in")).to_be_checked()
 
     # A template, filled in for Maya, copied and logged as sent.
     page.get_by_text("Use a template").click()
