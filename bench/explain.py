@@ -32,8 +32,9 @@ def working_copy(url: str, fresh: bool = False) -> str:
     source = Path(url[len("sqlite:///"):])
     target = source.with_name("explain.sqlite3")
     if fresh or not target.exists() or target.stat().st_mtime < source.stat().st_mtime:
-        for leftover in (target, *(target.with_name(target.name + s) for s in ("-wal", "-shm"))):
-            leftover.unlink(missing_ok=True)    # a stale WAL would be replayed into the copy
+        for suffix in ("", "-wal", "-shm", ".events"):
+            # a stale WAL would be replayed into the copy, stale spooled events moved into it
+            target.with_name(target.name + suffix).unlink(missing_ok=True)
         shutil.copyfile(source, target)
     return f"sqlite:///{target}"
 

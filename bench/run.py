@@ -56,7 +56,7 @@ def working_copy(url: str) -> str:
         return url
     source = Path(url[len("sqlite:///"):])
     target = source.with_name("run.sqlite3")
-    for leftover in (target, Path(f"{target}-wal"), Path(f"{target}-shm")):
+    for leftover in (target, *(Path(f"{target}{s}") for s in ("-wal", "-shm", ".events"))):
         leftover.unlink(missing_ok=True)
     shutil.copyfile(source, target)
     return f"sqlite:///{target}"

@@ -199,6 +199,8 @@ def ensure(sizes: Sizes, seed: int = 1, database_url: str | None = None,
         leftover.unlink()
     meta = generate(f"sqlite:///{tmp}", sizes, seed, quiet)
     tmp.rename(path)
+    for leftover in DATA_DIR.glob(tmp.name + "*"):
+        leftover.unlink()   # the writers' lock file, the webhook spool: the app's, not data
     _meta_path(path).write_text(json.dumps(meta, indent=2))
     return f"sqlite:///{path}", meta
 
