@@ -78,6 +78,8 @@ class Config:
     # front of it), and the largest webhook body accepted.
     CHANNELS_ENCRYPTION_KEY = os.environ.get("CHANNELS_ENCRYPTION_KEY")
     META_GRAPH_URL = os.environ.get("META_GRAPH_URL", "https://graph.facebook.com/v23.0")
+    # On SQLite, acknowledged webhook events wait in a file of their own (crm.channels.spool).
+    CHANNEL_SPOOL = os.environ.get("CHANNEL_SPOOL", "on") != "off"
     META_WEBHOOK_MAX_BYTES = int(os.environ.get("META_WEBHOOK_MAX_BYTES", str(512 * 1024)))
     # WhatsApp media files fetched by the worker: kept here (served only through the
     # policy), up to this size each.

@@ -65,12 +65,15 @@ import json
 from sqlalchemy import func, select
 from crm import create_app
 from crm.extensions import db
+from crm.channels import spool
 from crm.channels.models import ChannelEvent
 from crm.conversations.models import Message
 app = create_app()
 with app.app_context():
     events = dict(db.session.execute(select(ChannelEvent.status, func.count())
                                      .group_by(ChannelEvent.status)).all())
+    if spool.enabled() and spool.waiting():     # SQLite: not yet moved from the spool
+        events["spooled"] = spool.waiting()
     out = {"events": events}
     if %(full)r:
         rows = db.session.execute(select(Message.external_id, Message.direction,
@@ -261,7 +264,7 @@ def main(argv=None) -> int:
             print(f"posted in {took:.1f} s", flush=True)
             while True:
                 state = _tagged(_python(CHECK % {"full": False}, env), "CHECK")["events"]
-                waiting = state.get("pending", 0)
+                waiting = state.get("pending", 0) + state.get("spooled", 0)
                 if not waiting or args.no_worker or \
                         time.perf_counter() - began > args.deadline + 30:
                     break

@@ -47,7 +47,7 @@ def create_app(config: str | object = "config.Config") -> Flask:
     # would load every view and blueprint whenever a model, a migration or a job is imported.
     from crm import models  # noqa: F401  (registers every table)
     from crm.accounts import throttle
-    from crm.channels import webhooks
+    from crm.channels import spool, webhooks
     from crm.core import cache as figure_cache  # noqa: F401  (notes the tables each commit changes)
     from crm.jobs import queue
     from crm.web import register_web
@@ -66,6 +66,7 @@ def create_app(config: str | object = "config.Config") -> Flask:
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     queue.configure(app)
+    spool.configure(app)
 
     register_web(app)
     register_features(app)

@@ -8,13 +8,14 @@ import threading
 from contextlib import contextmanager
 
 import pytest
-from flask import has_app_context
+from flask import current_app, has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import event, text
 from werkzeug.serving import make_server
 
 from config import TestConfig
 from crm import create_app
+from crm.channels import spool
 from crm.extensions import db as _db
 from crm.jobs import queue
 from tests import factories
@@ -101,6 +102,9 @@ def _wipe():
                 conn.execute(text(f"DELETE FROM {name}"))
             conn.exec_driver_sql("INSERT INTO contacts_fts(contacts_fts) VALUES ('delete-all')")
             conn.exec_driver_sql("INSERT INTO messages_fts(messages_fts) VALUES ('delete-all')")
+    if spool.enabled():
+        with current_app.extensions["channel_spool"].begin() as conn:
+            conn.execute(spool.spooled.delete())
 
 
 @pytest.fixture(autouse=True)
@@ -219,13 +223,14 @@ class QueryCounter:
 def count_queries(db):
     """`with count_queries() as q: …; q.count` — SQL statements run inside the block."""
     @contextmanager
-    def counter():
+    def counter(engine=None):
         q = QueryCounter()
-        event.listen(db.engine, "before_cursor_execute", q)
+        engine = engine or db.engine
+        event.listen(engine, "before_cursor_execute", q)
         try:
             yield q
         finally:
-            event.remove(db.engine, "before_cursor_execute", q)
+            event.remove(engine, "before_cursor_execute", q)
     return counter
 
 

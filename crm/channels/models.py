@@ -105,6 +105,9 @@ class ChannelEvent(db.Model):
     retry_at: Mapped[datetime | None] = mapped_column(DateTime)
     processed_at: Mapped[datetime | None] = mapped_column(DateTime)
     error: Mapped[str | None] = mapped_column(String(500))
+    # On SQLite, the key the event was given in the spool (crm.channels.spool): moved twice,
+    # it is stored once.
+    spool_key: Mapped[str | None] = mapped_column(String(32), unique=True)
 
 
 class OutboundSend(db.Model):

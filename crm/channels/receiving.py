@@ -7,7 +7,7 @@ import json
 from flask import current_app
 from sqlalchemy import bindparam, insert, select
 
-from crm.channels import secrets
+from crm.channels import secrets, spool
 from crm.channels.models import INSTAGRAM, MESSENGER, PENDING, WHATSAPP, Channel, ChannelEvent
 from crm.core.timeutil import utcnow
 from crm.extensions import db
@@ -85,10 +85,12 @@ def check_shape(channel, body: bytes) -> dict:
 
 
 def receive(channel, body: bytes, signature: str | None) -> int:
-    """A signed, well-formed event, stored for the worker (nothing stored otherwise);
-    returns its id."""
+    """A signed, well-formed event, stored for the worker (nothing stored otherwise): in the
+    spool on SQLite, in channel_events on PostgreSQL. Returns its id there."""
     check_signature(channel, body, signature)
     check_shape(channel, body)
+    if spool.enabled():
+        return spool.store(channel.id, body)
     return db.session.connection().execute(_STORE_EVENT, {
         "channel_id": channel.id, "body": body, "status": PENDING, "attempts": 0,
         "received_at": utcnow()}).scalar_one()

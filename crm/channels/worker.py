@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload, lazyload
 
 from crm import jobs
 from crm.audit import services as audit
-from crm.channels import events, media, people
+from crm.channels import events, media, people, spool
 from crm.channels.events import DM, Deleted, Receipt
 from crm.channels.models import (DONE, FAILED, PENDING, SENDING, WHATSAPP, Channel,
                                  ChannelEvent, OutboundSend)
@@ -57,6 +57,8 @@ def drain(*, on_new_people=None, idle_wait: float = 10.0, linger: float = 0.0,
     quiet_since = None
     transient = 0
     while True:
+        if spool.enabled():
+            spool.move_in()
         rows = claim(batch)
         if rows is None:
             # SQLite: another worker has held the write lock all this while; it drains on

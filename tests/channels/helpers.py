@@ -78,3 +78,32 @@ def dm_event(kind, person, mid, text, *, at, echo=False, account=None):
             "entry": [{"id": account, "time": stamp * 1000, "messaging": [
                 {"sender": {"id": sender}, "recipient": {"id": recipient},
                  "timestamp": stamp * 1000, "message": message}]}]}
+
+
+def events_received(db, pending: bool = False) -> int:
+    """Events acknowledged so far (`pending`: not applied yet): stored for the worker
+    (channel_events) or, on SQLite, still in the spool it moves them from."""
+    from sqlalchemy import func, select
+
+    from crm.channels import spool
+    from crm.channels.models import ChannelEvent
+
+    query = select(func.count()).select_from(ChannelEvent)
+    if pending:
+        query = query.where(ChannelEvent.status == "pending")
+    stored = db.session.scalar(query)
+    return stored + (spool.waiting() if spool.enabled() else 0)
+
+
+def latest_event_id(db) -> int:
+    """The id of the newest stored event, once the worker's first step has moved what the
+    spool holds (SQLite) into channel_events."""
+    from sqlalchemy import func, select
+
+    from crm.channels import spool
+    from crm.channels.models import ChannelEvent
+
+    if spool.enabled():
+        spool.move_in()
+    return db.session.scalar(select(func.max(ChannelEvent.id)))
+

@@ -8,8 +8,8 @@ from crm.contacts.models import Contact, SocialHandle
 from crm.conversations.models import Conversation, Message
 from crm.core.timeutil import utcnow
 from tests import factories
-from tests.channels.helpers import (IDS, deliver, dm_event, make_channel, payload, post_signed,
-                                   run_worker)
+from tests.channels.helpers import (IDS, deliver, dm_event, latest_event_id, make_channel,
+                                   payload, post_signed, run_worker)
 
 
 def _messages(db):
@@ -218,7 +218,7 @@ def test_a_receipt_for_a_reply_still_being_stored_waits_and_is_applied(client, d
                                                      "timestamp": "1764991101",
                                                      "recipient_id": "16315551234"}]}}]}]}
     assert post_signed(client, channel, status).status_code == 200
-    event_id = db.session.scalar(select(func.max(ChannelEvent.id)))
+    event_id = latest_event_id(db)
     assert worker.apply_one(event_id) == 0
     assert db.session.get(ChannelEvent, event_id).attempts == 1
     ingest.ingest(None, conv, [ingest.IncomingMessage("out", utcnow(), "ours",
@@ -271,7 +271,7 @@ def test_an_event_the_database_keeps_refusing_fails_instead_of_looping(client, d
     db.session.commit()
     body = dm_event("instagram", "1789001", "mid.stuck", "hello", at=utcnow())
     assert post_signed(client, channel, body).status_code == 200
-    event_id = db.session.scalar(select(func.max(ChannelEvent.id)))
+    event_id = latest_event_id(db)
 
     def refused(rows):
         raise OperationalError("INSERT INTO messages …", {}, Exception("disk I/O error"))
