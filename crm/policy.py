@@ -60,9 +60,10 @@ def can_claim(user, contact) -> bool:
     return contact.owner_id is None and user.role == "rep"
 
 
-def get_contact(user, contact_id, *, for_update: bool = False):
-    """The contact, or 404 when it does not exist or `user` may not see it."""
-    contact = db.session.get(Contact, contact_id)
+def get_contact(user, contact_id, *, for_update: bool = False, options=()):
+    """The contact, or 404 when it does not exist or `user` may not see it. `options` are
+    loader options: what the caller's answer does not show need not be read with it."""
+    contact = db.session.get(Contact, contact_id, options=options)
     if not can_view_contact(user, contact):
         abort(404)
     return contact
@@ -111,8 +112,9 @@ def can_view_deal(user, deal) -> bool:
     return _is_manager(user) or deal.owner_id == user.id or can_view_contact(user, deal.contact)
 
 
-def get_deal(user, deal_id):
-    deal = db.session.get(Deal, deal_id)
+def get_deal(user, deal_id, *, options=()):
+    """The deal, or 404 (as get_contact, `options` included)."""
+    deal = db.session.get(Deal, deal_id, options=options)
     if not can_view_deal(user, deal):
         abort(404)
     return deal

@@ -8,6 +8,7 @@ from sqlalchemy.orm import lazyload
 
 from crm import policy
 from crm.accounts.models import User
+from crm.contacts.models import Contact
 from crm.contacts.consent import record_refusal
 from crm.conversations import contact_section, queries, services
 from crm.conversations.forms import EditMessageForm, LogMessageForm, invalid_time_message
@@ -88,7 +89,7 @@ def _sent_at(form):
 def _target_conversation(contact, form):
     conv_id = int_or_none(form.conversation_id.data)
     if conv_id is not None:
-        # The contact is already loaded (with its handles and tags): not again with it.
+        # The contact is already loaded: not again with it.
         conv = db.session.get(Conversation, conv_id,
                               options=[lazyload(Conversation.contact)])
         if conv is not None and conv.contact_id == contact.id \
@@ -97,10 +98,15 @@ def _target_conversation(contact, form):
     return None
 
 
+# The answer to a DM logged shows no tags, and its handles only when the whole panel is
+# rendered: they are read if it is.
+_LOG_ANSWER_LOADS = (lazyload(Contact.handles), lazyload(Contact.tags))
+
+
 @bp.post("/contacts/<int:contact_id>/messages")
 def log(contact_id):
     """Log a DM on a contact; an outbound one first passes consent and the duplicate check."""
-    contact = policy.get_contact(current_user, contact_id)
+    contact = policy.get_contact(current_user, contact_id, options=_LOG_ANSWER_LOADS)
     form = LogMessageForm()
     if not form.validate():
         invalid_time_message(form)

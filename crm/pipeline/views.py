@@ -2,10 +2,12 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from crm import policy
 from crm.accounts import services as accounts
 from crm.campaigns.models import Campaign
+from crm.contacts.models import Contact
 from crm.core.errors import OutreachRefused, ServiceError
 from crm.core.links import RowUrl
 from crm.core.forms import int_or_none
@@ -15,7 +17,7 @@ from crm.pipeline import board as queries
 from crm.pipeline import services
 from crm.pipeline.board import BoardFilters
 from crm.pipeline.forms import LostForm
-from crm.pipeline.models import LOST, OPEN, WON, LostReason, Stage
+from crm.pipeline.models import LOST, OPEN, WON, Deal, LostReason, Stage
 from crm.pipeline.blueprint import bp
 
 
@@ -154,10 +156,14 @@ def _back(deal, on_board: bool, f: BoardFilters):
     return redirect(url_for("pipeline.deal", deal_id=deal.id))
 
 
+# A move's answer shows the contact's handle on the card, never their tags.
+_MOVE_ANSWER_LOADS = (joinedload(Deal.contact).lazyload(Contact.tags),)
+
+
 @bp.post("/deals/<int:deal_id>/move")
 def move(deal_id):
     """Move a deal to another stage: a drag on the board, a card's select or the deal page."""
-    deal = policy.get_deal(current_user, deal_id)
+    deal = policy.get_deal(current_user, deal_id, options=_MOVE_ANSWER_LOADS)
     on_board = request.form.get("board") == "1"
     f = BoardFilters.from_args(request.form)
     seen_stage = int_or_none(request.form.get("from_stage_id")) or deal.stage_id
