@@ -10,7 +10,8 @@ from crm.imports.models import ImportRun  # noqa: F401
 from crm.jobs.models import Job  # noqa: F401
 from crm.privacy.models import Erasure, Suppression  # noqa: F401
 from crm.pipeline.models import Deal, LostReason, Pipeline, Stage, StageChange  # noqa: F401
-from crm.reports.models import DMHourCount, ResponseDayCount  # noqa: F401
+from crm.reports.models import (DMHourCount, DMHourTotal, ResponseDayCount,  # noqa: F401
+                               SentDayTotal)
 from crm.saved_views.models import SavedView  # noqa: F401
 from crm.settings.models import Setting  # noqa: F401
 from crm.tasks.models import Task  # noqa: F401

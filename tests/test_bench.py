@@ -171,6 +171,7 @@ def test_the_dm_counts_are_what_the_messages_say(bench_db):
     from crm.contacts import dm_counts
 
     assert dm_counts.stored_hours() == dm_counts.recounted_hours() != {}
+    assert dm_counts.stored_totals() == dm_counts.recounted_totals()
     assert dm_counts.stored_responses() == dm_counts.recounted_responses() != {}
 
 

@@ -40,6 +40,7 @@ def test_demo_load_once(app, db):
     assert db.session.query(Contact).filter(Contact.consent_status == "opted_out").count() > 0
     from crm.contacts import dm_counts
     assert dm_counts.stored_hours() == dm_counts.recounted_hours() != {}   # counts current
+    assert dm_counts.stored_totals() == dm_counts.recounted_totals()
     result = runner.invoke(args=["demo", "load", "--if-empty"])
     assert "already present" in result.output
     assert db.session.query(Contact).count() == count

@@ -273,4 +273,5 @@ def test_a_contact_reassigned_while_dms_are_logged_on_it_keeps_the_dashboard_cou
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(Message)) == 8
     assert dm_counts.stored_hours() == dm_counts.recounted_hours() != {}
+    assert dm_counts.stored_totals() == dm_counts.recounted_totals()
     assert dm_counts.stored_responses() == dm_counts.recounted_responses() != {}

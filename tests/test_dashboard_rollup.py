@@ -90,6 +90,7 @@ def assert_exact(viewers, zones=ZONES, presets=("7d", "30d", "90d")):
 
 def assert_counted():
     assert dm_counts.stored_hours() == dm_counts.recounted_hours()
+    assert dm_counts.stored_totals() == dm_counts.recounted_totals()
     assert dm_counts.stored_responses() == dm_counts.recounted_responses()
 
 

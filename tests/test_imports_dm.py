@@ -278,6 +278,7 @@ def test_parallel_readers_give_the_same_result(app, db, rep, tmp_path, monkeypat
     # The import counted what it wrote for the dashboard: the counts are those a recount
     # from the tables gives.
     assert dm_counts.stored_hours() == dm_counts.recounted_hours() != {}
+    assert dm_counts.stored_totals() == dm_counts.recounted_totals()
     assert dm_counts.stored_responses() == dm_counts.recounted_responses() != {}
     again = run_cli_import(str(path), owner_email=rep.email, workers=2)
     assert again["messages_added"] == 0 and again["duplicates_skipped"] == 90

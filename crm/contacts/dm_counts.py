@@ -1,10 +1,14 @@
 """The DM counts the dashboard reads, kept by the services that write what they count.
 
-Two tables (crm.reports.models):
+Four tables (crm.reports.models):
 
 - dm_hour_counts: messages per UTC hour × contact owner × platform × direction × author ×
   template, and how many of them were replied to. A message the platform reported deleted
   is not counted.
+- dm_hour_totals and sent_day_totals: everyone's sums of the same, per hour × platform ×
+  direction and (DMs sent) per UTC day × platform × author × template, so that everyone's
+  dashboard reads a few rows an hour. Every difference to dm_hour_counts adds its sums to
+  them (`everyones`); a change of owner adds nothing.
 - response_day_counts: first responses (crm.conversations.reply_state) per owner slice (one
   owner, or EVERYONE) × platform slice (one platform, or ALL_PLATFORMS) × UTC day of the
   burst's start × responder × bucket of response time (`bucket_of`), and how many of them
@@ -43,13 +47,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from crm.contacts.models import Contact
 from crm.conversations.models import OUTBOUND, Conversation, Message, ResponseTime
 from crm.extensions import db
-from crm.reports.models import DMHourCount, ResponseDayCount
+from crm.reports.models import DMHourCount, DMHourTotal, ResponseDayCount, SentDayTotal
 
 NO_OWNER = -2        # the contact has no owner
 EVERYONE = -1        # response_day_counts' owner slice: everyone's
 ALL_PLATFORMS = ""   # response_day_counts' platform slice: every platform
 CHUNK = 500
 HOURS = DMHourCount.__table__
+TOTALS = DMHourTotal.__table__
+SENT = SentDayTotal.__table__
 DAYS = ResponseDayCount.__table__
 
 
@@ -103,6 +109,12 @@ def day_key(at: datetime) -> str:
     return at.strftime("%Y-%m-%d")
 
 
+def day_of_hour(hour):
+    """The day key of an hour key (a string, or an SQL expression: both databases take
+    substr)."""
+    return hour[:10] if isinstance(hour, str) else func.substr(hour, 1, 10)
+
+
 def owner_key(owner_id: int | None) -> int:
     return NO_OWNER if owner_id is None else owner_id
 
@@ -154,8 +166,26 @@ def _add_response(days: dict, owner: int, platform: str, day: str, responder: in
             row[1] += answered
 
 
+def everyones(hours: dict) -> tuple[dict, dict]:
+    """What differences to dm_hour_counts add to everyone's totals: (per hour, platform and
+    direction; DMs sent per day, platform, author and template)."""
+    totals: dict = defaultdict(lambda: [0, 0])
+    sent: dict = defaultdict(lambda: [0, 0])
+    for (hour, _owner, platform, direction, author, template), (n, replied) in hours.items():
+        rows = [totals[(hour, platform, direction)]]
+        if direction == OUTBOUND:
+            rows.append(sent[(day_of_hour(hour), platform, author, template)])
+        for row in rows:
+            row[0] += n
+            row[1] += replied
+    return totals, sent
+
+
 def _write_all(hours: dict, days: dict) -> None:
+    totals, sent = everyones(hours)
     _write(HOURS, ("messages", "replied"), hours)
+    _write(TOTALS, ("messages", "replied"), totals)
+    _write(SENT, ("messages", "replied"), sent)
     _write(DAYS, ("bursts", "answered"), days)
 
 
@@ -246,16 +276,19 @@ def responses_grouped(*where, by=None):
 
 
 def add_messages(*where, sign: int = 1) -> None:
-    """Add the counts of the messages matching `where` (take them away with sign=-1): one
-    INSERT … SELECT … ON CONFLICT, grouped, in key order."""
+    """Add the counts of the messages matching `where` (take them away with sign=-1) to the
+    hours and to everyone's totals: one INSERT … SELECT … ON CONFLICT per table, grouped, in
+    key order."""
     g = messages_grouped(*where).subquery()
-    keys = list(g.c)[:6]
-    rows = (select(*keys, list(g.c)[6] * sign, list(g.c)[7] * sign)
-            .where(true()).order_by(*keys))
-    stmt, on_conflict = _upsert(HOURS, ("messages", "replied"))
-    db.session.execute(on_conflict(stmt.from_select(
-        ["hour", "owner_id", "platform", "direction", "author_id", "template_id", "messages",
-         "replied"], rows)))
+    hour, owner, platform, direction, author, template, n, replied = g.c
+    for table, keys, only in (
+            (HOURS, (hour, owner, platform, direction, author, template), true()),
+            (TOTALS, (hour, platform, direction), true()),
+            (SENT, (day_of_hour(hour), platform, author, template), direction == OUTBOUND)):
+        rows = (select(*keys, func.sum(n) * sign, func.sum(replied) * sign)
+                .where(only).group_by(*keys).order_by(*keys))
+        stmt, on_conflict = _upsert(table, ("messages", "replied"))
+        db.session.execute(on_conflict(stmt.from_select([c.name for c in table.c], rows)))
 
 
 def add_responses(*where, sign: int = 1) -> None:
@@ -347,10 +380,10 @@ def conversations_moved(conversation_ids, old_owner, new_owner) -> None:
 
 # Counting from scratch ---------------------------------------------------------------------
 def recount() -> None:
-    """Both tables counted again from every message and response time (after a restore, or a
-    load that went around the services)."""
-    db.session.execute(HOURS.delete())
-    db.session.execute(DAYS.delete())
+    """Every table counted again from every message and response time (after a restore, or
+    a load that went around the services)."""
+    for table in (HOURS, TOTALS, SENT, DAYS):
+        db.session.execute(table.delete())
     add_messages()
     add_responses()
 
@@ -364,6 +397,19 @@ def stored_hours() -> dict:
 def recounted_hours() -> dict:
     """The same, straight from the messages: what the kept rows must equal."""
     return {tuple(r[:6]): (r[6], r[7]) for r in db.session.execute(messages_grouped())}
+
+
+def stored_totals() -> tuple[dict, dict]:
+    """Everyone's totals kept: ({(hour, platform, direction): (messages, replied)},
+    {(day, platform, author, template): (messages, replied)})."""
+    return tuple({tuple(r[:-2]): (r[-2], r[-1]) for r in db.session.execute(
+        select(*table.c).where(table.c.messages != 0))} for table in (TOTALS, SENT))
+
+
+def recounted_totals() -> tuple[dict, dict]:
+    """The same, summed from the messages: what the kept rows must equal."""
+    return tuple({k: tuple(v) for k, v in part.items() if v[0]}
+                 for part in everyones(recounted_hours()))
 
 
 def stored_responses() -> dict:

@@ -10,12 +10,13 @@ from sqlalchemy import and_, case, func, or_, select
 from crm.contacts.models import Contact
 from crm.conversations.models import (INBOUND, NEEDS_REPLY, OUTBOUND, Conversation, Message,
                                       ResponseTime)
-from crm.contacts.dm_counts import hour_key
+from crm.contacts.dm_counts import day_key, hour_key
 from crm.core.cache import remember
 from crm.core.timeutil import utcnow
 from crm.extensions import db
 from crm.reports import response_rollup
-from crm.reports.models import DMHourCount
+from crm.reports.response_rollup import whole_days
+from crm.reports.models import DMHourCount, DMHourTotal, SentDayTotal
 from crm.reports.percentiles import EVERYONE, LEVELS, interpolate
 from crm.reports.sqlhelp import ratio
 
@@ -95,8 +96,9 @@ def _floor_hour(value: datetime) -> datetime:
 def sent_figures(scope, periods) -> tuple[list, dict, dict, dict]:
     """The trend (sent, replied-to and received per period), and sent / replied-to per
     author, per platform and per template, summed from the DM counts per UTC hour
-    (crm.contacts.dm_counts). A period starting inside an hour (zones at :30 or :45 from
-    UTC) splits it: such hours are read from the messages themselves."""
+    (crm.contacts.dm_counts): everyone's from their totals per hour, and per UTC day for the
+    range's whole days. A period starting inside an hour (zones at :30 or :45 from UTC)
+    splits it: such hours are read from the messages themselves."""
     points = [TrendPoint(p.label, p.start, p.end) for p in periods]
     by_author, by_platform, by_template = {}, {}, {}
     if scope.start >= scope.end:
@@ -104,6 +106,9 @@ def sent_figures(scope, periods) -> tuple[list, dict, dict, dict]:
     edges = {scope.start, scope.end, *(p.start for p in periods), *(p.end for p in periods)}
     split = sorted({_floor_hour(e) for e in edges if _floor_hour(e) != e})
     starts = [hour_key(p.start) for p in periods]   # whole hours, unless split
+    everyone = scope.owner_id is None
+    # Everyone's sent DMs of these whole UTC days are read per day (split hours included).
+    first, last = whole_days(scope.start, scope.end) if everyone else (scope.end, scope.end)
 
     def add(point, direction, n, replied):
         if direction == INBOUND:
@@ -113,28 +118,43 @@ def sent_figures(scope, periods) -> tuple[list, dict, dict, dict]:
             point.replied += int(replied)
 
     def add_out(platform, author, template, n, replied):
+        if not n:   # rows left at zero by a change read as nothing
+            return
         by_platform.setdefault(platform, SentReplies()).add(n, replied)
         by_author.setdefault(author or None, SentReplies()).add(n, replied)
         if template:
             by_template.setdefault(template, SentReplies()).add(n, replied)
 
-    hours = DMHourCount
-    where = [hours.hour >= hour_key(_floor_hour(scope.start)), hours.hour < hour_key(scope.end),
-             *([hours.hour.not_in([hour_key(h) for h in split])] if split else []),
-             *([hours.owner_id == scope.owner_id] if scope.owner_id is not None else []),
-             *([hours.platform == scope.platform] if scope.platform else [])]
-    for hour, direction, n, replied in db.session.execute(
-            select(hours.hour, hours.direction, func.sum(hours.messages), func.sum(hours.replied))
-            .where(*where).group_by(hours.hour, hours.direction)):
+    def where(table, spans) -> list:
+        """The whole hours of the spans [a, b) in `table`, in the scope's owner and platform
+        (each span one range of the hours)."""
+        return [or_(*[and_(table.hour >= hour_key(_floor_hour(a)), table.hour < hour_key(b))
+                      for a, b in spans]),
+                *([table.hour.not_in([hour_key(h) for h in split])] if split else []),
+                *([table.owner_id == scope.owner_id] if not everyone else []),
+                *([table.platform == scope.platform] if scope.platform else [])]
+
+    def summed(table, *keys, where):
+        return db.session.execute(select(*keys, func.sum(table.messages), func.sum(table.replied))
+                                  .where(*where).group_by(*keys))
+
+    trend = DMHourTotal if everyone else DMHourCount
+    for hour, direction, n, replied in summed(trend, trend.hour, trend.direction,
+                                              where=where(trend, [(scope.start, scope.end)])):
         i = bisect_right(starts, hour) - 1
         if i >= 0:
             add(points[i], direction, n, replied)
-    for row in db.session.execute(
-            select(hours.platform, hours.author_id, hours.template_id, func.sum(hours.messages),
-                   func.sum(hours.replied))
-            .where(*where, hours.direction == OUTBOUND)
-            .group_by(hours.platform, hours.author_id, hours.template_id)):
-        if row[3]:   # rows left at zero by a change read as nothing
+    hours = DMHourCount
+    edge_spans = [(a, b) for a, b in [(scope.start, first), (last, scope.end)] if a < b]
+    if edge_spans:   # the range's hours outside its whole days (everyone's), or all of them
+        for row in summed(hours, hours.platform, hours.author_id, hours.template_id,
+                          where=[*where(hours, edge_spans), hours.direction == OUTBOUND]):
+            add_out(*row)
+    if first < last:
+        days = SentDayTotal
+        for row in summed(days, days.platform, days.author_id, days.template_id,
+                          where=[days.day >= day_key(first), days.day < day_key(last),
+                                 *([days.platform == scope.platform] if scope.platform else [])]):
             add_out(*row)
     if split:
         in_split = or_(*[and_(Message.sent_at >= max(h, scope.start),
@@ -148,13 +168,12 @@ def sent_figures(scope, periods) -> tuple[list, dict, dict, dict]:
                 .join(Contact, Contact.id == Conversation.contact_id)
                 .where(Message.direction.in_((INBOUND, OUTBOUND)), in_split,
                        Message.deleted_at.is_(None),
-                       *([Contact.owner_id == scope.owner_id]
-                         if scope.owner_id is not None else []),
+                       *([Contact.owner_id == scope.owner_id] if not everyone else []),
                        *([Conversation.platform == scope.platform] if scope.platform else []))):
             i = bisect_right(period_starts, at) - 1
             if i >= 0 and at < periods[i].end:
                 add(points[i], direction, 1, replied_at is not None)
-            if direction == OUTBOUND:
+            if direction == OUTBOUND and not first <= at < last:
                 add_out(platform, author, template, 1, replied_at is not None)
     return points, by_author, by_platform, by_template
 
@@ -226,7 +245,8 @@ def dm_figures(scope, periods, target_hours: int, now: datetime | None = None) -
     fig.trend, fig.by_author, fig.by_platform, fig.by_template = remember(
         "sent", key + tuple((p.start, p.end) for p in periods),
         lambda: sent_figures(scope, periods),
-        scope.reads("dm_hour_counts", "messages", "conversations"))
+        scope.reads("dm_hour_counts", "dm_hour_totals", "sent_day_totals", "messages",
+                    "conversations"))
     bursts, fig.answered, fig.within_target, pct = remember(
         "responses", key + (target,), lambda: response_figures(scope, target),
         scope.reads("response_times", "conversations"))

@@ -34,6 +34,36 @@ class DMHourCount(db.Model):
     replied: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
+class DMHourTotal(db.Model):
+    """Everyone's messages per UTC hour, platform and direction (dm_hour_counts without the
+    owner, author and template): everyone's trend reads a range of these, a few rows an hour."""
+
+    __tablename__ = "dm_hour_totals"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    hour: Mapped[str] = mapped_column(String(13), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    direction: Mapped[str] = mapped_column(String(3), primary_key=True)
+    messages: Mapped[int] = mapped_column(Integer, nullable=False)
+    replied: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class SentDayTotal(db.Model):
+    """Everyone's DMs sent per UTC day, platform, author and template: everyone's DMs per rep,
+    platform and template read the range's whole UTC days here and its edge hours from
+    dm_hour_counts."""
+
+    __tablename__ = "sent_day_totals"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)      # 'YYYY-MM-DD', UTC
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    author_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    template_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    messages: Mapped[int] = mapped_column(Integer, nullable=False)
+    replied: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
 class ResponseDayCount(db.Model):
     """First responses per UTC day of the burst's start, owner slice (one owner, -1 for
     everyone's, -2 for no owner), platform slice ("" for all), responder (0: none) and bucket

@@ -46,7 +46,8 @@ def _union(parts: list):
     return parts[0] if len(parts) == 1 else union_all(*parts)
 
 
-def _whole_days(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+def whole_days(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """The UTC midnights [first, last) of the whole UTC days within [start, end)."""
     first = start.replace(hour=0, minute=0, second=0, microsecond=0)
     if first < start:
         first += timedelta(days=1)
@@ -75,7 +76,7 @@ def figures(scope, conversation_ids, target_seconds: int, levels, interpolate, e
     # listed once (SQLite would list them again for each part of a UNION).
     spread = conversation_ids is None
     where_raw = [] if spread else [ResponseTime.conversation_id.in_(conversation_ids)]
-    first, last = _whole_days(scope.start, scope.end)
+    first, last = whole_days(scope.start, scope.end)
     counts: dict = defaultdict(lambda: [0, 0])      # (responder, bucket) -> [bursts, answered]
     if first < last:
         for responder, bucket, n, a in db.session.execute(_day_counts(scope, first, last)):
