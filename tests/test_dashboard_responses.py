@@ -13,9 +13,8 @@ from crm.contacts.models import Contact
 from crm.conversations import services as dms
 from crm.conversations.models import Conversation, ResponseTime
 from crm.extensions import db as _db
-from crm.reports.dm_figures import response_figures
 from crm.reports.filters import DashboardFilters
-from crm.reports.percentiles import EVERYONE, LEVELS, interpolate
+from crm.reports.response_rollup import LEVELS, TEAM as EVERYONE, interpolate, response_figures
 from crm.reports.scope import Scope
 from tests import factories
 

@@ -278,8 +278,7 @@ def test_response_times_are_exact_percentiles(team, seed):
     import random
 
     from crm.conversations.models import ResponseTime
-    from crm.reports.dm_figures import burst_where, response_figures
-    from crm.reports.percentiles import EVERYONE, LEVELS, interpolate
+    from crm.reports.response_rollup import LEVELS, TEAM as EVERYONE, interpolate, response_figures
 
     manager, rep, other_rep, mine, theirs, *_ = team
     rng = random.Random(seed)
@@ -300,12 +299,12 @@ def test_response_times_are_exact_percentiles(team, seed):
         scope = Scope.for_view(viewer, DashboardFilters.from_args({"preset": "7d"}, "UTC", NOW))
         bursts, answered, within, pct = response_figures(scope, 86400)
         rows = _db.session.execute(select(ResponseTime.response_seconds)
-                                   .where(*burst_where(scope))).scalars().all()
+                                   .where(*scope.response_where())).scalars().all()
         assert bursts == len(rows) > 0
         assert answered == sum(v is not None for v in rows)
         assert within == sum(v is not None and v <= 86400 for v in rows)
         expected = percentile_cont(_db.session.execute(
             select(ResponseTime.responder_id, ResponseTime.response_seconds)
-            .where(*burst_where(scope), ResponseTime.response_seconds.is_not(None))).all(),
+            .where(*scope.response_where(), ResponseTime.response_seconds.is_not(None))).all(),
             EVERYONE, LEVELS, interpolate)
         assert pct == expected and EVERYONE in pct

@@ -8,16 +8,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, case, func, or_, select
 
 from crm.contacts.models import Contact
-from crm.conversations.models import (INBOUND, NEEDS_REPLY, OUTBOUND, Conversation, Message,
-                                      ResponseTime)
+from crm.conversations.models import INBOUND, NEEDS_REPLY, OUTBOUND, Conversation, Message
 from crm.contacts.dm_counts import day_key, hour_key
 from crm.core.cache import remember
 from crm.core.timeutil import utcnow
 from crm.extensions import db
-from crm.reports import response_rollup
-from crm.reports.response_rollup import whole_days
+from crm.reports.response_rollup import TEAM, response_figures, whole_days
 from crm.reports.models import DMHourCount, DMHourTotal, SentDayTotal
-from crm.reports.percentiles import EVERYONE, LEVELS, interpolate
 from crm.reports.sqlhelp import ratio
 
 
@@ -178,19 +175,6 @@ def sent_figures(scope, periods) -> tuple[list, dict, dict, dict]:
     return points, by_author, by_platform, by_template
 
 
-def burst_where(scope) -> list:
-    return [ResponseTime.burst_started_at >= scope.start, ResponseTime.burst_started_at < scope.end,
-            *scope.in_conversations(ResponseTime.conversation_id)]
-
-
-def response_figures(scope, target_seconds: int) -> tuple[int, int, int, dict]:
-    """(bursts started in the range, answered, answered within target, {EVERYONE or
-    responder: (median, p90)}): the first-response counts per day, and the values near the
-    ranks only (crm.reports.response_rollup)."""
-    return response_rollup.figures(scope, scope.conversation_ids(), target_seconds, LEVELS,
-                                   interpolate, EVERYONE)
-
-
 def waiting_in_range(scope, target_seconds: int, now: datetime) -> tuple[int, int]:
     """Bursts of the range still waiting now (the conversation's current wait started in the
     range), and how many of them are past the target. Read from the conversations alone."""
@@ -254,8 +238,8 @@ def dm_figures(scope, periods, target_hours: int, now: datetime | None = None) -
         "waiting_in_range", key + (target, now), lambda: waiting_in_range(scope, target, now),
         scope.reads("conversations"))
     fig.closed_unanswered = max(0, bursts - fig.answered - still_waiting)
-    fig.median, fig.p90 = pct.get(EVERYONE, (None, None))
-    fig.median_by_responder = {k: v[0] for k, v in pct.items() if k != EVERYONE}
+    fig.median, fig.p90 = pct.get(TEAM, (None, None))
+    fig.median_by_responder = {k: v[0] for k, v in pct.items() if k != TEAM}
     fig.needs_reply, fig.needs_reply_over_target, fig.oldest_wait_since = remember(
         "waiting_now", key + (target, now), lambda: waiting_now(scope, target, now),
         ("conversations", "contacts"))

@@ -49,8 +49,9 @@ def _period(filters, args):
     return periods[i].start, periods[i].end, periods[i].label
 
 
-def _keyset(stmt, order_col, id_col, cursor, *, desc=True):
-    """Order by (order_col, id) and continue after `cursor` ("iso~id" or "num~id")."""
+def _page(stmt, order_col, id_col, cursor, *, desc=True):
+    """One page of `stmt` ordered by (order_col, id) after `cursor` ("iso~id" or "num~id"),
+    and the next page's cursor (None on the last page)."""
     if cursor:
         try:
             raw, _, ident = cursor.rpartition("~")
@@ -62,15 +63,19 @@ def _keyset(stmt, order_col, id_col, cursor, *, desc=True):
                  or_(order_col > value, and_(order_col == value, id_col > ident)))
         stmt = stmt.where(after)
     order = (order_col.desc(), id_col.desc()) if desc else (order_col.asc(), id_col.asc())
-    return stmt.order_by(*order).limit(PAGE + 1)
-
-
-def _cursor(rows, value_of):
+    result = db.session.execute(stmt.order_by(*order).limit(PAGE + 1)).unique()
+    rows = result.scalars().all() if len(stmt.column_descriptions) == 1 else result.all()
     if len(rows) <= PAGE:
         return rows, None
-    last = rows[PAGE - 1]
-    value = value_of(last)
-    return rows[:PAGE], f"{value.isoformat() if isinstance(value, datetime) else value}~{last.id}"
+    last = rows[PAGE - 1] if len(stmt.column_descriptions) == 1 else rows[PAGE - 1][0]
+    value = getattr(last, order_col.key)
+    value = value.isoformat() if isinstance(value, datetime) else value
+    return rows[:PAGE], f"{value}~{getattr(last, id_col.key)}"
+
+
+def _with_contact(path, *more):
+    """`path` to a contact eager-loaded without the tags and handles no list shows."""
+    return path.options(*more, lazyload(Contact.tags), lazyload(Contact.handles))
 
 
 # Deals -----------------------------------------------------------------------------------
@@ -126,11 +131,8 @@ def deals(scope, filters, args, cursor):
         raise UnknownDrill("view")
     if stage is not None:
         params["stage"] = stage.id
-    stmt = stmt.options(joinedload(Deal.contact).lazyload(Contact.tags),
-                        joinedload(Deal.contact).lazyload(Contact.handles),
-                        joinedload(Deal.campaign))
-    rows = db.session.scalars(_keyset(stmt, Deal.id, Deal.id, cursor)).unique().all()
-    rows, nxt = _cursor(rows, lambda d: d.id)
+    stmt = stmt.options(_with_contact(joinedload(Deal.contact)), joinedload(Deal.campaign))
+    rows, nxt = _page(stmt, Deal.id, Deal.id, cursor)
     return title, rows, nxt, params
 
 
@@ -166,11 +168,10 @@ def messages(scope, filters, args, cursor):
         words.append(f"({label})")
     else:
         words.append(filters.range_label)
-    stmt = stmt.options(joinedload(Message.conversation).joinedload(Conversation.contact)
-                        .options(lazyload(Contact.tags), lazyload(Contact.handles)),
-                        joinedload(Message.template))
-    rows = db.session.scalars(_keyset(stmt, Message.sent_at, Message.id, cursor)).unique().all()
-    rows, nxt = _cursor(rows, lambda m: m.sent_at)
+    stmt = stmt.options(
+        _with_contact(joinedload(Message.conversation).joinedload(Conversation.contact)),
+        joinedload(Message.template))
+    rows, nxt = _page(stmt, Message.sent_at, Message.id, cursor)
     return " ".join(words), rows, nxt, params
 
 
@@ -187,11 +188,9 @@ def waiting(scope, filters, args, cursor):
         stmt = stmt.where(Conversation.waiting_since < utcnow() - timedelta(hours=target))
         params["over"] = "1"
         title = f"Conversations waiting more than {target} h for a reply"
-    stmt = stmt.options(joinedload(Conversation.contact).options(
-        joinedload(Contact.owner), lazyload(Contact.tags), lazyload(Contact.handles)))
-    rows = db.session.scalars(_keyset(stmt, Conversation.waiting_since, Conversation.id, cursor,
-                                      desc=False)).unique().all()
-    rows, nxt = _cursor(rows, lambda c: c.waiting_since)
+    stmt = stmt.options(_with_contact(joinedload(Conversation.contact),
+                                      joinedload(Contact.owner)))
+    rows, nxt = _page(stmt, Conversation.waiting_since, Conversation.id, cursor, desc=False)
     return title, rows, nxt, params
 
 
@@ -199,9 +198,7 @@ def bursts(scope, filters, args, cursor):
     target = int(settings.get("response_target_hours") or 24) * 3600
     stmt = (select(ResponseTime, Conversation)
             .join(Conversation, Conversation.id == ResponseTime.conversation_id)
-            .where(ResponseTime.burst_started_at >= scope.start,
-                   ResponseTime.burst_started_at < scope.end,
-                   *scope.in_conversations(ResponseTime.conversation_id)))
+            .where(*scope.response_where()))
     which = args.get("which", "answered")
     waiting_now = and_(ResponseTime.answered_at.is_(None), Conversation.state == NEEDS_REPLY,
                        Conversation.waiting_since == ResponseTime.burst_started_at)
@@ -222,15 +219,9 @@ def bursts(scope, filters, args, cursor):
     if int_or_none(args.get("responder")) is not None:
         stmt = stmt.where(ResponseTime.responder_id == int(args["responder"]))
         params["responder"] = args["responder"]
-    stmt = stmt.options(joinedload(Conversation.contact).options(
-        lazyload(Contact.tags), lazyload(Contact.handles)))
-    rows = db.session.execute(_keyset(stmt, ResponseTime.burst_started_at, ResponseTime.id,
-                                      cursor)).unique().all()
-    if len(rows) > PAGE:
-        last = rows[PAGE - 1][0]
-        return f"{title} {filters.range_label}", rows[:PAGE], \
-            f"{last.burst_started_at.isoformat()}~{last.id}", params
-    return f"{title} {filters.range_label}", rows, None, params
+    stmt = stmt.options(_with_contact(joinedload(Conversation.contact)))
+    rows, nxt = _page(stmt, ResponseTime.burst_started_at, ResponseTime.id, cursor)
+    return f"{title} {filters.range_label}", rows, nxt, params
 
 
 # Tasks -------------------------------------------------------------------------------------
@@ -263,12 +254,9 @@ def tasks(scope, filters, args, cursor):
     elif int_or_none(assignee) is not None:
         stmt = stmt.where(Task.assignee_id == int(assignee))
         params["assignee"] = assignee
-    stmt = stmt.options(joinedload(Task.contact).options(lazyload(Contact.tags),
-                                                         lazyload(Contact.handles)),
+    stmt = stmt.options(_with_contact(joinedload(Task.contact)),
                         selectinload(Task.deal).lazyload("*"))
-    rows = db.session.scalars(_keyset(stmt, order, Task.id, cursor,
-                                      desc=not oldest_first)).unique().all()
-    rows, nxt = _cursor(rows, lambda t: getattr(t, order.key))
+    rows, nxt = _page(stmt, order, Task.id, cursor, desc=not oldest_first)
     return title, rows, nxt, params
 
 
@@ -286,10 +274,8 @@ def opt_outs(scope, filters, args, cursor):
         stmt = stmt.where(consent.source_label() == source)
         params["source"] = source
         title += f" · {source}"
-    stmt = stmt.options(joinedload(ConsentEvent.contact).options(
-        lazyload(Contact.tags), lazyload(Contact.handles)))
-    rows = db.session.scalars(_keyset(stmt, ConsentEvent.at, ConsentEvent.id, cursor)).unique().all()
-    rows, nxt = _cursor(rows, lambda e: e.at)
+    stmt = stmt.options(_with_contact(joinedload(ConsentEvent.contact)))
+    rows, nxt = _page(stmt, ConsentEvent.at, ConsentEvent.id, cursor)
     return title, rows, nxt, params
 
 
@@ -301,19 +287,16 @@ def refusals(scope, filters, args, cursor):
         stmt = stmt.where(consent.refused_action() == args["action"])
         params["action"] = args["action"]
         title = f"Refused: {args['action']} · {filters.range_label}"
-    rows = db.session.scalars(_keyset(stmt, AuditEvent.at, AuditEvent.id, cursor)).unique().all()
-    rows, nxt = _cursor(rows, lambda e: e.at)
+    rows, nxt = _page(stmt, AuditEvent.at, AuditEvent.id, cursor)
     contacts = {c.id: c for c in db.session.scalars(
-        select(Contact).options(lazyload(Contact.tags), lazyload(Contact.handles))
-        .where(Contact.id.in_({e.entity_id for e in rows if e.entity_id})))}
+        _with_contact(select(Contact)).where(Contact.id.in_({e.entity_id for e in rows if e.entity_id})))}
     return title, [(e, contacts.get(e.entity_id)) for e in rows], nxt, params
 
 
 def unknown_consent(scope, filters, args, cursor):
     stmt = select(Contact).where(*consent.unknown_in_outreach_where(scope)).options(
         lazyload(Contact.tags), selectinload(Contact.handles))
-    rows = db.session.scalars(_keyset(stmt, Contact.id, Contact.id, cursor)).unique().all()
-    rows, nxt = _cursor(rows, lambda c: c.id)
+    rows, nxt = _page(stmt, Contact.id, Contact.id, cursor)
     return f"Consent unknown, DMed {filters.range_label}", rows, nxt, {}
 
 

@@ -4,21 +4,6 @@ import io
 
 from crm.core.timeutil import local
 
-TABLES = {
-    "summary": "Headline figures",
-    "stages": "Pipeline stages",
-    "leaderboard": "Rep leaderboard",
-    "dm-reps": "DMs per rep",
-    "dm-platforms": "DMs per platform",
-    "dm-templates": "DMs per template",
-    "trend": "DMs per period",
-    "work": "Tasks per person",
-    "opt-outs": "Opt-outs per period",
-    "opt-out-sources": "Opt-out sources",
-    "refusals": "Refused outreach",
-}
-
-
 def _cell(value):
     """Numbers as they are; text that a spreadsheet would run as a formula is quoted."""
     if value is None:
@@ -92,18 +77,6 @@ def _sent_replies(label, rows):
         [name, v.sent, v.replied, v.rate] for name, _, v in rows]
 
 
-def dm_reps(d):
-    return _sent_replies("Person", d.rep_rows)
-
-
-def dm_platforms(d):
-    return _sent_replies("Platform", d.platform_rows)
-
-
-def dm_templates(d):
-    return _sent_replies("Template", d.template_rows)
-
-
 def trend(d):
     head = ["Period starting", "DMs sent", "DMs received", "Sent DMs that got a reply"]
     return head, [[local(p.start, d.filters.tz).date().isoformat(), p.sent, p.received, p.replied]
@@ -129,14 +102,16 @@ def refusals(d):
     return ["Refused action", "Attempts"], [list(r) for r in d.consent.refusals_by_action]
 
 
-BUILDERS = {"summary": summary, "stages": stages, "leaderboard": leaderboard, "dm-reps": dm_reps,
-            "dm-platforms": dm_platforms, "dm-templates": dm_templates, "trend": trend,
-            "work": work, "opt-outs": opt_outs, "opt-out-sources": opt_out_sources,
-            "refusals": refusals}
+TABLES = {"summary": summary, "stages": stages, "leaderboard": leaderboard,
+          "dm-reps": lambda d: _sent_replies("Person", d.rep_rows),
+          "dm-platforms": lambda d: _sent_replies("Platform", d.platform_rows),
+          "dm-templates": lambda d: _sent_replies("Template", d.template_rows),
+          "trend": trend, "work": work, "opt-outs": opt_outs,
+          "opt-out-sources": opt_out_sources, "refusals": refusals}
 
 
 def to_csv(table: str, dashboard) -> str:
-    head, rows = BUILDERS[table](dashboard)
+    head, rows = TABLES[table](dashboard)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(head)

@@ -10,8 +10,11 @@ the hours at its two edges from the response times themselves. The buckets tell 
 within-target count (a target of whole hours up to a week never splits one; a longer one
 counts its bucket's values) and where the median
 and 90th percentile ranks lie; the exact values are then read from the response times in
-those buckets only.
+those buckets only, and the median and 90th percentile computed as PostgreSQL's
+percentile_cont gives them: sorted values v[0..n-1], h = p·(n-1), the result is
+v[⌊h⌋] + (h-⌊h⌋)·(v[⌊h⌋+1] - v[⌊h⌋]).
 """
+import math
 from collections import defaultdict
 from datetime import datetime, timedelta
 
@@ -23,6 +26,23 @@ from crm.conversations.models import ResponseTime
 from crm.extensions import db
 from crm.reports.models import ResponseDayCount
 from crm.reports.sqlhelp import indexed_by
+
+
+LEVELS = (0.5, 0.9)
+TEAM = "all"   # the percentiles of every responder's times together, next to each one's
+
+
+def interpolate(p: float, n: int, values: dict) -> float | None:
+    """percentile_cont from the rank -> value pairs around h (ranks start at 1)."""
+    if not n:
+        return None
+    h = p * (n - 1)
+    lo = math.floor(h)
+    low = values.get(lo + 1)
+    high = values.get(lo + 2, low)
+    if low is None:
+        return None
+    return low + (h - lo) * (high - low)
 
 
 def bucket_sql(column):
@@ -67,15 +87,14 @@ def _day_counts(scope, first: datetime, last: datetime):
             .group_by(ResponseDayCount.responder_id, ResponseDayCount.bucket))
 
 
-def figures(scope, conversation_ids, target_seconds: int, levels, interpolate, everyone_key):
-    """(bursts, answered, within target, {everyone_key or responder: (median, p90)}) for
-    the response times of the conversations `conversation_ids` (a SELECT of their ids, or
-    None for every conversation)."""
+def response_figures(scope, target_seconds: int):
+    """(bursts started in the range, answered, answered within target, {TEAM or
+    responder: (median, p90)}) for the response times in the scope."""
     # Every conversation: each range below is read on its own from a covering index. Some
     # (one owner's, one platform's): one statement per read, so that the conversations are
     # listed once (SQLite would list them again for each part of a UNION).
-    spread = conversation_ids is None
-    where_raw = [] if spread else [ResponseTime.conversation_id.in_(conversation_ids)]
+    where_raw = scope.in_conversations(ResponseTime.conversation_id)
+    spread = not where_raw
     first, last = whole_days(scope.start, scope.end)
     counts: dict = defaultdict(lambda: [0, 0])      # (responder, bucket) -> [bursts, answered]
     if first < last:
@@ -115,11 +134,10 @@ def figures(scope, conversation_ids, target_seconds: int, levels, interpolate, e
             within += n
         elif low is None or low <= target_seconds:
             split = bucket                            # the target falls inside this bucket
-        for group in (responder, everyone_key):
+        for group in (responder, TEAM):
             per_group[group][bucket] = per_group[group].get(bucket, 0) + n
     value = ResponseTime.response_seconds
-    range_where = [*where_raw, ResponseTime.burst_started_at >= scope.start,
-                   ResponseTime.burst_started_at < scope.end]
+    range_where = scope.response_where()
     if split is not None:
         low, _ = bounds(split)
         within += db.session.scalar(_by_value(select(func.count()).where(
@@ -130,7 +148,7 @@ def figures(scope, conversation_ids, target_seconds: int, levels, interpolate, e
     needed: dict = defaultdict(set)                   # bucket -> groups
     for group, per in per_group.items():
         n = sum(per.values())
-        ranks = {r for p in levels for r in (int(p * (n - 1)) + 1, int(p * (n - 1)) + 2)
+        ranks = {r for p in LEVELS for r in (int(p * (n - 1)) + 1, int(p * (n - 1)) + 2)
                  if r <= n}
         below, spots = 0, {}
         for bucket in sorted(per):
@@ -148,7 +166,7 @@ def figures(scope, conversation_ids, target_seconds: int, levels, interpolate, e
             clause = [value >= low if low is not None else value.is_not(None)]
             if high is not None:
                 clause.append(value <= high)
-            if everyone_key not in groups:
+            if TEAM not in groups:
                 who = [g for g in groups if g is not None]
                 clause.append(or_(*([ResponseTime.responder_id.in_(who)] if who else []),
                                   *([ResponseTime.responder_id.is_(None)]
@@ -173,7 +191,7 @@ def figures(scope, conversation_ids, target_seconds: int, levels, interpolate, e
         key = (group, bucket)
         if key not in sorted_cache:
             by_responder = values[bucket]
-            vs = [v for vs in by_responder.values() for v in vs] if group == everyone_key \
+            vs = [v for vs in by_responder.values() for v in vs] if group == TEAM \
                 else by_responder.get(group, [])
             sorted_cache[key] = sorted(vs)
         return sorted_cache[key]
@@ -181,5 +199,5 @@ def figures(scope, conversation_ids, target_seconds: int, levels, interpolate, e
     pct = {}
     for group, (n, spots) in wanted.items():
         at = {r: ordered(group, bucket)[i - 1] for r, (bucket, i) in spots.items()}
-        pct[group] = tuple(interpolate(p, n, at) for p in levels)
+        pct[group] = tuple(interpolate(p, n, at) for p in LEVELS)
     return bursts, answered, within, pct

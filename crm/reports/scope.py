@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from crm import policy
 from crm.contacts.models import Contact
-from crm.conversations.models import Conversation
+from crm.conversations.models import Conversation, ResponseTime
 from crm.pipeline.models import Deal
 from crm.tasks.models import Task
 
@@ -116,6 +116,12 @@ class Scope:
         """[column IN (conversations in scope)] or [] — for Message and ResponseTime."""
         ids = self.conversation_ids()
         return [] if ids is None else [column.in_(ids)]
+
+    def response_where(self) -> list:
+        """The response times of bursts started in the range, in the scope."""
+        return [ResponseTime.burst_started_at >= self.start,
+                ResponseTime.burst_started_at < self.end,
+                *self.in_conversations(ResponseTime.conversation_id)]
 
     # Tasks ---------------------------------------------------------------------------------
     def task_where(self) -> list:
