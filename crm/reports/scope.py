@@ -94,16 +94,17 @@ class Scope:
         return self.owner_id is None or not getattr(self.viewer, "is_manager", False)
 
     def waiting_where(self) -> list:
-        """Clauses for "waiting on you" (crm.conversations.services.needs_reply_count, the
-        navigation's badge and Home): a rep's own dashboard counts the unassigned contacts'
-        conversations too, as the rep may answer them; a manager's choice of owner is that
-        owner's contacts."""
-        if self.owner_id is not None and not getattr(self.viewer, "is_manager", False):
-            where = [policy.conversation_scope(self.viewer)]
-            if self.platform:
-                where.append(Conversation.platform == self.platform)
-            return where
-        return self.conversation_where()
+        """Clauses on Conversation and its joined Contact for "waiting on you"
+        (crm.conversations.services.needs_reply_count, the navigation's badge and Home): a
+        rep's own dashboard counts the unassigned contacts' conversations too, as the rep may
+        answer them; a manager's choice of owner is that owner's contacts. Each waiting
+        conversation's contact is checked, rather than every contact in scope listed first."""
+        where = [policy.contact_scope(self.viewer)]
+        if not self.waiting_on_viewer:
+            where.append(Contact.owner_id == self.owner_id)
+        if self.platform:
+            where.append(Conversation.platform == self.platform)
+        return where
 
     def conversation_ids(self):
         """A subquery of the conversation ids in scope, or None when every one counts."""
