@@ -10,7 +10,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from crm.accounts.models import User, UserSession
 from crm.audit import services as audit
@@ -20,6 +20,11 @@ from crm.extensions import db
 
 # last_seen_at is written at most this often per session, in its own short transaction.
 TOUCH_EVERY = timedelta(seconds=60)
+
+
+# Read on every request: built once, the hash bound at each use.
+_SESSION_AND_USER = (select(UserSession, User).join(User, User.id == UserSession.user_id)
+                     .where(UserSession.token_hash == bindparam("token_hash")))
 
 
 def _hash(secret: str) -> str:
@@ -61,9 +66,7 @@ def user_for(secret: str) -> User | None:
     """The user of a live session with this secret (None when ended, expired or idle)."""
     if not secret:
         return None
-    found = db.session.execute(
-        select(UserSession, User).join(User, User.id == UserSession.user_id)
-        .where(UserSession.token_hash == _hash(secret))).first()
+    found = db.session.execute(_SESSION_AND_USER, {"token_hash": _hash(secret)}).first()
     if found is None:
         return None
     row, user = found

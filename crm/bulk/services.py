@@ -85,14 +85,17 @@ def _version(record) -> dict:
     return {"version": record.version}
 
 
+# The selection bar's menus, on every list page that has one: built once.
+_ACTIVE_USERS = select(User.id, User.name).where(User.active.is_(True)).order_by(User.name)
+_OPEN_CAMPAIGNS = (select(Campaign.id, Campaign.name).where(Campaign.archived_at.is_(None))
+                   .order_by(Campaign.name).limit(200))
+
+
 def bar_options(user, *, with_campaigns: bool = True) -> dict:
     """What the selection bar offers `user`: whom to reassign to (managers only) and which
     campaigns to add people to."""
-    owners = db.session.execute(select(User.id, User.name).where(User.active.is_(True))
-                                .order_by(User.name)).all() if policy.can_reassign(user) else []
-    open_campaigns = db.session.execute(
-        select(Campaign.id, Campaign.name).where(Campaign.archived_at.is_(None))
-        .order_by(Campaign.name).limit(200)).all() if with_campaigns else []
+    owners = db.session.execute(_ACTIVE_USERS).all() if policy.can_reassign(user) else []
+    open_campaigns = db.session.execute(_OPEN_CAMPAIGNS).all() if with_campaigns else []
     return {"bulk_owners": owners, "bulk_campaigns": open_campaigns,
             "bulk_can_reassign": policy.can_reassign(user), "bulk_max": MAX_ROWS,
             "bulk_undo_window": UNDO_MINUTES,

@@ -43,16 +43,20 @@ def reply_box(conv) -> ReplyBox | None:
                     channel.templates if window.mode == TEMPLATE else [])
 
 
+# The newest reply in flight, the number of broken channels and the newest media file: the
+# same statement on every page, so it is built once.
+_LATEST = select(
+    select(func.max(OutboundSend.updated_at)).scalar_subquery(),
+    select(func.count(Channel.id)).where(Channel.status == NEEDS_RECONNECTING).scalar_subquery(),
+    select(func.max(MessageMedia.updated_at)).scalar_subquery())
+
+
 def _state() -> tuple[str, int]:
     """(DM version, channels needing reconnection), in one statement, once per request:
     every page shows both (the poll's starting point and the banner)."""
     kept = request.environ.get(_KEY) if has_request_context() else None
     if kept is None:
-        latest_send = select(func.max(OutboundSend.updated_at)).scalar_subquery()
-        latest_file = select(func.max(MessageMedia.updated_at)).scalar_subquery()
-        broken = select(func.count(Channel.id)).where(
-            Channel.status == NEEDS_RECONNECTING).scalar_subquery()
-        row = db.session.execute(select(latest_send, broken, latest_file)).one()
+        row = db.session.execute(_LATEST).one()
         try:
             changes = "-".join(g[:8] for g in generations(WATCHED))
         except Exception:   # the cache is down: open pages just stop noticing changes

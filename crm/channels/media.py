@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from crm.channels import graph, services
@@ -151,8 +151,12 @@ def files_of(message_ids) -> dict:
     ids = [i for i in message_ids if i is not None]
     if not ids:
         return {}
-    return {r.message_id: r for r in db.session.scalars(
-        select(MessageMedia).where(MessageMedia.message_id.in_(ids)))}
+    return {r.message_id: r for r in db.session.scalars(_FILES_OF, {"ids": ids})}
+
+
+# Asked by every page of a thread: built once, the page's message ids bound at each use.
+_FILES_OF = select(MessageMedia).where(
+    MessageMedia.message_id.in_(bindparam("ids", expanding=True)))
 
 
 def is_inline(row: MessageMedia) -> bool:

@@ -24,8 +24,9 @@ INLINE_FIELDS = ("name", "first_name", "email", "phone", "company", "location", 
                  "notes", "tags", "niche", "lead_source")
 
 
-# The contact page's lists, built once; the contact's id is bound at each use.
+# The pages' lists, built once; the contact's id is bound at each use.
 _ACTIVE_USERS = select(User.id, User.name).where(User.active.is_(True)).order_by(User.name)
+_TAG_NAMES = select(Tag.name).order_by(Tag.name).limit(200)
 _CONSENT_HISTORY = (select(ConsentEvent).where(ConsentEvent.contact_id == bindparam("contact_id"))
                     .order_by(ConsentEvent.at.desc()).limit(50))
 
@@ -38,7 +39,7 @@ def _owner_choices(blank="Unassigned"):
 def _filter_options():
     return {
         "owners": _owner_choices("Anyone")[1:],
-        "tags": db.session.scalars(select(Tag.name).order_by(Tag.name).limit(200)).all(),
+        "tags": db.session.scalars(_TAG_NAMES).all(),
         "sorts": {k: v[0] for k, v in SORTS.items()},
     }
 

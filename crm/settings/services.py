@@ -8,6 +8,7 @@ from crm.settings.models import Setting
 # The saved settings as one session read them: a request asks for several, and a key never
 # saved would otherwise cost a statement every time it is asked for.
 _SAVED = "rapport.settings"
+_ALL_SAVED = select(Setting)
 
 DEFAULT_STOP_PHRASES = [
     "stop", "unsubscribe", "not interested", "don't message me", "dont message me",
@@ -38,7 +39,7 @@ def _forget_saved(session, previous_transaction) -> None:
 def _saved() -> dict:
     saved = db.session.info.get(_SAVED)
     if saved is None:
-        saved = {row.key: row.value for row in db.session.scalars(select(Setting))}
+        saved = {row.key: row.value for row in db.session.scalars(_ALL_SAVED)}
         db.session.info[_SAVED] = saved
     return saved
 
