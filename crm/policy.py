@@ -206,8 +206,10 @@ def report_owner_id(user, requested=None) -> int | None:
 
 # Saved views: one's own, and those shared with the team; their owner (or, when shared, an
 # admin) edits them ------------------------------------------------------------------------
-def saved_view_scope(user):
-    return or_(SavedView.owner_id == user.id, SavedView.shared.is_(True))
+def saved_view_scope(user_id):
+    """A WHERE clause limiting SavedView rows to the user's own and the shared ones (`user_id`
+    may be a bound parameter, for a statement built once)."""
+    return or_(SavedView.owner_id == user_id, SavedView.shared.is_(True))
 
 
 def can_edit_saved_view(user, view) -> bool:

@@ -4,7 +4,7 @@ through the policy, audited."""
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from crm import policy
 from crm.audit import services as audit
@@ -108,12 +108,19 @@ def delete_view(actor, view: SavedView) -> None:
     flush_or_conflict(_conflict(view))
 
 
+# Every list page shows its saved views: built once, the viewer and the page bound at each use.
+_VISIBLE_TO = select(SavedView).where(policy.saved_view_scope(bindparam("viewer_id")))
+_VISIBLE = _VISIBLE_TO.order_by(SavedView.page, SavedView.name)
+_VISIBLE_OF_PAGE = (_VISIBLE_TO.where(SavedView.page == bindparam("page"))
+                    .order_by(SavedView.page, SavedView.name))
+
+
 def visible_views(user, key: str | None = None) -> list[SavedView]:
     """The user's own views and the team's shared ones (of one page), own first, A–Z."""
-    stmt = select(SavedView).where(policy.saved_view_scope(user))
-    if key is not None:
-        stmt = stmt.where(SavedView.page == key)
-    views = db.session.scalars(stmt.order_by(SavedView.page, SavedView.name)).all()
+    if key is None:
+        views = db.session.scalars(_VISIBLE, {"viewer_id": user.id}).all()
+    else:
+        views = db.session.scalars(_VISIBLE_OF_PAGE, {"viewer_id": user.id, "page": key}).all()
     return sorted(views, key=lambda v: (v.page, v.owner_id != user.id, v.name.lower()))
 
 
