@@ -1,5 +1,6 @@
 """Tasks: the Today page, creating tasks, and one-click complete / snooze."""
 from datetime import datetime, time
+from urllib.parse import quote
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -11,7 +12,7 @@ from crm.core.errors import Conflict, OutreachRefused, ServiceError
 from crm.core.forms import apply_service_error, int_or_none
 from crm.core.links import RowUrl, local_path
 from crm.core.timeutil import from_local, local, utcnow
-from crm.core.viewer import me
+from crm.core.viewer import me, viewer_timezone
 from crm.extensions import db, htmx
 from crm.tasks import queries, services
 from crm.tasks.blueprint import bp
@@ -45,6 +46,10 @@ class TaskRowLinks:
         self.edit = RowUrl("tasks.edit", "task_id")
         self.contact = RowUrl("contacts.show", "contact_id")
         self.deal = RowUrl("pipeline.deal", "deal_id")
+        # Formatted once for every row: the edit links' way back, and the first day a task
+        # can be snoozed to (today, where the viewer is).
+        self.back_query = f"?next={quote(self.back)}" if self.back else ""
+        self.first_snooze_day = local(utcnow(), viewer_timezone()).strftime("%Y-%m-%d")
 
     def links_contact(self, task) -> bool:
         """Whether the row links to its contact: not to one the viewer may not see (a task
