@@ -4,7 +4,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, column, exists, func, or_, select, table, text
+from sqlalchemy import and_, bindparam, column, exists, func, or_, select, table, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import lazyload
 from sqlalchemy.sql.selectable import Join
@@ -101,15 +101,21 @@ def _with_handles_and_tags(rows: list[ContactRow]) -> list[ContactRow]:
     by_id = {r.id: r for r in rows}
     if not by_id:
         return rows
-    for contact_id, platform, handle in db.session.execute(
-            select(SocialHandle.contact_id, SocialHandle.platform, SocialHandle.handle)
-            .where(SocialHandle.contact_id.in_(by_id)).order_by(SocialHandle.id)):
+    ids = {"ids": list(by_id)}
+    for contact_id, platform, handle in db.session.execute(_HANDLES_OF, ids):
         by_id[contact_id].handles.append(HandleRow(platform, handle))
-    for contact_id, name in db.session.execute(
-            select(contact_tags.c.contact_id, Tag.name).join(Tag, Tag.id == contact_tags.c.tag_id)
-            .where(contact_tags.c.contact_id.in_(by_id)).order_by(Tag.name)):
+    for contact_id, name in db.session.execute(_TAGS_OF, ids):
         by_id[contact_id].tags.append(name)
     return rows
+
+
+# A page of rows' handles and tags: built once, the page's contact ids bound at each use.
+_HANDLES_OF = (select(SocialHandle.contact_id, SocialHandle.platform, SocialHandle.handle)
+               .where(SocialHandle.contact_id.in_(bindparam("ids", expanding=True)))
+               .order_by(SocialHandle.id))
+_TAGS_OF = (select(contact_tags.c.contact_id, Tag.name).join(Tag, Tag.id == contact_tags.c.tag_id)
+            .where(contact_tags.c.contact_id.in_(bindparam("ids", expanding=True)))
+            .order_by(Tag.name))
 
 
 def _encode(value, row_id) -> str:
