@@ -6,25 +6,19 @@ import math
 from dataclasses import dataclass, field
 
 
-def nice_max(value: float) -> float:
-    """The smallest 1, 2, 2.5 or 5 × 10^k at or above `value` (at least 1)."""
+def nice_max(value: float, whole: bool = False) -> float:
+    """The smallest 1, 2, 2.5 or 5 × 10^k at or above `value` (at least 1), a whole number
+    if `whole`."""
     if value <= 1:
         return 1
     exp = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        if step * exp >= value:
-            return step * exp
-    return 10 * exp
+    return next(step * exp for step in (1, 2, 2.5, 5, 10)
+                if step * exp >= value and not (whole and (step * exp) % 1))
 
 
 def nice_step(value: float, parts: int = 4) -> float:
-    """A whole 1, 2, 2.5 or 5 × 10^k step that splits 0..value into at most `parts` parts."""
-    raw = max(value / parts, 1)
-    exp = 10 ** math.floor(math.log10(raw))
-    for step in (1, 2, 2.5, 5, 10):
-        if step * exp >= raw and (step * exp) % 1 == 0:
-            return step * exp
-    return 10 * exp
+    """A whole nice_max step that splits 0..value into at most `parts` parts."""
+    return nice_max(max(value / parts, 1), whole=True)
 
 
 def short_number(value: float) -> str:
@@ -120,15 +114,20 @@ class BarChart:
     bars: list
 
 
+def _stack(bars: list[Bar], room: float, thinnest: float, zero: float, bar_height: int,
+           gap: int) -> int:
+    """Lays `bars` out one under another, the largest `room` wide; returns their height."""
+    top = max([b.value for b in bars] or [0]) or 1
+    for i, bar in enumerate(bars):
+        bar.width = max(thinnest, room * bar.value / top) if bar.value else zero
+        bar.y = i * (bar_height + gap)
+    return max(1, len(bars)) * (bar_height + gap) - gap
+
+
 def bar_chart(bars: list[Bar], width: int = 480, label_width: int = 112,
               bar_height: int = 24, gap: int = 9) -> BarChart:
     """Horizontal bars, longest = the largest value; room on the right for the figure."""
-    top = max([b.value for b in bars] or [0]) or 1
-    room = width - label_width - 150
-    for i, bar in enumerate(bars):
-        bar.width = max(2.0, room * bar.value / top) if bar.value else 0.0
-        bar.y = i * (bar_height + gap)
-    height = max(1, len(bars)) * (bar_height + gap) - gap
+    height = _stack(bars, width - label_width - 150, 2.0, 0.0, bar_height, gap)
     return BarChart(width, height, label_width, bar_height, bars)
 
 
@@ -136,11 +135,7 @@ def funnel_chart(steps: list[Bar], width: int = 480, bar_height: int = 26,
                  gap: int = 20) -> BarChart:
     """Centred bars, each as wide as the deals that reached the step; the conversion to the
     next step sits in the gap below."""
-    top = max([b.value for b in steps] or [0]) or 1
-    for i, step in enumerate(steps):
-        step.width = max(4.0, (width - 20) * step.value / top) if step.value else 4.0
-        step.y = i * (bar_height + gap)
-    height = max(1, len(steps)) * (bar_height + gap) - gap
+    height = _stack(steps, width - 20, 4.0, 4.0, bar_height, gap)
     return BarChart(width, height, 0, bar_height, steps)
 
 
