@@ -1,7 +1,7 @@
 """The dashboard, its drill-down lists and its CSV exports."""
 from urllib.parse import urlencode
 
-from flask import (Blueprint, Response, abort, current_app, g, redirect, render_template,
+from flask import (Blueprint, Response, abort, current_app, redirect, render_template,
                    request, url_for)
 from flask_login import current_user
 from sqlalchemy import select
@@ -26,19 +26,8 @@ PARTIALS = {"dashboard-body": "reports/_body.html", "dashboard-panels": "reports
 @bp.app_template_global()
 def drill_url(f, kind, **params):
     """A drill-down list's URL for the dashboard filters `f` plus the list's own parameters."""
-    # A page links to a few hundred lists: build each path and the filters' query once.
-    built = g.setdefault("reports_drill_urls", {})
-    if kind not in built:
-        built[kind] = url_for("reports.drill", kind=kind)
-    if ("filters", id(f)) not in built:
-        base = f.filter_args()
-        built[("filters", id(f))] = (base, urlencode(base))
-    base, base_query = built[("filters", id(f))]
-    params = {k: v for k, v in params.items() if v is not None}
-    if params.keys() & base.keys():
-        return built[kind] + "?" + urlencode({**base, **params})
-    query = "&".join(q for q in (base_query, urlencode(params)) if q)
-    return built[kind] + ("?" + query if query else "")
+    args = {**f.filter_args(), **{k: v for k, v in params.items() if v is not None}}
+    return url_for("reports.drill", kind=kind) + ("?" + urlencode(args) if args else "")
 
 
 @bp.app_template_global()
