@@ -106,17 +106,11 @@ class Scope:
             where.append(Conversation.platform == self.platform)
         return where
 
-    def conversation_ids(self):
-        """A subquery of the conversation ids in scope, or None when every one counts."""
-        where = [w for w in self.conversation_where() if w is not True]
-        if not where:
-            return None
-        return select(Conversation.id).where(*where)
-
     def in_conversations(self, column) -> list:
-        """[column IN (conversations in scope)] or [] — for Message and ResponseTime."""
-        ids = self.conversation_ids()
-        return [] if ids is None else [column.in_(ids)]
+        """[column IN (conversations in scope)] or [] when every one counts — for Message and
+        ResponseTime."""
+        where = [w for w in self.conversation_where() if w is not True]
+        return [column.in_(select(Conversation.id).where(*where))] if where else []
 
     def response_where(self) -> list:
         """The response times of bursts started in the range, in the scope."""
