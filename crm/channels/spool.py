@@ -16,8 +16,8 @@ and the worker moves what it holds into `channel_events` at the start of each ba
 Nothing is lost in between: an event leaves the spool only after the main database holds it.
 PostgreSQL needs none of this (a row lock per event, not one lock per database): there the
 acknowledging path inserts into `channel_events` itself and the spool is off. The spool is a
-buffer, not history: its one table is created when first used and is empty when the worker
-keeps up; deleting the file loses only the events not yet moved.
+buffer, not history: its one table is created when the app starts and is empty when the
+worker keeps up; deleting the file loses only the events not yet moved.
 """
 import secrets
 from pathlib import Path
@@ -47,11 +47,8 @@ MOVE = 500     # events moved per transaction
 
 def path_for(database_url: str) -> Path | None:
     """The spool beside a SQLite file database; None for PostgreSQL or an in-memory one."""
-    if not database_url.startswith("sqlite:///") or database_url in (
-            "sqlite:///", "sqlite:///:memory:"):
-        return None
-    main = Path(database_url[len("sqlite:///"):])
-    return main.with_name(main.name + ".events")
+    main = sqlite_writers.file_of(database_url)
+    return None if main is None else Path(main + ".events")
 
 
 def configure(app) -> None:

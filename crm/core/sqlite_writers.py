@@ -121,10 +121,16 @@ class QueuedWriterConnection(sqlite3.Connection):
             self._leave()
 
 
+def file_of(url: str) -> str | None:
+    """The file behind a SQLite URL; None for another database or an in-memory one."""
+    if not url.startswith("sqlite:///") or url in ("sqlite:///", "sqlite:///:memory:"):
+        return None
+    return url[len("sqlite:///"):]
+
+
 def configure(config: dict) -> None:
     """Open connections to a SQLite file (not an in-memory database) as queued writers."""
-    url = config.get("SQLALCHEMY_DATABASE_URI") or ""
-    if not url.startswith("sqlite:///") or url in ("sqlite:///", "sqlite:///:memory:"):
+    if file_of(config.get("SQLALCHEMY_DATABASE_URI") or "") is None:
         return
     options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     options["connect_args"] = {**options.get("connect_args", {}),
