@@ -88,16 +88,11 @@ def sender_contact(channel: Channel, person_id: str,
 
 def _new_contact(channel: Channel, person_id: str, name: str | None) -> Contact:
     label = KIND_LABELS[channel.kind]
-    contact = contacts.create_contact(
+    return contacts.create_contact(
         None, {"name": (name or f"{label} user …{person_id[-6:]}")[:200],
                "phone": ("+" + _digits(person_id)) if channel.kind == WHATSAPP else None,
                "lead_source": f"{label} DM"},
         also_known_as=[(channel.platform, person_id)])
-    row = SocialHandle(platform=channel.platform, handle=person_id, account_id=person_id)
-    contact.handles.append(row)
-    contacts.refresh_search_text(contact)
-    db.session.flush()
-    return contact
 
 
 def _keep_scoped_id(contact: Contact, platform: str, person_id: str) -> None:

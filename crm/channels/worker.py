@@ -184,12 +184,25 @@ def _apply_records(rows) -> tuple[list, dict, list]:
                          if isinstance(r, DM) and r.direction == OUTBOUND])
     known = _conversations(channels, list(per_person))
     new_people, waiting, refused = [], {}, set()
-    counts = dm_counts.Counts()   # the dashboard's, of every DM of the batch: written once
+    people_now = []
     for (channel_id, person_id), records in sorted(per_person.items()):
         channel = channels[channel_id]
-        if _apply_person(channel, person_id, records, echoes, waiting,
-                         known.get((channel_id, person_id)), refused, counts):
-            new_people.append((channel_id, person_id))
+        conv = known.get((channel_id, person_id))
+        if conv is None and any(isinstance(r, (DM, Deleted)) for _, r in records):
+            conv, new = _take_in(channel, person_id, records, refused)
+            if conv is None:
+                continue
+            if new:
+                new_people.append((channel_id, person_id))
+        people_now.append((channel, person_id, records, conv))
+    counts = dm_counts.Counts()   # the dashboard's, of every DM of the batch: written once
+    _ingest_messages(people_now, echoes, counts)
+    for channel, person_id, records, conv in people_now:
+        for row, record in records:
+            if isinstance(record, Deleted):
+                _mark_deleted(conv, record)
+            elif isinstance(record, Receipt) and not _apply_receipt(channel, record, conv):
+                waiting[row.id] = row.attempts
     counts.write()
     _forget_refused(parsed, channels, refused)
     last_try = {r.id for r in rows if r.attempts + 1 >= MAX_ATTEMPTS}
@@ -209,31 +222,36 @@ def _route_among(channels: dict, received_by: Channel, account: str | None) -> C
     return received_by
 
 
-def _apply_person(channel: Channel, person_id: str, records, echoes, waiting: dict,
-                  conv: Conversation | None, refused: set,
-                  counts: dm_counts.Counts) -> bool:
-    """One person's records of a batch: their messages through the ingestion service in
-    one call, then deletions and receipts. `conv` is their conversation when it exists.
-    True when they are new to Rapport. A person erased at their request is not taken in
-    again: their records are refused, said so in the audit log, and added to `refused`."""
-    dms = [r for _, r in records if isinstance(r, DM)]
-    deletes = [r for _, r in records if isinstance(r, Deleted)]
-    new = False
-    if conv is None and (dms or deletes):
-        name = next((d.person_name for d in dms if d.person_name), None)
-        try:
-            contact, new = people.sender_contact(channel, person_id, name)
-            conv = ingest.conversation_for(contact, channel.platform,
-                                           people.thread_id(channel, person_id))
-        except ErasedPerson:
-            refused.add((channel.id, person_id))
-            for event_id in sorted({row.id for row, _ in records}):
-                audit.record(None, "refused", None, entity_type="channel_event",
-                             entity_id=event_id,
-                             summary=f"A live DM on {channel.kind_label} “{channel.name}” from "
-                                     "a person erased at their request was refused")
-            return False
-    if dms:
+def _take_in(channel: Channel, person_id: str, records,
+             refused: set) -> tuple[Conversation | None, bool]:
+    """The conversation of a person the batch is the first to hear of, and whether they are
+    new to Rapport. A person erased at their request is not taken in again: their records are
+    refused, said so in the audit log, and added to `refused` (None is returned)."""
+    name = next((r.person_name for _, r in records if isinstance(r, DM) and r.person_name),
+                None)
+    try:
+        contact, new = people.sender_contact(channel, person_id, name)
+        return ingest.conversation_for(contact, channel.platform,
+                                       people.thread_id(channel, person_id),
+                                       new_contact=new), new
+    except ErasedPerson:
+        refused.add((channel.id, person_id))
+        for event_id in sorted({row.id for row, _ in records}):
+            audit.record(None, "refused", None, entity_type="channel_event",
+                         entity_id=event_id,
+                         summary=f"A live DM on {channel.kind_label} “{channel.name}” from "
+                                 "a person erased at their request was refused")
+        return None, False
+
+
+def _ingest_messages(people_now, echoes, counts: dm_counts.Counts) -> None:
+    """Every person's messages of a batch through the ingestion service in one call; then
+    their attachments are queued for download and our sends linked to their echoes."""
+    items, extra = [], []
+    for channel, _, records, conv in people_now:
+        dms = [r for _, r in records if isinstance(r, DM)]
+        if not dms:
+            continue
         incoming, ours = [], []
         for dm in dms:
             author_id = sender = None
@@ -247,21 +265,20 @@ def _apply_person(channel: Channel, person_id: str, records, echoes, waiting: di
             incoming.append(ingest.IncomingMessage(
                 dm.direction, dm.sent_at, dm.body, dm.media, external_id=dm.external_id,
                 author_id=author_id, sender_name=sender))
-        result = ingest.ingest(None, conv, incoming, source=ingest.LIVE, counts=counts)
-        files = {d.external_id: d.file for d in dms if d.file is not None}
+        items.append((conv, incoming))
+        extra.append((channel, {d.external_id: d.file for d in dms if d.file is not None},
+                      ours))
+    if not items:
+        return
+    results = ingest.ingest_many(None, items, source=ingest.LIVE, counts=counts)
+    for result, (channel, files, ours) in zip(results, extra):
         for message in result.added:
             if message.external_id in files:
                 media_row = media.attach(channel, message.id, files[message.external_id])
                 if media_row is not None:
                     jobs.enqueue(MEDIA_JOB, media_row, subject=f"channel-media:{media_row}")
         for external_id in ours:
-            _link_send(channel, conv, external_id)
-    for record in deletes:
-        _mark_deleted(conv, record)
-    for row, record in records:
-        if isinstance(record, Receipt) and not _apply_receipt(channel, record, conv):
-            waiting[row.id] = row.attempts
-    return new
+            _link_send(channel, result.conversation, external_id)
 
 
 ERASED_BODY = b'{"entry": [], "erased": true}'

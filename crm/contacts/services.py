@@ -118,7 +118,8 @@ def set_tags(contact: Contact, names) -> None:
         name = name.strip().lower()[:64]
         if name and name not in wanted:
             wanted.append(name)
-    existing = {t.name: t for t in db.session.scalars(select(Tag).where(Tag.name.in_(wanted)))}
+    existing = {t.name: t for t in db.session.scalars(
+        select(Tag).where(Tag.name.in_(wanted)))} if wanted else {}
     tags = []
     for name in wanted:
         tag = existing.get(name)
@@ -135,9 +136,11 @@ def parse_tags(text: str | None) -> list[str]:
 
 def create_contact(actor, data: dict, *, handles=(), tags=(), owner_id=None,
                    also_known_as=()) -> Contact:
-    """Create a contact with its handles and tags; reps own what they create. Refused
-    (ErasedPerson) when the email, phone, a handle or `also_known_as` ((platform, platform
-    id) pairs the caller will attach) belongs to a person erased at their request."""
+    """Create a contact with its handles and tags; reps own what they create.
+    `also_known_as`: (platform, platform-scoped id) pairs, each attached as a handle that is
+    that id (a sender a channel told us of: the profile API may name them later). Refused
+    (ErasedPerson) when the email, phone or a handle belongs to a person erased at their
+    request."""
     values = _clean(data)
     if not values.get("name"):
         raise ValidationFailed("Name is required.", field="name")
@@ -158,6 +161,9 @@ def create_contact(actor, data: dict, *, handles=(), tags=(), owner_id=None,
         add_handle(actor, contact, h["platform"], h["handle"], followers=h.get("followers"),
                    engagement_rate=h.get("engagement_rate"), field=f"handles-{i}-handle",
                    audited=False)
+    for platform, person_id in also_known_as:
+        contact.handles.append(SocialHandle(platform=platform, handle=person_id,
+                                            account_id=person_id))
     set_tags(contact, tags)
     refresh_search_text(contact)
     db.session.flush()

@@ -154,27 +154,35 @@ def check_platform(platform: str) -> None:
 
 # -- conversations -----------------------------------------------------------------------
 def conversation_for(contact, platform: str, thread_id: str = "", *, title: str | None = None,
-                     is_group: bool = False) -> Conversation:
+                     is_group: bool = False, new_contact: bool = False) -> Conversation:
     """The contact's conversation on `platform` with that thread id, created when missing.
-    Two requests creating it at once get the same one (no unique-constraint error)."""
+    Two requests creating it at once get the same one (no unique-constraint error).
+    `new_contact`: the contact was created in this transaction, so nobody else can have
+    given them a conversation, and it is simply made."""
     check_platform(platform)
     thread_id = thread_id or ""
     found = select(Conversation).where(Conversation.contact_id == contact.id,
                                        Conversation.platform == platform,
                                        Conversation.external_thread_id == thread_id)
-    conv = db.session.scalars(found).first()
+    conv = None if new_contact else db.session.scalars(found).first()
     if conv is not None:
         return conv
     # A thread of a person erased at their request does not come back (crm.privacy).
     suppression.refuse_if_suppressed([("thread", thread_id, platform)])
-    values = {"contact_id": contact.id, "platform": platform, "external_thread_id": thread_id,
+    values = {"platform": platform, "external_thread_id": thread_id,
               "title": title, "is_group": bool(is_group), "state": "closed",
               "message_count": 0, "created_at": utcnow()}
+    if new_contact:
+        conv = Conversation(contact=contact, **values)
+        db.session.add(conv)
+        db.session.flush()
+        return conv
     dialect = db.session.connection().dialect.name
     make = postgresql.insert if dialect == "postgresql" else sqlite.insert
     db.session.flush()
-    db.session.execute(make(Conversation.__table__).values(**values).on_conflict_do_nothing(
-        index_elements=["contact_id", "platform", "external_thread_id"]))
+    db.session.execute(make(Conversation.__table__).values(contact_id=contact.id, **values)
+                       .on_conflict_do_nothing(
+                           index_elements=["contact_id", "platform", "external_thread_id"]))
     return db.session.scalars(found).one()
 
 
@@ -186,27 +194,39 @@ LOCKED_COLUMNS = ("state", "message_count", "last_message_at", "last_inbound_at"
 
 def lock(conv: Conversation) -> tuple[Conversation, int | None]:
     """Hold the conversation until the transaction ends and read its reply state afresh, with
-    its contact's owner (whom the dashboard's counts of it are kept under), in one statement:
-    on PostgreSQL a row lock (SELECT … FOR UPDATE), and the contact's row held FOR SHARE, so a
-    reassignment waits for this transaction; on SQLite the database's write lock, taken
-    before reading (what BEGIN IMMEDIATE does: an UPDATE … RETURNING), so the values read
-    cannot be stale. Returns (conversation, owner id)."""
+    its contact's owner (whom the dashboard's counts of it are kept under): `lock_many` for
+    one. Returns (conversation, owner id)."""
+    return conv, lock_many([conv])[conv.id]
+
+
+def lock_many(convs: list[Conversation]) -> dict[int, int | None]:
+    """Hold these conversations until the transaction ends and read their reply state afresh,
+    with their contacts' owners, in one statement: on PostgreSQL row locks (SELECT … FOR
+    UPDATE, in id order, so writers side by side never deadlock on them), and the contacts'
+    rows held FOR SHARE, so a reassignment waits for this transaction; on SQLite the
+    database's write lock, taken before reading (what BEGIN IMMEDIATE does: an UPDATE …
+    RETURNING), so the values read cannot be stale. Returns {conversation id: owner id}."""
     db.session.flush()
+    by_id = {conv.id: conv for conv in convs}
     table = Conversation.__table__
     columns = [table.c[name] for name in LOCKED_COLUMNS]
-    owner = (select(Contact.owner_id).where(Contact.id == table.c.contact_id)
-             .scalar_subquery())
+    ids = sorted(by_id)
     if db.session.connection().dialect.name == "sqlite":
-        stmt = (update(table).where(table.c.id == conv.id).values(id=table.c.id)
-                .returning(*columns, owner))
+        owner = (select(Contact.owner_id).where(Contact.id == table.c.contact_id)
+                 .scalar_subquery())
+        stmt = (update(table).where(table.c.id.in_(ids)).values(id=table.c.id)
+                .returning(table.c.id, *columns, owner))
     else:
-        stmt = (select(*columns, Contact.owner_id)
-                .join(Contact, Contact.id == table.c.contact_id).where(table.c.id == conv.id)
+        stmt = (select(table.c.id, *columns, Contact.owner_id)
+                .join(Contact, Contact.id == table.c.contact_id).where(table.c.id.in_(ids))
+                .order_by(table.c.id)
                 .with_for_update(of=table).suffix_with("FOR SHARE OF contacts"))
-    *row, owner_id = db.session.execute(stmt).one()
-    for name, value in zip(LOCKED_COLUMNS, row):
-        set_committed_value(conv, name, value)
-    return conv, owner_id
+    owners = {}
+    for conv_id, *row, owner_id in db.session.execute(stmt):
+        for name, value in zip(LOCKED_COLUMNS, row):
+            set_committed_value(by_id[conv_id], name, value)
+        owners[conv_id] = owner_id
+    return owners
 
 
 # -- writing -----------------------------------------------------------------------------
@@ -217,76 +237,108 @@ def ingest(actor, conv: Conversation, messages: list[IncomingMessage], *,
     being logged by them, and those they wrote (written_in_rapport) to being theirs. The
     dashboard's counts are written here, or gathered in `counts` for the caller to write
     (a batch of live events writes its conversations' together)."""
+    return ingest_many(actor, [(conv, messages)], source=source, counts=counts)[0]
+
+
+def ingest_many(actor, items: list[tuple[Conversation, list[IncomingMessage]]], *,
+                source: str = HAND, counts: dm_counts.Counts | None = None) -> list[Ingested]:
+    """`ingest` for several conversations at once (a batch of live events): the same steps,
+    with one lock, one look for duplicates and one INSERT for them all. Each conversation
+    appears once in `items`. Returns what was done in each, in the order of `items`."""
     now = utcnow()
     by_hand = source in (HAND, CORRECTION)
-    times = [check(m, now=now, where=_where(i, len(messages)), by_hand=by_hand)
-             for i, m in enumerate(messages)]
-    if any(m.direction == OUTBOUND and m.written_in_rapport for m in messages):
-        consent.require_may_contact(conv.contact, action="outbound DM")
     actor_id = getattr(actor, "id", None)
-    for m in messages:
-        if by_hand and m.logged_by_id is None:
-            m.logged_by_id = actor_id
-        if m.written_in_rapport and m.author_id is None:
-            m.author_id = actor_id
-    conv, owner_id = lock(conv)
-    state_before = conv.state
-    result = Ingested(conv)
-    fresh = _without_duplicates(conv.id, messages, times, result)
-    if not fresh:
-        return result
-    fresh.sort(key=lambda pair: pair[1])   # stable: equal times keep their arrival order
-    state = reply_state.ReplyState.of(conv)
-    step = None
-    if reply_state.in_order(state, fresh[0][1]):
-        step = reply_state.advance(state, [(m.direction, at, m.author_id) for m, at in fresh])
-    rows = []
-    for i, (m, at) in enumerate(fresh):
-        rows.append(Message(
+    checked = []
+    for conv, messages in items:
+        times = [check(m, now=now, where=_where(i, len(messages)), by_hand=by_hand)
+                 for i, m in enumerate(messages)]
+        if any(m.direction == OUTBOUND and m.written_in_rapport for m in messages):
+            consent.require_may_contact(conv.contact, action="outbound DM")
+        for m in messages:
+            if by_hand and m.logged_by_id is None:
+                m.logged_by_id = actor_id
+            if m.written_in_rapport and m.author_id is None:
+                m.author_id = actor_id
+        checked.append((conv, messages, times))
+    owners = lock_many([conv for conv, _ in items])
+    stored = _stored_keys(checked)
+    results, added = [], []
+    for conv, messages, times in checked:
+        result = Ingested(conv)
+        results.append(result)
+        fresh = _without_duplicates(messages, times, result, stored[conv.id])
+        if not fresh:
+            continue
+        fresh.sort(key=lambda pair: pair[1])   # stable: equal times keep their arrival order
+        state = reply_state.ReplyState.of(conv)
+        step = None
+        if reply_state.in_order(state, fresh[0][1]):
+            step = reply_state.advance(state, [(m.direction, at, m.author_id)
+                                               for m, at in fresh])
+        result.added = [Message(
             conversation_id=conv.id, direction=m.direction, sent_at=at,
             body=clean_body(m.body), media=m.media or None,
             author_id=m.author_id if m.direction == OUTBOUND else None,
             logged_by_id=m.logged_by_id, sender_name=m.sender_name,
             template_id=m.template_id, external_id=m.external_id or None,
             fingerprint=m.fingerprint or None, import_id=m.import_id,
-            replied_at=step.replied[i] if step else None))
-    db.session.add_all(rows)
+            replied_at=step.replied[i] if step else None) for i, (m, at) in enumerate(fresh)]
+        added.append((result, step, state.state))
+    if not added:
+        return results
+    db.session.add_all([row for result, _, _ in added for row in result.added])
     db.session.flush()
     pending = dm_counts.Counts() if counts is None else counts
-    change = dm_counts.Change(pending, owner_id, conv.platform)
-    for row in rows:
-        change.message(*dm_counts.counted(row))
-    if step is not None:
-        last = rows[-1]
-        reply_state.apply(conv, step, reply_state.preview_of(last.body, last.media), change)
-    else:   # the replay writes the difference it makes itself
-        reply_state.rebuild_reply_state([conv.id])
-        db.session.refresh(conv)
+    writes, replayed = reply_state.Writes(), []
+    for result, step, _ in added:
+        conv = result.conversation
+        change = dm_counts.Change(pending, owners[conv.id], conv.platform)
+        for row in result.added:
+            change.message(*dm_counts.counted(row))
+        if step is not None:
+            last = result.added[-1]
+            reply_state.apply(conv, step, reply_state.preview_of(last.body, last.media),
+                              change, writes)
+        else:   # the replay writes the difference it makes itself
+            replayed.append(conv)
+    writes.run()
+    if replayed:
+        reply_state.rebuild_reply_state([conv.id for conv in replayed])
+        for conv in replayed:
+            db.session.refresh(conv)
     if counts is None:
         pending.write()
-    result.added = rows
-    result.opt_out = flag_opt_out(conv, [r for r in rows if r.direction == INBOUND])
-    if source != IMPORT:   # an import is history, not news (crm.webhooks.outbox)
-        outbox.messages_added(conv, rows, state_before)
-    return result
+    for result, _, state_before in added:
+        conv = result.conversation
+        result.opt_out = flag_opt_out(conv, [r for r in result.added if r.direction == INBOUND])
+        if source != IMPORT:   # an import is history, not news (crm.webhooks.outbox)
+            outbox.messages_added(conv, result.added, state_before)
+    return results
 
 
 def _where(i: int, n: int) -> str:
     return f"Message {i + 1}: " if n > 1 else ""
 
 
-def _without_duplicates(conv_id: int, messages, times, result: Ingested) -> list:
-    """(message, sent_at) pairs not already stored in the conversation nor earlier in the
-    batch; the others are counted in result.duplicates."""
-    externals = {m.external_id for m in messages if m.external_id}
-    prints = {m.fingerprint for m in messages if m.fingerprint}
-    seen_ext, seen_fp = set(), set()
-    if externals:
-        seen_ext = set(db.session.scalars(select(Message.external_id).where(
-            Message.conversation_id == conv_id, Message.external_id.in_(externals))))
-    if prints:
-        seen_fp = set(db.session.scalars(select(Message.fingerprint).where(
-            Message.conversation_id == conv_id, Message.fingerprint.in_(prints))))
+def _stored_keys(checked) -> dict[int, tuple[set, set]]:
+    """{conversation id: (external ids, fingerprints)} already stored among those these
+    messages carry: one statement for each kind, for all the conversations."""
+    stored = {conv.id: (set(), set()) for conv, _, _ in checked}
+    for i, column in enumerate((Message.external_id, Message.fingerprint)):
+        keys = {getattr(m, column.key) for _, messages, _ in checked for m in messages}
+        keys -= {None, ""}
+        if keys:
+            for conv_id, key in db.session.execute(select(Message.conversation_id, column).where(
+                    Message.conversation_id.in_(stored), column.in_(keys))):
+                stored[conv_id][i].add(key)
+    return stored
+
+
+def _without_duplicates(messages, times, result: Ingested, stored: tuple[set, set]) -> list:
+    """(message, sent_at) pairs not already stored in the conversation (`stored`: its
+    external ids and fingerprints) nor earlier in the batch; the others are counted in
+    result.duplicates."""
+    seen_ext, seen_fp = stored
     fresh = []
     for m, at in zip(messages, times):
         if (m.external_id and m.external_id in seen_ext) or \

@@ -239,53 +239,91 @@ def close(conv: Conversation, at) -> None:
 
 
 # -- storing it --------------------------------------------------------------------------
-def apply(conv: Conversation, step: Step, preview: str, counts: dm_counts.Change) -> None:
+def apply(conv: Conversation, step: Step, preview: str, counts: dm_counts.Change,
+          writes: "Writes") -> None:
     """Store a Step worked out from `conv`'s locked, current state for messages appended
     after all its others. The new messages carry their own replied_at (step.replied); what
-    changed for the dashboard is added to `counts` (the caller writes it)."""
+    changed for the dashboard is added to `counts` (the caller writes it). The conversation's
+    columns are set here; the rows around it that the step changes (earlier messages now
+    replied to, the response times, the contact's latest outbound DM) wait in `writes`,
+    shared by the conversations of a batch, until its `run`."""
     before = ReplyState.of(conv)
     for key, value in step.state.values().items():
         setattr(conv, key, value)
     conv.last_message_preview = preview
     if step.earlier_replied_at is not None:
-        stmt = (update(Message)
-                .where(Message.conversation_id == conv.id, Message.direction == OUTBOUND,
-                       Message.replied_at.is_(None), Message.sent_at <= step.earlier_replied_at,
-                       Message.deleted_at.is_(None))
-                .values(replied_at=step.earlier_replied_at)
-                .returning(Message.id, Message.sent_at, Message.author_id, Message.template_id)
-                .execution_options(synchronize_session=False))
-        if before.last_inbound_at is not None:
-            stmt = stmt.where(Message.sent_at >= before.last_inbound_at)
-        answered = db.session.execute(stmt).all()
-        for _, sent_at, author_id, template_id in answered:
-            counts.replied(sent_at, author_id, template_id)
-        follow_up_replies([row[0] for row in answered])
+        writes.replied.append((conv.id, step.earlier_replied_at, before.last_inbound_at,
+                               counts))
     latest_out = step.state.last_outbound_at
     if latest_out is not None and latest_out != before.last_outbound_at:
         # Appended messages only move it later: the contact's copy moves with it.
-        db.session.execute(
-            update(Contact).where(Contact.id == conv.contact_id,
-                                  or_(Contact.last_outbound_at.is_(None),
-                                      Contact.last_outbound_at < latest_out))
-            .values(last_outbound_at=latest_out).execution_options(synchronize_session=False))
+        writes.last_outbound[conv.contact_id] = max(
+            latest_out, writes.last_outbound.get(conv.contact_id, latest_out))
     if step.answered is not None and before.waiting_since is not None:
-        at, seconds, responder = step.answered
-        for (started_at,) in db.session.execute(
-                update(ResponseTime)
-                .where(ResponseTime.conversation_id == conv.id,
-                       ResponseTime.burst_started_at == before.waiting_since,
-                       ResponseTime.answered_at.is_(None))
-                .values(answered_at=at, response_seconds=seconds, responder_id=responder)
-                .returning(ResponseTime.burst_started_at)
-                .execution_options(synchronize_session=False)).all():
-            counts.response(started_at, None, None, None, -1)
-            counts.response(started_at, at, seconds, responder)
-    if step.bursts:
-        db.session.execute(insert(ResponseTime.__table__), [_burst_row(conv.id, b)
-                                                            for b in step.bursts])
-        for b in step.bursts:
-            counts.response(*b)
+        writes.answered.append((conv.id, before.waiting_since, step.answered, counts))
+    for b in step.bursts:
+        writes.bursts.append(_burst_row(conv.id, b))
+        counts.response(*b)
+
+
+_contacts = Contact.__table__
+_MOVE_LAST_OUTBOUND = (
+    update(_contacts)
+    .where(_contacts.c.id == bindparam("contact"),
+           or_(_contacts.c.last_outbound_at.is_(None),
+               _contacts.c.last_outbound_at < bindparam("latest")))
+    .values(last_outbound_at=bindparam("latest")))
+
+
+class Writes:
+    """What `apply` leaves for after a batch's conversations are set, so that they are
+    written together (one flush) and each kind of row around them in as few statements."""
+
+    def __init__(self):
+        # (conversation id, first reply, last inbound before, counts): outbound messages
+        # stored before and answered now.
+        self.replied: list = []
+        # (conversation id, burst started at, (answered at, seconds, responder), counts)
+        self.answered: list = []
+        self.last_outbound: dict = {}    # contact id: latest outbound DM among the new
+        self.bursts: list = []           # response times that started
+
+    def run(self) -> None:
+        db.session.flush()
+        answered_ids = []
+        for conv_id, replied_at, last_inbound_at, counts in self.replied:
+            stmt = (update(Message)
+                    .where(Message.conversation_id == conv_id, Message.direction == OUTBOUND,
+                           Message.replied_at.is_(None), Message.sent_at <= replied_at,
+                           Message.deleted_at.is_(None))
+                    .values(replied_at=replied_at)
+                    .returning(Message.id, Message.sent_at, Message.author_id,
+                               Message.template_id)
+                    .execution_options(synchronize_session=False))
+            if last_inbound_at is not None:
+                stmt = stmt.where(Message.sent_at >= last_inbound_at)
+            for message_id, sent_at, author_id, template_id in db.session.execute(stmt):
+                counts.replied(sent_at, author_id, template_id)
+                answered_ids.append(message_id)
+        if answered_ids:
+            follow_up_replies(answered_ids)
+        if self.last_outbound:
+            db.session.execute(_MOVE_LAST_OUTBOUND, [
+                {"contact": contact_id, "latest": at}
+                for contact_id, at in sorted(self.last_outbound.items())])
+        for conv_id, started, (at, seconds, responder), counts in self.answered:
+            for (started_at,) in db.session.execute(
+                    update(ResponseTime)
+                    .where(ResponseTime.conversation_id == conv_id,
+                           ResponseTime.burst_started_at == started,
+                           ResponseTime.answered_at.is_(None))
+                    .values(answered_at=at, response_seconds=seconds, responder_id=responder)
+                    .returning(ResponseTime.burst_started_at)
+                    .execution_options(synchronize_session=False)).all():
+                counts.response(started_at, None, None, None, -1)
+                counts.response(started_at, at, seconds, responder)
+        if self.bursts:
+            db.session.execute(insert(ResponseTime.__table__), self.bursts)
 
 
 def _burst_row(conversation_id: int, b) -> dict:
