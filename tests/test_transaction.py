@@ -123,3 +123,38 @@ def test_a_savepoint_rolled_back_keeps_the_earlier_changes_noted_for_the_figure_
     savepoint.rollback()
     db.session.commit()
     assert generations(("notes",)) != before
+
+
+def test_what_waits_for_the_commit_waits_through_a_released_savepoint(db, rep):
+    """SQLAlchemy announces after_commit when a savepoint is released too: work queued for
+    the commit (a job, a file to remove) must not run then, nor at all if the transaction
+    then rolls back."""
+    ran = []
+    factories.ContactFactory(owner_id=rep.id)
+    after_commit(ran.append, "first")
+    with db.session.begin_nested():
+        db.session.add(Contact(name="Inside a savepoint", kind="lead"))
+    assert ran == []
+    db.session.rollback()
+    assert ran == []
+    after_commit(ran.append, "second")
+    with db.session.begin_nested():
+        db.session.add(Contact(name="Inside another", kind="lead"))
+    assert ran == []
+    db.session.commit()
+    assert ran == ["second"]
+
+
+def test_figures_noted_before_a_released_savepoint_are_renewed_at_the_commit(db, rep):
+    from crm.core.cache import generations
+
+    contact = factories.ContactFactory(owner_id=rep.id)
+    db.session.commit()
+    before = generations(("notes",))
+    db.session.add(Note(contact_id=contact.id, author_id=rep.id, body="Noted"))
+    db.session.flush()
+    with db.session.begin_nested():
+        db.session.add(Contact(name="Inside a savepoint", kind="lead"))
+    assert generations(("notes",)) == before
+    db.session.commit()
+    assert generations(("notes",)) != before

@@ -131,6 +131,8 @@ def _note_statement(state) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _new_generations(session) -> None:
+    if session.in_nested_transaction():   # a savepoint released: renewed at the real commit
+        return
     tables = session.info.pop(_CHANGED, None)
     if tables and current_app:
         try:

@@ -22,6 +22,10 @@ def after_commit(fn, *args) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _run_waiting(session) -> None:
+    # SQLAlchemy says after_commit when a savepoint is released too (begin_nested): the
+    # transaction goes on, and what waits for its commit waits on.
+    if session.in_nested_transaction():
+        return
     for fn, args in session.info.pop(_WAITING, ()):
         try:
             fn(*args)

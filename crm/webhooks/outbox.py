@@ -55,7 +55,8 @@ def forget_endpoints() -> None:
 @event.listens_for(Session, "after_commit")
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_endpoints(session, *args) -> None:
-    session.info.pop(_ENDPOINTS, None)
+    if not session.in_nested_transaction():   # a savepoint released: the same transaction
+        session.info.pop(_ENDPOINTS, None)
 
 
 @contextmanager
