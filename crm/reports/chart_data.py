@@ -1,4 +1,6 @@
 """The dashboard's charts with their drill-down links (needs a request: links use url_for)."""
+from urllib.parse import urlencode
+
 from flask import current_app, url_for
 
 from crm.reports.charts import Bar, Column, bar_chart, column_chart, funnel_chart, line_chart
@@ -12,21 +14,23 @@ def _pct(value) -> str:
     return "—" if value is None else f"{value * 100:.0f}%"
 
 
-def _drill(kind, f, **params):
-    return url_for("reports.drill", kind=kind, **f.filter_args(), **params)
+def drill_url(f, kind, **params):
+    """A drill-down list's URL for the dashboard filters `f` plus the list's own parameters."""
+    args = {**f.filter_args(), **{k: v for k, v in params.items() if v is not None}}
+    return url_for("reports.drill", kind=kind) + ("?" + urlencode(args) if args else "")
 
 
 def trend_chart(d):
-    f = d.filters
     points = d.dms.trend
+
+    def per_period(**params):
+        return [drill_url(d.filters, "messages", **params, period=i) for i in range(len(points))]
+
     series = [
-        ("DMs sent", "series-1", [p.sent for p in points],
-         [_drill("messages", f, direction="out", period=i) for i in range(len(points))]),
-        ("DMs received", "series-2", [p.received for p in points],
-         [_drill("messages", f, direction="in", period=i) for i in range(len(points))]),
+        ("DMs sent", "series-1", [p.sent for p in points], per_period(direction="out")),
+        ("DMs received", "series-2", [p.received for p in points], per_period(direction="in")),
         ("Sent DMs that got a reply", "series-3", [p.replied for p in points],
-         [_drill("messages", f, direction="out", replied=1, period=i)
-          for i in range(len(points))]),
+         per_period(direction="out", replied=1)),
     ]
     return line_chart([p.label for p in points], series)
 
@@ -38,7 +42,7 @@ def stage_value_chart(d, block):
         value = row.open_value.main(cur)
         deals = f"{row.open_count} deal{'' if row.open_count == 1 else 's'}"
         bars.append(Bar(row.stage.name[:16], value, f"{_money(value, cur)} · {deals}",
-                        _drill("deals", f, view="open", stage=row.stage.id)))
+                        drill_url(f, "deals", view="open", stage=row.stage.id)))
     return bar_chart(bars)
 
 
@@ -47,16 +51,16 @@ def funnel(d, block):
     steps = []
     for row in block.funnel:
         steps.append(Bar(row.stage.name, row.reached or 0, f"{row.reached or 0}",
-                         _drill("deals", f, view="reached", stage=row.stage.id),
+                         drill_url(f, "deals", view="reached", stage=row.stage.id),
                          note=_pct(row.conversion)))
     steps.append(Bar("Won", block.won_reached, f"{block.won_reached}",
-                     _drill("deals", f, view="reached", won=1)))
+                     drill_url(f, "deals", view="reached", won=1)))
     return funnel_chart(steps)
 
 
 def opt_out_chart(d):
     f = d.filters
-    columns = [Column(p.label, n, _drill("opt-outs", f, period=i))
+    columns = [Column(p.label, n, drill_url(f, "opt-outs", period=i))
                for i, (p, n) in enumerate(zip(d.periods, d.consent.opt_outs_by_period))]
     return column_chart(columns)
 

@@ -1,8 +1,5 @@
 """The dashboard, its drill-down lists and its CSV exports."""
-from urllib.parse import urlencode
-
-from flask import (Blueprint, Response, abort, current_app, redirect, render_template,
-                   request, url_for)
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -11,23 +8,17 @@ from crm.accounts.models import User
 from crm.core.timeutil import local
 from crm.extensions import db, htmx
 from crm.reports import export
-from crm.reports.chart_data import charts_for
+from crm.reports.chart_data import charts_for, drill_url
 from crm.reports.dashboard import build_dashboard, filter_options
 from crm.reports.drill import UnknownDrill, drill_page
 from crm.reports.filters import PRESETS, DashboardFilters
 from crm.reports.scope import SCOPE_NOTE, Scope
 
 bp = Blueprint("reports", __name__, url_prefix="/dashboard")
+bp.add_app_template_global(drill_url)
 
 PARTIALS = {"dashboard-body": "reports/_body.html", "dashboard-panels": "reports/_panels.html",
             "leaderboard": "reports/_leaderboard.html"}
-
-
-@bp.app_template_global()
-def drill_url(f, kind, **params):
-    """A drill-down list's URL for the dashboard filters `f` plus the list's own parameters."""
-    args = {**f.filter_args(), **{k: v for k, v in params.items() if v is not None}}
-    return url_for("reports.drill", kind=kind) + ("?" + urlencode(args) if args else "")
 
 
 @bp.app_template_global()
@@ -48,8 +39,6 @@ def _list_filters(d) -> dict:
 @bp.app_template_global()
 def inbox_url(d):
     """The inbox filtered like the dashboard (it has owner and platform filters)."""
-    if "conversations.inbox" not in current_app.view_functions:
-        return drill_url(d.filters, "waiting")
     return url_for("conversations.inbox", **_list_filters(d))
 
 
