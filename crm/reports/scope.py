@@ -1,14 +1,8 @@
-"""Which records a dashboard counts, as WHERE clauses.
-
-"Their own" means, for each kind of record:
-- deals: the deals the person owns;
-- DMs, response times, conversations waiting: conversations on contacts the person owns;
-- tasks: the tasks assigned to the person;
-- consent: opt-outs and unknown consent on contacts the person owns, and the outreach
-  attempts the consent gate refused to the person.
-A rep's dashboard is always scoped to the rep (crm.policy.report_owner_id); managers and
-admins see everyone's or choose one owner. Pipeline and campaign narrow deals only; the
-platform narrows deals (their platform) and conversations (theirs).
+"""Which records a dashboard counts, as WHERE clauses: "their own" is, for each kind of
+record, what SCOPE_NOTE tells the viewer. A rep's dashboard is always scoped to the rep
+(crm.policy.report_owner_id); managers and admins see everyone's or choose one owner.
+Pipeline and campaign narrow deals only; the platform narrows deals (their platform) and
+conversations (theirs).
 """
 from dataclasses import dataclass
 from datetime import datetime
@@ -73,15 +67,11 @@ class Scope:
         return where
 
     # Conversations ----------------------------------------------------------------------------
-    def owned_contacts(self):
-        return select(Contact.id).where(Contact.owner_id == self.owner_id,
-                                        policy.contact_scope(self.viewer))
-
     def conversation_where(self) -> list:
         """Clauses on Conversation itself."""
         if self.owner_id is not None:
-            # owned_contacts() already passes through the contact policy
-            where = [Conversation.contact_id.in_(self.owned_contacts())]
+            # the owner's contacts pass through the contact policy, which covers theirs
+            where = [Conversation.contact_id.in_(select(Contact.id).where(*self.contact_where()))]
         else:
             where = [policy.conversation_scope(self.viewer)]
         if self.platform:
@@ -94,11 +84,10 @@ class Scope:
         return self.owner_id is None or not getattr(self.viewer, "is_manager", False)
 
     def waiting_where(self) -> list:
-        """Clauses on Conversation and its joined Contact for "waiting on you"
-        (crm.conversations.services.needs_reply_count, the navigation's badge and Home): a
-        rep's own dashboard counts the unassigned contacts' conversations too, as the rep may
-        answer them; a manager's choice of owner is that owner's contacts. Each waiting
-        conversation's contact is checked, rather than every contact in scope listed first."""
+        """Clauses on Conversation and its joined Contact for "waiting on you" (as the badge
+        and Home count it, crm.conversations.services.needs_reply_count): a rep may answer the
+        unassigned contacts' conversations too; a manager's choice of owner is that owner's.
+        Each waiting conversation's contact is checked, not every contact in scope listed."""
         where = [policy.contact_scope(self.viewer)]
         if not self.waiting_on_viewer:
             where.append(Contact.owner_id == self.owner_id)
