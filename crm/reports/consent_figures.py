@@ -32,20 +32,18 @@ class ConsentFigures:
         return sum(n for _, n in self.refusals_by_action)
 
 
-def became_uncontactable():
-    """An event that opted the contact out or marked them do-not-contact."""
-    return or_(and_(ConsentEvent.to_status == "opted_out", ConsentEvent.from_status != "opted_out"),
-               and_(ConsentEvent.to_dnc.is_(True), ConsentEvent.from_dnc.is_(False)))
-
-
-def source_label():
-    # One-click opt-outs quote the contact's words; grouping by the quote would scatter them.
-    return case((ConsentEvent.evidence_message_id.is_not(None), DM_REPLY_SOURCE),
-                else_=func.coalesce(func.nullif(ConsentEvent.source, ""), "Not recorded"))
+# One-click opt-outs quote the contact's words; grouping by the quote would scatter them.
+SOURCE_LABEL = case((ConsentEvent.evidence_message_id.is_not(None), DM_REPLY_SOURCE),
+                    else_=func.coalesce(func.nullif(ConsentEvent.source, ""), "Not recorded"))
+REFUSED_ACTION = AuditEvent.changes["action"].as_string()
 
 
 def opt_out_where(scope) -> list:
-    where = [became_uncontactable(), ConsentEvent.at >= scope.start, ConsentEvent.at < scope.end]
+    """Events in the range that opted the contact out or marked them do-not-contact."""
+    where = [or_(and_(ConsentEvent.to_status == "opted_out",
+                      ConsentEvent.from_status != "opted_out"),
+                 and_(ConsentEvent.to_dnc.is_(True), ConsentEvent.from_dnc.is_(False))),
+             ConsentEvent.at >= scope.start, ConsentEvent.at < scope.end]
     contacts = [w for w in scope.contact_where() if w is not True]
     if contacts:
         where.append(ConsentEvent.contact_id.in_(select(Contact.id).where(*contacts)))
@@ -58,10 +56,6 @@ def refusal_where(scope) -> list:
     if scope.owner_id is not None:
         where.append(AuditEvent.actor_id == scope.owner_id)
     return where
-
-
-def refused_action():
-    return AuditEvent.changes["action"].as_string()
 
 
 def dmed_in_range(scope, *, per_contact: bool = False):
@@ -124,14 +118,13 @@ def opt_outs(scope, periods) -> tuple[list, list]:
     by_period = [0] * len(periods)
     # Opt-outs per period and per source in one pass over the range's events: rows per
     # (source, period), sources largest first (then by name, as the database sorts).
-    label = source_label()
     period = case(*[(and_(ConsentEvent.at >= p.start, ConsentEvent.at < p.end), i)
                     for i, p in enumerate(periods)], else_=None) if periods else literal(None)
-    total = func.sum(func.count()).over(partition_by=label)
+    total = func.sum(func.count()).over(partition_by=SOURCE_LABEL)
     sources: dict = {}
     for source, i, n in db.session.execute(
-            select(label, period, func.count()).where(*opt_out_where(scope))
-            .group_by(label, period).order_by(total.desc(), label)):
+            select(SOURCE_LABEL, period, func.count()).where(*opt_out_where(scope))
+            .group_by(SOURCE_LABEL, period).order_by(total.desc(), SOURCE_LABEL)):
         sources[source] = sources.get(source, 0) + n
         if i is not None:
             by_period[i] += n
@@ -144,9 +137,9 @@ def opt_outs(scope, periods) -> tuple[list, list]:
 
 def refusals(scope) -> list:
     """[(action, count)] of the outreach the consent gate refused in the range."""
-    action = refused_action()
     # Refusals are a sliver of the audit log: for one person SQLite would rather read all of
     # their audit events of the range (thousands) than the range's refusals.
     return [(a or "outreach", n) for a, n in db.session.execute(
-        indexed_by(select(action, func.count()).where(*refusal_where(scope)).group_by(action)
-                   .order_by(func.count().desc(), action), AuditEvent, "ix_audit_action_at"))]
+        indexed_by(select(REFUSED_ACTION, func.count()).where(*refusal_where(scope))
+                   .group_by(REFUSED_ACTION).order_by(func.count().desc(), REFUSED_ACTION),
+                   AuditEvent, "ix_audit_action_at"))]

@@ -16,7 +16,7 @@ from crm.core.forms import int_or_none
 from crm.extensions import db
 from crm.pipeline.models import LOST, OPEN, WON, Deal, Stage, StageChange
 from crm.reports import consent_figures as consent
-from crm.reports.pipeline_figures import no_next_step_where
+from crm.reports.pipeline_figures import no_next_step_where, opened_in_range
 from crm.reports.work_figures import overdue_before
 from crm.settings import services as settings
 from crm.tasks.models import Task
@@ -81,13 +81,11 @@ def _with_contact(path, *more):
 # Deals -----------------------------------------------------------------------------------
 def deals(scope, filters, args, cursor):
     stmt = select(Deal).where(*scope.deal_where())
-    title = "Deals"
-    params = {}
     stage = db.session.get(Stage, int_or_none(args.get("stage")) or 0) if args.get("stage") else None
     if args.get("stage") and stage is None:
         raise UnknownDrill("stage")
     view = args.get("view", "open")
-    params["view"] = view
+    params = {"view": view}
     if view == "open":
         stmt = stmt.where(Deal.outcome == OPEN)
         title = "Open deals"
@@ -102,22 +100,17 @@ def deals(scope, filters, args, cursor):
         stmt = stmt.where(*no_next_step_where())
         title = "Open deals with no next step"
     elif view == "reached":
-        cohort = select(StageChange.deal_id).where(
-            StageChange.from_stage_id.is_(None), StageChange.at >= scope.start,
-            StageChange.at < scope.end)
-        stmt = stmt.where(Deal.id.in_(cohort))
+        stmt = stmt.where(Deal.id.in_(opened_in_range(scope)))
+        reached = select(StageChange.deal_id).join(Stage, Stage.id == StageChange.to_stage_id)
         if args.get("won") == "1":
-            reached = select(StageChange.deal_id).join(Stage, Stage.id == StageChange.to_stage_id)\
-                .where(Stage.outcome == WON)
-            stmt = stmt.where(Deal.id.in_(reached))
+            stmt = stmt.where(Deal.id.in_(reached.where(Stage.outcome == WON)))
             title = f"Deals opened {filters.range_label} that were won"
             params["won"] = "1"
         elif stage is not None:
-            later = select(StageChange.deal_id).join(Stage, Stage.id == StageChange.to_stage_id)\
-                .where(Stage.pipeline_id == stage.pipeline_id,
-                       or_(Stage.outcome == WON,
-                           and_(Stage.outcome == OPEN, Stage.position >= stage.position)))
-            stmt = stmt.where(Deal.id.in_(later))
+            stmt = stmt.where(Deal.id.in_(reached.where(
+                Stage.pipeline_id == stage.pipeline_id,
+                or_(Stage.outcome == WON,
+                    and_(Stage.outcome == OPEN, Stage.position >= stage.position)))))
             title = f"Deals opened {filters.range_label} that reached {stage.name}"
         else:
             title = f"Deals opened {filters.range_label}"
@@ -271,7 +264,7 @@ def opt_outs(scope, filters, args, cursor):
         params["period"] = args["period"]
     source = args.get("source")
     if source:
-        stmt = stmt.where(consent.source_label() == source)
+        stmt = stmt.where(consent.SOURCE_LABEL == source)
         params["source"] = source
         title += f" · {source}"
     stmt = stmt.options(_with_contact(joinedload(ConsentEvent.contact)))
@@ -280,17 +273,16 @@ def opt_outs(scope, filters, args, cursor):
 
 
 def refusals(scope, filters, args, cursor):
-    stmt = select(AuditEvent).where(*consent.refusal_where(scope))
+    stmt = (select(AuditEvent, Contact).outerjoin(Contact, Contact.id == AuditEvent.entity_id)
+            .where(*consent.refusal_where(scope)))
     params = {}
     title = f"Outreach refused by the consent gate {filters.range_label}"
     if args.get("action"):
-        stmt = stmt.where(consent.refused_action() == args["action"])
+        stmt = stmt.where(consent.REFUSED_ACTION == args["action"])
         params["action"] = args["action"]
         title = f"Refused: {args['action']} · {filters.range_label}"
-    rows, nxt = _page(stmt, AuditEvent.at, AuditEvent.id, cursor)
-    contacts = {c.id: c for c in db.session.scalars(
-        _with_contact(select(Contact)).where(Contact.id.in_({e.entity_id for e in rows if e.entity_id})))}
-    return title, [(e, contacts.get(e.entity_id)) for e in rows], nxt, params
+    rows, nxt = _page(_with_contact(stmt), AuditEvent.at, AuditEvent.id, cursor)
+    return title, rows, nxt, params
 
 
 def unknown_consent(scope, filters, args, cursor):

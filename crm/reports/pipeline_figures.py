@@ -123,16 +123,20 @@ def closed_in_range(scope) -> list:
         .group_by(Deal.outcome, Deal.owner_id, Deal.currency)).all()
 
 
+def opened_in_range(scope):
+    """The ids of the deals that entered their pipeline in the range (the funnel's cohort)."""
+    return select(StageChange.deal_id).where(StageChange.from_stage_id.is_(None),
+                                             StageChange.at >= scope.start,
+                                             StageChange.at < scope.end)
+
+
 def funnel_reach(scope) -> dict:
     """{pipeline id: {rank reached: deals}} for the deals opened in the range."""
-    cohort = (select(StageChange.deal_id)
-              .where(StageChange.from_stage_id.is_(None), StageChange.at >= scope.start,
-                     StageChange.at < scope.end))
     rank = case((Stage.outcome == WON, WON_RANK), (Stage.outcome == OPEN, Stage.position),
                 else_=None)
     per_deal = (select(StageChange.deal_id.label("deal_id"), func.max(rank).label("reached"))
                 .join(Stage, Stage.id == StageChange.to_stage_id)
-                .where(StageChange.deal_id.in_(cohort))
+                .where(StageChange.deal_id.in_(opened_in_range(scope)))
                 .group_by(StageChange.deal_id).subquery())
     rows = db.session.execute(
         select(Deal.pipeline_id, per_deal.c.reached, func.count())
