@@ -3,7 +3,7 @@ from urllib.parse import urlencode
 
 from flask import current_app, url_for
 
-from crm.reports.charts import Bar, Column, bar_chart, column_chart, funnel_chart, line_chart
+from crm.reports.charts import Bar, bar_chart, column_chart, funnel_chart, line_chart
 
 
 def _money(minor, currency) -> str:
@@ -39,7 +39,7 @@ def stage_value_chart(d, block):
     f, cur = d.filters, d.pipeline.currency
     bars = []
     for row in block.stages:
-        value = row.open_value.main(cur)
+        value = row.open_value.get(cur, 0)
         deals = f"{row.open_count} deal{'' if row.open_count == 1 else 's'}"
         bars.append(Bar(row.stage.name[:16], value, f"{_money(value, cur)} · {deals}",
                         drill_url(f, "deals", view="open", stage=row.stage.id)))
@@ -60,7 +60,7 @@ def funnel(d, block):
 
 def opt_out_chart(d):
     f = d.filters
-    columns = [Column(p.label, n, drill_url(f, "opt-outs", period=i))
+    columns = [Bar(p.label, n, f"{n}", drill_url(f, "opt-outs", period=i))
                for i, (p, n) in enumerate(zip(d.periods, d.consent.opt_outs_by_period))]
     return column_chart(columns)
 

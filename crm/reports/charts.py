@@ -96,13 +96,16 @@ def line_chart(labels: list[str], series: list[tuple], width: int = 560,
 
 @dataclass
 class Bar:
+    """One bar of a bar or funnel chart (laid out down the page) or a column chart (across)."""
     label: str
     value: float
     display: str
     href: str | None
-    width: float = 0.0
-    y: float = 0.0
     note: str = ""
+    x: float = 0.0
+    y: float = 0.0
+    width: float = 0.0
+    height: float = 0.0
 
 
 @dataclass
@@ -140,16 +143,6 @@ def funnel_chart(steps: list[Bar], width: int = 480, bar_height: int = 26,
 
 
 @dataclass
-class Column:
-    label: str
-    value: int
-    href: str | None
-    x: float = 0.0
-    y: float = 0.0
-    height: float = 0.0
-
-
-@dataclass
 class ColumnChart:
     width: int
     height: int
@@ -159,7 +152,7 @@ class ColumnChart:
     top_label: str
 
 
-def column_chart(columns: list[Column], width: int = 320, height: int = 120) -> ColumnChart:
+def column_chart(columns: list[Bar], width: int = 320, height: int = 120) -> ColumnChart:
     bottom = height - 22
     top = nice_max(max([c.value for c in columns] or [0]))
     n = max(1, len(columns))
