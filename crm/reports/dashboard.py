@@ -16,11 +16,12 @@ from crm.contacts.models import PLATFORM_LABELS
 from crm.core.timeutil import utcnow
 from crm.dm_templates.models import DMTemplate
 from crm.extensions import db
-from crm.pipeline.models import Pipeline
 from crm.reports.consent_figures import ConsentFigures, consent_figures
 from crm.reports.dm_figures import DMFigures, SentReplies, dm_figures
-from crm.reports.pipeline_figures import Amounts, PipelineFigures, pipeline_figures
+from crm.reports.pipeline_figures import (ACTIVE_PIPELINES, Amounts, PipelineFigures,
+                                          pipeline_figures)
 from crm.reports.scope import Scope
+from crm.reports.sqlhelp import ratio
 from crm.reports.work_figures import WorkFigures, work_figures
 from crm.settings import services as settings
 
@@ -36,7 +37,7 @@ class LeaderRow:
 
     @property
     def reply_rate(self) -> float | None:
-        return self.replied / self.sent if self.sent else None
+        return ratio(self.replied, self.sent)
 
     def key(self, sort: str):
         return {"name": self.user.name.lower(), "sent": self.sent, "replies": self.replied,
@@ -62,10 +63,6 @@ class Dashboard:
         user = self.users.get(user_id)
         return user.name if user else "Unassigned" if user_id is None else "Former user"
 
-    def template_name(self, template_id) -> str:
-        t = self.templates.get(template_id)
-        return t.name if t else "Deleted template"
-
     @property
     def owner(self):
         return self.users.get(self.scope.owner_id)
@@ -87,7 +84,8 @@ class Dashboard:
 
     @property
     def template_rows(self) -> list:
-        return self._by_sent((self.template_name(k), k, v) for k, v in self.dms.by_template.items())
+        return self._by_sent((self.templates[k].name if k in self.templates else "Deleted template",
+                              k, v) for k, v in self.dms.by_template.items())
 
     @property
     def work_rows(self) -> list:
@@ -116,15 +114,12 @@ def leaderboard(scope, users: dict, pipeline: PipelineFigures, dms: DMFigures,
     else:
         ids |= {u.id for u in users.values() if u.active and u.role in ("rep", "manager")}
     rows = []
-    for user_id in ids - {None}:
-        user = users.get(user_id)
-        if user is None:
-            continue
+    for user_id in ids & users.keys():
         figures = dms.by_author.get(user_id, SentReplies())
         won = pipeline.won_by_owner.get(user_id, Amounts())
-        rows.append(LeaderRow(user, figures.sent, figures.replied,
+        rows.append(LeaderRow(users[user_id], figures.sent, figures.replied,
                               dms.median_by_responder.get(user_id), won,
-                              won.main(pipeline.currency)))
+                              won.get(pipeline.currency, 0)))
     return sort_rows(rows, sort, desc)
 
 
@@ -149,8 +144,7 @@ def build_dashboard(viewer, filters, now: datetime | None = None) -> Dashboard:
 
 def filter_options(viewer) -> dict:
     """What the filter form offers (owners only to managers)."""
-    pipelines = db.session.scalars(select(Pipeline).where(Pipeline.archived_at.is_(None))
-                                   .order_by(Pipeline.position, Pipeline.id)).all()
+    pipelines = db.session.scalars(ACTIVE_PIPELINES).all()
     campaigns = db.session.execute(select(Campaign.id, Campaign.name)
                                    .where(Campaign.archived_at.is_(None))
                                    .order_by(Campaign.name).limit(300)).all()

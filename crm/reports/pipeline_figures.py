@@ -24,9 +24,6 @@ class Amounts(dict):
     def items_sorted(self) -> list[tuple[str, int]]:
         return sorted(self.items(), key=lambda kv: (-kv[1], kv[0]))
 
-    def main(self, currency: str) -> int:
-        return self.get(currency, 0)
-
 
 @dataclass
 class StageRow:
@@ -83,12 +80,14 @@ class PipelineFigures:
         return self.close_seconds_total / self.close_count / 86400 if self.close_count else None
 
 
+ACTIVE_PIPELINES = (select(Pipeline).where(Pipeline.archived_at.is_(None))
+                    .order_by(Pipeline.position, Pipeline.id))
+
+
 def pipelines_in_view(scope) -> list[Pipeline]:
-    stmt = select(Pipeline).where(Pipeline.archived_at.is_(None)).order_by(Pipeline.position,
-                                                                          Pipeline.id)
-    if scope.pipeline_id is not None:
-        stmt = select(Pipeline).where(Pipeline.id == scope.pipeline_id)
-    return list(db.session.scalars(stmt))
+    if scope.pipeline_id is None:
+        return list(db.session.scalars(ACTIVE_PIPELINES))
+    return list(db.session.scalars(select(Pipeline).where(Pipeline.id == scope.pipeline_id)))
 
 
 def opened_at():
