@@ -94,20 +94,13 @@ def opt_outs(d):
         for p, n in zip(d.periods, d.consent.opt_outs_by_period)]
 
 
-def opt_out_sources(d):
-    return ["Source", "Opt-outs"], [list(r) for r in d.consent.sources]
-
-
-def refusals(d):
-    return ["Refused action", "Attempts"], [list(r) for r in d.consent.refusals_by_action]
-
-
 TABLES = {"summary": summary, "stages": stages, "leaderboard": leaderboard,
           "dm-reps": lambda d: _sent_replies("Person", d.rep_rows),
           "dm-platforms": lambda d: _sent_replies("Platform", d.platform_rows),
           "dm-templates": lambda d: _sent_replies("Template", d.template_rows),
           "trend": trend, "work": work, "opt-outs": opt_outs,
-          "opt-out-sources": opt_out_sources, "refusals": refusals}
+          "opt-out-sources": lambda d: (["Source", "Opt-outs"], d.consent.sources),
+          "refusals": lambda d: (["Refused action", "Attempts"], d.consent.refusals_by_action)}
 
 
 def to_csv(table: str, dashboard) -> str:

@@ -5,13 +5,9 @@ from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from crm.extensions import db
 
 
-def _sqlite_from_hint(compiler, table, text):
-    return text
-
-
 # SQLAlchemy renders Select.with_hint(table, text, "sqlite") nowhere; SQLite takes a hint
 # right after the table name, where other dialects' compilers put theirs.
-SQLiteCompiler.get_from_hint_text = _sqlite_from_hint
+SQLiteCompiler.get_from_hint_text = lambda compiler, table, text: text
 
 
 def indexed_by(stmt, table, index: str):
@@ -20,13 +16,9 @@ def indexed_by(stmt, table, index: str):
     return stmt.with_hint(table, f"INDEXED BY {index}", "sqlite")
 
 
-def is_sqlite() -> bool:
-    return db.engine.dialect.name == "sqlite"
-
-
 def seconds_between(later, earlier):
     """later - earlier in seconds, as a number, computed by the database."""
-    if is_sqlite():
+    if db.engine.dialect.name == "sqlite":
         return (func.julianday(later) - func.julianday(earlier)) * 86400.0
     return func.extract("epoch", later - earlier)
 

@@ -19,7 +19,6 @@ class WorkFigures:
     done_by_assignee: dict = field(default_factory=dict)
     follow_ups: int = 0
     follow_ups_replied: int = 0
-    today_starts: datetime | None = None
 
     @property
     def overdue(self) -> int:
@@ -43,7 +42,7 @@ def work_figures(scope, now: datetime | None = None) -> WorkFigures:
     """Tasks overdue now and done in the range, per assignee; follow-ups (two queries, each
     remembered apart)."""
     today_starts = overdue_before(scope, now or utcnow())
-    fig = WorkFigures(today_starts=today_starts)
+    fig = WorkFigures()
     fig.overdue_by_assignee, fig.done_by_assignee = remember(
         "tasks", scope.cache_key + (today_starts,), lambda: per_assignee(scope, today_starts),
         scope.reads("tasks"))
