@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 import click
 from flask import Flask
@@ -18,11 +19,16 @@ def register(app: Flask) -> None:
     @jobs.command("worker")
     @click.option("--processes", "-w", type=int, default=2, show_default=True,
                   help="Jobs this worker runs at once, each in its own process.")
-    def worker(processes):
+    @click.option("--nice", type=click.IntRange(0, 19), default=10, show_default=True,
+                  help="How much lower than the web's the worker's CPU priority is: on a "
+                       "machine serving both, pages and webhooks answer first.")
+    def worker(processes, nice):
         """Run background jobs (imports, follow-ups, clean-up) until stopped."""
         if queue.backend() == "immediate":
             raise click.ClickException("JOBS_BACKEND is immediate: jobs run where they are "
                                        "queued, there is nothing for a worker to do.")
+        if nice:
+            os.nice(nice)
         logging.basicConfig(level=logging.INFO,
                             format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
         # Huey logs every task it runs, the sweep every 20 s included; jobs log themselves.
