@@ -11,7 +11,7 @@ never commits):
 2. the consent gate for outbound messages *written in Rapport by a user*
    (`IncomingMessage.written_in_rapport`); imported messages, received messages and echoes
    of what was sent on the platform are a record, not outreach;
-3. lock the conversation (row lock on PostgreSQL, the write lock on SQLite), so two DMs
+3. lock the conversations (row locks on PostgreSQL, the write lock on SQLite), so two DMs
    at once on one conversation are applied one after the other;
 4. skip duplicates: the same platform message id (`external_id`) or, for formats without
    ids, the same stable `fingerprint` in that conversation. The unique indexes
@@ -45,6 +45,9 @@ How to call it:
 - deletion on the platform: `mark_deleted(conv, external_id)` (kept, shown as deleted,
   no longer counted; a delete before its message is kept too);
 - corrections and deletions by a user: `correct(...)`, `delete(...)`;
+- several conversations' new messages at once (a batch of live events):
+  `ingest_many(actor, [(conv, messages), …])`, the same steps with one statement of each
+  kind for them all (`ingest` is `ingest_many` of one);
 - many messages of an export at once: crm.conversations.ingest_bulk (same checks, set-based).
 """
 from __future__ import annotations
