@@ -209,3 +209,18 @@ def test_a_killed_job_process_does_not_take_its_worker_down(workers, admin, tmp_
                      and j, 180, "the job finished", workers)
     assert job.status == "done" and messages() == expected
     assert proc.poll() is None                   # the worker itself never stopped
+
+
+def test_the_worker_and_its_job_processes_run_below_the_webs_cpu_priority(workers):
+    """On a machine serving both, pages and webhooks answer first (`--nice`, 10 unless
+    told otherwise): the consumer and the processes running its jobs all start lower."""
+    proc = workers.start(processes=2)
+    wanted = min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10)
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(children.read_text().split()) < 2:
+        time.sleep(0.1)
+    started = [int(pid) for pid in children.read_text().split()]
+    assert len(started) >= 2, workers.log()
+    assert os.getpriority(os.PRIO_PROCESS, proc.pid) == wanted
+    assert {os.getpriority(os.PRIO_PROCESS, pid) for pid in started} == {wanted}
