@@ -161,9 +161,11 @@ def _tell_new_people(new_people, on_new_people) -> None:
 
 def _apply_records(rows) -> tuple[list, dict, list]:
     """Apply the records of claimed events: (ids applied, {id waiting for a retry: its
-    attempts}, new senders). Records are applied per person, people in a fixed order (channel,
-    person id), so workers side by side lock conversations in the same order and never
-    deadlock on them; one person's records keep the order of their events."""
+    attempts}, new senders). Senders new to Rapport are taken in first, people in a fixed
+    order (channel, person id); then every person's messages go through the ingestion service
+    in one call (which locks the conversations in id order, so workers side by side never
+    deadlock on them); then each person's deletions and receipts. One person's records keep
+    the order of their events."""
     channels = {c.id: c for c in db.session.scalars(
         select(Channel).options(lazyload(Channel.templates)))}
     per_person: dict = {}
