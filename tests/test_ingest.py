@@ -214,3 +214,68 @@ def test_the_import_opt_out_check_finds_what_find_stop_phrase_finds():
               for _ in range(3000)]
     for text in texts:
         assert check.found_in(text) == bool(find_stop_phrase(text, phrases)), text
+
+
+def _kept(conv_ids):
+    """What the services keep about these conversations, read back from the database."""
+    db.session.expire_all()
+    convs = [(c.state, c.message_count, c.last_message_at, c.last_inbound_at,
+              c.last_outbound_at, c.waiting_since, c.contact.last_outbound_at)
+             for c in db.session.scalars(select(Conversation).where(Conversation.id.in_(conv_ids))
+                                         .order_by(Conversation.id))]
+    times = db.session.execute(select(ResponseTime.conversation_id, ResponseTime.burst_started_at,
+                                      ResponseTime.answered_at, ResponseTime.response_seconds,
+                                      ResponseTime.responder_id)
+                               .order_by(ResponseTime.conversation_id,
+                                         ResponseTime.burst_started_at)).all()
+    replied = db.session.execute(select(Message.id, Message.replied_at)
+                                 .order_by(Message.id)).all()
+    return convs, times, replied
+
+
+def test_several_conversations_in_one_call_are_kept_as_their_replays_keep_them(db, rep, t0):
+    """ingest_many (a batch of live events) writes each conversation's reply state, response
+    times, replies and the contact's latest outbound DM as replaying its messages does, and
+    the dashboard's counts as counting them afresh does."""
+    from crm.contacts import dm_counts
+    from crm.conversations.reply_state import rebuild_reply_state
+
+    def conv_of(name, thread):
+        contact = factories.ContactFactory(name=name, owner_id=rep.id)
+        return ingest.conversation_for(contact, "instagram", thread)
+
+    waiting, asked, empty, backdated = (conv_of(n, f"t-{n}") for n in ("Ana", "Ben", "Cy", "Di"))
+    ingest.ingest(None, waiting, [IncomingMessage(INBOUND, t0, "anyone?", external_id="a1")],
+                  source=ingest.LIVE)
+    ingest.ingest(None, asked, [IncomingMessage(OUTBOUND, t0, "collab?", external_id="b1",
+                                                author_id=rep.id)], source=ingest.LIVE)
+    ingest.ingest(None, backdated, [IncomingMessage(INBOUND, t0 + 5 * H, "later",
+                                                    external_id="d1")], source=ingest.LIVE)
+    db.session.commit()
+    results = ingest.ingest_many(None, [
+        (waiting, [IncomingMessage(OUTBOUND, t0 + H, "here", external_id="a2",
+                                   author_id=rep.id),
+                   IncomingMessage(INBOUND, t0 + H, "anyone?", external_id="a1")]),
+        (asked, [IncomingMessage(INBOUND, t0 + 2 * H, "yes!", external_id="b2")]),
+        (empty, [IncomingMessage(INBOUND, t0, "hi", external_id="c1"),
+                 IncomingMessage(OUTBOUND, t0 + H, "hello", external_id="c2"),
+                 IncomingMessage(INBOUND, t0 + 3 * H, "so?", external_id="c3")]),
+        (backdated, [IncomingMessage(OUTBOUND, t0, "earlier", external_id="d0",
+                                     author_id=rep.id)]),
+    ], source=ingest.LIVE)
+    db.session.commit()
+    assert [(len(r.added), r.duplicates) for r in results] == [(1, 1), (1, 0), (3, 0), (1, 0)]
+    ids = [waiting.id, asked.id, empty.id, backdated.id]
+    kept = _kept(ids)
+    convs, times, _ = kept
+    assert [c[:2] for c in convs] == [("awaiting_reply", 2), ("needs_reply", 2),
+                                      ("needs_reply", 3), ("needs_reply", 2)]
+    assert [c[6] for c in convs] == [t0 + H, t0, t0 + H, t0]   # each contact's latest DM out
+    assert (waiting.id, t0, t0 + H, 3600, rep.id) in times
+    assert db.session.scalar(select(Message.replied_at).where(Message.external_id == "b1")) \
+        == t0 + 2 * H
+    assert dm_counts.stored_hours() == dm_counts.recounted_hours()
+    assert dm_counts.stored_responses() == dm_counts.recounted_responses()
+    rebuild_reply_state(ids)
+    db.session.commit()
+    assert _kept(ids) == kept
