@@ -129,13 +129,11 @@ class DashboardFilters:
                 starts.append(d)
             fmt = "%b %Y"
         starts = [d for d in starts if d <= self.last_day]
-        out = []
-        for i, d in enumerate(starts):
-            nxt = starts[i + 1] if i + 1 < len(starts) else self.last_day + timedelta(days=1)
-            out.append(Period(from_local(datetime.combine(d, time()), self.tz),
-                              from_local(datetime.combine(nxt, time()), self.tz),
-                              d.strftime(fmt).replace(" 0", " ").lstrip("0")))
-        return out
+        ends = starts[1:] + [self.last_day + timedelta(days=1)]
+        return [Period(from_local(datetime.combine(d, time()), self.tz),
+                       from_local(datetime.combine(nxt, time()), self.tz),
+                       d.strftime(fmt).replace(" 0", " ").lstrip("0"))
+                for d, nxt in zip(starts, ends)]
 
 
 def preset_days(preset: str, today: date) -> tuple[date, date]:

@@ -214,8 +214,7 @@ def pipeline_figures(scope) -> PipelineFigures:
             for cur, minor in value.items():
                 fig.open_value.add(cur, minor)
         funnel = block.funnel
-        for i, row in enumerate(funnel):
-            nxt = funnel[i + 1].reached if i + 1 < len(funnel) else block.won_reached
+        for row, nxt in zip(funnel, [r.reached for r in funnel[1:]] + [block.won_reached]):
             row.conversion = ratio(nxt, row.reached)
         fig.blocks.append(block)
     closed = remember("closed", key, lambda: [tuple(r) for r in closed_in_range(scope)],
