@@ -80,19 +80,16 @@ def unknown_in_outreach_where(scope) -> list:
 
 
 def unknown_in_outreach(scope) -> int:
-    if scope.platform:
-        return db.session.scalar(
-            select(func.count()).select_from(Contact).where(*unknown_in_outreach_where(scope)))
-    # Every platform: the contact's latest outbound DM (kept, crm.conversations.reply_state)
-    # is in the range, or later with an earlier one in the range. The kept time is the
-    # latest of the conversations' times, so the two cases are exactly the contacts above;
-    # the second is empty for a range that ends today. One range of
-    # ix_contacts_unknown_outreach (its WHERE written as the index's, for SQLite to match).
+    """The contacts of unknown_in_outreach_where, from one range of ix_contacts_unknown_outreach
+    (its WHERE written as the index's, for SQLite to match): their latest outbound DM (kept,
+    crm.conversations.reply_state) is in the range, or later with an earlier one in the range
+    (probed: none for a range that ends today); on one platform, every one's DMs are probed."""
+    probe = dmed_in_range(scope, per_contact=True)
     stmt = select(func.count()).select_from(Contact).where(
         Contact.archived_at.is_(None), Contact.consent_status == literal_column("'unknown'"),
         Contact.do_not_contact == False,  # noqa: E712 (the index's own predicate)
         Contact.last_outbound_at >= scope.start,
-        or_(Contact.last_outbound_at < scope.end, dmed_in_range(scope, per_contact=True)),
+        probe if scope.platform else or_(Contact.last_outbound_at < scope.end, probe),
         *scope.contact_where())
     return db.session.scalar(indexed_by(stmt, Contact, "ix_contacts_unknown_outreach"))
 
