@@ -188,33 +188,13 @@ def waiting_in_range(scope, target_seconds: int, now: datetime) -> tuple[int, in
 
 
 def waiting_now(scope, target_seconds: int, now: datetime) -> tuple[int, int, datetime | None]:
-    """Conversations needing a reply now (the inbox's rule: not on archived contacts), those
-    past the target, and the oldest wait."""
-    over = case((Conversation.waiting_since < now - timedelta(seconds=target_seconds), 1),
-                else_=0)
-    waiting = [Conversation.state == NEEDS_REPLY,
-               *[w for w in scope.waiting_where() if w is not True]]
-    if len(waiting) == 1:
-        # Everyone's: count on the (state, waiting_since) index alone, then take away the
-        # few conversations of archived contacts, instead of joining every row.
-        total, late = db.session.execute(select(func.count(), func.sum(over))
-                                         .where(*waiting)).one()
-        # The archived contacts are few: listed from their partial index, each waiting
-        # conversation is checked against the list without visiting its contact.
-        archived, archived_late = db.session.execute(
-            select(func.count(), func.sum(over)).where(
-                *waiting, Conversation.contact_id.in_(
-                    select(Contact.id).where(Contact.archived_at.is_not(None))))).one()
-        total, late = (total or 0) - (archived or 0), (late or 0) - (archived_late or 0)
-    else:
-        total, late = db.session.execute(
-            select(func.count(), func.sum(over))
-            .join(Contact, Contact.id == Conversation.contact_id)
-            .where(Contact.archived_at.is_(None), *waiting)).one()
-    oldest = db.session.scalar(
-        select(Conversation.waiting_since).join(Contact, Contact.id == Conversation.contact_id)
-        .where(Contact.archived_at.is_(None), *waiting)
-        .order_by(Conversation.waiting_since, Conversation.id).limit(1)) if total else None
+    """Conversations needing a reply now, those past the target, and the oldest wait."""
+    total, late, oldest = db.session.execute(
+        select(func.count(),
+               func.sum(case((Conversation.waiting_since
+                              < now - timedelta(seconds=target_seconds), 1), else_=0)),
+               func.min(Conversation.waiting_since))
+        .join(Contact, Contact.id == Conversation.contact_id).where(*scope.waiting_where())).one()
     return int(total or 0), int(late or 0), oldest
 
 

@@ -172,8 +172,7 @@ def messages(scope, filters, args, cursor):
 def waiting(scope, filters, args, cursor):
     target = int(settings.get("response_target_hours") or 24)
     stmt = (select(Conversation).join(Contact, Contact.id == Conversation.contact_id)
-            .where(Conversation.state == NEEDS_REPLY, Contact.archived_at.is_(None),
-                   *scope.waiting_where()))
+            .where(*scope.waiting_where()))
     params = {}
     title = ("Conversations waiting on you" if scope.waiting_on_viewer
              else "Conversations waiting for a reply now")

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from crm import policy
 from crm.contacts.models import Contact
-from crm.conversations.models import Conversation, ResponseTime
+from crm.conversations.models import NEEDS_REPLY, Conversation, ResponseTime
 from crm.pipeline.models import Deal
 from crm.tasks.models import Task
 
@@ -84,11 +84,13 @@ class Scope:
         return self.owner_id is None or not getattr(self.viewer, "is_manager", False)
 
     def waiting_where(self) -> list:
-        """Clauses on Conversation and its joined Contact for "waiting on you" (as the badge
-        and Home count it, crm.conversations.services.needs_reply_count): a rep may answer the
-        unassigned contacts' conversations too; a manager's choice of owner is that owner's.
-        Each waiting conversation's contact is checked, not every contact in scope listed."""
-        where = [policy.contact_scope(self.viewer)]
+        """Clauses on Conversation and its joined Contact for "waiting on you" now (as the
+        badge and Home count it, crm.conversations.services.needs_reply_count: not on archived
+        contacts): a rep may answer the unassigned contacts' conversations too; a manager's
+        choice of owner is that owner's. Each waiting conversation's contact is checked, not
+        every contact in scope listed."""
+        where = [Conversation.state == NEEDS_REPLY, Contact.archived_at.is_(None),
+                 policy.contact_scope(self.viewer)]
         if not self.waiting_on_viewer:
             where.append(Contact.owner_id == self.owner_id)
         if self.platform:
