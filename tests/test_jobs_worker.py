@@ -218,7 +218,10 @@ def test_the_worker_and_its_job_processes_run_below_the_webs_cpu_priority(worker
     wanted = min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10)
     children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and len(children.read_text().split()) < 2:
+    # Until the consumer has started (its signal handlers set), so that stopping it at the
+    # test's end stops the processes it started too.
+    while time.monotonic() < deadline and (len(children.read_text().split()) < 2
+                                           or "consumer started" not in workers.log()):
         time.sleep(0.1)
     started = [int(pid) for pid in children.read_text().split()]
     assert len(started) >= 2, workers.log()
