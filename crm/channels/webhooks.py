@@ -13,8 +13,8 @@ limiter.exempt(bp)
 PUBLIC = {"meta_webhooks.subscribe", "meta_webhooks.event"}
 
 
-def _channel(key: str):
-    channel = receiving.channel_for_key(key)
+def _channel(key: str, conn=None):
+    channel = receiving.channel_for_key(key, conn)
     if channel is None:
         abort(404)
     return channel
@@ -36,16 +36,19 @@ def subscribe(key):
 @bp.post("/<key>", endpoint="event")
 def event(key):
     """A signed event: stored and queued, answered at once; the worker does the rest."""
-    channel = _channel(key)
-    limit = current_app.config["META_WEBHOOK_MAX_BYTES"]
-    if request.content_length is not None and request.content_length > limit:
-        return "too large", 413, {"Content-Type": "text/plain"}
-    request.max_content_length = limit
-    body = request.get_data(cache=False)
-    try:
-        stored = receiving.receive(channel, body, request.headers.get("X-Hub-Signature-256"))
-    except receiving.Refused as e:
-        return e.reason, e.status, {"Content-Type": "text/plain"}
-    # The job row commits with the event at the request's end; it reaches the queue after.
+    with receiving.acknowledging() as conn:
+        channel = _channel(key, conn)
+        limit = current_app.config["META_WEBHOOK_MAX_BYTES"]
+        if request.content_length is not None and request.content_length > limit:
+            return "too large", 413, {"Content-Type": "text/plain"}
+        request.max_content_length = limit
+        body = request.get_data(cache=False)
+        try:
+            stored = receiving.receive(conn, channel, body,
+                                       request.headers.get("X-Hub-Signature-256"))
+        except receiving.Refused as e:
+            return e.reason, e.status, {"Content-Type": "text/plain"}
+    # The event is committed; a drain job, when one is needed, commits at the request's end
+    # and reaches the queue after.
     enqueue_event(stored)
     return "EVENT_RECEIVED", 200, {"Content-Type": "text/plain"}
