@@ -15,7 +15,7 @@ from crm.conversations.models import Conversation, Message, ResponseTime
 from crm.pipeline.models import Deal, Stage, StageChange
 from crm.core import cache
 from crm.extensions import db as _db
-from crm.core.cache import REFUSALS, generations
+from crm.core.cache import OUTREACH, REFUSALS, generations
 from crm.reports.consent_figures import unknown_in_outreach, unknown_in_outreach_where
 from crm.reports.filters import DashboardFilters
 from crm.reports.scope import Scope
@@ -225,6 +225,23 @@ def test_a_dm_recomputes_only_what_reads_dms(db, world, remembering):
                           "unknown_in_outreach"}
 
 
+def test_a_reps_sent_dm_leaves_the_figures_of_their_contacts_remembered(app, db, world,
+                                                                      remembering):
+    """A sent DM moves its contact's latest outbound DM (contacts.last_outbound_at), which
+    only "unknown consent in outreach" reads: the rep's pipeline, tasks and opt-outs, which
+    read the contacts for the rep's scope, stay remembered."""
+    figures(world, "rep", {})
+    first = computed()
+    before = _db.session.get(Contact, world.contacts["c1"].id).last_outbound_at
+    dms.log_message(world.rep, world.contacts["c1"], platform="instagram", direction="out",
+                    body="Following up on the brief", sent_at=at(14, 16))
+    db.session.commit()
+    assert _db.session.get(Contact, world.contacts["c1"].id).last_outbound_at != before
+    assert figures(world, "rep", {}) == recounted(app, world, "rep", {})
+    assert set(computed() - first) == {"sent", "responses", "waiting_in_range", "waiting_now",
+                                       "unknown_in_outreach"}
+
+
 def test_a_deal_move_recomputes_only_the_pipeline(db, world, remembering):
     figures(world, "manager", {})
     first = computed()
@@ -246,7 +263,7 @@ def test_a_completed_task_recomputes_only_what_reads_tasks(db, world, rememberin
 
 
 TRACKED = ("messages", "response_times", "conversations", "contacts", "deals", "stage_changes",
-           "stages", "tasks", "consent_events", REFUSALS)
+           "stages", "tasks", "consent_events", REFUSALS, OUTREACH)
 
 
 def test_commits_renew_only_what_the_figures_read(db, world):
@@ -266,6 +283,9 @@ def test_commits_renew_only_what_the_figures_read(db, world):
     # c1's deals keep their contact's owner (crm.contacts.owner_copies): they change too.
     assert bumped(lambda: set_owner(world.manager, contact(), None)) == {"contacts", "deals"}
     assert bumped(lambda: setattr(contact(), "consent_status", "opted_in")) == {"contacts"}
+    sent = bumped(lambda: dms.log_message(world.rep, contact(), platform="instagram",
+                                          direction="out", body="Hi", sent_at=at(14, 16)))
+    assert OUTREACH in sent and "contacts" not in sent
     assert bumped(lambda: db.session.execute(update(Message).where(
         Message.id == world.msgs["m1"].id).values(body="edited"))) == {"messages"}
     assert bumped(lambda: db.session.execute(delete(Task).where(Task.title == "t2"))) == {"tasks"}

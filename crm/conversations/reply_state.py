@@ -38,6 +38,7 @@ from crm.contacts import dm_counts
 from crm.contacts.models import Contact
 from crm.conversations.models import (AWAITING_REPLY, CLOSED, INBOUND, MEDIA_LABELS, NEEDS_REPLY,
                                       OUTBOUND, Conversation, Message, ResponseTime)
+from crm.core.cache import OUTREACH
 from crm.extensions import db
 from crm.tasks.models import Task
 
@@ -272,7 +273,8 @@ _MOVE_LAST_OUTBOUND = (
     .where(_contacts.c.id == bindparam("contact"),
            or_(_contacts.c.last_outbound_at.is_(None),
                _contacts.c.last_outbound_at < bindparam("latest")))
-    .values(last_outbound_at=bindparam("latest")))
+    .values(last_outbound_at=bindparam("latest"))
+    .execution_options(changes=OUTREACH))
 
 
 class Writes:
@@ -354,7 +356,7 @@ def recount_last_outbound(conversation_ids: list[int]) -> None:
                   .where(Conversation.contact_id == Contact.id).scalar_subquery())
         db.session.execute(update(Contact).where(Contact.id.in_(of_these))
                            .values(last_outbound_at=latest)
-                           .execution_options(synchronize_session=False))
+                           .execution_options(synchronize_session=False, changes=OUTREACH))
 
 
 def recount_copies() -> None:
@@ -363,7 +365,7 @@ def recount_copies() -> None:
     latest = (select(func.max(Conversation.last_outbound_at))
               .where(Conversation.contact_id == Contact.id).scalar_subquery())
     db.session.execute(update(Contact).values(last_outbound_at=latest)
-                       .execution_options(synchronize_session=False))
+                       .execution_options(synchronize_session=False, changes=OUTREACH))
     replied = (select(Message.replied_at).where(Message.id == Task.source_message_id)
                .scalar_subquery())
     db.session.execute(update(Task).where(Task.source_message_id.is_not(None))

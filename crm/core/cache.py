@@ -14,6 +14,11 @@ Which tables a transaction changed is noted as it writes through the session (`_
 statements run with `db.session.execute` that touched a row. Contacts count only the columns figures read;
 the audit log only the consent gate's refusals. Writes that go around the session (the
 importer's executemany on the connection) name their tables with `changed()`.
+
+A contact's latest outbound DM (`last_outbound_at`) moves with every DM sent, and only the
+"unknown consent in outreach" figure reads it: it has a generation of its own (OUTREACH), so
+that a DM does not renew `contacts`, which every figure scoped to a rep's contacts reads. A
+statement that sets only that column says so with `.execution_options(changes=OUTREACH)`.
 Only plain values are kept (ids, counts, datetimes, dataclasses of them), never ORM objects.
 """
 import hashlib
@@ -31,8 +36,8 @@ log = logging.getLogger(__name__)
 TIMEOUT = 3600
 _CHANGED = "rapport.changed_tables"
 # contacts: only a change of these columns moves a figure (name, notes… do not).
-CONTACT_COLUMNS = ("owner_id", "archived_at", "consent_status", "do_not_contact",
-                   "last_outbound_at")
+CONTACT_COLUMNS = ("owner_id", "archived_at", "consent_status", "do_not_contact")
+OUTREACH = "contacts.last_outbound_at"   # the generation of the contacts' latest outbound DM
 REFUSALS = "outreach_refusals"   # the audit log's refusals by the consent gate
 
 
@@ -98,6 +103,8 @@ def _note_flush(session, flush_context) -> None:
         table = _table_of(obj)
         if table == "contacts":
             state = inspect(obj)
+            if state.attrs.last_outbound_at.history.has_changes():
+                tables.add(OUTREACH)
             if not any(state.attrs[c].history.has_changes() for c in CONTACT_COLUMNS):
                 continue
         if table and session.is_modified(obj, include_collections=False):
@@ -118,7 +125,7 @@ def _note_statement(state) -> None:
     if not (state.is_update or state.is_delete or state.is_insert):
         return
     table = getattr(state.statement, "table", None)
-    name = getattr(table, "name", None)
+    name = state.execution_options.get("changes") or getattr(table, "name", None)
     if name == "audit_events":
         name = REFUSALS if not state.is_insert else None
     if not name:

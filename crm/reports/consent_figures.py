@@ -8,7 +8,7 @@ from sqlalchemy import and_, case, func, literal, literal_column, or_, select
 from crm.audit.models import AuditEvent
 from crm.contacts.models import ConsentEvent, Contact
 from crm.conversations.models import Conversation
-from crm.core.cache import REFUSALS, remember
+from crm.core.cache import OUTREACH, REFUSALS, remember
 from crm.extensions import db
 from crm.reports.sqlhelp import indexed_by
 
@@ -106,7 +106,7 @@ def consent_figures(scope, periods) -> ConsentFigures:
     fig.refusals_by_action = remember("refusals", key, lambda: refusals(scope), (REFUSALS,))
     fig.unknown_in_outreach = remember(
         "unknown_in_outreach", key, lambda: unknown_in_outreach(scope),
-        ("contacts", "conversations"))
+        ("contacts", "conversations", OUTREACH))
     return fig
 
 
