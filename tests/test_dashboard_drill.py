@@ -144,3 +144,22 @@ def test_lists_page_by_keyset_with_a_constant_number_of_queries(auth, db, manage
     second = client.get(nxt).get_data(as_text=True)
     assert [f"Deal 0{i}" in second for i in range(5)] == [True] * 5 and "Deal 05" not in second
     assert "← First page" in second
+
+
+def test_the_dashboards_links_open_the_list_each_figure_names(auth, world):
+    """Every drill-down link on the dashboard opens a list that exists, and each kind of
+    figure links to its own list (a message count to messages, a deal count to deals…)."""
+    client = auth.login(world.manager)
+    html = client.get(f"/dashboard?{RANGE}").get_data(as_text=True)
+    links = set(re.findall(r'href="(/dashboard/[a-z-]+\?[^"]*)"', html))
+    kinds = {re.match(r"/dashboard/([a-z-]+)\?", link).group(1) for link in links}
+    assert {"messages", "deals", "tasks", "opt-outs", "refusals", "unknown-consent",
+            "response-times"} <= kinds
+    for link in links:
+        query = link.split("?", 1)[1].replace("&amp;", "&")
+        kind = link.split("?", 1)[0].rsplit("/", 1)[1]
+        if "direction=" in query or "replied=" in query or "author=" in query:
+            assert kind == "messages", link
+        if "view=won" in query or "stage=" in query:
+            assert kind == "deals", link
+        assert client.get(link.replace("&amp;", "&")).status_code == 200, link
