@@ -14,12 +14,12 @@ Which tables a transaction changed is noted as it writes through the session (`_
 statements run with `db.session.execute` that touched a row. Contacts count only the columns figures read;
 the audit log only the consent gate's refusals. Writes that go around the session (the
 importer's executemany on the connection) name their tables with `changed()`.
+Only plain values are kept (ids, counts, datetimes, dataclasses of them), never ORM objects.
 
 A contact's latest outbound DM (`last_outbound_at`) moves with every DM sent, and only the
 "unknown consent in outreach" figure reads it: it has a generation of its own (OUTREACH), so
 that a DM does not renew `contacts`, which every figure scoped to a rep's contacts reads. A
 statement that sets only that column says so with `.execution_options(changes=OUTREACH)`.
-Only plain values are kept (ids, counts, datetimes, dataclasses of them), never ORM objects.
 """
 import hashlib
 import logging
