@@ -89,6 +89,22 @@ def test_an_edited_or_deleted_message_is_found_by_its_new_words_only(world, mana
     assert services.search(manager, "rewritten").messages == []
 
 
+@pytest.mark.parametrize("index_first_up_to", [0, 2, 3, 50])
+def test_messages_are_the_newest_in_scope_however_common_the_words(world, db, rep, manager,
+                                                                   monkeypatch,
+                                                                   index_first_up_to):
+    """PostgreSQL reads rare words' messages from the index, common ones by walking the
+    messages backwards: either way the newest few in the viewer's scope, the same ones."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite walks FTS5's rowids backwards whatever the words")
+    monkeypatch.setattr(message_search, "INDEX_FIRST_UP_TO", index_first_up_to)
+    assert names(services.search(rep, "invoice").messages, "contact_name") == [
+        "Maya Lindqvist", "Una Unowned"]
+    newest = [m.contact_name for m in message_search.find_messages(manager, "invoice", limit=2)]
+    assert newest == ["Olga Others", "Una Unowned"]
+    assert message_search.find_messages(manager, "nothingsaysthis") == []
+
+
 def test_the_excerpt_shows_the_words_found():
     body = "word " * 60 + "the invoice is here " + "tail " * 40
     cut = message_search.excerpt(body, ["invoice"])

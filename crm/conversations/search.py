@@ -4,7 +4,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import column, select, table, text
+from sqlalchemy import column, false, select, table, text
 
 from crm import policy
 from crm.contacts.models import Contact
@@ -80,12 +80,28 @@ def find_messages(user, q: str, limit: int = 5) -> list[MessageHit]:
                 .where(text("messages_fts MATCH :words").bindparams(words=_fts5_query(terms)))
                 .order_by(MESSAGES_FTS.c.rowid.desc()))
     else:
-        # Written as the index is (to_tsvector('simple', body)), so the planner can use it.
-        stmt = (select(*columns)
-                .where(text("to_tsvector('simple', messages.body) @@ "
-                            "to_tsquery('simple', :words)").bindparams(words=_tsquery(terms)))
-                .order_by(Message.id.desc()))
+        stmt = select(*columns).where(*_pg_matching(terms)).order_by(Message.id.desc())
     stmt = (stmt.join(Conversation, Conversation.id == Message.conversation_id)
             .join(Contact, Contact.id == Conversation.contact_id)
             .where(policy.contact_scope(user)).limit(limit))
     return [MessageHit(*row[:-1], excerpt(row.body, terms)) for row in db.session.execute(stmt)]
+
+
+# PostgreSQL's GIN index finds the messages holding some words, but not newest first. Words
+# held by fewer than this many messages are read from it (all of them, then the newest few
+# in scope kept); commoner ones, by walking the messages backwards until enough are found,
+# which is quick only because they are common (for a rare word it would read every message).
+INDEX_FIRST_UP_TO = 2000
+
+
+def _pg_matching(terms: list[str]) -> list:
+    """Clauses for the messages holding `terms`, chosen by how many there are (one capped
+    look in the index decides)."""
+    # Written as the index is (to_tsvector('simple', body)), so the planner can use it.
+    matches = text("to_tsvector('simple', messages.body) @@ to_tsquery('simple', :words)"
+                   ).bindparams(words=_tsquery(terms))
+    found = db.session.scalars(select(Message.id).where(matches)
+                               .limit(INDEX_FIRST_UP_TO + 1)).all()
+    if len(found) <= INDEX_FIRST_UP_TO:
+        return [Message.id.in_(found)] if found else [false()]
+    return [matches]
