@@ -88,7 +88,7 @@ def find_messages(user, q: str, limit: int = 5) -> list[MessageHit]:
 
 
 # PostgreSQL's GIN index finds the messages holding some words, but not newest first. Words
-# held by fewer than this many messages are read from it (all of them, then the newest few
+# held by at most this many messages are read from it (all of them, then the newest few
 # in scope kept); commoner ones, by walking the messages backwards until enough are found,
 # which is quick only because they are common (for a rare word it would read every message).
 INDEX_FIRST_UP_TO = 2000
