@@ -4,7 +4,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import column, false, select, table, text
+from sqlalchemy import column, select, table, text
 
 from crm import policy
 from crm.contacts.models import Contact
@@ -80,7 +80,10 @@ def find_messages(user, q: str, limit: int = 5) -> list[MessageHit]:
                 .where(text("messages_fts MATCH :words").bindparams(words=_fts5_query(terms)))
                 .order_by(MESSAGES_FTS.c.rowid.desc()))
     else:
-        stmt = select(*columns).where(*_pg_matching(terms)).order_by(Message.id.desc())
+        matching = _pg_matching(terms)
+        if matching is None:
+            return []
+        stmt = select(*columns).where(matching).order_by(Message.id.desc())
     stmt = (stmt.join(Conversation, Conversation.id == Message.conversation_id)
             .join(Contact, Contact.id == Conversation.contact_id)
             .where(policy.contact_scope(user)).limit(limit))
@@ -94,14 +97,14 @@ def find_messages(user, q: str, limit: int = 5) -> list[MessageHit]:
 INDEX_FIRST_UP_TO = 2000
 
 
-def _pg_matching(terms: list[str]) -> list:
-    """Clauses for the messages holding `terms`, chosen by how many there are (one capped
-    look in the index decides)."""
+def _pg_matching(terms: list[str]):
+    """The clause for the messages holding `terms`, chosen by how many there are (one capped
+    look in the index decides); None when no message holds them."""
     # Written as the index is (to_tsvector('simple', body)), so the planner can use it.
     matches = text("to_tsvector('simple', messages.body) @@ to_tsquery('simple', :words)"
                    ).bindparams(words=_tsquery(terms))
     found = db.session.scalars(select(Message.id).where(matches)
                                .limit(INDEX_FIRST_UP_TO + 1)).all()
-    if len(found) <= INDEX_FIRST_UP_TO:
-        return [Message.id.in_(found)] if found else [false()]
-    return [matches]
+    if not found:
+        return None
+    return Message.id.in_(found) if len(found) <= INDEX_FIRST_UP_TO else matches
