@@ -17,6 +17,7 @@ from crm.contacts.models import Contact, Note, SocialHandle
 from crm.conversations.models import Conversation
 from crm.extensions import db
 from crm.pipeline.models import Deal
+from crm.privacy.models import ErasedPerson
 from crm.tasks.models import Task
 
 
@@ -41,26 +42,87 @@ def by_scoped_id(platform: str, person_id: str) -> Contact | None:
         .options(lazyload(Contact.handles), lazyload(Contact.tags)).limit(1))
 
 
+def by_scoped_ids(platform: str, person_ids) -> dict:
+    """{person id: contact} of those scoped ids known on the platform, in one statement."""
+    rows = db.session.execute(
+        select(SocialHandle.account_id, Contact)
+        .join(Contact, SocialHandle.contact_id == Contact.id)
+        .where(SocialHandle.platform == platform,
+               SocialHandle.account_id.in_(sorted(set(person_ids))))
+        .options(lazyload(Contact.handles), lazyload(Contact.tags))).all()
+    return {person_id: contact for person_id, contact in rows}
+
+
 def _digits(value: str) -> str:
     return re.sub(r"\D", "", value or "")
 
 
-def _by_phone(wa_id: str) -> Contact | None:
-    """A contact whose WhatsApp handle or phone is this number (any punctuation)."""
-    digits = _digits(wa_id)
-    if len(digits) < 7:
-        return None
-    found = db.session.scalar(
-        select(Contact).join(SocialHandle, SocialHandle.contact_id == Contact.id)
+def _by_phones(wa_ids) -> dict:
+    """{wa_id: contact} of those whose WhatsApp handle or phone is that number (any
+    punctuation): the handles in one statement, then phones typed by hand."""
+    digits = {wa_id: _digits(wa_id) for wa_id in wa_ids if len(_digits(wa_id)) >= 7}
+    if not digits:
+        return {}
+    by_handle = dict(db.session.execute(
+        select(SocialHandle.handle, Contact)
+        .join(Contact, SocialHandle.contact_id == Contact.id)
         .where(SocialHandle.platform == "whatsapp",
-               SocialHandle.handle.in_([digits, "+" + digits])).limit(1))
-    if found is not None:
-        return found
+               SocialHandle.handle.in_(sorted({v for d in digits.values()
+                                               for v in (d, "+" + d)})))).all())
+    found = {}
+    for wa_id, number in digits.items():
+        contact = by_handle.get(number) or by_handle.get("+" + number) or _by_typed_phone(number)
+        if contact is not None:
+            found[wa_id] = contact
+    return found
+
+
+def _by_typed_phone(digits: str) -> Contact | None:
     # Phones are typed by hand: compare digits, last resort, on the few with this ending.
     candidates = db.session.scalars(
         select(Contact).where(Contact.phone.is_not(None),
                               Contact.phone.like(f"%{digits[-4:]}")).limit(50))
     return next((c for c in candidates if _digits(c.phone).endswith(digits[-9:])), None)
+
+
+def sender_contacts(channel: Channel, names: dict) -> tuple[dict, set, set]:
+    """`sender_contact` for many people of one channel at once ({person id: name or None}),
+    in a few statements however many they are: ({person id: contact}, the person ids new to
+    Rapport, the person ids refused as erased at their request). The new contacts are made in
+    one flush; should one of them have been made meanwhile by someone else, they are all
+    taken in one at a time instead."""
+    platform = channel.platform
+    found = by_scoped_ids(platform, names)
+    if channel.kind == WHATSAPP:
+        for person_id, contact in sorted(_by_phones(set(names) - set(found)).items()):
+            _keep_scoped_id(contact, platform, person_id)
+            found[person_id] = contact
+    missing = sorted(set(names) - set(found))
+    if not missing:
+        return found, set(), set()
+    try:
+        with db.session.begin_nested():
+            made = contacts.create_contacts(None, [
+                (_new_contact_data(channel, p, names[p]), [(platform, p)]) for p in missing])
+    except IntegrityError:
+        return _one_at_a_time(channel, names, found, missing)
+    erased = {p for p, c in zip(missing, made) if not isinstance(c, Contact)}
+    found.update((p, c) for p, c in zip(missing, made) if isinstance(c, Contact))
+    return found, set(missing) - erased, erased
+
+
+def _one_at_a_time(channel: Channel, names: dict, found: dict,
+                   missing: list) -> tuple[dict, set, set]:
+    new, erased = set(), set()
+    for person_id in missing:
+        try:
+            found[person_id], made = sender_contact(channel, person_id, names[person_id])
+        except ErasedPerson:
+            erased.add(person_id)
+            continue
+        if made:
+            new.add(person_id)
+    return found, new, erased
 
 
 def sender_contact(channel: Channel, person_id: str,
@@ -70,7 +132,7 @@ def sender_contact(channel: Channel, person_id: str,
     platform = channel.platform
     contact = by_scoped_id(platform, person_id)
     if contact is None and channel.kind == WHATSAPP:
-        contact = _by_phone(person_id)
+        contact = _by_phones([person_id]).get(person_id)
         if contact is not None:
             _keep_scoped_id(contact, platform, person_id)
     if contact is not None:
@@ -87,12 +149,17 @@ def sender_contact(channel: Channel, person_id: str,
 
 
 def _new_contact(channel: Channel, person_id: str, name: str | None) -> Contact:
+    return contacts.create_contact(None, _new_contact_data(channel, person_id, name),
+                                   also_known_as=[(channel.platform, person_id)])
+
+
+def _new_contact_data(channel: Channel, person_id: str, name: str | None) -> dict:
+    """A new sender's contact: their name, or one we make up until the profile API names
+    them (`adopt_profile` recognises it by its ending)."""
     label = KIND_LABELS[channel.kind]
-    return contacts.create_contact(
-        None, {"name": (name or f"{label} user …{person_id[-6:]}")[:200],
-               "phone": ("+" + _digits(person_id)) if channel.kind == WHATSAPP else None,
-               "lead_source": f"{label} DM"},
-        also_known_as=[(channel.platform, person_id)])
+    return {"name": (name or f"{label} user …{person_id[-6:]}")[:200],
+            "phone": ("+" + _digits(person_id)) if channel.kind == WHATSAPP else None,
+            "lead_source": f"{label} DM"}
 
 
 def _keep_scoped_id(contact: Contact, platform: str, person_id: str) -> None:

@@ -22,7 +22,7 @@ from crm.conversations.models import OUTBOUND, Conversation, Message
 from crm.core.errors import ServiceError
 from crm.core.timeutil import utcnow
 from crm.extensions import db
-from crm.privacy.models import ErasedPerson
+from crm.privacy import models as suppression
 
 log = logging.getLogger(__name__)
 
@@ -186,18 +186,13 @@ def _apply_records(rows) -> tuple[list, dict, list]:
     echoes = _EchoSends([r for recs in per_person.values() for _, r in recs
                          if isinstance(r, DM) and r.direction == OUTBOUND])
     known = _conversations(channels, list(per_person))
-    new_people, waiting, refused = [], {}, set()
-    people_now = []
-    for (channel_id, person_id), records in sorted(per_person.items()):
-        channel = channels[channel_id]
-        conv = known.get((channel_id, person_id))
-        if conv is None and any(isinstance(r, (DM, Deleted)) for _, r in records):
-            conv, new = _take_in(channel, person_id, records, refused)
-            if conv is None:
-                continue
-            if new:
-                new_people.append((channel_id, person_id))
-        people_now.append((channel, person_id, records, conv))
+    waiting, refused = {}, set()
+    first_heard = {key: records for key, records in per_person.items() if key not in known
+                   and any(isinstance(r, (DM, Deleted)) for _, r in records)}
+    new_people = _take_in(channels, first_heard, known, refused)
+    people_now = [(channels[channel_id], person_id, records, known.get((channel_id, person_id)))
+                  for (channel_id, person_id), records in sorted(per_person.items())
+                  if (channel_id, person_id) not in refused]
     counts = dm_counts.Counts()   # the dashboard's, of every DM of the batch: written once
     _ingest_messages(people_now, echoes, counts)
     for channel, person_id, records, conv in people_now:
@@ -225,26 +220,42 @@ def _route_among(channels: dict, received_by: Channel, account: str | None) -> C
     return received_by
 
 
-def _take_in(channel: Channel, person_id: str, records,
-             refused: set) -> tuple[Conversation | None, bool]:
-    """The conversation of a person the batch is the first to hear of, and whether they are
-    new to Rapport. A person erased at their request is not taken in again: their records are
-    refused, said so in the audit log, and added to `refused` (None is returned)."""
-    name = next((r.person_name for _, r in records if isinstance(r, DM) and r.person_name),
-                None)
-    try:
-        contact, new = people.sender_contact(channel, person_id, name)
-        return ingest.conversation_for(contact, channel.platform,
-                                       people.thread_id(channel, person_id),
-                                       new_contact=new), new
-    except ErasedPerson:
-        refused.add((channel.id, person_id))
-        for event_id in sorted({row.id for row, _ in records}):
-            audit.record(None, "refused", None, entity_type="channel_event",
-                         entity_id=event_id,
-                         summary=f"A live DM on {channel.kind_label} “{channel.name}” from "
-                                 "a person erased at their request was refused")
-        return None, False
+def _take_in(channels: dict, first_heard: dict, known: dict, refused: set) -> list:
+    """Conversations for the people a batch is the first to hear of ({(channel id, person
+    id): their records}), added to `known`; returns those new to Rapport, whose contacts were
+    made. A person erased at their request is not taken in again: their records are refused,
+    said so in the audit log, and they are added to `refused`."""
+    new_people = []
+    by_channel: dict = {}
+    for (channel_id, person_id), records in sorted(first_heard.items()):
+        by_channel.setdefault(channel_id, {})[person_id] = next(
+            (r.person_name for _, r in records if isinstance(r, DM) and r.person_name), None)
+    for channel_id, names in by_channel.items():
+        channel = channels[channel_id]
+        threads = {p: people.thread_id(channel, p) for p in names}
+        erased = {p for p in names if suppression.is_suppressed(
+            [("thread", threads[p], channel.platform)])}
+        found, new, refused_now = people.sender_contacts(
+            channel, {p: n for p, n in names.items() if p not in erased})
+        for person_id in sorted(erased | refused_now):
+            _refuse(channel, person_id, first_heard[(channel_id, person_id)], refused)
+        made = sorted(new)
+        for person_id, conv in zip(made, ingest.new_conversations(
+                [(found[p], channel.platform, threads[p]) for p in made])):
+            known[(channel_id, person_id)] = conv
+            new_people.append((channel_id, person_id))
+        for person_id in sorted(set(found) - new):
+            known[(channel_id, person_id)] = ingest.conversation_for(
+                found[person_id], channel.platform, threads[person_id])
+    return new_people
+
+
+def _refuse(channel: Channel, person_id: str, records, refused: set) -> None:
+    refused.add((channel.id, person_id))
+    for event_id in sorted({row.id for row, _ in records}):
+        audit.record(None, "refused", None, entity_type="channel_event", entity_id=event_id,
+                     summary=f"A live DM on {channel.kind_label} “{channel.name}” from a "
+                             "person erased at their request was refused")
 
 
 def _ingest_messages(people_now, echoes, counts: dm_counts.Counts) -> None:

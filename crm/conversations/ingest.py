@@ -164,22 +164,18 @@ def conversation_for(contact, platform: str, thread_id: str = "", *, title: str 
     given them a conversation, and it is simply made."""
     check_platform(platform)
     thread_id = thread_id or ""
+    if new_contact:
+        return new_conversations([(contact, platform, thread_id)], title=title,
+                                 is_group=is_group)[0]
     found = select(Conversation).where(Conversation.contact_id == contact.id,
                                        Conversation.platform == platform,
                                        Conversation.external_thread_id == thread_id)
-    conv = None if new_contact else db.session.scalars(found).first()
+    conv = db.session.scalars(found).first()
     if conv is not None:
         return conv
     # A thread of a person erased at their request does not come back (crm.privacy).
     suppression.refuse_if_suppressed([("thread", thread_id, platform)])
-    values = {"platform": platform, "external_thread_id": thread_id,
-              "title": title, "is_group": bool(is_group), "state": "closed",
-              "message_count": 0, "created_at": utcnow()}
-    if new_contact:
-        conv = Conversation(contact=contact, **values)
-        db.session.add(conv)
-        db.session.flush()
-        return conv
+    values = _new_conversation_values(platform, thread_id, title, is_group)
     dialect = db.session.connection().dialect.name
     make = postgresql.insert if dialect == "postgresql" else sqlite.insert
     db.session.flush()
@@ -187,6 +183,30 @@ def conversation_for(contact, platform: str, thread_id: str = "", *, title: str 
                        .on_conflict_do_nothing(
                            index_elements=["contact_id", "platform", "external_thread_id"]))
     return db.session.scalars(found).one()
+
+
+def new_conversations(threads, *, title: str | None = None,
+                      is_group: bool = False) -> list[Conversation]:
+    """The conversations of contacts created in this transaction, one per (contact, platform,
+    thread id), in one flush: nobody else can have given those contacts a conversation, so
+    each is simply made. Refused (ErasedPerson) for a thread of a person erased at their
+    request."""
+    convs = []
+    for contact, platform, thread_id in threads:
+        check_platform(platform)
+        suppression.refuse_if_suppressed([("thread", thread_id, platform)])
+        convs.append(Conversation(contact=contact, **_new_conversation_values(
+            platform, thread_id, title, is_group)))
+    db.session.add_all(convs)
+    db.session.flush()
+    return convs
+
+
+def _new_conversation_values(platform: str, thread_id: str, title: str | None,
+                             is_group: bool) -> dict:
+    return {"platform": platform, "external_thread_id": thread_id, "title": title,
+            "is_group": bool(is_group), "state": "closed", "message_count": 0,
+            "created_at": utcnow()}
 
 
 # What the lock reads afresh: the columns the writing roads decide on.
