@@ -369,3 +369,34 @@ def test_export_streams_every_row_as_a_server_runs_it(auth, rep, manager):
         # The export's audit entry names no contact; Home still answers.
         status, home = read_as_served(client, "/")
         assert status == 200 and "Contacts exported to CSV" not in home
+
+
+def test_every_road_that_writes_a_phone_keeps_its_last_nine_digits(auth, rep, admin):
+    """A WhatsApp number finds the contact whose phone it is by the phone's last nine digits
+    (crm.channels.people): the contact form, a CSV import (new and updated contacts) and an
+    erasure each keep them with the phone."""
+    from crm.contacts import services as contacts
+    from crm.privacy import services as privacy
+
+    typed = contacts.create_contact(rep, {"name": "Typed", "phone": "+44 7700 900-002"})
+    short = contacts.create_contact(rep, {"name": "Short", "phone": "555 1234",
+                                          "email": "short@example.com"})
+    db.session.commit()
+    assert (typed.phone_tail, short.phone_tail) == ("700900002", None)
+    contacts.update_contact(rep, typed, {"phone": "(631) 555-1234"})
+    db.session.commit()
+    assert db.session.get(Contact, typed.id).phone_tail == "315551234"
+
+    client = auth.login(rep)
+    run = import_csv(client, "Name,Email,Phone\nShort,short@example.com,+1 212 555 0199\n"
+                             "New Person,new@example.com,+33 6 12 34 56 78\n")
+    assert (run.counts["contacts_created"], run.counts["contacts_updated"]) == (1, 1)
+    db.session.expire_all()
+    assert by_name("Short").phone_tail == "125550199"
+    assert by_name("New Person").phone_tail == "612345678"
+
+    privacy.erase(admin, by_name("New Person"), "Asked by email")
+    db.session.commit()
+    stored = db.session.execute(select(Contact.name, Contact.phone_tail)).all()
+    assert ("New Person", "612345678") not in stored
+    assert all(tail is None for name, tail in stored if name not in ("Typed", "Short"))

@@ -273,3 +273,23 @@ def test_0021_puts_past_events_on_their_contacts_timeline(empty_database_url):
             ("user", "sign_in"): None}
         downgrade(revision="base")
         db.engine.dispose()
+
+
+def test_0034_keeps_each_phones_last_nine_digits(empty_database_url):
+    """Phones typed before 0034, however they were typed, get their last nine digits; a
+    phone with fewer, or none, gets none."""
+    fresh = _app_on(empty_database_url)
+    with fresh.app_context():
+        upgrade(revision="0033")
+        with db.engine.begin() as conn:
+            typed = {_insert(conn, "contacts", name=f"P{i}", phone=phone): tail
+                     for i, (phone, tail) in enumerate((
+                         ("+44 7700 900-002", "700900002"), ("(631) 555-1234", "315551234"),
+                         ("555 1234", None), (None, None)))}
+        upgrade()
+        with db.engine.connect() as conn:
+            stored = dict(conn.execute(text("SELECT id, phone_tail FROM contacts")).all())
+        assert stored == typed
+        db.session.remove()
+        downgrade(revision="base")
+        db.engine.dispose()

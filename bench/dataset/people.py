@@ -10,7 +10,7 @@ from bench.dataset import load, words
 from bench.dataset.world import Person, World
 from crm.contacts.consent import describe
 from crm.contacts.handles import normalize_handle, profile_url
-from crm.contacts.models import KIND_LABELS, PLATFORM_LABELS
+from crm.contacts.models import KIND_LABELS, PLATFORM_LABELS, phone_tail
 from crm.contacts.services import refresh_search_text
 
 PASSWORD = "bench-password-2026"
@@ -155,11 +155,13 @@ def add_contacts(conn, world: World, count: int) -> dict:
         if events:
             consent_events[cid] = events
         updated = max([created] + [e[0] for e in events])
+        phone = f"+1 555 {rng.randint(100, 999)} {rng.randint(1000, 9999)}" \
+            if kind == "lead" and rng.random() < .4 else None
         contacts.append({
             "id": cid, "kind": kind, "name": name, "sort_name": name.strip().lower(),
+            "phone_tail": phone_tail(phone),
             "first_name": first, "email": email,
-            "phone": f"+1 555 {rng.randint(100, 999)} {rng.randint(1000, 9999)}"
-            if kind == "lead" and rng.random() < .4 else None,
+            "phone": phone,
             "company": company, "location": rng.choice(words.CITIES) if rng.random() < .8
             else None, "notes": None, "owner_id": p.owner_id,
             "niche": rng.choice(words.NICHES) if kind == "influencer" else None,

@@ -13,7 +13,7 @@ from sqlalchemy.orm import lazyload
 
 from crm.channels.models import KIND_LABELS, WHATSAPP, Channel
 from crm.contacts import dm_counts, services as contacts
-from crm.contacts.models import Contact, Note, SocialHandle
+from crm.contacts.models import Contact, Note, SocialHandle, phone_tail
 from crm.conversations.models import Conversation
 from crm.extensions import db
 from crm.pipeline.models import Deal
@@ -58,8 +58,9 @@ def _digits(value: str) -> str:
 
 
 def _by_phones(wa_ids) -> dict:
-    """{wa_id: contact} of those whose WhatsApp handle or phone is that number (any
-    punctuation): the handles in one statement, then phones typed by hand."""
+    """{wa_id: contact} of those whose WhatsApp handle or phone is that number, however the
+    phone was typed: two statements for any number of them. The oldest contact wins where
+    several have the number."""
     digits = {wa_id: _digits(wa_id) for wa_id in wa_ids if len(_digits(wa_id)) >= 7}
     if not digits:
         return {}
@@ -68,21 +69,18 @@ def _by_phones(wa_ids) -> dict:
         .join(Contact, SocialHandle.contact_id == Contact.id)
         .where(SocialHandle.platform == "whatsapp",
                SocialHandle.handle.in_(sorted({v for d in digits.values()
-                                               for v in (d, "+" + d)})))).all())
-    found = {}
-    for wa_id, number in digits.items():
-        contact = by_handle.get(number) or by_handle.get("+" + number) or _by_typed_phone(number)
-        if contact is not None:
-            found[wa_id] = contact
-    return found
-
-
-def _by_typed_phone(digits: str) -> Contact | None:
-    # Phones are typed by hand: compare digits, last resort, on the few with this ending.
-    candidates = db.session.scalars(
-        select(Contact).where(Contact.phone.is_not(None),
-                              Contact.phone.like(f"%{digits[-4:]}")).limit(50))
-    return next((c for c in candidates if _digits(c.phone).endswith(digits[-9:])), None)
+                                               for v in (d, "+" + d)})))
+        .order_by(Contact.id.desc())).all())
+    found = {wa_id: by_handle.get(number) or by_handle.get("+" + number)
+             for wa_id, number in digits.items()}
+    tails = {wa_id: phone_tail(number) for wa_id, number in digits.items()
+             if found[wa_id] is None and phone_tail(number)}
+    if tails:
+        by_phone = {c.phone_tail: c for c in db.session.scalars(
+            select(Contact).where(Contact.phone_tail.in_(sorted(set(tails.values())))
+                                  ).order_by(Contact.id.desc()))}
+        found.update((wa_id, by_phone.get(tail)) for wa_id, tail in tails.items())
+    return {wa_id: contact for wa_id, contact in found.items() if contact is not None}
 
 
 def sender_contacts(channel: Channel, names: dict) -> tuple[dict, set, set]:

@@ -1,4 +1,5 @@
 """Contacts and what hangs directly off them."""
+import re
 from datetime import datetime
 
 from sqlalchemy import (BigInteger, Boolean, Column, DateTime, Float, ForeignKey, Index, Integer,
@@ -58,6 +59,7 @@ class Contact(Timestamps, db.Model):
     # along so a rep's capped count never leaves the index (bench/README.md has the figures).
     __table_args__ = (
         Index("ix_contacts_sort_name", "sort_name", "id", "owner_id", **LIVE),
+        Index("ix_contacts_phone_tail", "phone_tail"),
         Index("ix_contacts_owner_sort_name", "owner_id", "sort_name", "id", **LIVE),
         Index("ix_contacts_created", "created_at", "id", **LIVE),
         Index("ix_contacts_updated", "updated_at", "id", **LIVE),
@@ -91,6 +93,9 @@ class Contact(Timestamps, db.Model):
     first_name: Mapped[str | None] = mapped_column(String(100))
     email: Mapped[str | None] = mapped_column(String(255))
     phone: Mapped[str | None] = mapped_column(String(50))
+    # The phone's last nine digits, however it was typed (None under nine): how a WhatsApp
+    # number finds the contact whose phone it is (crm.channels.people). Kept with `phone`.
+    phone_tail: Mapped[str | None] = mapped_column(String(9))
     company: Mapped[str | None] = mapped_column(String(200))
     location: Mapped[str | None] = mapped_column(String(200))
     notes: Mapped[str | None] = mapped_column(Text)
@@ -149,6 +154,22 @@ class Contact(Timestamps, db.Model):
 @event.listens_for(Contact.name, "set", retval=False)
 def _keep_sort_name(target, value, oldvalue, initiator):
     target.sort_name = (value or "").strip().lower()
+
+
+PHONE_TAIL = 9
+
+
+def phone_tail(phone: str | None) -> str | None:
+    """The last nine digits of a phone number as typed ("+44 7700 900-002" → "700900002"),
+    None when it has fewer: enough to tell numbers apart, whatever country code, spaces or
+    dashes the number was typed with."""
+    digits = re.sub(r"\D", "", phone or "")
+    return digits[-PHONE_TAIL:] if len(digits) >= PHONE_TAIL else None
+
+
+@event.listens_for(Contact.phone, "set", retval=False)
+def _keep_phone_tail(target, value, oldvalue, initiator):
+    target.phone_tail = phone_tail(value)
 
 
 class SocialHandle(db.Model):

@@ -94,9 +94,8 @@ def test_a_burst_is_applied_exactly_with_few_statements_per_event(client, db, ke
     # About 6 statements per event (claim and done are shared by a batch; a person's
     # conversation is read with the batch's others; a batch adds to the DM counts and to
     # everyone's totals), and what a new contact costs once: at most six (on SQLite its
-    # contact, handle, audit event and conversation are an INSERT each, and a new WhatsApp
-    # number is looked for among phones typed by hand; on PostgreSQL the batch's new people
-    # share those statements).
+    # contact, handle, audit event and conversation are an INSERT each; on PostgreSQL the
+    # batch's new people share those statements).
     per_event = (len(q.statements) - 6 * people) / len(requests)
     assert per_event < 6.5, (len(q.statements), people, len(requests))
     # SQLite: the spool is read once a batch, and emptied 500 events at a time.

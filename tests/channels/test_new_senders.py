@@ -3,6 +3,7 @@ number of statements that does not grow with how many they are; a sender made me
 someone else, or erased at their request, changes nothing of that."""
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from crm.audit.models import AuditEvent
@@ -35,25 +36,33 @@ def _drain_counting(db, count_queries) -> int:
     return len(statements)
 
 
-def test_new_senders_cost_the_batch_a_few_statements_not_some_each(client, db, count_queries):
-    channel = make_channel("instagram")
+@pytest.mark.parametrize("kind", ["instagram", "whatsapp"])
+def test_new_senders_cost_the_batch_a_few_statements_not_some_each(client, db, count_queries,
+                                                                   kind):
+    channel = make_channel(kind)
     db.session.commit()
-    _first_dms(client, channel, "instagram", [f"1300000000000{i:03d}" for i in range(5)], "a")
+    first = "1300000000" if kind == "instagram" else "4477009"
+    _first_dms(client, channel, kind, [f"{first}00{i:03d}" for i in range(5)], "a")
     few = _drain_counting(db, count_queries)
-    _first_dms(client, channel, "instagram", [f"1300000000001{i:03d}" for i in range(40)], "b")
+    _first_dms(client, channel, kind, [f"{first}01{i:03d}" for i in range(40)], "b")
     many = _drain_counting(db, count_queries)
-    # The same statements for forty new people as for five (the lookup, the contacts, their
-    # handles, audit events and conversations each in one statement or one batch of rows);
-    # before, every new person cost about fourteen.
+    # The same statements for forty new people as for five (the lookups — on WhatsApp also
+    # among WhatsApp handles and phones —, the contacts, their handles, audit events and
+    # conversations each in one statement or one batch of rows); before, every new person
+    # cost about fourteen.
     assert many <= few + 2, (few, many)
 
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(Contact)) == 45
     for contact in db.session.scalars(select(Contact)):
         [handle] = contact.handles
-        assert handle.platform == "instagram" and handle.account_id == handle.handle
-        assert contact.owner_id is None and contact.lead_source == "Instagram DM"
-        assert contact.name.endswith(handle.account_id[-6:])
+        assert handle.platform == kind and handle.account_id == handle.handle
+        assert contact.owner_id is None and contact.lead_source.endswith(" DM")
+        if kind == "whatsapp":
+            assert contact.phone == "+" + handle.account_id
+            assert contact.phone_tail == handle.account_id[-9:]
+        else:
+            assert contact.name.endswith(handle.account_id[-6:])
         [conv] = db.session.scalars(select(Conversation).where(
             Conversation.contact_id == contact.id)).all()
         assert conv.state == "needs_reply" and conv.message_count == 1
@@ -67,7 +76,7 @@ def test_whatsapp_senders_of_one_batch_matched_by_handle_phone_or_made(client, d
     channel = make_channel("whatsapp")
     by_handle = factories.ContactFactory(name="Handle Known")
     by_handle.handles.append(SocialHandle(platform="whatsapp", handle="+447700900001"))
-    by_phone = factories.ContactFactory(name="Phone Known", phone="+44 (7700) 900002")
+    by_phone = factories.ContactFactory(name="Phone Known", phone="+44 7700 900-002")
     db.session.commit()
     _first_dms(client, channel, "whatsapp", ["447700900001", "447700900002", "447700900003"],
                "wa")

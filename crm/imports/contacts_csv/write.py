@@ -16,7 +16,8 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from crm.audit.models import AuditEvent
 from crm.contacts import consent as consent_service, dm_counts, owner_copies
 from crm.contacts.handles import profile_url
-from crm.contacts.models import ConsentEvent, Contact, SocialHandle, Tag, contact_tags
+from crm.contacts.models import (ConsentEvent, Contact, SocialHandle, Tag, contact_tags,
+                                 phone_tail)
 from crm.core.timeutil import utcnow
 from crm.extensions import db
 from crm.imports import bulk
@@ -53,9 +54,9 @@ def write(actor, decisions: list[Decision], source: str, search) -> None:
         _update(updates, now)
 
 
-CONTACT_KEYS = ["kind", "name", "sort_name", "first_name", "email", "phone", "company",
-                "location", "notes", "owner_id", "niche", "rate_per_post_minor", "currency",
-                "lead_source", "estimated_value_minor", "consent_status", "do_not_contact",
+CONTACT_KEYS = ["kind", "name", "sort_name", "first_name", "email", "phone", "phone_tail",
+                "company", "location", "notes", "owner_id", "niche", "rate_per_post_minor",
+                "currency", "lead_source", "estimated_value_minor", "consent_status", "do_not_contact",
                 "consent_changed_at", "search_text", "version", "created_at", "updated_at"]
 
 
@@ -71,7 +72,7 @@ def _create(creates: list[Decision], now) -> None:
         rows.append((
             v.get("kind", "contact"), name, name.strip().lower(),
             v.get("first_name") or (name.split()[0] if name.split() else None),
-            email, v.get("phone"), company, v.get("location"), v.get("notes"), d.owner_id,
+            email, v.get("phone"), phone_tail(v.get("phone")), company, v.get("location"), v.get("notes"), d.owner_id,
             v.get("niche"), v.get("rate_per_post_minor"), v.get("currency", "USD"),
             v.get("lead_source"), v.get("estimated_value_minor"), d.consent or "unknown",
             flag[bool(d.dnc)], at if changed else None,
@@ -142,6 +143,8 @@ def _update(updates: list[Decision], now) -> None:
             values["owner_id"] = d.owner_id
         if "name" in values:
             values["sort_name"] = values["name"].strip().lower()
+        if "phone" in values:
+            values["phone_tail"] = phone_tail(values["phone"])
         if values or d.new_handles:
             merged = {k: values.get(k, getattr(c, k)) for k in ("name", "email", "company")}
             values["search_text"] = search_text(
