@@ -66,6 +66,13 @@ class Workers:
         for proc in self.procs:
             if proc.poll() is None:
                 self.kill(proc, signal.SIGTERM)
+            # Nothing of the test's workers outlives it (a job process its consumer left
+            # behind would go on polling beside the next tests and benchmarks), as a
+            # supervisor stopping a service's whole group makes sure.
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
     def log(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in sorted(self.log_dir.glob("*.log")))
