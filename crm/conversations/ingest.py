@@ -157,16 +157,12 @@ def check_platform(platform: str) -> None:
 
 # -- conversations -----------------------------------------------------------------------
 def conversation_for(contact, platform: str, thread_id: str = "", *, title: str | None = None,
-                     is_group: bool = False, new_contact: bool = False) -> Conversation:
+                     is_group: bool = False) -> Conversation:
     """The contact's conversation on `platform` with that thread id, created when missing.
-    Two requests creating it at once get the same one (no unique-constraint error).
-    `new_contact`: the contact was created in this transaction, so nobody else can have
-    given them a conversation, and it is simply made."""
+    Two requests creating it at once get the same one (no unique-constraint error). For
+    contacts created in the same transaction, `new_conversations` makes many at once."""
     check_platform(platform)
     thread_id = thread_id or ""
-    if new_contact:
-        return new_conversations([(contact, platform, thread_id)], title=title,
-                                 is_group=is_group)[0]
     found = select(Conversation).where(Conversation.contact_id == contact.id,
                                        Conversation.platform == platform,
                                        Conversation.external_thread_id == thread_id)
