@@ -5,7 +5,6 @@ account_id on that platform. A sender is matched by it first; then, on WhatsApp,
 phone number; a new sender becomes a contact whose name and username the profile job fills
 in later (the username may then match a contact already in Rapport: see `adopt_profile`).
 """
-import re
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -13,11 +12,11 @@ from sqlalchemy.orm import lazyload
 
 from crm.channels.models import KIND_LABELS, WHATSAPP, Channel
 from crm.contacts import dm_counts, services as contacts
-from crm.contacts.models import Contact, Note, SocialHandle, phone_tail
+from crm.contacts.models import PHONE_TAIL, Contact, Note, SocialHandle, phone_tail
 from crm.conversations.models import Conversation
 from crm.extensions import db
 from crm.pipeline.models import Deal
-from crm.privacy.models import ErasedPerson
+from crm.privacy import models as suppression
 from crm.tasks.models import Task
 
 
@@ -35,15 +34,12 @@ def thread_of(external_thread_id: str | None) -> tuple[int, str] | None:
 
 
 def by_scoped_id(platform: str, person_id: str) -> Contact | None:
-    # Looked up for every event: the contact's handles and tags load only if used.
-    return db.session.scalar(
-        select(Contact).join(SocialHandle, SocialHandle.contact_id == Contact.id)
-        .where(SocialHandle.platform == platform, SocialHandle.account_id == person_id)
-        .options(lazyload(Contact.handles), lazyload(Contact.tags)).limit(1))
+    return by_scoped_ids(platform, [person_id]).get(person_id)
 
 
 def by_scoped_ids(platform: str, person_ids) -> dict:
-    """{person id: contact} of those scoped ids known on the platform, in one statement."""
+    """{person id: contact} of those scoped ids known on the platform, in one statement
+    (looked up for every event: the contacts' handles and tags load only if used)."""
     rows = db.session.execute(
         select(SocialHandle.account_id, Contact)
         .join(Contact, SocialHandle.contact_id == Contact.id)
@@ -53,15 +49,12 @@ def by_scoped_ids(platform: str, person_ids) -> dict:
     return {person_id: contact for person_id, contact in rows}
 
 
-def _digits(value: str) -> str:
-    return re.sub(r"\D", "", value or "")
-
-
 def _by_phones(wa_ids) -> dict:
     """{wa_id: contact} of those whose WhatsApp handle or phone is that number, however the
     phone was typed: two statements for any number of them. The oldest contact wins where
     several have the number."""
-    digits = {wa_id: _digits(wa_id) for wa_id in wa_ids if len(_digits(wa_id)) >= 7}
+    digits = {wa_id: suppression.digits(wa_id) for wa_id in wa_ids
+              if len(suppression.digits(wa_id)) >= 7}
     if not digits:
         return {}
     by_handle = dict(db.session.execute(
@@ -74,7 +67,7 @@ def _by_phones(wa_ids) -> dict:
     found = {wa_id: by_handle.get(number) or by_handle.get("+" + number)
              for wa_id, number in digits.items()}
     tails = {wa_id: phone_tail(number) for wa_id, number in digits.items()
-             if found[wa_id] is None and phone_tail(number)}
+             if found[wa_id] is None and len(number) >= PHONE_TAIL}
     if tails:
         by_phone = {c.phone_tail: c for c in db.session.scalars(
             select(Contact).where(Contact.phone_tail.in_(sorted(set(tails.values())))
@@ -115,7 +108,7 @@ def _one_at_a_time(channel: Channel, names: dict, found: dict,
     for person_id in missing:
         try:
             found[person_id], made = sender_contact(channel, person_id, names[person_id])
-        except ErasedPerson:
+        except suppression.ErasedPerson:
             erased.add(person_id)
             continue
         if made:
@@ -156,7 +149,7 @@ def _new_contact_data(channel: Channel, person_id: str, name: str | None) -> dic
     them (`adopt_profile` recognises it by its ending)."""
     label = KIND_LABELS[channel.kind]
     return {"name": (name or f"{label} user …{person_id[-6:]}")[:200],
-            "phone": ("+" + _digits(person_id)) if channel.kind == WHATSAPP else None,
+            "phone": ("+" + suppression.digits(person_id)) if channel.kind == WHATSAPP else None,
             "lead_source": f"{label} DM"}
 
 
