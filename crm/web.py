@@ -42,8 +42,7 @@ def register_web(app: Flask) -> None:
 
     @app.after_request
     def end_transaction(response):
-        transaction.end_request(response.status_code)
-        return response
+        return transaction.end_request(response)
 
     @app.teardown_request
     def rollback_unfinished(exc):

@@ -9,7 +9,7 @@ from sqlalchemy import event, func, select
 from config import TestConfig
 from crm import create_app
 from crm.contacts.models import Contact, Note
-from crm.core.transaction import after_commit
+from crm.core.transaction import after_commit, answer_after_commit
 from crm.extensions import db as _db
 from tests import factories
 
@@ -67,6 +67,28 @@ def scratch_app(app):
             abort(404)
         return "", status
 
+    @other.post("/scratch/later")
+    def later():
+        contact = Contact(name="drawn after", kind="contact")
+        _db.session.add(contact)
+        _db.session.flush()
+        after_commit(ran.append, "committed")
+
+        def draw():
+            ran.append("drawn")
+            read = []
+
+            def on_execute(conn, cursor, statement, *args):
+                read.append(statement)
+            event.listen(_db.engine, "before_cursor_execute", on_execute)
+            name = contact.name          # as the request wrote it: not expired, not read again
+            event.remove(_db.engine, "before_cursor_execute", on_execute)
+            with _db.engine.connect() as conn:   # another connection sees it committed
+                stored = conn.scalar(select(Contact.name).where(Contact.id == contact.id))
+            return f"<p>{name}: {stored} ({len(read)} read)</p>", {"HX-Reswap": "none"}
+
+        return answer_after_commit(draw, headers={"HX-Trigger": "saved"})
+
     other.ran = ran
     return other
 
@@ -88,6 +110,20 @@ def test_an_error_answer_rolls_back_what_the_request_flushed(db, rep, scratch_ap
     assert ("status %d" % status in _names()) is kept
     # What waited for the commit ran only when there was one.
     assert scratch_app.ran == ([f"status {status}"] if kept else [])
+
+
+def test_an_answer_left_for_after_the_commit_is_drawn_once_committed(db, rep, scratch_app):
+    from tests.conftest import Auth
+
+    client = Auth(scratch_app.test_client()).login(rep)
+    resp = client.post("/scratch/later")
+    assert resp.status_code == 200
+    assert resp.get_data(as_text=True) == "<p>drawn after: drawn after (0 read)</p>"
+    assert resp.headers["HX-Trigger"] == "saved" and resp.headers["HX-Reswap"] == "none"
+    assert resp.headers["Content-Length"] == str(len(resp.get_data()))
+    # What waited for the commit ran before the answer was drawn.
+    assert scratch_app.ran == ["committed", "drawn"]
+    assert "drawn after" in _names()
 
 
 def test_each_request_has_its_own_app_context(auth, rep, manager, db):

@@ -14,6 +14,7 @@ from crm.conversations import contact_section, queries, services
 from crm.conversations.forms import EditMessageForm, LogMessageForm, invalid_time_message
 from crm.conversations.models import OUTBOUND, Conversation, Message
 from crm.conversations.text import linkify
+from crm.core import transaction
 from crm.core.errors import OutreachRefused, ServiceError
 from crm.core.forms import apply_service_error, int_or_none
 from crm.core.links import local_path
@@ -140,14 +141,21 @@ def log(contact_id):
     if not _fragment():
         flash("Message logged.", "success")
         return redirect(_contact_url(contact.id, conversation=message.conversation_id))
-    changes = contact_section.appended(me(), contact, message.conversation, message,
-                                       int_or_none(form.shown_until.data))
-    if changes is None:
-        return _panel_response(contact, headers=trigger,
-                               conversation_id=message.conversation_id, focus=True)
-    # Everything it changes is swapped out of band; the panel itself stays.
-    return render_template("conversations/_logged.html", panel=changes, contact=contact), \
-        200, {**trigger, "HX-Reswap": "none"}
+    shown_until = int_or_none(form.shown_until.data)
+
+    def answer():
+        changes = contact_section.appended(me(), contact, message.conversation, message,
+                                           shown_until)
+        if changes is None:
+            panel = contact_section.build(me(), contact, focus=True,
+                                          conversation_id=message.conversation_id)
+            return render_template("conversations/_contact_panel.html", panel=panel,
+                                   contact=contact)
+        # Everything it changes is swapped out of band; the panel itself stays.
+        return (render_template("conversations/_logged.html", panel=changes, contact=contact),
+                {"HX-Reswap": "none"})
+
+    return transaction.answer_after_commit(answer, headers=trigger)
 
 
 @bp.get("/conversations/<int:conversation_id>")

@@ -1,10 +1,16 @@
 """One transaction per request (as Indico's RH.process keeps it): views and services only
 flush; the request commits once at its end, before the answer leaves, or rolls back. CLI
 commands and jobs commit their own unit of work. Work that must see what was written (a
-job reading its run, a queued job id) waits for the commit with `after_commit`."""
-import logging
+job reading its run, a queued job id) waits for the commit with `after_commit`.
 
-from flask import g
+A write's answer may be drawn after that commit (`answer_after_commit`): what it shows is
+read and rendered once the writes are committed, so the write holds its locks for the
+writes alone — on SQLite the database's one write lock, for which every other writer waits.
+"""
+import logging
+from typing import Callable
+
+from flask import Response, current_app, g
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -48,14 +54,39 @@ def commit_even_if_refused() -> None:
     g.commit_even_if_refused = True
 
 
-def end_request(status_code: int) -> None:
+def answer_after_commit(draw: Callable[[], str | tuple[str, dict]],
+                        headers: dict | None = None) -> Response:
+    """A 200 answer whose body `draw()` makes once the request has committed (returning the
+    HTML, or the HTML and more headers). The commit leaves the request's objects as they
+    are, not expired: `draw` sees what the request wrote without loading it again, and what
+    else it reads it reads in a transaction of its own. It must not write."""
+    response = current_app.response_class(headers=headers)
+    g.answer_after_commit = (response, draw)
+    return response
+
+
+def end_request(response: Response) -> Response:
     """Commit a success or a redirect, so a failed commit still becomes an error page rather
     than a lost write; roll back an error answer (4xx, 5xx), so a refused or broken request
-    changes nothing."""
-    if status_code >= 400 and not g.pop("commit_even_if_refused", False):
+    changes nothing. Then draw an answer left for after the commit."""
+    pending = g.pop("answer_after_commit", None)
+    if response.status_code >= 400 and not g.pop("commit_even_if_refused", False):
         db.session.rollback()
-    else:
+        return response
+    if pending is None or pending[0] is not response:
         db.session.commit()
+        return response
+    session = db.session()
+    expiring, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expiring
+    drawn = pending[1]()
+    body, more = drawn if isinstance(drawn, tuple) else (drawn, {})
+    response.set_data(body)
+    response.headers.update(more)
+    return response
 
 
 def abandon_request() -> None:

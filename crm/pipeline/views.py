@@ -8,6 +8,7 @@ from crm import policy
 from crm.accounts import services as accounts
 from crm.campaigns.models import Campaign
 from crm.contacts.models import Contact
+from crm.core import transaction
 from crm.core.errors import OutreachRefused, ServiceError
 from crm.core.links import RowUrl
 from crm.core.forms import int_or_none
@@ -125,9 +126,10 @@ def _board_update(deal, f: BoardFilters, stage_ids: set, *, message=None, catego
     return html, status, headers
 
 
-def _moved(deal, f: BoardFilters, from_stage_id, message: str, moved: bool):
+def _moved(deal, f: BoardFilters, from_stage_id, message: str, moved: bool) -> str:
     """The HTMX answer to a move: the card at the top of its new column, the count and value
-    of the two columns touched, the summary only when a deal opened or closed, a flash."""
+    of the two columns touched, the summary only when a deal opened or closed, a flash.
+    Drawn once the move is committed."""
     pipeline = deal.pipeline
     f.pipeline = pipeline.id
     stages = {s.id: s for s in pipeline.stages}
@@ -140,14 +142,13 @@ def _moved(deal, f: BoardFilters, from_stage_id, message: str, moved: bool):
     card = None
     if moved and deal.stage.outcome == OPEN:
         card = queries.card_for(current_user, deal)
-    html = render_template(
+    return render_template(
         "pipeline/_moved.html", deal=deal, card=card, filters=f, pipeline=pipeline,
         heads=[queries.Column(s, counts.get(s.id, queries.Total())) for s in touched],
         summary=queries.open_total(pipeline, counts) if reopened_or_closed else None,
         move_stages=pipeline.active_stages, message=message, moved=moved, links=CardLinks(),
         undo_stage=stages.get(from_stage_id) if moved and from_stage_id != deal.stage_id
         else None)
-    return html, 200, ({"HX-Trigger": "dealMoved"} if moved else {})
 
 
 def _back(deal, on_board: bool, f: BoardFilters):
@@ -201,6 +202,8 @@ def move(deal_id):
         message = (f"“{deal.title}” won. Record the posted content and its results on the "
                    "deal's page when they are in.")
     if on_board and fragment():
-        return _moved(deal, f, seen_stage, message, moved)
+        return transaction.answer_after_commit(
+            lambda: _moved(deal, f, seen_stage, message, moved),
+            headers={"HX-Trigger": "dealMoved"} if moved else None)
     flash(message, "success")
     return _back(deal, on_board, f)
