@@ -137,22 +137,41 @@ def day_sql(column):
 
 
 # Writing differences -----------------------------------------------------------------------
-def _upsert(table, counters: tuple[str, str]):
-    make = sqlite_insert if _sqlite() else pg_insert
+def _add_selected(table, columns: list, rows) -> None:
+    """INSERT INTO `table` (columns) SELECT rows, adding to the counters of rows already
+    there (ON CONFLICT DO UPDATE)."""
+    stmt = (sqlite_insert if _sqlite() else pg_insert)(table)
+    stmt = stmt.from_select(columns, rows)
+    db.session.execute(stmt.on_conflict_do_update(
+        index_elements=[c.name for c in table.primary_key.columns],
+        set_={c: table.c[c] + stmt.excluded[c] for c in COUNTERS[table]}))
+
+
+def _adding(make, table, counters: tuple[str, str]):
+    """INSERT INTO `table` … ON CONFLICT (its key) DO UPDATE adding to the counters, in the
+    dialect of `make` (its insert)."""
     stmt = make(table)
-    return stmt, lambda s: s.on_conflict_do_update(
+    return stmt.on_conflict_do_update(
         index_elements=[c.name for c in table.primary_key.columns],
         set_={c: table.c[c] + stmt.excluded[c] for c in counters})
 
 
-def _write(table, counters: tuple[str, str], added: dict) -> None:
+COUNTERS = {HOURS: ("messages", "replied"), TOTALS: ("messages", "replied"),
+            SENT: ("messages", "replied"), DAYS: ("bursts", "answered")}
+# What `_write` runs, per dialect and table: every DM logged or received writes three or
+# four of these, so they are built once (the rows are its parameters).
+_ADDING = {name: {table: _adding(make, table, counters) for table, counters in COUNTERS.items()}
+           for name, make in (("sqlite", sqlite_insert), ("postgresql", pg_insert))}
+
+
+def _write(table, added: dict) -> None:
     """Add {primary key: [first counter, second counter]} to `table`, in key order."""
     keys = [c.name for c in table.primary_key.columns]
-    rows = [dict(zip((*keys, *counters), (*key, a, b)))
+    rows = [dict(zip((*keys, *COUNTERS[table]), (*key, a, b)))
             for key, (a, b) in sorted(added.items()) if a or b]
     if rows:
-        stmt, on_conflict = _upsert(table, counters)
-        db.session.execute(on_conflict(stmt), rows)
+        dialect = db.session.connection().dialect.name
+        db.session.execute(_ADDING[dialect][table], rows)
 
 
 def _add_response(days: dict, owner: int, platform: str, day: str, responder: int, bucket: int,
@@ -183,10 +202,10 @@ def everyones(hours: dict) -> tuple[dict, dict]:
 
 def _write_all(hours: dict, days: dict) -> None:
     totals, sent = everyones(hours)
-    _write(HOURS, ("messages", "replied"), hours)
-    _write(TOTALS, ("messages", "replied"), totals)
-    _write(SENT, ("messages", "replied"), sent)
-    _write(DAYS, ("bursts", "answered"), days)
+    _write(HOURS, hours)
+    _write(TOTALS, totals)
+    _write(SENT, sent)
+    _write(DAYS, days)
 
 
 class Counts:
@@ -287,8 +306,7 @@ def add_messages(*where, sign: int = 1) -> None:
             (SENT, (day_of_hour(hour), platform, author, template), direction == OUTBOUND)):
         rows = (select(*keys, func.sum(n) * sign, func.sum(replied) * sign)
                 .where(only).group_by(*keys).order_by(*keys))
-        stmt, on_conflict = _upsert(table, ("messages", "replied"))
-        db.session.execute(on_conflict(stmt.from_select([c.name for c in table.c], rows)))
+        _add_selected(table, [c.name for c in table.c], rows)
 
 
 def add_responses(*where, sign: int = 1) -> None:
@@ -309,9 +327,8 @@ def add_responses(*where, sign: int = 1) -> None:
     rows = (select(*keys, func.sum(bursts) * sign, func.sum(answered) * sign)
             .select_from(g).join(slices, true()).where(true())
             .group_by(*keys).order_by(*keys))
-    stmt, on_conflict = _upsert(DAYS, ("bursts", "answered"))
-    db.session.execute(on_conflict(stmt.from_select(
-        ["owner_id", "platform", "day", "responder_id", "bucket", "bursts", "answered"], rows)))
+    _add_selected(DAYS, ["owner_id", "platform", "day", "responder_id", "bucket", "bursts",
+                         "answered"], rows)
 
 
 def add_conversations(conversation_ids, *where, sign: int = 1) -> None:
