@@ -12,6 +12,7 @@ from crm.contacts.timeline import timeline_page
 from crm.contacts.forms import ConsentForm, ContactForm, HandleForm, NoteForm
 from crm.contacts.models import ConsentEvent, SocialHandle, Tag
 from crm.contacts.queries import SORTS, ContactFilters, list_contacts, suggest_contacts
+from crm.core import transaction
 from crm.core.errors import Conflict, ServiceError
 from crm.core.forms import apply_service_error, int_or_none
 from crm.core.viewer import me
@@ -210,8 +211,11 @@ def field(contact_id, name):
         return redirect(url_for("contacts.show", contact_id=contact_id))
     if not htmx:
         return redirect(url_for("contacts.show", contact_id=contact_id))
+    if error is None:
+        return transaction.answer_after_commit(lambda: render_template(
+            "contacts/_field.html", contact=contact, name=name, form=form, mode="view"))
     return render_template("contacts/_field.html", contact=contact, name=name, form=form,
-                           mode="edit" if error else "view", error=error)
+                           mode="edit", error=error)
 
 
 @bp.post("/<int:contact_id>/consent")

@@ -86,7 +86,7 @@ def appended(user, contact, conv, message, shown_until) -> dict | None:
     panel is right: another thread or an earlier page is on screen, the message went
     before the end, more than a page came after it, or the conversation is now flagged as
     an opt-out (a banner of the panel's own)."""
-    shown = db.session.get(Message, shown_until) if shown_until else None
+    shown = queries.position_of(shown_until) if shown_until else None
     if shown is None or shown.conversation_id != conv.id or conv.opt_out_message_id:
         return None
     chunk = queries.thread_after(conv, user, shown)

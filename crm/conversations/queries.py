@@ -280,8 +280,19 @@ def thread_chunk(conv: Conversation, viewer, before: Message | None = None,
     return Chunk(conv, messages, len(rows) > limit, group_by_day(messages, viewer.timezone))
 
 
-def thread_after(conv: Conversation, viewer, after: Message) -> Chunk:
-    """The messages after `after`, oldest first, up to a page (`has_more`: more came)."""
+_POSITION = select(Message.id, Message.conversation_id, Message.sent_at).where(
+    Message.id == bindparam("id"))
+
+
+def position_of(message_id: int):
+    """Where a message stands (id, conversation_id, sent_at), as a row; None if there is no
+    such message. What a thread on screen ends with, without loading the message."""
+    return db.session.execute(_POSITION, {"id": message_id}).first()
+
+
+def thread_after(conv: Conversation, viewer, after) -> Chunk:
+    """The messages after `after` (a message, or its `position_of`), oldest first, up to a
+    page (`has_more`: more came)."""
     rows = db.session.execute(_THREAD_AFTER, {"conversation_id": conv.id,
                                               "after_at": after.sent_at,
                                               "after_id": after.id}).all()
