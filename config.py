@@ -103,10 +103,13 @@ class Config:
     # (REDIS_URL; production, workers on any number of machines) or "immediate" (tests).
     REDIS_URL = os.environ.get("REDIS_URL")
     JOBS_BACKEND = os.environ.get("JOBS_BACKEND") or ("redis" if REDIS_URL else "sqlite")
-    # Remembered dashboard figures and badges (crm.core.cache, Flask-Caching): shared by every
-    # process through Redis when REDIS_URL is set, else kept in each process.
-    CACHE_TYPE = "RedisCache" if REDIS_URL else "SimpleCache"
+    # Remembered dashboard figures and badges, and the tables' generations that open pages
+    # poll (crm.core.cache, Flask-Caching): shared by every process — the web's and the job
+    # workers' — through Redis when REDIS_URL is set, else through files in CACHE_DIR
+    # (default instance/cache: the processes of one machine, as `make run` starts them).
+    CACHE_TYPE = "RedisCache" if REDIS_URL else "FileSystemCache"
     CACHE_REDIS_URL = REDIS_URL
+    CACHE_DIR = os.environ.get("CACHE_DIR")
     CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "rapport:")
     CACHE_DEFAULT_TIMEOUT = 3600
     CACHE_THRESHOLD = 5000   # SimpleCache's entries

@@ -4,6 +4,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -57,6 +58,9 @@ def _wait(proc, url: str, timeout: float = 60) -> None:
 def app_env(database_url: str) -> dict:
     """The app's environment: the benchmark database and a throwaway secret key."""
     return {"DATABASE_URL": database_url, "SECRET_KEY": secrets.token_hex(32),
+            # Figures remembered by an earlier run on an earlier copy of the data are not
+            # this run's: a cache of its own, shared by its processes as in production.
+            "CACHE_DIR": tempfile.mkdtemp(prefix="rapport-bench-cache-"),
             "RAPPORT_CONFIG": "config.Config", "PYTHONPATH": str(ROOT),
             # wrk sends thousands of requests a second with one API token: the per-token
             # limit (a guard, not part of a page's cost) is lifted, still counted.

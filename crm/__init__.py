@@ -1,4 +1,5 @@
 """Rapport: a relationship tracker for work that happens in social-media DMs."""
+import hashlib
 import sqlite3
 from pathlib import Path
 
@@ -40,6 +41,11 @@ def create_app(config: str | object = "config.Config") -> Flask:
                             "instance/secret_key) or export SECRET_KEY (for example "
                             "$(python -c 'import secrets; print(secrets.token_hex(32))')).")
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if app.config.get("CACHE_TYPE") == "FileSystemCache" and not app.config.get("CACHE_DIR"):
+        # A folder per database: figures of one are never read for another.
+        database = str(app.config.get("SQLALCHEMY_DATABASE_URI")).encode()
+        folder = Path(app.instance_path) / "cache" / hashlib.sha1(database).hexdigest()[:12]
+        app.config["CACHE_DIR"] = str(folder)
     sqlite_writers.configure(app.config)
 
     # The app's own modules are imported when an app is built, not at the top of this file:

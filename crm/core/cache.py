@@ -1,7 +1,9 @@
 """Figures remembered across requests and processes, forgotten when what they read changes.
 
-One mechanism, Flask-Caching (`crm.extensions.cache`): on Redis when REDIS_URL is set, so
-every web process and worker shares it; in-process (SimpleCache) otherwise. A figure is
+One mechanism, Flask-Caching (`crm.extensions.cache`), which every web process and job
+worker shares: on Redis when REDIS_URL is set, in files under CACHE_DIR otherwise (the
+processes of one machine). A change a worker commits — a live DM taken in, an import — is
+then seen by the web's next load, and by the pages polling for new DMs. A figure is
 remembered under its name, the view it is for (whose scope, which filters) and the current
 generation of each table it reads. The transaction that changes a table gives the table a
 new generation when it commits, so the next load — in any process — computes the figures
