@@ -205,10 +205,26 @@ def test_unknown_consent_in_outreach_matches_the_conversations(world, first, las
         assert unknown_in_outreach(scope) == by_conversations, (first, last, args)
 
 
+_stored: Counter = Counter()
+
+
+@pytest.fixture(autouse=True)
+def _count_computations(monkeypatch):
+    """A figure computed is stored (crm.core.cache.remember): each store counted by name."""
+    store = cache.cache.set
+
+    def counting(key, value, *args, **kwargs):
+        if key.startswith("fig:"):
+            _stored[key.split(":")[1]] += 1
+        return store(key, value, *args, **kwargs)
+
+    _stored.clear()
+    monkeypatch.setattr(cache.cache, "set", counting)
+
+
 def computed(names=None) -> Counter:
-    """How many values the cache holds per figure name (one more per recomputation)."""
-    keys = cache.cache.cache._cache          # Flask-Caching's SimpleCache, in this process
-    return Counter(k.split("fig:", 1)[1].split(":")[0] for k in keys if "fig:" in k)
+    """How many times each figure has been computed so far."""
+    return Counter(_stored)
 
 
 def test_a_dm_recomputes_only_what_reads_dms(db, world, remembering):

@@ -90,3 +90,24 @@ def test_the_default_configuration_shares_the_cache_through_files(tmp_path):
     Production.SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'other.sqlite3'}"
     assert Path(create_app(Production).config["CACHE_DIR"]).parent == folder.parent
     assert create_app(Production).config["CACHE_DIR"] != str(folder)
+
+
+def test_a_figure_keeps_one_entry_however_often_what_it_reads_changes(app, db, rep,
+                                                                      shared_files):
+    from crm.conversations import services
+
+    contact = factories.ContactFactory(owner_id=rep.id)
+    db.session.commit()
+
+    def log_and_count(n):
+        services.log_message(rep, contact, platform="instagram", direction="in",
+                             body=f"Message {n}")
+        db.session.commit()
+        return needs_reply_count(rep)
+
+    assert log_and_count(1) == 1
+    entries = sorted(p.name for p in shared_files.iterdir())
+    for n in range(2, 6):
+        log_and_count(n)
+    # The badge's entry was replaced each time, the tables' generations renewed in place.
+    assert sorted(p.name for p in shared_files.iterdir()) == entries

@@ -4,12 +4,12 @@ One mechanism, Flask-Caching (`crm.extensions.cache`), which every web process a
 worker shares: on Redis when REDIS_URL is set, in files under CACHE_DIR otherwise (the
 processes of one machine). A change a worker commits — a live DM taken in, an import — is
 then seen by the web's next load, and by the pages polling for new DMs. A figure is
-remembered under its name, the view it is for (whose scope, which filters) and the current
+remembered under its name and the view it is for (whose scope, which filters), with the
 generation of each table it reads. The transaction that changes a table gives the table a
 new generation when it commits, so the next load — in any process — computes the figures
 that read it afresh, and figures that read only other tables stay remembered. A figure
-computed from data read before a commit is stored under the old generation, which nobody
-asks for again: it can never be shown after the change.
+computed from data read before a commit is kept with the generations read before it, which
+no longer match: it can never be shown after the change.
 
 Which tables a transaction changed is noted as it writes through the session (`_note_flush`,
 `_note_statement`): rows added, changed or deleted through the ORM, and UPDATE/DELETE/INSERT
@@ -69,19 +69,23 @@ def generations(tables) -> tuple:
 
 def remember(name: str, key: tuple, compute, reads: tuple):
     """compute(), or the value kept for the same name and key while none of the tables in
-    `reads` has changed. Callers treat the value as read-only."""
+    `reads` has changed. One entry per name and key, holding the value with the generations
+    read before it was computed: a change leaves them behind, and the next computation
+    replaces the entry (the cache holds an entry per figure shown, however often the data
+    changes). Callers treat the value as read-only."""
     if not enabled():
         return compute()
     try:
-        full = pickle.dumps((name, key, generations(reads)))
-        cache_key = f"fig:{name}:{hashlib.sha1(full).hexdigest()}"
-        value = cache.get(cache_key)
+        cache_key = f"fig:{name}:{hashlib.sha1(pickle.dumps((name, key))).hexdigest()}"
+        current = generations(reads)
+        kept = cache.get(cache_key)
     except Exception:   # the cache is down: the figure is computed, the page still shows
         log.exception("figure cache unavailable")
         return compute()
-    if value is None:
-        value = compute()
-        cache.set(cache_key, value, timeout=TIMEOUT)
+    if kept is not None and kept[0] == current:
+        return kept[1]
+    value = compute()
+    cache.set(cache_key, (current, value), timeout=TIMEOUT)
     return value
 
 
