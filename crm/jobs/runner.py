@@ -225,5 +225,24 @@ def memory_ceiling(spec):
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
     try:
         yield
+    except Exception as e:
+        # An allocation refused at the ceiling surfaces as MemoryError, as SQLite's NOMEM,
+        # or from some C code as SystemError ("error return without exception set"): an
+        # error raised with the address space at the ceiling is counted as memory.
+        if not isinstance(e, MemoryError) and _address_space() >= limit * AT_CEILING:
+            raise MemoryError(f"at the memory ceiling: {e!r}") from e
+        raise
     finally:
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+AT_CEILING = 0.97   # of the ceiling: what is left is less than most allocations that fail
+
+
+def _address_space() -> int:
+    """This process's address space now, in bytes (0 where /proc cannot tell)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[0]) * resource.getpagesize()
+    except (OSError, ValueError, IndexError):
+        return 0
