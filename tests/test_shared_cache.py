@@ -111,3 +111,23 @@ def test_a_figure_keeps_one_entry_however_often_what_it_reads_changes(app, db, r
         log_and_count(n)
     # The badge's entry was replaced each time, the tables' generations renewed in place.
     assert sorted(p.name for p in shared_files.iterdir()) == entries
+
+
+def test_a_logged_dm_renews_the_dm_tables_generation_once(app, db, rep, shared_files,
+                                                          monkeypatch):
+    """A DM writes a message, its conversation, the counts per hour and day: tables that
+    share one generation, so the commit writes one entry for them (and one for the
+    contact's latest outbound DM), not one per table."""
+    from crm.conversations import services
+
+    contact = factories.ContactFactory(owner_id=rep.id, consent_status="opted_in")
+    db.session.commit()
+    renewed = []
+    set_many = extension.set_many
+    monkeypatch.setattr(extension, "set_many",
+                        lambda mapping, **kw: renewed.append(sorted(mapping)) or
+                        set_many(mapping, **kw))
+    services.log_message(rep, contact, platform="instagram", direction="out",
+                         body="Sending the brief now.")
+    db.session.commit()
+    assert renewed == [["gen:contacts.last_outbound_at", "gen:dms"]]

@@ -11,6 +11,7 @@ import json
 import os
 import random
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -95,6 +96,8 @@ def bench_app(url: str, **settings):
     class BenchConfig(Config):
         SQLALCHEMY_DATABASE_URI = sqlalchemy_url(url)
         SECRET_KEY = os.environ.get("BENCH_SECRET_KEY", "bench-only-secret")
+        # Figures remembered on an earlier copy of the data are not this one's.
+        CACHE_DIR = tempfile.mkdtemp(prefix="rapport-bench-cache-")
 
     for key, value in settings.items():
         setattr(BenchConfig, key, value)
