@@ -105,9 +105,10 @@ class Config:
     JOBS_BACKEND = os.environ.get("JOBS_BACKEND") or ("redis" if REDIS_URL else "sqlite")
     # Remembered dashboard figures and badges, and the tables' generations that open pages
     # poll (crm.core.cache, Flask-Caching): shared by every process — the web's and the job
-    # workers' — through Redis when REDIS_URL is set, else through files in CACHE_DIR
-    # (default instance/cache: the processes of one machine, as `make run` starts them).
-    CACHE_TYPE = "RedisCache" if REDIS_URL else "FileSystemCache"
+    # workers' — through Redis when REDIS_URL is set, else through diskcache's SQLite file in
+    # CACHE_DIR (default instance/cache: the processes of one machine, as `make run` starts
+    # them).
+    CACHE_TYPE = "RedisCache" if REDIS_URL else "crm.core.disk_cache.DiskCache"
     CACHE_REDIS_URL = REDIS_URL
     CACHE_DIR = os.environ.get("CACHE_DIR")
     CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "rapport:")

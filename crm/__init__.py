@@ -22,6 +22,10 @@ PUBLIC_ENDPOINTS = {"accounts.login", "accounts.login_code", "accounts.login_enr
 OWN_AUTHENTICATION = {"api"}
 
 
+# The figure cache without Redis (config.Config): a folder of its own per database.
+DISK_CACHE = "crm.core.disk_cache.DiskCache"
+
+
 class NotConfigured(RuntimeError):
     """The settings cannot run the app; the message says what to set."""
 
@@ -41,7 +45,7 @@ def create_app(config: str | object = "config.Config") -> Flask:
                             "instance/secret_key) or export SECRET_KEY (for example "
                             "$(python -c 'import secrets; print(secrets.token_hex(32))')).")
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-    if app.config.get("CACHE_TYPE") == "FileSystemCache" and not app.config.get("CACHE_DIR"):
+    if app.config.get("CACHE_TYPE") == DISK_CACHE and not app.config.get("CACHE_DIR"):
         # A folder per database: figures of one are never read for another.
         database = str(app.config.get("SQLALCHEMY_DATABASE_URI")).encode()
         folder = Path(app.instance_path) / "cache" / hashlib.sha1(database).hexdigest()[:12]

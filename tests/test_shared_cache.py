@@ -1,5 +1,5 @@
-"""The figure cache as production runs it without Redis: files that the web and the job
-workers share. What another process commits — a worker taking in a live DM, an import —
+"""The figure cache as production runs it without Redis: diskcache's SQLite file, which the
+web and the job workers share. What another process commits — a worker taking in a live DM, an import —
 shows on the web's next load: the remembered needs-reply badge, and the version the pages
 polling for new DMs compare."""
 import os
@@ -7,8 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import diskcache
 import pytest
 
+from crm import DISK_CACHE
 from crm.channels import live
 from crm.conversations.services import needs_reply_count
 from crm.extensions import cache as extension
@@ -27,7 +29,7 @@ from crm.conversations import services
 from crm.extensions import db
 
 app = create_app("config.Config")
-assert app.config["CACHE_TYPE"] == "FileSystemCache", app.config["CACHE_TYPE"]
+assert app.config["CACHE_TYPE"] == "crm.core.disk_cache.DiskCache", app.config["CACHE_TYPE"]
 with app.app_context():
     user = db.session.get(User, int(sys.argv[1]))
     contact = db.session.get(Contact, int(sys.argv[2]))
@@ -39,11 +41,10 @@ with app.app_context():
 
 @pytest.fixture
 def shared_files(app, tmp_path):
-    """This app's figure cache in files under a CACHE_DIR, as config.Config sets it up when
-    REDIS_URL is not set, and remembering (on in production, off in most tests)."""
+    """This app's figure cache in a CACHE_DIR, as config.Config sets it up when REDIS_URL is
+    not set, and remembering (on in production, off in most tests)."""
     folder = tmp_path / "cache"
-    extension.init_app(app, config={"CACHE_TYPE": "FileSystemCache", "CACHE_DIR": str(folder),
-                                    "CACHE_THRESHOLD": 5000})
+    extension.init_app(app, config={"CACHE_TYPE": DISK_CACHE, "CACHE_DIR": str(folder)})
     app.config["REPORTS_CACHE"] = True
     yield folder
     app.config.pop("REPORTS_CACHE")
@@ -79,10 +80,10 @@ def test_the_default_configuration_shares_the_cache_through_files(tmp_path):
     class Production(Config):
         SECRET_KEY = "x" * 32
         REDIS_URL = None
-        CACHE_TYPE = "FileSystemCache"
+        CACHE_TYPE = DISK_CACHE
         SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'rapport.sqlite3'}"
 
-    assert Config.CACHE_TYPE == ("RedisCache" if Config.REDIS_URL else "FileSystemCache")
+    assert Config.CACHE_TYPE == ("RedisCache" if Config.REDIS_URL else DISK_CACHE)
     app = create_app(Production)
     folder = Path(app.config["CACHE_DIR"])
     assert folder.parent == Path(app.instance_path) / "cache"
@@ -105,12 +106,16 @@ def test_a_figure_keeps_one_entry_however_often_what_it_reads_changes(app, db, r
         db.session.commit()
         return needs_reply_count(rep)
 
+    def entries():
+        with diskcache.Cache(str(shared_files)) as stored:
+            return sorted(stored)
+
     assert log_and_count(1) == 1
-    entries = sorted(p.name for p in shared_files.iterdir())
+    first = entries()
     for n in range(2, 6):
         log_and_count(n)
     # The badge's entry was replaced each time, the tables' generations renewed in place.
-    assert sorted(p.name for p in shared_files.iterdir()) == entries
+    assert entries() == first
 
 
 def test_a_logged_dm_renews_the_dm_tables_generation_once(app, db, rep, shared_files,

@@ -1,8 +1,8 @@
 """Figures remembered across requests and processes, forgotten when what they read changes.
 
 One mechanism, Flask-Caching (`crm.extensions.cache`), which every web process and job
-worker shares: on Redis when REDIS_URL is set, in files under CACHE_DIR otherwise (the
-processes of one machine). A change a worker commits — a live DM taken in, an import — is
+worker shares: on Redis when REDIS_URL is set, in diskcache's SQLite file under CACHE_DIR
+otherwise (the processes of one machine: crm.core.disk_cache). A change a worker commits — a live DM taken in, an import — is
 then seen by the web's next load, and by the pages polling for new DMs. A figure is
 remembered under its name and the view it is for (whose scope, which filters), with the
 generation of each table it reads. The transaction that changes a table gives the table a
@@ -51,7 +51,7 @@ def enabled() -> bool:
 # Tables that change together share one generation: every DM writes a message, its
 # conversation's reply state, the counts per hour and day and, when it answers, a response
 # time; every move writes a deal and its stage history. Their commit then renews one entry,
-# not one per table (an entry is a file without Redis: its write costs about 0.2 ms). A
+# not one per table (a write to Redis or to diskcache's file costs a round trip each). A
 # figure that reads one of them is recomputed after a change to any.
 SHARED_GENERATIONS = {
     **dict.fromkeys(("conversations", "messages", "response_times", "dm_hour_counts",
