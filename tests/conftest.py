@@ -4,7 +4,6 @@ import contextvars
 import os
 import re
 import threading
-import threading
 from contextlib import contextmanager
 
 import pytest
@@ -19,6 +18,14 @@ from crm.channels import spool
 from crm.extensions import db as _db
 from crm.jobs import queue
 from tests import factories
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _figure_cache_of_other_processes(tmp_path_factory):
+    """Processes a test starts with the production settings (job workers, the command line)
+    keep their figure cache in the session's temporary folder, not in the checkout's
+    instance/ (config.Config's default)."""
+    os.environ.setdefault("CACHE_DIR", str(tmp_path_factory.mktemp("figure-cache")))
 
 
 def pytest_addoption(parser):
