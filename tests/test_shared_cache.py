@@ -1,7 +1,7 @@
-"""The figure cache as production runs it without Redis: diskcache's SQLite file, which the
-web and the job workers share. What another process commits — a worker taking in a live DM, an import —
-shows on the web's next load: the remembered needs-reply badge, and the version the pages
-polling for new DMs compare."""
+"""The figure cache as production runs it without Redis: diskcache's SQLite file, which
+the web and the job workers share. What another process commits — a worker taking in a
+live DM, an import — shows on the web's next load: the remembered needs-reply badge, and
+the version the pages polling for new DMs compare."""
 import os
 import subprocess
 import sys

@@ -2,8 +2,9 @@
 
 One mechanism, Flask-Caching (`crm.extensions.cache`), which every web process and job
 worker shares: on Redis when REDIS_URL is set, in diskcache's SQLite file under CACHE_DIR
-otherwise (the processes of one machine: crm.core.disk_cache). A change a worker commits — a live DM taken in, an import — is
-then seen by the web's next load, and by the pages polling for new DMs. A figure is
+otherwise (the processes of one machine: crm.core.disk_cache). A change a worker commits —
+a live DM taken in, an import — is then seen by the web's next load, and by the pages
+polling for new DMs. A figure is
 remembered under its name and the view it is for (whose scope, which filters), with the
 generation of each table it reads. The transaction that changes a table gives the table a
 new generation when it commits, so the next load — in any process — computes the figures
@@ -13,8 +14,8 @@ no longer match: it can never be shown after the change.
 
 Which tables a transaction changed is noted as it writes through the session (`_note_flush`,
 `_note_statement`): rows added, changed or deleted through the ORM, and UPDATE/DELETE/INSERT
-statements run with `db.session.execute` that touched a row. Contacts count only the columns figures read;
-the audit log only the consent gate's refusals. Writes that go around the session (the
+statements run with `db.session.execute` that touched a row. Contacts count only the columns
+figures read; the audit log only the consent gate's refusals. Writes that go around the session (the
 importer's executemany on the connection) name their tables with `changed()`.
 Only plain values are kept (ids, counts, datetimes, dataclasses of them), never ORM objects.
 
