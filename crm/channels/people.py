@@ -5,7 +5,6 @@ account_id on that platform. A sender is matched by it first; then, on WhatsApp,
 phone number; a new sender becomes a contact whose name and username the profile job fills
 in later (the username may then match a contact already in Rapport: see `adopt_profile`).
 """
-
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import lazyload
@@ -53,8 +52,8 @@ def _by_phones(wa_ids) -> dict:
     """{wa_id: contact} of those whose WhatsApp handle or phone is that number, however the
     phone was typed: two statements for any number of them. The oldest contact wins where
     several have the number."""
-    digits = {wa_id: suppression.digits(wa_id) for wa_id in wa_ids
-              if len(suppression.digits(wa_id)) >= 7}
+    numbers = {wa_id: suppression.digits(wa_id) for wa_id in wa_ids}
+    digits = {wa_id: number for wa_id, number in numbers.items() if len(number) >= 7}
     if not digits:
         return {}
     by_handle = dict(db.session.execute(

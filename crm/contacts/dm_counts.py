@@ -137,31 +137,28 @@ def day_sql(column):
 
 
 # Writing differences -----------------------------------------------------------------------
-def _add_selected(table, columns: list, rows) -> None:
-    """INSERT INTO `table` (columns) SELECT rows, adding to the counters of rows already
-    there (ON CONFLICT DO UPDATE)."""
-    stmt = (sqlite_insert if _sqlite() else pg_insert)(table)
-    stmt = stmt.from_select(columns, rows)
-    db.session.execute(stmt.on_conflict_do_update(
-        index_elements=[c.name for c in table.primary_key.columns],
-        set_={c: table.c[c] + stmt.excluded[c] for c in COUNTERS[table]}))
-
-
-def _adding(make, table, counters: tuple[str, str]):
-    """INSERT INTO `table` … ON CONFLICT (its key) DO UPDATE adding to the counters, in the
-    dialect of `make` (its insert)."""
-    stmt = make(table)
+def _adding(stmt, table):
+    """`stmt` (an INSERT INTO `table`, in its dialect) adding to the counters of the rows
+    already there: ON CONFLICT (the table's key) DO UPDATE."""
     return stmt.on_conflict_do_update(
         index_elements=[c.name for c in table.primary_key.columns],
-        set_={c: table.c[c] + stmt.excluded[c] for c in counters})
+        set_={c: table.c[c] + stmt.excluded[c] for c in COUNTERS[table]})
 
 
 COUNTERS = {HOURS: ("messages", "replied"), TOTALS: ("messages", "replied"),
             SENT: ("messages", "replied"), DAYS: ("bursts", "answered")}
+_INSERTS = {"sqlite": sqlite_insert, "postgresql": pg_insert}
 # What `_write` runs, per dialect and table: every DM logged or received writes three or
 # four of these, so they are built once (the rows are its parameters).
-_ADDING = {name: {table: _adding(make, table, counters) for table, counters in COUNTERS.items()}
-           for name, make in (("sqlite", sqlite_insert), ("postgresql", pg_insert))}
+_ADDING = {name: {table: _adding(make(table), table) for table in COUNTERS}
+           for name, make in _INSERTS.items()}
+
+
+def _add_selected(table, columns: list, rows) -> None:
+    """INSERT INTO `table` (columns) SELECT rows, adding to the counters of rows already
+    there."""
+    make = _INSERTS[db.session.connection().dialect.name]
+    db.session.execute(_adding(make(table).from_select(columns, rows), table))
 
 
 def _write(table, added: dict) -> None:

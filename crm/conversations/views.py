@@ -48,12 +48,16 @@ def _contact_url(contact_id, **args):
     return url_for("contacts.show", contact_id=contact_id, **args) + "#conversations"
 
 
+def _panel(contact, **overrides) -> str:
+    """The conversations panel alone (an HTMX answer)."""
+    ctx = contact_section.build(me(), contact, **overrides)
+    return render_template("conversations/_contact_panel.html", panel=ctx, contact=contact)
+
+
 def _panel_response(contact, status=200, headers=None, **overrides):
     """The panel alone for HTMX; the whole contact page (same partial inside) otherwise."""
     if _fragment():
-        ctx = contact_section.build(me(), contact, **overrides)
-        return render_template("conversations/_contact_panel.html", panel=ctx,
-                               contact=contact), status, headers or {}
+        return _panel(contact, **overrides), status, headers or {}
     g.conversation_panel = overrides
     # The whole contact page as its own view renders it (its panel reads the overrides).
     return current_app.view_functions["contacts.show"](contact_id=contact.id), status
@@ -147,10 +151,7 @@ def log(contact_id):
         changes = contact_section.appended(me(), contact, message.conversation, message,
                                            shown_until)
         if changes is None:
-            panel = contact_section.build(me(), contact, focus=True,
-                                          conversation_id=message.conversation_id)
-            return render_template("conversations/_contact_panel.html", panel=panel,
-                                   contact=contact)
+            return _panel(contact, conversation_id=message.conversation_id, focus=True)
         # Everything it changes is swapped out of band; the panel itself stays.
         return (render_template("conversations/_logged.html", panel=changes, contact=contact),
                 {"HX-Reswap": "none"})

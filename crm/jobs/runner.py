@@ -210,6 +210,9 @@ def _progress_key(job_id: int) -> str:
     return f"progress.{job_id}"
 
 
+AT_CEILING = 0.97   # of the ceiling: what is left is less than most allocations that fail
+
+
 @contextmanager
 def memory_ceiling(spec):
     """Limit this worker process's memory while the job runs (workers run one job per
@@ -235,8 +238,6 @@ def memory_ceiling(spec):
     finally:
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
-
-AT_CEILING = 0.97   # of the ceiling: what is left is less than most allocations that fail
 
 
 def _address_space() -> int:
