@@ -222,9 +222,14 @@ def _count_computations(monkeypatch):
     monkeypatch.setattr(cache.cache, "set", counting)
 
 
+# Remembered too, but read by writes rather than shown: the settings and the webhook
+# endpoints (the first DM logged remembers the endpoints, changed or not).
+LOOKUPS = {"settings", "webhook_endpoints"}
+
+
 def computed(names=None) -> Counter:
     """How many times each figure has been computed so far."""
-    return Counter(_stored)
+    return Counter({k: n for k, n in _stored.items() if k not in LOOKUPS})
 
 
 def test_a_dm_recomputes_only_what_reads_dms(db, world, remembering):

@@ -57,7 +57,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -227,25 +227,33 @@ def lock_many(convs: list[Conversation]) -> dict[int, int | None]:
     RETURNING), so the values read cannot be stale. Returns {conversation id: owner id}."""
     db.session.flush()
     by_id = {conv.id: conv for conv in convs}
-    table = Conversation.__table__
-    columns = [table.c[name] for name in LOCKED_COLUMNS]
-    ids = sorted(by_id)
-    if db.session.connection().dialect.name == "sqlite":
-        owner = (select(Contact.owner_id).where(Contact.id == table.c.contact_id)
-                 .scalar_subquery())
-        stmt = (update(table).where(table.c.id.in_(ids)).values(id=table.c.id)
-                .returning(table.c.id, *columns, owner))
-    else:
-        stmt = (select(table.c.id, *columns, Contact.owner_id)
-                .join(Contact, Contact.id == table.c.contact_id).where(table.c.id.in_(ids))
-                .order_by(table.c.id)
-                .with_for_update(of=table).suffix_with("FOR SHARE OF contacts"))
+    stmt = _LOCK[db.session.connection().dialect.name == "sqlite"]
     owners = {}
-    for conv_id, *row, owner_id in db.session.execute(stmt):
+    for conv_id, *row, owner_id in db.session.execute(stmt, {"ids": sorted(by_id)}):
         for name, value in zip(LOCKED_COLUMNS, row):
             set_committed_value(by_id[conv_id], name, value)
         owners[conv_id] = owner_id
     return owners
+
+
+def _lock_statements() -> dict[bool, object]:
+    """lock_many's statement, for SQLite (True) and PostgreSQL (False): built once, the
+    conversations' ids bound at each use."""
+    table = Conversation.__table__
+    columns = [table.c[name] for name in LOCKED_COLUMNS]
+    ids = table.c.id.in_(bindparam("ids", expanding=True))
+    owner = select(Contact.owner_id).where(Contact.id == table.c.contact_id).scalar_subquery()
+    return {
+        True: update(table).where(ids).values(id=table.c.id).returning(table.c.id, *columns,
+                                                                        owner),
+        False: (select(table.c.id, *columns, Contact.owner_id)
+                .join(Contact, Contact.id == table.c.contact_id).where(ids)
+                .order_by(table.c.id)
+                .with_for_update(of=table).suffix_with("FOR SHARE OF contacts")),
+    }
+
+
+_LOCK = _lock_statements()
 
 
 # -- writing -----------------------------------------------------------------------------

@@ -277,6 +277,32 @@ _MOVE_LAST_OUTBOUND = (
     .execution_options(changes=OUTREACH))
 
 
+# The outbound messages a reply answers: those since the last inbound one before it
+# (True), or all unanswered ones (False, nothing came in before). Built once, as each of
+# the writes below: a DM that answers runs one of them.
+_MARK_REPLIED = {
+    since: (update(Message)
+            .where(Message.conversation_id == bindparam("conversation"),
+                   Message.direction == OUTBOUND, Message.replied_at.is_(None),
+                   Message.sent_at <= bindparam("replied_at"), Message.deleted_at.is_(None),
+                   *([Message.sent_at >= bindparam("after")] if since else []))
+            .values(replied_at=bindparam("replied_at"))
+            .returning(Message.id, Message.sent_at, Message.author_id, Message.template_id)
+            .execution_options(synchronize_session=False))
+    for since in (True, False)}
+
+# A burst of inbound messages answered: its open response time closed.
+_ANSWER_BURST = (
+    update(ResponseTime)
+    .where(ResponseTime.conversation_id == bindparam("conversation"),
+           ResponseTime.burst_started_at == bindparam("started"),
+           ResponseTime.answered_at.is_(None))
+    .values(answered_at=bindparam("at"), response_seconds=bindparam("seconds"),
+            responder_id=bindparam("responder"))
+    .returning(ResponseTime.burst_started_at)
+    .execution_options(synchronize_session=False))
+
+
 class Writes:
     """What `apply` leaves for after a batch's conversations are set, so that they are
     written together (one flush) and each kind of row around them in as few statements."""
@@ -294,17 +320,11 @@ class Writes:
         db.session.flush()
         answered_ids = []
         for conv_id, replied_at, last_inbound_at, counts in self.replied:
-            stmt = (update(Message)
-                    .where(Message.conversation_id == conv_id, Message.direction == OUTBOUND,
-                           Message.replied_at.is_(None), Message.sent_at <= replied_at,
-                           Message.deleted_at.is_(None))
-                    .values(replied_at=replied_at)
-                    .returning(Message.id, Message.sent_at, Message.author_id,
-                               Message.template_id)
-                    .execution_options(synchronize_session=False))
+            params = {"conversation": conv_id, "replied_at": replied_at}
             if last_inbound_at is not None:
-                stmt = stmt.where(Message.sent_at >= last_inbound_at)
-            for message_id, sent_at, author_id, template_id in db.session.execute(stmt):
+                params["after"] = last_inbound_at
+            for message_id, sent_at, author_id, template_id in db.session.execute(
+                    _MARK_REPLIED[last_inbound_at is not None], params):
                 counts.replied(sent_at, author_id, template_id)
                 answered_ids.append(message_id)
         if answered_ids:
@@ -314,14 +334,9 @@ class Writes:
                 {"contact": contact_id, "latest": at}
                 for contact_id, at in sorted(self.last_outbound.items())])
         for conv_id, started, (at, seconds, responder), counts in self.answered:
-            for (started_at,) in db.session.execute(
-                    update(ResponseTime)
-                    .where(ResponseTime.conversation_id == conv_id,
-                           ResponseTime.burst_started_at == started,
-                           ResponseTime.answered_at.is_(None))
-                    .values(answered_at=at, response_seconds=seconds, responder_id=responder)
-                    .returning(ResponseTime.burst_started_at)
-                    .execution_options(synchronize_session=False)).all():
+            for (started_at,) in db.session.execute(_ANSWER_BURST, {
+                    "conversation": conv_id, "started": started, "at": at,
+                    "seconds": seconds, "responder": responder}).all():
                 counts.response(started_at, None, None, None, -1)
                 counts.response(started_at, at, seconds, responder)
         if self.bursts:

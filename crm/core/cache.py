@@ -33,7 +33,7 @@ from flask import current_app
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
-from crm.extensions import cache
+from crm.extensions import cache, db
 
 log = logging.getLogger(__name__)
 TIMEOUT = 3600
@@ -87,8 +87,9 @@ def remember(name: str, key: tuple, compute, reads: tuple):
     `reads` has changed. One entry per name and key, holding the value with the generations
     read before it was computed: a change leaves them behind, and the next computation
     replaces the entry (the cache holds an entry per figure shown, however often the data
-    changes). Callers treat the value as read-only."""
-    if not enabled():
+    changes). Callers treat the value as read-only. A transaction that has changed one of
+    `reads` computes the value afresh and keeps nothing: what it sees is not committed."""
+    if not enabled() or changed_here(reads):
         return compute()
     try:
         cache_key = f"fig:{name}:{hashlib.sha1(pickle.dumps((name, key))).hexdigest()}"
@@ -100,13 +101,21 @@ def remember(name: str, key: tuple, compute, reads: tuple):
     if kept is not None and kept[0] == current:
         return kept[1]
     value = compute()
-    cache.set(cache_key, (current, value), timeout=TIMEOUT)
+    if not changed_here(reads):   # the computation's own reads flushed no change of them
+        cache.set(cache_key, (current, value), timeout=TIMEOUT)
     return value
 
 
 def changed(session, *tables) -> None:
     """Note that this transaction changes `tables` (for writes that go around the session)."""
     session.info.setdefault(_CHANGED, set()).update(tables)
+
+
+def changed_here(tables) -> bool:
+    """Whether this request's transaction has changed one of `tables` (written, or named by
+    `changed`)."""
+    pending = db.session.info.get(_CHANGED)
+    return bool(pending) and not pending.isdisjoint(tables)
 
 
 def clear() -> None:

@@ -2,6 +2,7 @@
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from crm.core import cache as figure_cache
 from crm.extensions import db
 from crm.settings.models import Setting
 
@@ -36,10 +37,16 @@ def _forget_saved(session, previous_transaction) -> None:
     session.info.pop(_SAVED, None)     # a rolled-back put must not linger
 
 
+def _read_saved() -> dict:
+    return {row.key: row.value for row in db.session.scalars(_ALL_SAVED)}
+
+
 def _saved() -> dict:
     saved = db.session.info.get(_SAVED)
     if saved is None:
-        saved = {row.key: row.value for row in db.session.scalars(_ALL_SAVED)}
+        # Remembered across requests until a transaction that changes them commits (one
+        # changing them now reads its own, uncommitted values: crm.core.cache.remember).
+        saved = figure_cache.remember("settings", (), _read_saved, reads=("settings",))
         db.session.info[_SAVED] = saved
     return saved
 
@@ -53,6 +60,7 @@ def put(key: str, value) -> None:
     if key not in DEFAULTS:
         raise KeyError(key)
     db.session.info.pop(_SAVED, None)
+    figure_cache.changed(db.session, "settings")
     row = db.session.get(Setting, key)
     if row is None:
         db.session.add(Setting(key=key, value=value))

@@ -21,6 +21,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from crm import jobs
+from crm.core import cache as figure_cache
 from crm.core.timeutil import utcnow
 from crm.extensions import db
 from crm.webhooks import payloads
@@ -40,16 +41,26 @@ def _endpoints() -> tuple:
     table: one short statement for a request or a batch of live DMs that emits)."""
     found = db.session.info.get(_ENDPOINTS)
     if found is None:
-        found = tuple((row.id, tuple(row.events or ())) for row in db.session.execute(
-            select(WebhookEndpoint.id, WebhookEndpoint.events)
-            .where(WebhookEndpoint.enabled.is_(True)).order_by(WebhookEndpoint.id)))
+        # Remembered across requests until a change to the endpoints commits.
+        found = figure_cache.remember("webhook_endpoints", (), _enabled_endpoints,
+                                      reads=(WebhookEndpoint.__tablename__,))
         db.session.info[_ENDPOINTS] = found
     return found
+
+
+def _enabled_endpoints() -> tuple:
+    return tuple((row.id, tuple(row.events or ())) for row in db.session.execute(
+        _ENABLED_ENDPOINTS))
+
+
+_ENABLED_ENDPOINTS = (select(WebhookEndpoint.id, WebhookEndpoint.events)
+                      .where(WebhookEndpoint.enabled.is_(True)).order_by(WebhookEndpoint.id))
 
 
 def forget_endpoints() -> None:
     """The endpoints changed in this transaction: look them up again at the next event."""
     db.session.info.pop(_ENDPOINTS, None)
+    figure_cache.changed(db.session, WebhookEndpoint.__tablename__)
 
 
 @event.listens_for(Session, "after_commit")
