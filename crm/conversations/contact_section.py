@@ -86,18 +86,20 @@ def appended(user, contact, conv, message, shown_until) -> dict | None:
     panel is right: another thread or an earlier page is on screen, the message went
     before the end, more than a page came after it, or the conversation is now flagged as
     an opt-out (a banner of the panel's own)."""
-    shown = queries.position_of(shown_until) if shown_until else None
-    if shown is None or shown.conversation_id != conv.id or conv.opt_out_message_id:
+    if not shown_until or conv.opt_out_message_id:
         return None
-    chunk = queries.thread_after(conv, user, shown)
-    if chunk.has_more or not chunk.messages or message.id not in {m.id for m in chunk.messages}:
+    after = queries.thread_after(conv, user, shown_until)
+    if after is None:
+        return None
+    chunk, shown_at = after
+    if chunk.has_more or message.id not in {m.id for m in chunk.messages}:
         return None
     conversations = queries.contact_conversations(contact)
     permission = consent.may_contact(contact)
     last = chunk.messages[-1]
     return {"conversations": conversations, "active": conv, "chunk": chunk,
             # The first new message is on the day of the last one shown: no heading again.
-            "continues_day": chunk.days[0].day == local(shown.sent_at, user.timezone).date(),
+            "continues_day": chunk.days[0].day == local(shown_at, user.timezone).date(),
             "form": _fresh_form(contact, conversations, conv, last, permission, chosen=True),
             "warnings": [], "refusal": None, "focus": True, "permission": permission,
             "use": None, "templates": None, "shown_until": last.id,

@@ -2,7 +2,7 @@
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, bindparam, case, func, literal, or_, select
+from sqlalchemy import and_, bindparam, case, func, literal, or_, select, tuple_
 from sqlalchemy.orm import lazyload
 
 from crm import policy
@@ -228,29 +228,39 @@ MESSAGE_COLUMNS = (Message.id, Message.conversation_id, Message.direction, Messa
                    Message.delivery_status, Message.delivery_error, Message.deleted_at)
 
 
-def _thread_statement(keyset: bool, limit: int, *, after: bool = False):
+def _thread_statement(keyset: bool, limit: int):
     """The latest `limit` (+1) messages, newest first; with `keyset`, those before
-    (before_at, before_id), or with `after` too the first ones after it, oldest first."""
+    (before_at, before_id)."""
     stmt = (select(*MESSAGE_COLUMNS, User.name, DMTemplate.name)
             .outerjoin(User, User.id == Message.author_id)
             .outerjoin(DMTemplate, DMTemplate.id == Message.template_id)
             .where(Message.conversation_id == bindparam("conversation_id")))
-    if after:
-        return (stmt.where(or_(Message.sent_at > bindparam("after_at"),
-                               and_(Message.sent_at == bindparam("after_at"),
-                                    Message.id > bindparam("after_id"))))
-                .order_by(Message.sent_at, Message.id).limit(limit + 1))
     if keyset:
-        stmt = stmt.where(or_(Message.sent_at < bindparam("before_at"),
-                              and_(Message.sent_at == bindparam("before_at"),
-                                   Message.id < bindparam("before_id"))))
+        # A row value: both databases then seek the index to it (an OR would make SQLite
+        # walk the conversation's newer messages first).
+        stmt = stmt.where(tuple_(Message.sent_at, Message.id)
+                          < tuple_(bindparam("before_at"), bindparam("before_id")))
     return stmt.order_by(Message.sent_at.desc(), Message.id.desc()).limit(limit + 1)
 
 
-# Built once: a thread's latest page, the page before a message and the one after it.
+# Built once: a thread's latest page and the page before a message.
 _THREAD_LATEST = _thread_statement(False, THREAD_PAGE)
 _THREAD_BEFORE = _thread_statement(True, THREAD_PAGE)
-_THREAD_AFTER = _thread_statement(True, THREAD_PAGE, after=True)
+
+# The page after message `shown_id` of the conversation, oldest first, each row ending with
+# that message's time: no row when it is not a message of the conversation.
+_shown = Message.__table__.alias("shown")
+_THREAD_AFTER = (
+    select(*MESSAGE_COLUMNS, User.name, DMTemplate.name, _shown.c.sent_at)
+    .select_from(_shown)
+    .join(Message, and_(Message.conversation_id == _shown.c.conversation_id,
+                        tuple_(Message.sent_at, Message.id)
+                        > tuple_(_shown.c.sent_at, _shown.c.id)))
+    .outerjoin(User, User.id == Message.author_id)
+    .outerjoin(DMTemplate, DMTemplate.id == Message.template_id)
+    .where(_shown.c.id == bindparam("shown_id"),
+           _shown.c.conversation_id == bindparam("conversation_id"))
+    .order_by(Message.sent_at, Message.id).limit(THREAD_PAGE + 1))
 
 
 def _thread_rows(rows, viewer) -> list[MessageRow]:
@@ -280,25 +290,17 @@ def thread_chunk(conv: Conversation, viewer, before: Message | None = None,
     return Chunk(conv, messages, len(rows) > limit, group_by_day(messages, viewer.timezone))
 
 
-_POSITION = select(Message.id, Message.conversation_id, Message.sent_at).where(
-    Message.id == bindparam("id"))
-
-
-def position_of(message_id: int):
-    """Where a message stands (id, conversation_id, sent_at), as a row; None if there is no
-    such message. What a thread on screen ends with, without loading the message."""
-    return db.session.execute(_POSITION, {"id": message_id}).first()
-
-
-def thread_after(conv: Conversation, viewer, after) -> Chunk:
-    """The messages after `after` (a message, or its `position_of`), oldest first, up to a
-    page (`has_more`: more came)."""
+def thread_after(conv: Conversation, viewer, shown_id: int) -> tuple[Chunk, datetime] | None:
+    """The messages of `conv` after message `shown_id` (the last one on screen), oldest
+    first, up to a page (`has_more`: more came), with the time of that message; None when
+    nothing came after it or it is not a message of `conv`. One statement."""
     rows = db.session.execute(_THREAD_AFTER, {"conversation_id": conv.id,
-                                              "after_at": after.sent_at,
-                                              "after_id": after.id}).all()
+                                              "shown_id": shown_id}).all()
+    if not rows:
+        return None
     messages = _thread_rows(rows[:THREAD_PAGE], viewer)
-    return Chunk(conv, messages, len(rows) > THREAD_PAGE,
-                 group_by_day(messages, viewer.timezone))
+    return (Chunk(conv, messages, len(rows) > THREAD_PAGE,
+                  group_by_day(messages, viewer.timezone)), rows[0][-1])
 
 
 # The caller holds the contact: the joined load of it (and its handles and tags) is waste.
