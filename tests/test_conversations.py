@@ -570,3 +570,18 @@ def test_without_javascript_errors_and_warnings_keep_what_was_typed(auth, rep, o
     page = resp.get_data(as_text=True)
     assert "<html" in page and "Log it anyway" in page and ">Second pitch</textarea>" in page
     assert count(db, Message) == 1
+
+
+def test_the_session_cookie_is_sent_again_only_when_the_platform_used_changes(
+        auth, rep, contact, hx, db):
+    """The log form remembers the platform last used in the session: a DM on the same
+    platform as the one before leaves the signed cookie as it is."""
+    client = auth.login(rep)
+
+    def log(platform):
+        return client.post(f"/contacts/{contact.id}/messages", headers=hx, data={
+            "body": "Hello", "direction": "in", "platform": platform})
+
+    assert "Set-Cookie" in log("instagram").headers
+    assert "Set-Cookie" not in log("instagram").headers
+    assert "Set-Cookie" in log("tiktok").headers

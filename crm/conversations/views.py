@@ -140,7 +140,9 @@ def log(contact_id):
         db.session.rollback()
         apply_service_error(form, e)
         return _panel_response(contact, form=form)
-    session[contact_section.LAST_PLATFORM_KEY] = form.platform.data
+    if session.get(contact_section.LAST_PLATFORM_KEY) != form.platform.data:
+        # Only a change re-signs the session cookie (and sends it again).
+        session[contact_section.LAST_PLATFORM_KEY] = form.platform.data
     trigger = {"HX-Trigger": "messageLogged"}
     if not _fragment():
         flash("Message logged.", "success")
