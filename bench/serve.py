@@ -4,11 +4,12 @@ import secrets
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
+
+from bench.dataset import scratch_cache_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,7 +61,7 @@ def app_env(database_url: str) -> dict:
     return {"DATABASE_URL": database_url, "SECRET_KEY": secrets.token_hex(32),
             # Figures remembered by an earlier run on an earlier copy of the data are not
             # this run's: a cache of its own, shared by its processes as in production.
-            "CACHE_DIR": tempfile.mkdtemp(prefix="rapport-bench-cache-"),
+            "CACHE_DIR": scratch_cache_dir(),
             "RAPPORT_CONFIG": "config.Config", "PYTHONPATH": str(ROOT),
             # wrk sends thousands of requests a second with one API token: the per-token
             # limit (a guard, not part of a page's cost) is lifted, still counted.

@@ -6,10 +6,12 @@
 The same seed and sizes give the same data; a database generated before (with the same
 schema) is reused, so only the first run pays for generation.
 """
+import atexit
 import hashlib
 import json
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -87,6 +89,13 @@ def check_local(url: str) -> None:
                          "use a PostgreSQL on 127.0.0.1.")
 
 
+def scratch_cache_dir() -> str:
+    """A figure cache folder of its own (see bench_app), removed when this process exits."""
+    folder = tempfile.mkdtemp(prefix="rapport-bench-cache-")
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
 def bench_app(url: str, **settings):
     """The app on the given database, configured as in production unless `settings` say
     otherwise (the in-process query counter turns CSRF off: it runs no SQL either way)."""
@@ -97,7 +106,7 @@ def bench_app(url: str, **settings):
         SQLALCHEMY_DATABASE_URI = sqlalchemy_url(url)
         SECRET_KEY = os.environ.get("BENCH_SECRET_KEY", "bench-only-secret")
         # Figures remembered on an earlier copy of the data are not this one's.
-        CACHE_DIR = tempfile.mkdtemp(prefix="rapport-bench-cache-")
+        CACHE_DIR = scratch_cache_dir()
 
     for key, value in settings.items():
         setattr(BenchConfig, key, value)
