@@ -37,11 +37,11 @@ def retry_hours() -> float:
 
 
 def _endpoints() -> tuple:
-    """(endpoint id, events) of the enabled endpoints, read once per transaction (a small
-    table: one short statement for a request or a batch of live DMs that emits)."""
+    """(endpoint id, events) of the enabled endpoints: remembered across requests in the
+    figure cache until a change to them commits, and kept for the rest of the transaction
+    (every DM asks; most workspaces have none)."""
     found = db.session.info.get(_ENDPOINTS)
     if found is None:
-        # Remembered across requests until a change to the endpoints commits.
         found = figure_cache.remember("webhook_endpoints", (), _enabled_endpoints,
                                       reads=(WebhookEndpoint.__tablename__,))
         db.session.info[_ENDPOINTS] = found
