@@ -4,19 +4,19 @@ One mechanism, Flask-Caching (`crm.extensions.cache`), which every web process a
 worker shares: on Redis when REDIS_URL is set, in diskcache's SQLite file under CACHE_DIR
 otherwise (the processes of one machine: crm.core.disk_cache). A change a worker commits —
 a live DM taken in, an import — is then seen by the web's next load, and by the pages
-polling for new DMs. A figure is
-remembered under its name and the view it is for (whose scope, which filters), with the
-generation of each table it reads. The transaction that changes a table gives the table a
-new generation when it commits, so the next load — in any process — computes the figures
-that read it afresh, and figures that read only other tables stay remembered. A figure
+polling for new DMs. A figure is remembered under its name and the view it is for (whose
+scope, which filters), with the generation of each table it reads. The transaction that
+changes a table gives the table a new generation when it commits, so the next load — in any
+process — computes the figures that read it afresh, and figures that read only other tables
+stay remembered. A figure
 computed from data read before a commit is kept with the generations read before it, which
 no longer match: it can never be shown after the change.
 
 Which tables a transaction changed is noted as it writes through the session (`_note_flush`,
 `_note_statement`): rows added, changed or deleted through the ORM, and UPDATE/DELETE/INSERT
 statements run with `db.session.execute` that touched a row. Contacts count only the columns
-figures read; the audit log only the consent gate's refusals. Writes that go around the session (the
-importer's executemany on the connection) name their tables with `changed()`.
+figures read; the audit log only the consent gate's refusals. Writes that go around the
+session (the importer's executemany on the connection) name their tables with `changed()`.
 Only plain values are kept (ids, counts, datetimes, dataclasses of them), never ORM objects.
 
 A contact's latest outbound DM (`last_outbound_at`) moves with every DM sent, and only the
@@ -112,8 +112,8 @@ def changed(session, *tables) -> None:
 
 
 def changed_here(tables) -> bool:
-    """Whether this request's transaction has changed one of `tables` (written, or named by
-    `changed`)."""
+    """Whether the session's transaction (a request's, a job's) has changed one of `tables`
+    (written, or named by `changed`)."""
     pending = db.session.info.get(_CHANGED)
     return bool(pending) and not pending.isdisjoint(tables)
 

@@ -239,7 +239,6 @@ def memory_ceiling(spec):
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
-
 def _address_space() -> int:
     """This process's address space now, in bytes (0 where /proc cannot tell)."""
     try:

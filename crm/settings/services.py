@@ -46,7 +46,8 @@ def _saved() -> dict:
     if saved is None:
         # Remembered across requests until a transaction that changes them commits (one
         # changing them now reads its own, uncommitted values: crm.core.cache.remember).
-        saved = figure_cache.remember("settings", (), _read_saved, reads=("settings",))
+        saved = figure_cache.remember("settings", (), _read_saved,
+                                      reads=(Setting.__tablename__,))
         db.session.info[_SAVED] = saved
     return saved
 
@@ -60,7 +61,7 @@ def put(key: str, value) -> None:
     if key not in DEFAULTS:
         raise KeyError(key)
     db.session.info.pop(_SAVED, None)
-    figure_cache.changed(db.session, "settings")
+    figure_cache.changed(db.session, Setting.__tablename__)
     row = db.session.get(Setting, key)
     if row is None:
         db.session.add(Setting(key=key, value=value))

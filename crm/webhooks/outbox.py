@@ -36,6 +36,10 @@ def retry_hours() -> float:
     return float(current_app.config.get("WEBHOOK_RETRY_HOURS", 24))
 
 
+_ENABLED_ENDPOINTS = (select(WebhookEndpoint.id, WebhookEndpoint.events)
+                      .where(WebhookEndpoint.enabled.is_(True)).order_by(WebhookEndpoint.id))
+
+
 def _endpoints() -> tuple:
     """(endpoint id, events) of the enabled endpoints: remembered across requests in the
     figure cache until a change to them commits, and kept for the rest of the transaction
@@ -51,10 +55,6 @@ def _endpoints() -> tuple:
 def _enabled_endpoints() -> tuple:
     return tuple((row.id, tuple(row.events or ())) for row in db.session.execute(
         _ENABLED_ENDPOINTS))
-
-
-_ENABLED_ENDPOINTS = (select(WebhookEndpoint.id, WebhookEndpoint.events)
-                      .where(WebhookEndpoint.enabled.is_(True)).order_by(WebhookEndpoint.id))
 
 
 def forget_endpoints() -> None:
