@@ -3,7 +3,7 @@ wrote them, in every time zone (including :30 and :45 offsets)."""
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from crm.contacts import dm_counts, services as contacts
 from crm.contacts.models import Contact
@@ -16,6 +16,8 @@ from crm.reports.dm_figures import sent_figures
 from crm.reports.filters import DashboardFilters
 from crm.reports.models import DMHourCount
 from crm.reports.scope import Scope
+from crm.settings import services as settings
+from crm.settings.models import Setting
 from tests import factories
 from tests.test_imports_support import (ME, import_storage,  # noqa: F401 (fixture)
                                         ig_export, ig_message, import_dm)
@@ -270,6 +272,22 @@ def test_rebuild_rollup_command(app, team):
     assert_counted()
     assert _db.session.get(Contact, mine.id).last_outbound_at == NOW - timedelta(days=1)
     assert all(a != b for a, b in zip(generations(tables), versions))
+
+
+def test_rebuild_rollup_forgets_settings_changed_by_hand(app, remembering):
+    """What is remembered beside the figures (the settings) is read afresh after it too."""
+    assert settings.get("response_target_hours") == 24          # remembered from here on
+    _db.session.commit()
+    _db.session.connection().execute(insert(Setting.__table__),   # by hand, past the app
+                                     {"key": "response_target_hours", "value": 6})
+    _db.session.commit()
+    _db.session.remove()         # the next request's session
+    assert settings.get("response_target_hours") == 24          # not seen: by hand
+    _db.session.commit()
+    result = app.test_cli_runner().invoke(args=["reports", "rebuild-rollup"])
+    assert result.exit_code == 0, result.output
+    _db.session.remove()         # the next request's session
+    assert settings.get("response_target_hours") == 6
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

@@ -4,7 +4,7 @@ from flask import Flask
 
 from crm.contacts import dm_counts
 from crm.conversations import reply_state
-from crm.core.cache import changed
+from crm.core.cache import changed, clear
 from crm.extensions import db
 
 
@@ -17,12 +17,16 @@ def register(app: Flask) -> None:
     def rebuild_rollup():
         """Recount the dashboard's DM counts per hour and first-response counts per day from
         every message and response time, each contact's last outbound DM and each follow-up's
-        answer (after a restore, or a load that went around the app). The services that
+        answer (after a restore, or a load that went around the app), and forget everything
+        remembered (the figures, the settings, the webhook endpoints). The services that
         write DMs keep them current themselves."""
         dm_counts.recount()
         reply_state.recount_copies()
         # Every process's remembered figures are recomputed on their next load.
         changed(db.session, "messages", "response_times", "conversations", "contacts", "tasks")
         db.session.commit()
+        # What else was remembered may have been changed by hand too: nothing is kept. After
+        # the commit, so that nothing computed from the data before it can be kept again.
+        clear()
         hours = len({key[0] for key in dm_counts.stored_hours()})
         click.echo(f"{hours:,} hour{'s' if hours != 1 else ''} of DMs counted.")
