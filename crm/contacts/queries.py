@@ -14,6 +14,7 @@ from crm.accounts.models import User
 from crm.contacts.handles import search_term
 from crm.contacts.models import (KIND_LABELS, Contact, SocialHandle, Tag, contact_tags,
                                  display_handle)
+from crm.core.plans import inline
 from crm.extensions import db
 
 SORTS = {
@@ -276,7 +277,7 @@ def list_contacts(user, f: ContactFilters, cursor: str | None = None,
         # Count outwards from the search index rather than testing every live contact.
         counted = (select(Contact.id).select_from(search.from_index())
                    .where(search.match_clause(), *where, *search.short))
-    capped = counted.limit(COUNT_CAP + 1).subquery()
+    capped = counted.limit(inline(COUNT_CAP + 1)).subquery()
     count = db.session.scalar(select(func.count()).select_from(capped))
     return ContactPage(rows=rows, next_cursor=next_cursor, count=min(count, COUNT_CAP),
                        count_capped=count > COUNT_CAP, first=not decoded, filters=f)

@@ -8,6 +8,7 @@ from sqlalchemy.orm import lazyload
 from crm import policy
 from crm.accounts.models import User
 from crm.contacts.models import PLATFORMS, Contact
+from crm.core.plans import inline
 from crm.dm_templates.models import DMTemplate
 from crm.conversations.models import AWAITING_REPLY, NEEDS_REPLY, Conversation, Message
 from crm.core.keyset import make_cursor, parse_cursor
@@ -117,7 +118,7 @@ def _counts(base, key, late_before: datetime | None) -> tuple[int, int]:
     COUNT_CAP + 1, in one pass over the first rows in `key` order. Oldest first, the late ones
     come first: the late count is exact unless every row counted was late."""
     inner = (base.with_only_columns(Conversation.id, key.label("at"))
-             .order_by(key, Conversation.id).limit(COUNT_CAP + 1).subquery())
+             .order_by(key, Conversation.id).limit(inline(COUNT_CAP + 1)).subquery())
     late = (func.sum(case((inner.c.at < late_before, 1), else_=0)) if late_before is not None
             else literal(0))
     total, over = db.session.execute(select(func.count(), late).select_from(inner)).one()

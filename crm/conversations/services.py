@@ -12,6 +12,7 @@ from crm.conversations.models import INBOUND, NEEDS_REPLY, OUTBOUND, Conversatio
 from crm.conversations.reply_state import close, rebuild_reply_state
 from crm.core.cache import remember
 from crm.core.errors import ValidationFailed
+from crm.core.plans import inline
 from crm.core.timeutil import humanize_duration, local, utcnow
 from crm.dm_templates.models import DMTemplate
 from crm.extensions import db
@@ -34,7 +35,7 @@ def needs_reply_count(user, cap: int = NAV_COUNT_CAP) -> int:
         inner = (select(Conversation.id).join(Contact, Contact.id == Conversation.contact_id)
                  .where(Conversation.state == NEEDS_REPLY, Contact.archived_at.is_(None),
                         policy.contact_scope(user))
-                 .limit(cap + 1).subquery())
+                 .limit(inline(cap + 1)).subquery())
         return db.session.scalar(select(func.count()).select_from(inner))
 
     return remember("needs_reply_count", (policy.scope_key(user), cap), count,

@@ -10,6 +10,7 @@ from crm import policy
 from crm.accounts.models import User
 from crm.contacts.models import Contact
 from crm.core.keyset import make_cursor, parse_cursor
+from crm.core.plans import inline
 from crm.core.rows import Named, named
 from crm.core.timeutil import utcnow
 from crm.extensions import db
@@ -139,7 +140,7 @@ _CONTACT_TASKS = _contact_tasks_statement(True, CONTACT_OPEN, CONTACT_CLOSED)
 
 
 def _capped(where) -> object:
-    inner = select(Task.id).where(*where).limit(COUNT_CAP + 1).subquery()
+    inner = select(Task.id).where(*where).limit(inline(COUNT_CAP + 1)).subquery()
     return select(func.count()).select_from(inner).scalar_subquery()
 
 

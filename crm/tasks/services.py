@@ -12,6 +12,7 @@ from crm.contacts.consent import require_may_contact
 from crm.contacts.models import Contact
 from crm.conversations.models import Message
 from crm.core.errors import Conflict, ValidationFailed
+from crm.core.plans import inline
 from crm.core.timeutil import from_local, local, utcnow
 from crm.extensions import db
 from crm.pipeline.models import Deal
@@ -38,7 +39,7 @@ def due_counts(user, now: datetime | None = None) -> dict:
 
     def capped(*where):
         inner = (select(Task.id).where(Task.assignee_id == user.id, Task.status == OPEN, *where)
-                 .limit(COUNT_CAP + 1).subquery())
+                 .limit(inline(COUNT_CAP + 1)).subquery())
         return db.session.scalar(select(func.count()).select_from(inner))
 
     return {"overdue": capped(Task.due_at < start),
