@@ -249,20 +249,28 @@ def _first_handle(column):
             .order_by(SocialHandle.id).limit(1).correlate(Deal).scalar_subquery())
 
 
-def cards_statement(deal_ids):
-    """The cards' query for the deals a statement of their ids picks (`_newest`), newest in
-    their stage first: each deal with its contact's name and first handle, owner and
-    campaign; None for no deals."""
-    if deal_ids is None:
-        return None
+def _cards_base():
+    """The cards' query without the deals it is for: built once (aliases, the handle's
+    subqueries and the joins cost more than running it)."""
     owner, campaign = aliased(User), aliased(Campaign)
     return (select(*CARD_COLUMNS, Contact.name, owner.name, campaign.name,
                    _first_handle(SocialHandle.platform), _first_handle(SocialHandle.handle))
             .join(Contact, Contact.id == Deal.contact_id)
             .outerjoin(owner, owner.id == Deal.owner_id)
             .outerjoin(campaign, campaign.id == Deal.campaign_id)
-            .where(Deal.id.in_(deal_ids))
             .order_by(Deal.stage_entered_at.desc(), Deal.id.desc()))
+
+
+_CARDS = _cards_base()
+
+
+def cards_statement(deal_ids):
+    """The cards' query for the deals a statement of their ids picks (`_newest`), newest in
+    their stage first: each deal with its contact's name and first handle, owner and
+    campaign; None for no deals."""
+    if deal_ids is None:
+        return None
+    return _CARDS.where(Deal.id.in_(deal_ids))
 
 
 def load_cards(user, stmt) -> list[Card]:
