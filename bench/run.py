@@ -212,7 +212,8 @@ class Bench:
                               f"responses were not a success, {load['errors']} socket errors.")
         return {"page": page.name, "role": role, "path": path, "database": self.database,
                 "contacts": self.args.contacts, "bytes": len(responses[-1].body),
-                "target_ratio": page.ratio, "target_p95_ms": page.p95_ms, "page_def": page,
+                "target_ratio": page.ratio_on(self.database), "target_p95_ms": page.p95_ms,
+                "page_def": page,
                 **summarize([r.seconds for r in responses]), **load}
 
     def concurrent_writers(self) -> dict:
