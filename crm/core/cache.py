@@ -8,9 +8,8 @@ polling for new DMs. A figure is remembered under its name and the view it is fo
 scope, which filters), with the generation of each table it reads. The transaction that
 changes a table gives the table a new generation when it commits, so the next load — in any
 process — computes the figures that read it afresh, and figures that read only other tables
-stay remembered. A figure
-computed from data read before a commit is kept with the generations read before it, which
-no longer match: it can never be shown after the change.
+stay remembered. A figure computed from data read before a commit is kept with the
+generations read before it, which no longer match: it can never be shown after the change.
 
 Which tables a transaction changed is noted as it writes through the session (`_note_flush`,
 `_note_statement`): rows added, changed or deleted through the ORM, and UPDATE/DELETE/INSERT
