@@ -91,7 +91,7 @@ def run(app, base: str, password: str, emails: list[str], seconds: float) -> dic
         client.login(w["email"], password)
         w["token"] = client.csrf_token("/contacts")
         clients.append(client)
-    times, failed, lock = [], [0], threading.Lock()
+    times, failed, crashed, lock = [], [0], [], threading.Lock()
     before = _deadlocks(app)
     timed_from = []     # when the timed minute started
     start = threading.Barrier(len(writers))
@@ -111,9 +111,14 @@ def run(app, base: str, password: str, emails: list[str], seconds: float) -> dic
     def writer(i):
         client, w = clients[i], writers[i]
         start.wait()
-        n = writes(client, w, i, 0, time.monotonic() + WARM_UP_SECONDS)
-        timed.wait()
-        writes(client, w, i, n, time.monotonic() + seconds)
+        try:
+            n = writes(client, w, i, 0, time.monotonic() + WARM_UP_SECONDS)
+            timed.wait()
+            writes(client, w, i, n, time.monotonic() + seconds)
+        except Exception as e:   # raised again by run(): a writer that stops is no result
+            crashed.append(e)
+            start.abort()
+            timed.abort()
 
     def writes(client, w, i, n, deadline):
         """Write in turn until `deadline`; the number of writes made so far."""
@@ -136,13 +141,16 @@ def run(app, base: str, password: str, emails: list[str], seconds: float) -> dic
                     "version": version, "from_stage_id": here, "stage_id": there,
                     "board": "1"}, {**HTMX, "HX-Current-URL": "http://127.0.0.1/board"})
                 move[1:] = [version + 1, there, here]
-            else:              # edit a contact's phone (the form's version read first)
+            else:              # edit a contact's phone in place, as its "Edit" link does:
+                # the field's editor first (it carries the version), then the new value
                 contact_id = w["edits"][j % len(w["edits"])]
-                form = client.get(f"/contacts/{contact_id}/edit").body.decode()
+                form = client.get(f"/contacts/{contact_id}/fields/phone",
+                                  headers=HTMX).body.decode()
                 found = VERSION.search(form)
+                if found is None:
+                    raise RuntimeError(f"no version in the phone editor of contact {contact_id}")
                 write(client, w, "POST", f"/contacts/{contact_id}/fields/phone", {
-                    "phone": f"+1 555 {i:02d}{n % 10000:04d}",
-                    "version": found.group(1) if found else ""})
+                    "phone": f"+1 555 {i:02d}{n % 10000:04d}", "version": found.group(1)})
             n += 1
         return n
 
@@ -151,6 +159,9 @@ def run(app, base: str, password: str, emails: list[str], seconds: float) -> dic
         t.start()
     for t in threads:
         t.join()
+    causes = [e for e in crashed if not isinstance(e, threading.BrokenBarrierError)]
+    if crashed:
+        raise (causes or crashed)[0]
     elapsed = time.monotonic() - timed_from[0]
     after = _deadlocks(app)
     return {"writes": len(times), "failed": failed[0],
