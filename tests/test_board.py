@@ -240,6 +240,23 @@ def test_drag_answer_moves_the_card_and_updates_both_column_heads(auth, db, rep,
     assert '<div id="board-dialog" hx-swap-oob="true"></div>' in body
 
 
+def test_a_move_reads_its_pipeline_and_stages_with_the_deal(auth, db, rep, hx,
+                                                           count_queries):
+    """The target stage, the pipeline and the columns the answer redraws come with the deal:
+    one statement for the stages, none for the pipeline on its own."""
+    new, contacted = sales(db, "New"), sales(db, "Contacted")
+    deal = deal_for(rep, new, 300_000)
+    client = auth.login(rep)
+    url, form = f"/deals/{deal.id}/move", {"stage_id": contacted.id, "version": deal.version,
+                                           "board": "1", "from_stage_id": new.id}
+    with count_queries() as q:
+        resp = client.post(url, headers=hx, data=form)
+    assert resp.status_code == 200 and "moved to Contacted" in resp.data.decode()
+    reads = [" ".join(s.split()) for s in q.statements if s.lstrip().startswith("SELECT")]
+    assert len([s for s in reads if "FROM stages WHERE" in s]) == 1, reads
+    assert not [s for s in reads if "FROM pipelines WHERE" in s], reads
+
+
 def test_every_move_on_the_board_offers_undo(auth, db, rep, other_rep, hx):
     new, won = sales(db, "New"), sales(db, "Won")
     deal = deal_for(rep, new, 300_000)

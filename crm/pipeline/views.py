@@ -18,7 +18,7 @@ from crm.pipeline import board as queries
 from crm.pipeline import services
 from crm.pipeline.board import BoardFilters
 from crm.pipeline.forms import LostForm
-from crm.pipeline.models import LOST, OPEN, WON, Deal, LostReason, Stage
+from crm.pipeline.models import LOST, OPEN, WON, Deal, LostReason, Pipeline, Stage
 from crm.pipeline.blueprint import bp
 
 
@@ -157,8 +157,11 @@ def _back(deal, on_board: bool, f: BoardFilters):
     return redirect(url_for("pipeline.deal", deal_id=deal.id))
 
 
-# A move's answer shows the contact's handle on the card, never their tags.
-_MOVE_ANSWER_LOADS = (joinedload(Deal.contact).lazyload(Contact.tags),)
+# A move's answer shows the contact's handle on the card, never their tags. The pipeline
+# and its stages come with the deal: the target stage is one of them, and the answer
+# redraws the columns it touched.
+_MOVE_ANSWER_LOADS = (joinedload(Deal.contact).lazyload(Contact.tags),
+                      joinedload(Deal.pipeline).selectinload(Pipeline.stages))
 
 
 @bp.post("/deals/<int:deal_id>/move")
