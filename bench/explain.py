@@ -1,5 +1,5 @@
 """Where one page's time goes, at benchmark size: each SQL statement with its time and
-SQLite's query plan, and optionally the Python profile of the request.
+the database's query plan, and optionally the Python profile of the request.
 
     python -m bench.explain /contacts --as rep
     python -m bench.explain /board --as manager --profile
@@ -7,11 +7,14 @@ SQLite's query plan, and optionally the Python profile of the request.
     python -m bench.explain "/dashboard?preset=90d" --as manager --repeat 30
     python -m bench.explain /dashboard --as rep --repeat 15 --after log_dm
 
-It runs in-process (Flask test client) on a copy of the generated database.
+It runs in-process (Flask test client) on a copy of the generated database; with
+BENCH_DATABASE_URL (or --database-url) on that PostgreSQL database itself, whose plans are
+EXPLAIN ANALYZE's (writes land in it: the next `make bench` vacuums it first).
 """
 import argparse
 import cProfile
 import gc
+import os
 import pstats
 import shutil
 import sqlite3
@@ -60,11 +63,13 @@ class Target:
 
 def prepare(page: str, role: str = "rep", contacts: int = 100_000, seed: int = 1,
             settings: dict | None = None, after: str | None = None,
-            fresh: bool = False) -> Target:
-    """The app on a working copy of the generated dataset, signed in as the first user of
-    `role`, ready to request `page` (a path, or a POST builder of bench/forms.py)."""
-    url, meta = dataset.ensure(dataset.Sizes.scaled(contacts), seed)
-    url = working_copy(url, fresh)
+            fresh: bool = False, database_url: str | None = None) -> Target:
+    """The app on a working copy of the generated dataset (or on the PostgreSQL database of
+    `database_url`), signed in as the first user of `role`, ready to request `page` (a path,
+    or a POST builder of bench/forms.py)."""
+    url, meta = dataset.ensure(dataset.Sizes.scaled(contacts), seed, database_url)
+    if not database_url:
+        url = working_copy(url, fresh)
     app = dataset.bench_app(url, WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False,
                             **(settings or {}))
     gc.freeze()                      # as wsgi.py does for the served app
@@ -127,10 +132,13 @@ def main() -> None:
                         "reports cache as configured)")
     parser.add_argument("--set", dest="settings", action="append", default=[],
                         metavar="KEY=VALUE", help="an app setting, e.g. REPORTS_CACHE=0")
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"),
+                        help="a local PostgreSQL database (default: $BENCH_DATABASE_URL)")
     args = parser.parse_args()
 
     settings = {k: _value(v) for k, v in (s.split("=", 1) for s in args.settings)}
-    target = prepare(args.page, args.role, args.contacts, args.seed, settings, args.after)
+    target = prepare(args.page, args.role, args.contacts, args.seed, settings, args.after,
+                     database_url=args.database_url)
     send, after_change, touch, plan = target.send, target.after_change, target.touch, target.plan
     engine, url = target.engine, target.url
 
@@ -153,15 +161,15 @@ def main() -> None:
     sql = sum(s[3] - s[2] for s in statements) * 1000
     print(f"HTTP {resp.status_code}, {len(resp.data):,} bytes: {total:.1f} ms, of which SQL "
           f"{sql:.1f} ms in {len(statements)} statements")
-    con = sqlite3.connect(url[len("sqlite:///"):])
+    plan_of = _sqlite_plan(url) if url.startswith("sqlite") else _postgres_plan(engine)
     for statement, params, start, end in statements:
         ms = (end - start) * 1000
         if ms < args.slow:
             continue
         print(f"\n{ms:.1f} ms  {' '.join(statement.split())[:400]}")
         if statement.lstrip().upper().startswith("SELECT"):
-            for row in con.execute("EXPLAIN QUERY PLAN " + statement, params):
-                print("    ", row[3])
+            for line in plan_of(statement, params):
+                print("    ", line)
     if args.repeat:
         walls, cpus, failed = [], [], 0
         for n in range(args.repeat):
@@ -190,6 +198,26 @@ def main() -> None:
             send(2 + args.repeat + i)    # the sequence again, as above
             profile.disable()
         pstats.Stats(profile).sort_stats(args.sort).print_stats(args.rows)
+
+
+def _sqlite_plan(url: str):
+    con = sqlite3.connect(url[len("sqlite:///"):])
+    return lambda statement, params: [row[3] for row in
+                                      con.execute("EXPLAIN QUERY PLAN " + statement, params)]
+
+
+def _postgres_plan(engine):
+    """EXPLAIN ANALYZE of a statement, run again in a transaction rolled back afterwards."""
+    def plan(statement, params):
+        con = engine.raw_connection()
+        try:
+            cur = con.cursor()
+            cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, params)
+            return [row[0] for row in cur.fetchall()]
+        finally:
+            con.rollback()
+            con.close()
+    return plan
 
 
 def _value(text: str):
