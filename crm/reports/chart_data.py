@@ -1,13 +1,10 @@
 """The dashboard's charts with their drill-down links (needs a request: links use url_for)."""
 from urllib.parse import urlencode
 
-from flask import current_app, g, url_for
+from flask import g, url_for
 
+from crm.core.money import money
 from crm.reports.charts import Bar, bar_chart, column_chart, funnel_chart, line_chart
-
-
-def _money(minor, currency) -> str:
-    return current_app.jinja_env.filters["money"](minor, currency)
 
 
 def _pct(value) -> str:
@@ -46,20 +43,17 @@ def stage_value_chart(d, block):
     for row in block.stages:
         value = row.open_value.get(cur, 0)
         deals = f"{row.open_count} deal{'' if row.open_count == 1 else 's'}"
-        bars.append(Bar(row.stage.name[:16], value, f"{_money(value, cur)} · {deals}",
+        bars.append(Bar(row.stage.name[:16], value, f"{money(value, cur)} · {deals}",
                         drill_url(f, "deals", view="open", stage=row.stage.id)))
     return bar_chart(bars)
 
 
 def funnel(d, block):
-    f = d.filters
-    steps = []
-    for row in block.funnel:
-        steps.append(Bar(row.stage.name, row.reached or 0, f"{row.reached or 0}",
-                         drill_url(f, "deals", view="reached", stage=row.stage.id),
-                         note=_pct(row.conversion)))
+    steps = [Bar(row.stage.name, row.reached or 0, f"{row.reached or 0}",
+                 drill_url(d.filters, "deals", view="reached", stage=row.stage.id),
+                 note=_pct(row.conversion)) for row in block.funnel]
     steps.append(Bar("Won", block.won_reached, f"{block.won_reached}",
-                     drill_url(f, "deals", view="reached", won=1)))
+                     drill_url(d.filters, "deals", view="reached", won=1)))
     return funnel_chart(steps)
 
 
