@@ -16,11 +16,6 @@ def nice_max(value: float, whole: bool = False) -> float:
                 if step * exp >= value and not (whole and (step * exp) % 1))
 
 
-def nice_step(value: float, parts: int = 4) -> float:
-    """A whole nice_max step that splits 0..value into at most `parts` parts."""
-    return nice_max(max(value / parts, 1), whole=True)
-
-
 def short_number(value: float) -> str:
     if value >= 1_000_000:
         return f"{value / 1_000_000:.1f}".rstrip("0").rstrip(".") + "M"
@@ -70,7 +65,7 @@ def line_chart(labels: list[str], series: list[tuple], width: int = 560,
     """series: [(name, css, values, hrefs)] — values and hrefs per label."""
     left, right, top, bottom = 44, width - 14, 14, height - 30
     highest = max([v for _, _, values, _ in series for v in values] or [0])
-    step_value = nice_step(highest)
+    step_value = nice_max(max(highest / 4, 1), whole=True)   # at most four steps
     top_value = step_value * max(1, math.ceil(highest / step_value))
     n = len(labels)
     step = (right - left) / (n - 1) if n > 1 else 0
@@ -86,11 +81,9 @@ def line_chart(labels: list[str], series: list[tuple], width: int = 560,
     every = max(1, math.ceil(n / 8))
     xlabels = [(x(i), label) for i, label in enumerate(labels)
                if i % every == 0 or i == n - 1 and (n - 1) % every >= every / 2]
-    out = []
-    for name, css, values, hrefs in series:
-        points = [Point(x(i), y(v), v, labels[i], hrefs[i] if hrefs else None)
-                  for i, v in enumerate(values)]
-        out.append(Series(name, css, points))
+    out = [Series(name, css, [Point(x(i), y(v), v, labels[i], hrefs[i] if hrefs else None)
+                              for i, v in enumerate(values)])
+           for name, css, values, hrefs in series]
     return LineChart(width, height, left, top, right, bottom, ticks, xlabels, out)
 
 
