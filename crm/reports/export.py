@@ -14,10 +14,6 @@ def _cell(value):
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def _money(amounts) -> dict:
-    return {cur: minor / 100 for cur, minor in amounts.items()}
-
-
 def _currencies(*amounts) -> list[str]:
     return sorted({cur for a in amounts for cur in a})
 
@@ -55,9 +51,8 @@ def stages(d):
     rows = []
     for b in blocks:
         for r in b.stages:
-            value = _money(r.open_value)
             rows.append([b.pipeline.name, r.stage.name, r.open_count,
-                         *[value.get(c, 0) for c in curs], r.reached, r.conversion,
+                         *[r.open_value.get(c, 0) / 100 for c in curs], r.reached, r.conversion,
                          r.moves_out, r.avg_seconds / 86400 if r.avg_seconds is not None else None])
         rows.append([b.pipeline.name, "Won", "", *["" for _ in curs], b.won_reached, "", "", ""])
     return head, rows
@@ -68,7 +63,7 @@ def leaderboard(d):
     head = ["Person", "DMs sent", "Replies", "Reply rate", "Median first response (seconds)",
             *[f"Won value ({c})" for c in curs]]
     rows = [[r.user.name, r.sent, r.replied, r.reply_rate, r.median_response,
-             *[_money(r.won).get(c, 0) for c in curs]] for r in d.leaderboard]
+             *[r.won.get(c, 0) / 100 for c in curs]] for r in d.leaderboard]
     return head, rows
 
 
@@ -83,11 +78,6 @@ def trend(d):
                   for p in d.dms.trend]
 
 
-def work(d):
-    return ["Person", "Tasks overdue", "Tasks completed"], [
-        [name, overdue, done] for name, _, overdue, done in d.work_rows]
-
-
 def opt_outs(d):
     return ["Period starting", "Opt-outs"], [
         [local(p.start, d.filters.tz).date().isoformat(), n]
@@ -98,7 +88,9 @@ TABLES = {"summary": summary, "stages": stages, "leaderboard": leaderboard,
           "dm-reps": lambda d: _sent_replies("Person", d.rep_rows),
           "dm-platforms": lambda d: _sent_replies("Platform", d.platform_rows),
           "dm-templates": lambda d: _sent_replies("Template", d.template_rows),
-          "trend": trend, "work": work, "opt-outs": opt_outs,
+          "trend": trend, "opt-outs": opt_outs,
+          "work": lambda d: (["Person", "Tasks overdue", "Tasks completed"],
+                             [[name, overdue, done] for name, _, overdue, done in d.work_rows]),
           "opt-out-sources": lambda d: (["Source", "Opt-outs"], d.consent.sources),
           "refusals": lambda d: (["Refused action", "Attempts"], d.consent.refusals_by_action)}
 
@@ -108,6 +100,5 @@ def to_csv(table: str, dashboard) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(head)
-    for row in rows:
-        writer.writerow([_cell(v) for v in row])
+    writer.writerows([_cell(v) for v in row] for row in rows)
     return out.getvalue()
