@@ -17,9 +17,9 @@ from crm.extensions import db
 from crm.pipeline.models import LOST, OPEN, WON, Deal, Stage, StageChange
 from crm.reports import consent_figures as consent
 from crm.reports.pipeline_figures import no_next_step_where, opened_in_range
-from crm.reports.work_figures import overdue_before
 from crm.settings import services as settings
 from crm.tasks.models import Task
+from crm.tasks.services import day_bounds
 
 PAGE = 50
 
@@ -223,7 +223,7 @@ def tasks(scope, filters, args, cursor):
     params = {"view": view}
     oldest_first = view == "overdue"
     if view == "overdue":
-        stmt = stmt.where(Task.status == "open", Task.due_at < overdue_before(scope))
+        stmt = stmt.where(Task.status == "open", Task.due_at < day_bounds(scope.tz)[0])
         title, order = "Overdue tasks, the longest overdue first", Task.due_at
     elif view == "done":
         stmt = stmt.where(Task.status == "done", Task.done_at >= scope.start,

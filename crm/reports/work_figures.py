@@ -5,7 +5,6 @@ from datetime import datetime
 
 from sqlalchemy import case, func, literal, select, union_all
 
-from crm.core.timeutil import utcnow
 from crm.extensions import db
 from crm.core.cache import remember
 from crm.reports.sqlhelp import ratio
@@ -33,15 +32,10 @@ class WorkFigures:
         return ratio(self.follow_ups_replied, self.follow_ups)
 
 
-def overdue_before(scope, now: datetime | None = None) -> datetime:
-    """Overdue means due before the start of the viewer's today (the Today page's rule)."""
-    return day_bounds(scope.tz, now)[0]
-
-
 def work_figures(scope, now: datetime | None = None) -> WorkFigures:
     """Tasks overdue now and done in the range, per assignee; follow-ups (two queries, each
     remembered apart)."""
-    today_starts = overdue_before(scope, now or utcnow())
+    today_starts = day_bounds(scope.tz, now)[0]   # overdue: due before it (the Today page's rule)
     fig = WorkFigures()
     fig.overdue_by_assignee, fig.done_by_assignee = remember(
         "tasks", scope.cache_key + (today_starts,), lambda: per_assignee(scope, today_starts),
