@@ -54,11 +54,11 @@ class Scope:
         return tables
 
     # Deals --------------------------------------------------------------------------------
-    def deal_where(self, *, with_pipeline: bool = True) -> list:
+    def deal_where(self) -> list:
         where = [policy.deal_scope(self.viewer), Deal.archived_at.is_(None)]
         if self.owner_id is not None:
             where.append(Deal.owner_id == self.owner_id)
-        if with_pipeline and self.pipeline_id is not None:
+        if self.pipeline_id is not None:
             where.append(Deal.pipeline_id == self.pipeline_id)
         if self.campaign_id is not None:
             where.append(Deal.campaign_id == self.campaign_id)
