@@ -122,10 +122,7 @@ class DashboardFilters:
             fmt = "%d %b"
         else:
             starts, d = [self.first_day], self.first_day.replace(day=1)
-            while True:
-                d = (d + timedelta(days=32)).replace(day=1)
-                if d > self.last_day:
-                    break
+            while (d := (d + timedelta(days=32)).replace(day=1)) <= self.last_day:
                 starts.append(d)
             fmt = "%b %Y"
         starts = [d for d in starts if d <= self.last_day]
