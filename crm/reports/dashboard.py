@@ -18,8 +18,8 @@ from crm.dm_templates.models import DMTemplate
 from crm.extensions import db
 from crm.reports.consent_figures import ConsentFigures, consent_figures
 from crm.reports.dm_figures import DMFigures, SentReplies, dm_figures
-from crm.reports.pipeline_figures import (ACTIVE_PIPELINES, Amounts, PipelineFigures,
-                                          pipeline_figures)
+from crm.pipeline.board import pipelines
+from crm.reports.pipeline_figures import Amounts, PipelineFigures, pipeline_figures
 from crm.reports.scope import Scope
 from crm.reports.sqlhelp import ratio
 from crm.reports.work_figures import WorkFigures, work_figures
@@ -144,8 +144,7 @@ def build_dashboard(viewer, filters, now: datetime | None = None) -> Dashboard:
 
 def filter_options(viewer) -> dict:
     """What the filter form offers (owners only to managers)."""
-    pipelines = db.session.scalars(ACTIVE_PIPELINES).all()
     campaigns = db.session.execute(select(Campaign.id, Campaign.name)
                                    .where(Campaign.archived_at.is_(None))
                                    .order_by(Campaign.name).limit(300)).all()
-    return {"pipelines": pipelines, "campaigns": campaigns}
+    return {"pipelines": pipelines(), "campaigns": campaigns}

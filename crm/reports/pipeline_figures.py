@@ -1,11 +1,13 @@
 """Pipeline figures: open value per stage, won and lost, win rate, days to close, the
 stage-to-stage funnel and time in stage (both from the stage history), deals with no next
 step. One grouped query each; amounts stay per currency (they are never added across)."""
+from collections import Counter
 from dataclasses import dataclass, field
 
 from sqlalchemy import case, exists, func, or_, select
 
 from crm.extensions import db
+from crm.pipeline.board import pipelines
 from crm.pipeline.models import LOST, OPEN, WON, Deal, Pipeline, Stage, StageChange
 from crm.core.cache import remember
 from crm.reports.sqlhelp import ratio, seconds_between
@@ -14,11 +16,11 @@ from crm.tasks.models import Task
 WON_RANK = 1_000_000   # a won stage counts as beyond every open stage in the funnel
 
 
-class Amounts(dict):
-    """currency -> minor units."""
+class Amounts(Counter):
+    """currency -> minor units (update() adds another's amounts in)."""
 
     def add(self, currency: str, minor) -> None:
-        self[currency] = self.get(currency, 0) + int(minor or 0)
+        self[currency] += int(minor or 0)
 
     @property
     def items_sorted(self) -> list[tuple[str, int]]:
@@ -80,13 +82,9 @@ class PipelineFigures:
         return self.close_seconds_total / self.close_count / 86400 if self.close_count else None
 
 
-ACTIVE_PIPELINES = (select(Pipeline).where(Pipeline.archived_at.is_(None))
-                    .order_by(Pipeline.position, Pipeline.id))
-
-
 def pipelines_in_view(scope) -> list[Pipeline]:
     if scope.pipeline_id is None:
-        return list(db.session.scalars(ACTIVE_PIPELINES))
+        return pipelines()   # the board's: active ones, in order
     return list(db.session.scalars(select(Pipeline).where(Pipeline.id == scope.pipeline_id)))
 
 
@@ -211,8 +209,7 @@ def pipeline_figures(scope) -> PipelineFigures:
                                   if r is not None and r >= stage.position)
             block.stages.append(row)
             fig.open_count += count
-            for cur, minor in value.items():
-                fig.open_value.add(cur, minor)
+            fig.open_value.update(value)
         funnel = block.funnel
         for row, nxt in zip(funnel, [r.reached for r in funnel[1:]] + [block.won_reached]):
             row.conversion = ratio(nxt, row.reached)
@@ -231,7 +228,6 @@ def pipeline_figures(scope) -> PipelineFigures:
     fig.no_next_step = remember("no_next_step", key, lambda: no_next_step_count(scope),
                                 scope.reads("deals", "tasks"))
     both = Amounts(fig.open_value)
-    for cur, minor in fig.won_value.items():
-        both.add(cur, minor)
+    both.update(fig.won_value)
     fig.currency = both.items_sorted[0][0] if both else "USD"
     return fig
