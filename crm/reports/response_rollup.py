@@ -16,8 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, literal_column, or_, select, union_all
 
-from crm.contacts import dm_counts
-from crm.contacts.dm_counts import ALL_PLATFORMS, EVERYONE, UNANSWERED, bounds, day_key
+from crm.contacts.dm_counts import ALL_PLATFORMS, EVERYONE, UNANSWERED, bounds, bucket_sql, day_key
 from crm.conversations.models import ResponseTime
 from crm.extensions import db
 from crm.reports.models import ResponseDayCount
@@ -41,12 +40,8 @@ def interpolate(p: float, n: int, values: dict) -> float | None:
     return low + (h - lo) * (high - low)
 
 
-def bucket_sql(column):
-    """The bucket of a response_times column, in SQL (crm.contacts.dm_counts)."""
-    return literal_column(dm_counts.bucket_sql(f"{column.table.name}.{column.name}"))
-
-
 # Reading -----------------------------------------------------------------------------------
+BUCKET = literal_column(bucket_sql("response_times.response_seconds"))   # a response's bucket
 VALUE_INDEX = "ix_response_times_seconds"
 BURST_INDEX = "ix_response_times_burst"
 
@@ -105,7 +100,7 @@ def response_figures(scope, target_seconds: int):
     edges = [[ResponseTime.burst_started_at >= a, ResponseTime.burst_started_at < b]
              for a, b in edges if a < b]
     if edges:   # each edge less than a day: one range of the covering burst index
-        columns = (ResponseTime.responder_id, bucket_sql(ResponseTime.response_seconds),
+        columns = (ResponseTime.responder_id, BUCKET,
                    ResponseTime.answered_at.is_not(None))
         for responder, bucket, answered in _read(scope, columns, [], edges, BURST_INDEX):
             counts[(responder, bucket)][0] += 1
@@ -161,7 +156,7 @@ def response_figures(scope, target_seconds: int):
         parts.append(part)
     values: dict = defaultdict(lambda: defaultdict(list))   # bucket -> responder -> values
     if parts:   # buckets are disjoint ranges of values: one range of the value index each
-        columns = (bucket_sql(value), ResponseTime.responder_id, value)
+        columns = (BUCKET, ResponseTime.responder_id, value)
         for bucket, responder, seconds in _read(scope, columns, in_range, parts, VALUE_INDEX):
             values[bucket][responder].append(seconds)
 
