@@ -64,10 +64,11 @@ def _page(stmt, order_col, id_col, cursor, *, desc=True):
         stmt = stmt.where(after)
     order = (order_col.desc(), id_col.desc()) if desc else (order_col.asc(), id_col.asc())
     result = db.session.execute(stmt.order_by(*order).limit(PAGE + 1)).unique()
-    rows = result.scalars().all() if len(stmt.column_descriptions) == 1 else result.all()
+    single = len(stmt.column_descriptions) == 1   # one entity, else (entity, joined record)
+    rows = result.scalars().all() if single else result.all()
     if len(rows) <= PAGE:
         return rows, None
-    last = rows[PAGE - 1] if len(stmt.column_descriptions) == 1 else rows[PAGE - 1][0]
+    last = rows[PAGE - 1] if single else rows[PAGE - 1][0]
     value = getattr(last, order_col.key)
     value = value.isoformat() if isinstance(value, datetime) else value
     return rows[:PAGE], f"{value}~{getattr(last, id_col.key)}"
@@ -81,7 +82,7 @@ def _with_contact(path, *more):
 # Deals -----------------------------------------------------------------------------------
 def deals(scope, filters, args, cursor):
     stmt = select(Deal).where(*scope.deal_where())
-    stage = db.session.get(Stage, int_or_none(args.get("stage")) or 0) if args.get("stage") else None
+    stage = db.session.get(Stage, int_or_none(args["stage"]) or 0) if args.get("stage") else None
     if args.get("stage") and stage is None:
         raise UnknownDrill("stage")
     view = args.get("view", "open")
@@ -145,12 +146,10 @@ def messages(scope, filters, args, cursor):
                           else Message.replied_at.is_(None))
         words.append("that got a reply" if args["replied"] == "1" else "with no reply yet")
         params["replied"] = args["replied"]
-    if int_or_none(args.get("author")) is not None:
-        stmt = stmt.where(Message.author_id == int(args["author"]))
-        params["author"] = args["author"]
-    if int_or_none(args.get("template")) is not None:
-        stmt = stmt.where(Message.template_id == int(args["template"]))
-        params["template"] = args["template"]
+    for name, column in (("author", Message.author_id), ("template", Message.template_id)):
+        if int_or_none(args.get(name)) is not None:
+            stmt = stmt.where(column == int(args[name]))
+            params[name] = args[name]
     if args.get("on"):
         # a platform chosen in the table, on top of the platform filter
         stmt = stmt.where(Message.conversation_id.in_(
@@ -221,7 +220,6 @@ def tasks(scope, filters, args, cursor):
     view = args.get("view", "overdue")
     stmt = select(Task).where(*scope.task_where())
     params = {"view": view}
-    oldest_first = view == "overdue"
     if view == "overdue":
         stmt = stmt.where(Task.status == "open", Task.due_at < day_bounds(scope.tz)[0])
         title, order = "Overdue tasks, the longest overdue first", Task.due_at
@@ -248,7 +246,7 @@ def tasks(scope, filters, args, cursor):
         params["assignee"] = assignee
     stmt = stmt.options(_with_contact(joinedload(Task.contact)),
                         selectinload(Task.deal).lazyload("*"))
-    rows, nxt = _page(stmt, order, Task.id, cursor, desc=not oldest_first)
+    rows, nxt = _page(stmt, order, Task.id, cursor, desc=view != "overdue")   # oldest first
     return title, rows, nxt, params
 
 
