@@ -14,7 +14,8 @@ from crm.conversations import services as dms
 from crm.conversations.models import Conversation, ResponseTime
 from crm.extensions import db as _db
 from crm.reports.filters import DashboardFilters
-from crm.reports.response_rollup import LEVELS, TEAM as EVERYONE, interpolate, response_figures
+from crm.reports.response_rollup import (LEVELS, TEAM as EVERYONE, counted_days, interpolate,
+                                         response_figures)
 from crm.reports.scope import Scope
 from tests import factories
 
@@ -89,9 +90,12 @@ def assert_exact(manager, rep, other_rep, zones=ZONES):
              (rep, {}), (other_rep, {"platform": "instagram"})]
     for viewer, args in views:
         for tz in zones:
-            for preset in ("7d", "30d"):
+            # A single local day too: within one or two UTC days, never a whole one.
+            for preset in ("7d", "30d", {"preset": "custom", "from": "2026-03-18",
+                                         "to": "2026-03-18"}):
+                preset = preset if isinstance(preset, dict) else {"preset": preset}
                 for target in (3600, 86400, 30 * 3600, 10 * 86400):
-                    f = DashboardFilters.from_args({"preset": preset, **args}, tz, NOW)
+                    f = DashboardFilters.from_args({**preset, **args}, tz, NOW)
                     scope = Scope.for_view(viewer, f)
                     got = response_figures(scope, target)
                     assert got == oracle(scope, target), (viewer.name, tz, preset, args, target)
@@ -168,3 +172,23 @@ def test_the_bucket_sql_is_the_python_bucket(team):
         got = _db.session.execute(
             text(f"SELECT {dm_counts.bucket_sql('CAST(:v AS INTEGER)')}"), {"v": v}).scalar()
         assert got == dm_counts.bucket_of(v), v
+
+
+def test_a_partial_day_is_counted_whole_when_most_of_it_is_in_the_range():
+    """Counted days (crm.reports.response_rollup.counted_days): the hours read one by one at
+    the edges are the fewer of the day's hours in and out of the range."""
+    day = timedelta(days=1)
+    midnight = datetime(2026, 3, 1)
+    # Thirty local days at UTC+1: an hour before the first UTC day, 23 hours of the last.
+    start, end = midnight - timedelta(hours=1), midnight + 29 * day + timedelta(hours=23)
+    assert counted_days(start, end) == (midnight, midnight + 30 * day)
+    # At UTC-5: 19 hours of the first UTC day are in the range, 5 of the last.
+    start, end = midnight + timedelta(hours=5), midnight + 30 * day + timedelta(hours=5)
+    assert counted_days(start, end) == (midnight, midnight + 30 * day)
+    # UTC days: nothing at the edges.
+    assert counted_days(midnight, midnight + 7 * day) == (midnight, midnight + 7 * day)
+    # One local day inside one UTC day: counted whole when most of it, else read by rows.
+    assert counted_days(midnight + timedelta(hours=1), midnight + day) == (midnight,
+                                                                          midnight + day)
+    assert counted_days(midnight + timedelta(hours=13), midnight + day) == (midnight + day,
+                                                                           midnight + day)
