@@ -210,3 +210,15 @@ def test_refusals_by_the_consent_gate_are_counted(auth, world, db, hx):
     after = dict(rows_of(client.get("/dashboard/export/summary.csv").data)[1:])
     assert int(after["Outreach refused"]) == int(before["Outreach refused"]) + 1
     assert after["DMs sent"] == before["DMs sent"]          # nothing was written
+
+
+def test_a_bar_chart_leaves_room_for_its_longest_figure():
+    """The open value per stage writes "$2,919,300 · 1303 deals" right of its longest bar:
+    the bar stops where that text still fits in the chart (about 8 units a character)."""
+    from crm.reports.charts import Bar, bar_chart
+
+    bars = [Bar("Prospect", 2_919_300, "$2,919,300 · 1303 deals", None),
+            Bar("Pitched", 2_560_000, "$2,560,000 · 1114 deals", None)]
+    chart = bar_chart(bars)
+    longest = max(bars, key=lambda b: b.width)
+    assert chart.label_width + longest.width + 8 + 8 * len(longest.display) <= chart.width

@@ -122,8 +122,10 @@ def _stack(bars: list[Bar], room: float, thinnest: float, zero: float, bar_heigh
 
 def bar_chart(bars: list[Bar], width: int = 480, label_width: int = 112,
               bar_height: int = 24, gap: int = 9) -> BarChart:
-    """Horizontal bars, longest = the largest value; room on the right for the figure."""
-    height = _stack(bars, width - label_width - 150, 2.0, 0.0, bar_height, gap)
+    """Horizontal bars, longest = the largest value; room on the right for the longest figure
+    ("$2,919,300 · 1303 deals"), at about 8 units a character of the chart's type."""
+    room = max(150, 8 * max((len(b.display) for b in bars), default=0) + 12)
+    height = _stack(bars, width - label_width - room, 2.0, 0.0, bar_height, gap)
     return BarChart(width, height, label_width, bar_height, bars)
 
 
