@@ -246,7 +246,8 @@ def tasks(scope, filters, args, cursor):
         params["assignee"] = assignee
     stmt = stmt.options(_with_contact(joinedload(Task.contact)),
                         selectinload(Task.deal).lazyload("*"))
-    rows, nxt = _page(stmt, order, Task.id, cursor, desc=view != "overdue")   # oldest first
+    # Overdue: the oldest due date first; the other lists newest first.
+    rows, nxt = _page(stmt, order, Task.id, cursor, desc=view != "overdue")
     return title, rows, nxt, params
 
 

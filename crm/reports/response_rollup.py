@@ -121,9 +121,10 @@ def response_figures(scope, target_seconds: int):
              for a, b in edges if a < b]
     if edges:   # each edge less than a day: one range of the covering burst index
         # +1 in the range, -1 in a day counted whole but outside the range
-        sign = case((and_(ResponseTime.burst_started_at >= start,
-                          ResponseTime.burst_started_at < end), 1), else_=-1)
-        columns = (sign, ResponseTime.responder_id, BUCKET, ResponseTime.answered_at.is_not(None))
+        in_range_sign = case((and_(ResponseTime.burst_started_at >= start,
+                                   ResponseTime.burst_started_at < end), 1), else_=-1)
+        columns = (in_range_sign, ResponseTime.responder_id, BUCKET,
+                   ResponseTime.answered_at.is_not(None))
         for sign, responder, bucket, answered in _read(scope, columns, [], edges, BURST_INDEX):
             counts[(responder, bucket)][0] += sign
             counts[(responder, bucket)][1] += sign * int(answered)
