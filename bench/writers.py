@@ -18,7 +18,7 @@ from sqlalchemy import select, text
 from bench.client import Client, summarize
 from crm.accounts.models import User
 from crm.contacts.models import Contact
-from crm.conversations.models import Conversation
+from crm.conversations.models import Conversation, Message
 from crm.extensions import db
 from crm.pipeline.models import OPEN, Deal, Pipeline
 
@@ -28,11 +28,14 @@ WRITERS = 12
 # first requests. Timed from the start, the row measured the workers starting up.
 WARM_UP_SECONDS = 3
 VERSION = re.compile(r'name="version"[^>]*value="(\d+)"')
+SHOWN = re.compile(r'name="shown_until"[^>]*value="(\d*)"')
 HTMX = {"HX-Request": "true", "HX-Current-URL": "http://127.0.0.1/contacts"}
 
 
 def _work(owner_id: int) -> tuple[list, list, list]:
-    """(DM targets, deal moves, contacts to edit) of one owner."""
+    """(DM targets, deal moves, contacts to edit) of one owner. A DM target is a thread with
+    its last message: the page's form carries it (`shown_until`), and a DM logged after it is
+    appended to the thread on screen."""
     stages = {p.id: [s.id for s in p.active_stages if s.outcome == OPEN]
               for p in db.session.scalars(select(Pipeline))}
     moves = []
@@ -47,13 +50,16 @@ def _work(owner_id: int) -> tuple[list, list, list]:
                           else ids[i - 1]])
     reachable = (Contact.owner_id == owner_id, Contact.archived_at.is_(None),
                  Contact.do_not_contact.is_(False), Contact.consent_status != "opted_out")
+    latest = (select(Message.id).where(Message.conversation_id == Conversation.id)
+              .order_by(Message.sent_at.desc(), Message.id.desc()).limit(1)
+              .correlate(Conversation).scalar_subquery())
     dms = db.session.execute(
-        select(Conversation.contact_id, Conversation.id, Conversation.platform)
+        select(Conversation.contact_id, Conversation.id, Conversation.platform, latest)
         .join(Contact, Contact.id == Conversation.contact_id).where(*reachable)
         .order_by(Conversation.id).limit(600)).all()
     edits = db.session.scalars(select(Contact.id).where(*reachable).order_by(Contact.id.desc())
                                .limit(600)).all()
-    return list(dms), moves, list(edits)
+    return [list(dm) for dm in dms], moves, list(edits)
 
 
 def plans(app, emails: list[str]) -> list[dict]:
@@ -102,11 +108,11 @@ def run(app, base: str, password: str, emails: list[str], seconds: float) -> dic
         r = client.request(method, path, body,
                            headers={**headers, "X-CSRFToken": w["token"]})
         ok = r.status in (200, 302) and b"changed by someone else" not in r.body
-        if not timed_from:   # warming up
-            return
-        with lock:
-            times.append(r.seconds)
-            failed[0] += not ok
+        if timed_from:   # not warming up
+            with lock:
+                times.append(r.seconds)
+                failed[0] += not ok
+        return r
 
     def writer(i):
         client, w = clients[i], writers[i]
@@ -126,14 +132,23 @@ def run(app, base: str, password: str, emails: list[str], seconds: float) -> dic
             kind, j = n % 3, n // 3
             if kind == 1 and not w["moves"]:   # a small dataset: this owner has no open deal
                 kind = 0
-            if kind == 0:      # log a DM: received and sent in turn
-                contact_id, conv_id, platform = w["dms"][j % len(w["dms"])]
+            if kind == 0:      # log a DM on the thread on screen: received and sent in turn
+                dm = w["dms"][j % len(w["dms"])]
+                contact_id, conv_id, platform, shown_until = dm
                 inbound = j % 2 == 0
-                write(client, w, "POST", f"/contacts/{contact_id}/messages", {
+                r = write(client, w, "POST", f"/contacts/{contact_id}/messages", {
                     "conversation_id": conv_id, "platform": platform, "sent_at": "",
                     "template_id": "", "media": "", "direction": "in" if inbound else "out",
                     "body": "Sounds good" if inbound else "Sending the brief now.",
-                    **({} if inbound else {"confirm": "1"})})
+                    "shown_until": shown_until or "", **({} if inbound else {"confirm": "1"})})
+                # The answer appends to the thread on screen (the rest of the page stays),
+                # and its fresh form knows the thread's new last message.
+                found = SHOWN.search(r.body.decode())
+                if r.status == 200 and (r.headers.get("hx-reswap") != "none" or found is None
+                                        or not found.group(1)):
+                    raise RuntimeError(f"the answer to a DM on contact {contact_id} did not "
+                                       f"append to its thread")
+                dm[3] = found.group(1) if found else shown_until
             elif kind == 1:    # move a deal to the neighbouring stage, and back next time
                 move = w["moves"][j % len(w["moves"])]
                 deal_id, version, here, there = move
