@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import false, select
 
+from crm import policy
 from crm.audit.models import AuditEvent
 from crm.contacts import dm_counts
 from crm.contacts.models import ConsentEvent
@@ -445,3 +446,16 @@ def test_bad_ranges_name_the_field_and_fall_back_to_30_days(args, field, message
     f = DashboardFilters.from_args(args, "UTC", NOW)
     assert f.errors == {field: message}
     assert (f.first_day.isoformat(), f.last_day.isoformat()) == ("2026-02-14", "2026-03-15")
+
+
+def test_an_owners_contacts_are_scoped_by_one_clause(world):
+    """The policy's clause and the chosen owner said as the one clause they amount to
+    (crm.policy.owner_scope): said as both, PostgreSQL multiplied their shares and planned a
+    rep's dashboard for a tenth of their contacts. Out of the viewer's sight: nothing."""
+    def where(user, owner):
+        return [str(w.compile(compile_kwargs={"literal_binds": True}))
+                for w in dashboard(user, owner=str(owner.id)).scope.contact_where()]
+
+    assert where(world.rep, world.rep) == [f"contacts.owner_id = {world.rep.id}"]
+    assert where(world.manager, world.other) == [f"contacts.owner_id = {world.other.id}"]
+    assert policy.owner_scope(world.rep, world.other.id).compare(false())

@@ -118,7 +118,6 @@ class Scope:
 
     # Consent -------------------------------------------------------------------------------
     def contact_where(self) -> list:
-        where = [policy.contact_scope(self.viewer)]
         if self.owner_id is not None:
-            where.append(Contact.owner_id == self.owner_id)
-        return where
+            return [policy.owner_scope(self.viewer, self.owner_id)]
+        return [policy.contact_scope(self.viewer)]
