@@ -151,6 +151,8 @@ def main() -> None:
     def after(conn, cursor, statement, parameters, context, executemany):
         statements[-1].append(time.perf_counter())
 
+    if after_change:   # the statements shown are those of the load after the change
+        after_change(args.repeat + 20)   # a change of its own: after --repeat's and --profile's
     event.listen(engine, "before_cursor_execute", before)
     event.listen(engine, "after_cursor_execute", after)
     started = time.perf_counter()
