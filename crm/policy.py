@@ -80,9 +80,19 @@ def get_contact(user, contact_id, *, for_update: bool = False, options=()):
 
 # Conversations and messages follow their contact ---------------------------------------
 def conversation_scope(user):
+    """`contact_scope` for conversations. The conversation keeps its contact's owner
+    (contact_owner_id, kept by crm.contacts.owner_copies): the rule reads the conversation
+    alone."""
     if _is_manager(user):
         return True
-    return Conversation.contact_id.in_(select(Contact.id).where(contact_scope(user)))
+    return or_(Conversation.contact_owner_id == user.id, Conversation.contact_owner_id.is_(None))
+
+
+def conversation_owner_scope(user, owner_id: int):
+    """`owner_scope` for conversations: those of `owner_id`'s contacts that `user` may see."""
+    if may_see_contact_of(user, owner_id):
+        return Conversation.contact_owner_id == owner_id
+    return false()
 
 
 def get_conversation(user, conversation_id):

@@ -116,6 +116,8 @@ class ConversationFactory(Base):
         model = Conversation
 
     contact = factory.SubFactory(ContactFactory)
+    # as the services write it: the contact's owner when the conversation is made
+    contact_owner_id = factory.LazyAttribute(lambda o: o.contact.owner_id)
     platform = "instagram"
     external_thread_id = ""
     state = "closed"

@@ -53,9 +53,10 @@ class World:
 
 def _conv(db, key, contact, platform, state, *, waiting_since=None, last_out=None,
           closed_at=None):
-    conv = Conversation(contact_id=contact.id, platform=platform, state=state,
-                        waiting_since=waiting_since, last_outbound_at=last_out,
-                        closed_at=closed_at, message_count=0, external_thread_id=key)
+    conv = Conversation(contact_id=contact.id, contact_owner_id=contact.owner_id,
+                        platform=platform, state=state, waiting_since=waiting_since,
+                        last_outbound_at=last_out, closed_at=closed_at, message_count=0,
+                        external_thread_id=key)
     db.session.add(conv)
     db.session.flush()
     return conv

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import delete, func, select, text, update
 
 from crm.audit.models import AuditEvent
-from crm.contacts import dm_counts
+from crm.contacts import dm_counts, owner_copies
 from crm.contacts.models import ConsentEvent, Contact
 from crm.contacts.services import set_owner
 from crm.conversations import reply_state, services as dms
@@ -68,11 +68,12 @@ def _consent(db, world, key, status, when):
 
 
 def past_the_app(db, change):
-    """A change no service makes (SQL on the tables): the copies the reply state keeps and
-    the dashboard's DM counts are recounted after it, as `flask reports rebuild-rollup`
-    does."""
+    """A change no service makes (SQL on the tables): the copies of contacts' owners, the
+    copies the reply state keeps and the dashboard's DM counts are recounted after it, as
+    `flask reports rebuild-rollup` does."""
     change()
     db.session.flush()
+    owner_copies.recount()
     reply_state.recount_copies()
     dm_counts.recount()
 

@@ -29,7 +29,8 @@ def conversations(db, manager, rep, other_rep):
         state = rng.choice(["needs_reply", "needs_reply", "awaiting_reply", "closed"])
         since = NOW - timedelta(hours=rng.randint(1, 24 * 60)) if state == "needs_reply" else None
         platform = rng.choice(["instagram", "x", "tiktok"])
-        db.session.add(Conversation(contact_id=contact.id, platform=platform, state=state,
+        db.session.add(Conversation(contact_id=contact.id, contact_owner_id=contact.owner_id,
+                                    platform=platform, state=state,
                                     waiting_since=since, external_thread_id=f"t{i}",
                                     message_count=0))
         rows.append((contact.owner_id, contact.archived_at, platform, state, since))

@@ -222,7 +222,7 @@ def _write_chunk(conn, world: World, pairs, counts, start, stop, state) -> None:
             state["opt_outs"][p.id] = (rows[-1]["id"], platform, STOP_QUOTES[rows[-1]["body"]])
         last_row = rows[-1]
         conv_rows.append({
-            **values, "contact_id": p.id, "platform": platform,
+            **values, "contact_id": p.id, "contact_owner_id": p.owner_id, "platform": platform,
             "external_thread_id": str(10 ** 16 + conv_id) if run else ("" if not thread
                                                                         else f"t{thread}"),
             "title": p.name if run else None, "is_group": False,

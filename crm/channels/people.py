@@ -198,7 +198,7 @@ def _move_to(made: Contact, handle: SocialHandle, known: SocialHandle) -> Contac
     moved = db.session.scalars(select(Conversation.id)
                                .where(Conversation.contact_id == made.id)).all()
     db.session.execute(update(Conversation).where(Conversation.contact_id == made.id)
-                       .values(contact_id=target.id))
+                       .values(contact_id=target.id, contact_owner_id=target.owner_id))
     db.session.flush()
     dm_counts.conversations_moved(moved, made.owner_id, target.owner_id)
     if _only_ours(made):

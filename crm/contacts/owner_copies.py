@@ -1,33 +1,56 @@
-"""Each deal's copy of its contact's owner (`deals.contact_owner_id`), so that a rep's deal
-scope ("deals I own, or on a contact that is mine or unassigned") tests two columns of the
-deal instead of looking up every deal's contact (crm.policy.deal_scope).
+"""The copies of a contact's owner kept beside its records, so that a scope by owner tests a
+column of the record itself instead of looking up every record's contact:
 
-The copy is written by whoever changes what it copies, in the same transaction: a deal takes
-its contact's owner when it is opened (crm.pipeline.services.create_deal), and reassigning
-or claiming a contact, by hand or by a CSV import, calls `follow` for the contacts whose
-owner changed.
+- each deal's (`deals.contact_owner_id`): a rep's deal scope ("deals I own, or on a contact
+  that is mine or unassigned", crm.policy.deal_scope);
+- each conversation's (`conversations.contact_owner_id`): one owner's conversations, response
+  times and waits on the dashboard (crm.policy.conversation_owner_scope).
+
+A copy is written by whoever changes what it copies, in the same transaction: a deal takes
+its contact's owner when it is opened (crm.pipeline.services.create_deal), a conversation
+when it is made (crm.conversations.ingest, the DM export importer); reassigning or claiming
+a contact, by hand or by a CSV import, and moving conversations to another contact
+(crm.channels.people) call `follow` for the contacts whose owner changed.
 """
 from sqlalchemy import select, update
 
 from crm.contacts.models import Contact
+from crm.conversations.models import Conversation
 from crm.extensions import db
 from crm.pipeline.models import Deal
 
 CHUNK = 500
 
 
+def owner_of(contact_id):
+    """The contact's owner as a scalar subquery, for a copy written with its row."""
+    return select(Contact.owner_id).where(Contact.id == contact_id).scalar_subquery()
+
+
 def follow(contact_ids) -> None:
-    """The deals of these contacts take their contact's current owner (after a flush)."""
+    """The deals and conversations of these contacts take their contact's current owner
+    (after a flush)."""
     ids = sorted(set(contact_ids))
     if not ids:
         return
     db.session.flush()
-    owner = select(Contact.owner_id).where(Contact.id == Deal.contact_id).scalar_subquery()
-    for start in range(0, len(ids), CHUNK):
-        db.session.execute(
-            update(Deal).where(Deal.contact_id.in_(ids[start:start + CHUNK]))
-            .values(contact_owner_id=owner).execution_options(synchronize_session=False))
-    # Deals already loaded read the new owner next time they are used.
-    for deal in [o for o in db.session.identity_map.values() if isinstance(o, Deal)]:
-        if deal.contact_id in ids:
-            db.session.expire(deal, ["contact_owner_id"])
+    for model in (Deal, Conversation):
+        for start in range(0, len(ids), CHUNK):
+            db.session.execute(
+                update(model).where(model.contact_id.in_(ids[start:start + CHUNK]))
+                .values(contact_owner_id=owner_of(model.contact_id))
+                .execution_options(synchronize_session=False))
+    # Rows already loaded read the new owner next time they are used.
+    for row in list(db.session.identity_map.values()):
+        if isinstance(row, (Deal, Conversation)) and row.contact_id in ids:
+            db.session.expire(row, ["contact_owner_id"])
+
+
+def recount() -> None:
+    """Every deal's and conversation's copy, from its contact (after a restore, or a load that
+    went around the app: `flask reports rebuild-rollup`)."""
+    db.session.flush()
+    for model in (Deal, Conversation):
+        db.session.execute(update(model).values(contact_owner_id=owner_of(model.contact_id))
+                           .execution_options(synchronize_session=False))
+    db.session.expire_all()

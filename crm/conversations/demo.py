@@ -142,7 +142,8 @@ def load(ctx) -> None:
             steps = steps + [("in", rng.choice(THANKS), None, None)]
             end = now - timedelta(days=rng.uniform(3, 40))
             to_close.append(len(convs))
-        conv = Conversation(contact_id=contact.id, platform=platform, external_thread_id="",
+        conv = Conversation(contact_id=contact.id, contact_owner_id=contact.owner_id,
+                            platform=platform, external_thread_id="",
                             state="closed", message_count=0, created_at=end - timedelta(days=30))
         db.session.add(conv)
         convs.append((conv, contact, author, steps, _times(len(steps), end, rng)))

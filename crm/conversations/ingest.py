@@ -61,7 +61,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import set_committed_value
 
-from crm.contacts import consent, dm_counts
+from crm.contacts import consent, dm_counts, owner_copies
 from crm.contacts.models import PLATFORMS, Contact
 from crm.conversations import optout, reply_state
 from crm.conversations.models import (INBOUND, MEDIA_LABELS, OUTBOUND, Conversation, Message,
@@ -175,9 +175,10 @@ def conversation_for(contact, platform: str, thread_id: str = "", *, title: str 
     dialect = db.session.connection().dialect.name
     make = postgresql.insert if dialect == "postgresql" else sqlite.insert
     db.session.flush()
-    db.session.execute(make(Conversation.__table__).values(contact_id=contact.id, **values)
-                       .on_conflict_do_nothing(
-                           index_elements=["contact_id", "platform", "external_thread_id"]))
+    new = make(Conversation.__table__).values(
+        contact_id=contact.id, contact_owner_id=owner_copies.owner_of(contact.id), **values)
+    db.session.execute(new.on_conflict_do_nothing(
+        index_elements=["contact_id", "platform", "external_thread_id"]))
     return db.session.scalars(found).one()
 
 
@@ -191,8 +192,9 @@ def new_conversations(threads, *, title: str | None = None,
     for contact, platform, thread_id in threads:
         check_platform(platform)
         suppression.refuse_if_suppressed([("thread", thread_id, platform)])
-        convs.append(Conversation(contact=contact, **_new_conversation_values(
-            platform, thread_id, title, is_group)))
+        convs.append(Conversation(contact=contact, contact_owner_id=contact.owner_id,
+                                  **_new_conversation_values(platform, thread_id, title,
+                                                             is_group)))
     db.session.add_all(convs)
     db.session.flush()
     return convs

@@ -34,6 +34,9 @@ class Conversation(db.Model):
         # this index alone.
         Index("ix_conversations_outbound", "state", "last_outbound_at", "contact_id"),
         Index("ix_conversations_state_platform_waiting", "state", "platform", "waiting_since"),
+        # One owner's conversations, and those waiting on them by when they started waiting:
+        # the dashboard's figures for one owner.
+        Index("ix_conversations_owner_waiting", "contact_owner_id", "state", "waiting_since"),
         # The snoozed ones, for the job that puts them back when their time comes.
         Index("ix_conversations_snoozed", "snoozed_until",
               sqlite_where=text("snoozed_until IS NOT NULL"),
@@ -42,6 +45,10 @@ class Conversation(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), nullable=False)
+    # The contact's owner, for one owner's conversations without a lookup of each contact:
+    # written when the conversation is made and when its contact is reassigned or it moves
+    # to another contact (crm.contacts.owner_copies).
+    contact_owner_id: Mapped[int | None] = mapped_column(Integer)
     platform: Mapped[str] = mapped_column(String(16), nullable=False)
     # '' for the conversation a user logs by hand; imports use the platform's thread id.
     external_thread_id: Mapped[str] = mapped_column(String(200), nullable=False, default="")

@@ -162,10 +162,10 @@ def sent_figures(scope, periods) -> tuple[list, dict, dict, dict]:
                 select(Message.sent_at, Message.direction, Conversation.platform,
                        Message.author_id, Message.template_id, Message.replied_at)
                 .join(Conversation, Conversation.id == Message.conversation_id)
-                .join(Contact, Contact.id == Conversation.contact_id)
                 .where(Message.direction.in_((INBOUND, OUTBOUND)), in_split,
                        Message.deleted_at.is_(None),
-                       *([Contact.owner_id == scope.owner_id] if not everyone else []),
+                       *([Conversation.contact_owner_id == scope.owner_id]
+                         if not everyone else []),
                        *([Conversation.platform == scope.platform] if scope.platform else []))):
             i = bisect_right(period_starts, at) - 1
             if i >= 0 and at < periods[i].end:

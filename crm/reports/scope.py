@@ -70,8 +70,7 @@ class Scope:
     def conversation_where(self) -> list:
         """Clauses on Conversation itself."""
         if self.owner_id is not None:
-            # the owner's contacts pass through the contact policy, which covers theirs
-            where = [Conversation.contact_id.in_(select(Contact.id).where(*self.contact_where()))]
+            where = [policy.conversation_owner_scope(self.viewer, self.owner_id)]
         else:
             where = [policy.conversation_scope(self.viewer)]
         if self.platform:
@@ -87,12 +86,12 @@ class Scope:
         """Clauses on Conversation and its joined Contact for "waiting on you" now (as the
         badge and Home count it, crm.conversations.services.needs_reply_count: not on archived
         contacts): a rep may answer the unassigned contacts' conversations too; a manager's
-        choice of owner is that owner's. Each waiting conversation's contact is checked, not
-        every contact in scope listed."""
+        choice of owner is that owner's. Both read the conversation's copy of its contact's
+        owner (the owner index's ranges); only the contacts of those waiting are looked up."""
         where = [Conversation.state == NEEDS_REPLY, Contact.archived_at.is_(None),
-                 policy.contact_scope(self.viewer)]
+                 policy.conversation_scope(self.viewer)]
         if not self.waiting_on_viewer:
-            where.append(Contact.owner_id == self.owner_id)
+            where.append(Conversation.contact_owner_id == self.owner_id)
         if self.platform:
             where.append(Conversation.platform == self.platform)
         return where

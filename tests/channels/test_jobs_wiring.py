@@ -38,10 +38,11 @@ def test_event_reply_and_profile_through_the_queue(auth, manager, client, db, gr
     assert set(db.session.scalars(select(Job.status))) == {"done"}
 
 
-def test_profile_username_of_a_known_creator_moves_the_conversation_there(client, db, graph):
+def test_profile_username_of_a_known_creator_moves_the_conversation_there(client, db, graph,
+                                                                          rep):
     from crm.contacts.models import Contact, SocialHandle
     from tests import factories
-    known = factories.ContactFactory(name="Maya Chen")
+    known = factories.ContactFactory(name="Maya Chen", owner_id=rep.id)
     known.handles.append(SocialHandle(platform="instagram", handle="maya.makes"))
     graph.profiles["1200000000000078"] = {"name": "Maya C.", "username": "Maya.Makes"}
     channel = make_channel("instagram")
@@ -51,6 +52,7 @@ def test_profile_username_of_a_known_creator_moves_the_conversation_there(client
     db.session.expire_all()
     conv = db.session.scalars(select(Conversation)).one()
     assert conv.contact_id == known.id
+    assert conv.contact_owner_id == rep.id      # its copy of the owner moved with it
     assert db.session.scalars(select(Contact.name)).all() == ["Maya Chen"]
     assert db.session.scalars(select(SocialHandle.account_id)).all() == ["1200000000000078"]
     post_signed(client, channel, dm_event("instagram", "1200000000000078", "m_q3", "Again",

@@ -294,7 +294,8 @@ def _new_conversations(platform: str, states: list[ThreadState]) -> None:
     rows = []
     for state in states:
         s = state.plan.summary
-        rows.append({"contact_id": state.plan.contact.id, "platform": platform,
+        rows.append({"contact_id": state.plan.contact.id,
+                     "contact_owner_id": state.plan.contact.owner_id, "platform": platform,
                      "external_thread_id": s["key"] or "",
                      "title": (s["title"] or None) and s["title"][:200],
                      "is_group": bool(s["group"]), "state": CLOSED, "message_count": 0,
