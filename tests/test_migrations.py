@@ -293,3 +293,26 @@ def test_0034_keeps_each_phones_last_nine_digits(empty_database_url):
         db.session.remove()
         downgrade(revision="base")
         db.engine.dispose()
+
+
+def test_0035_gives_each_conversation_its_contacts_owner(empty_database_url):
+    """Conversations made before 0035 get their contact's owner; an unassigned contact's get
+    none."""
+    fresh = _app_on(empty_database_url)
+    with fresh.app_context():
+        upgrade(revision="0034")
+        with db.engine.begin() as conn:
+            rep = _insert(conn, "users", email="r@example.com", name="R", password_hash="x")
+            owned = _insert(conn, "contacts", name="Owned", owner_id=rep)
+            nobodys = _insert(conn, "contacts", name="Nobody's")
+            convs = {_insert(conn, "conversations", contact_id=contact, platform=platform):
+                     owner for contact, owner in ((owned, rep), (nobodys, None))
+                     for platform in ("instagram", "x")}
+        upgrade()
+        with db.engine.connect() as conn:
+            stored = dict(conn.execute(text(
+                "SELECT id, contact_owner_id FROM conversations")).all())
+        assert stored == convs
+        db.session.remove()
+        downgrade(revision="base")
+        db.engine.dispose()
