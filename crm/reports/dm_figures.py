@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, func, or_, select
 
-from crm.contacts.models import Contact
 from crm.conversations.models import INBOUND, NEEDS_REPLY, OUTBOUND, Conversation, Message
 from crm.contacts.dm_counts import day_key, hour_key
 from crm.core.cache import remember
@@ -194,7 +193,7 @@ def waiting_now(scope, target_seconds: int, now: datetime) -> tuple[int, int, da
                func.sum(case((Conversation.waiting_since
                               < now - timedelta(seconds=target_seconds), 1), else_=0)),
                func.min(Conversation.waiting_since))
-        .join(Contact, Contact.id == Conversation.contact_id).where(*scope.waiting_where())).one()
+        .where(*scope.waiting_where())).one()
     return int(total or 0), int(late or 0), oldest
 
 

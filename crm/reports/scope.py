@@ -83,12 +83,14 @@ class Scope:
         return self.owner_id is None or not getattr(self.viewer, "is_manager", False)
 
     def waiting_where(self) -> list:
-        """Clauses on Conversation and its joined Contact for "waiting on you" now (as the
-        badge and Home count it, crm.conversations.services.needs_reply_count: not on archived
-        contacts): a rep may answer the unassigned contacts' conversations too; a manager's
-        choice of owner is that owner's. Both read the conversation's copy of its contact's
-        owner (the owner index's ranges); only the contacts of those waiting are looked up."""
-        where = [Conversation.state == NEEDS_REPLY, Contact.archived_at.is_(None),
+        """Clauses on Conversation for "waiting on you" now (as the badge and Home count it,
+        crm.conversations.services.needs_reply_count: not on archived contacts): a rep may
+        answer the unassigned contacts' conversations too; a manager's choice of owner is
+        that owner's. Both read the conversation's copy of its contact's owner (the owner
+        index's ranges), and the few archived contacts are listed once, not every waiting
+        conversation's contact looked up."""
+        archived = select(Contact.id).where(Contact.archived_at.is_not(None))
+        where = [Conversation.state == NEEDS_REPLY, Conversation.contact_id.not_in(archived),
                  policy.conversation_scope(self.viewer)]
         if not self.waiting_on_viewer:
             where.append(Conversation.contact_owner_id == self.owner_id)
