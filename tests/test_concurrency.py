@@ -275,3 +275,31 @@ def test_a_contact_reassigned_while_dms_are_logged_on_it_keeps_the_dashboard_cou
     assert dm_counts.stored_hours() == dm_counts.recounted_hours() != {}
     assert dm_counts.stored_totals() == dm_counts.recounted_totals()
     assert dm_counts.stored_responses() == dm_counts.recounted_responses() != {}
+
+
+def test_conversations_made_while_their_contact_is_reassigned_keep_its_owner(
+        app, db, rep, other_rep, manager, live_server):
+    """A DM on a new platform makes a conversation, which keeps its contact's owner
+    (crm.contacts.owner_copies) while the contact is being reassigned: whichever comes first,
+    every conversation ends with the contact's owner."""
+    from crm.contacts.models import PLATFORMS
+    from tests.test_conversation_contact_owner import disagreeing
+
+    contact = factories.ContactFactory(owner_id=rep.id, name="Moving")
+    db.session.commit()
+    writer, mover = Browser(app, live_server, manager), Browser(app, live_server, manager)
+    contact_id, owners = contact.id, [other_rep.id, rep.id, None] * 3
+
+    def log():
+        return [writer.post(f"/contacts/{contact_id}/messages", dm("in", platform=p),
+                            htmx=True) for p in PLATFORMS]
+
+    def move():
+        return [mover.post(f"/contacts/{contact_id}/owner", {"owner_id": str(o or "")})
+                for o in owners]
+
+    results = at_once(log, move)
+    assert all(status < 500 for answers in results for status, _ in answers), results
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Conversation)) == len(PLATFORMS)
+    assert disagreeing() == []
