@@ -248,6 +248,27 @@ def test_twelve_writers_at_once_never_deadlock_nor_fail(app, db, rep, other_rep,
     assert kept_equals_rebuild(db)
 
 
+def dms_while_reassigned(app, live_server, manager, rep, other_rep, dms):
+    """Log `dms` (forms) on a contact of `rep` while a manager reassigns it, to another rep,
+    back and to nobody, three times over; every answer under 500."""
+    contact = factories.ContactFactory(owner_id=rep.id, name="Moving")
+    db.session.commit()
+    writer, mover = Browser(app, live_server, manager), Browser(app, live_server, manager)
+    contact_id, owners = contact.id, [other_rep.id, rep.id, None] * 3
+
+    def log():
+        return [writer.post(f"/contacts/{contact_id}/messages", form, htmx=True)
+                for form in dms]
+
+    def move():
+        return [mover.post(f"/contacts/{contact_id}/owner", {"owner_id": str(o or "")})
+                for o in owners]
+
+    results = at_once(log, move)
+    assert all(status < 500 for answers in results for status, _ in answers), results
+    db.session.expire_all()
+
+
 def test_a_contact_reassigned_while_dms_are_logged_on_it_keeps_the_dashboard_counts(
         app, db, rep, other_rep, manager, live_server):
     """A reassignment moves the contact's counts from one owner to the other while DMs are
@@ -255,51 +276,10 @@ def test_a_contact_reassigned_while_dms_are_logged_on_it_keeps_the_dashboard_cou
     with the rest (on PostgreSQL the DM holds the contact's owner until it commits)."""
     from crm.contacts import dm_counts
 
-    contact = factories.ContactFactory(owner_id=rep.id, name="Moving")
-    db.session.commit()
-    writer, mover = Browser(app, live_server, manager), Browser(app, live_server, manager)
-    contact_id, owners = contact.id, [other_rep.id, rep.id, None] * 3
-
-    def log():
-        return [writer.post(f"/contacts/{contact_id}/messages", dm("out" if r % 2 else "in"),
-                            htmx=True) for r in range(8)]
-
-    def move():
-        return [mover.post(f"/contacts/{contact_id}/owner", {"owner_id": str(o or "")})
-                for o in owners]
-
-    results = at_once(log, move)
-    assert all(status < 500 for answers in results for status, _ in answers), results
-    db.session.expire_all()
+    dms_while_reassigned(app, live_server, manager, rep, other_rep,
+                         [dm("out" if r % 2 else "in") for r in range(8)])
     assert db.session.scalar(select(func.count()).select_from(Message)) == 8
     assert dm_counts.stored_hours() == dm_counts.recounted_hours() != {}
     assert dm_counts.stored_totals() == dm_counts.recounted_totals()
     assert dm_counts.stored_responses() == dm_counts.recounted_responses() != {}
 
-
-def test_conversations_made_while_their_contact_is_reassigned_keep_its_owner(
-        app, db, rep, other_rep, manager, live_server):
-    """A DM on a new platform makes a conversation, which keeps its contact's owner
-    (crm.contacts.owner_copies) while the contact is being reassigned: whichever comes first,
-    every conversation ends with the contact's owner."""
-    from crm.contacts.models import PLATFORMS
-    from tests.test_conversation_contact_owner import disagreeing
-
-    contact = factories.ContactFactory(owner_id=rep.id, name="Moving")
-    db.session.commit()
-    writer, mover = Browser(app, live_server, manager), Browser(app, live_server, manager)
-    contact_id, owners = contact.id, [other_rep.id, rep.id, None] * 3
-
-    def log():
-        return [writer.post(f"/contacts/{contact_id}/messages", dm("in", platform=p),
-                            htmx=True) for p in PLATFORMS]
-
-    def move():
-        return [mover.post(f"/contacts/{contact_id}/owner", {"owner_id": str(o or "")})
-                for o in owners]
-
-    results = at_once(log, move)
-    assert all(status < 500 for answers in results for status, _ in answers), results
-    db.session.expire_all()
-    assert db.session.scalar(select(func.count()).select_from(Conversation)) == len(PLATFORMS)
-    assert disagreeing() == []

@@ -9,8 +9,8 @@ column of the record itself instead of looking up every record's contact:
 A copy is written by whoever changes what it copies, in the same transaction: a deal takes
 its contact's owner when it is opened (crm.pipeline.services.create_deal), a conversation
 when it is made (crm.conversations.ingest, the DM export importer); reassigning or claiming
-a contact, by hand or by a CSV import, and moving conversations to another contact
-(crm.channels.people) call `follow` for the contacts whose owner changed.
+a contact, by hand or by a CSV import, call `follow` for the contacts whose owner changes,
+and moving conversations to another contact (crm.channels.people) writes the new contact's.
 """
 from sqlalchemy import select, update
 
@@ -27,22 +27,25 @@ def owner_of(contact_id):
     return select(Contact.owner_id).where(Contact.id == contact_id).scalar_subquery()
 
 
-def follow(contact_ids) -> None:
-    """The deals and conversations of these contacts take their contact's current owner
-    (after a flush)."""
-    ids = sorted(set(contact_ids))
-    if not ids:
-        return
-    db.session.flush()
-    for model in (Deal, Conversation):
-        for start in range(0, len(ids), CHUNK):
-            db.session.execute(
-                update(model).where(model.contact_id.in_(ids[start:start + CHUNK]))
-                .values(contact_owner_id=owner_of(model.contact_id))
-                .execution_options(synchronize_session=False))
+def follow(owners: dict) -> None:
+    """The deals and conversations of these contacts take the owner each contact is about to
+    get ({contact id: new owner id}). Called before the contacts' rows change: a DM holds its
+    conversation, then its contact (crm.conversations.ingest.lock_many), so a reassignment
+    takes them in the same order (the other order deadlocks on PostgreSQL)."""
+    by_owner: dict = {}
+    for contact_id, owner_id in owners.items():
+        by_owner.setdefault(owner_id, []).append(contact_id)
+    for owner_id, ids in sorted(by_owner.items(), key=lambda item: item[0] or 0):
+        ids.sort()
+        for model in (Deal, Conversation):
+            for start in range(0, len(ids), CHUNK):
+                db.session.execute(
+                    update(model).where(model.contact_id.in_(ids[start:start + CHUNK]))
+                    .values(contact_owner_id=owner_id)
+                    .execution_options(synchronize_session=False))
     # Rows already loaded read the new owner next time they are used.
     for row in list(db.session.identity_map.values()):
-        if isinstance(row, (Deal, Conversation)) and row.contact_id in ids:
+        if isinstance(row, (Deal, Conversation)) and row.contact_id in owners:
             db.session.expire(row, ["contact_owner_id"])
 
 

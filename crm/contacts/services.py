@@ -250,9 +250,9 @@ def set_owner(actor, contact: Contact, owner_id: int | None) -> None:
     if contact.owner_id != owner_id:
         audit.record(actor, "update", contact, summary=f"Owner of {contact.name} changed",
                      changes={"owner_id": [contact.owner_id, owner_id]})
+        owner_copies.follow({contact.id: owner_id})   # before the contact's row (see there)
         before, contact.owner_id = contact.owner_id, owner_id
         db.session.flush()
-        owner_copies.follow([contact.id])
         dm_counts.owners_changed({contact.id: (before, owner_id)})
 
 

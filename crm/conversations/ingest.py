@@ -61,7 +61,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import set_committed_value
 
-from crm.contacts import consent, dm_counts
+from crm.contacts import consent, dm_counts, owner_copies
 from crm.contacts.models import PLATFORMS, Contact
 from crm.conversations import optout, reply_state
 from crm.conversations.models import (INBOUND, MEDIA_LABELS, OUTBOUND, Conversation, Message,
@@ -175,14 +175,9 @@ def conversation_for(contact, platform: str, thread_id: str = "", *, title: str 
     dialect = db.session.connection().dialect.name
     make = postgresql.insert if dialect == "postgresql" else sqlite.insert
     db.session.flush()
-    # The conversation keeps its contact's owner (crm.contacts.owner_copies), read with the
-    # contact held until this transaction ends (FOR SHARE; SQLite's write lock holds anyway):
-    # a reassignment at the same time then waits for this conversation and moves it too, or
-    # this one waits for the reassignment and copies the new owner.
-    owner_id = db.session.scalar(select(Contact.owner_id).where(Contact.id == contact.id)
-                                 .with_for_update(read=True))
-    new = make(Conversation.__table__).values(contact_id=contact.id, contact_owner_id=owner_id,
-                                              **values)
+    # The conversation keeps its contact's owner (crm.contacts.owner_copies).
+    new = make(Conversation.__table__).values(
+        contact_id=contact.id, contact_owner_id=owner_copies.owner_of(contact.id), **values)
     db.session.execute(new.on_conflict_do_nothing(
         index_elements=["contact_id", "platform", "external_thread_id"]))
     return db.session.scalars(found).one()

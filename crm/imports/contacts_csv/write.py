@@ -155,16 +155,16 @@ def _update(updates: list[Decision], now) -> None:
             {"b_id": c.id, **{f"b_{k}": v for k, v in values.items()}})
     # Each reassigned contact's (old owner, new owner), read before the rows change.
     owners = {d.contact.id: (d.contact.owner_id, d.owner_id) for d in updates if d.owner_changed}
+    # Their deals' and conversations' copies first, before the contacts' rows (see there).
+    owner_copies.follow({contact_id: new for contact_id, (_, new) in owners.items()})
     for keys, params in groups.items():
         # Bound names must differ from column names in an UPDATE's SET clause.
         stmt = (update(table).where(table.c.id == bindparam("b_id"))
                 .values({**{k: bindparam(f"b_{k}") for k in keys},
                          "version": table.c.version + 1}))
         db.session.execute(stmt, params)
-    reassigned = [d.contact.id for d in updates if d.owner_changed]
     for d in updates:
         db.session.expire(d.contact)
-    owner_copies.follow(reassigned)
     dm_counts.owners_changed(owners)
 
 
