@@ -11,6 +11,10 @@ its contact's owner when it is opened (crm.pipeline.services.create_deal), a con
 when it is made (crm.conversations.ingest, the DM export importer); reassigning or claiming
 a contact, by hand or by a CSV import, call `follow` for the contacts whose owner changes,
 and moving conversations to another contact (crm.channels.people) writes the new contact's.
+
+A deal or conversation made at the very moment its contact is reassigned can keep the old
+owner: it reads the owner before the reassignment commits, and the reassignment does not see
+it yet. `flask reports rebuild-rollup` writes every copy again.
 """
 from sqlalchemy import select, update
 
